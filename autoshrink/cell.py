@@ -1,0 +1,183 @@
+"""The search space: a ShrinkCell is plain data, an N x N 0/1 mask plus one op name per node.
+
+Edge i -> j (i < j) exists where mask[i][j] == 1. The op of node j applies to every edge entering
+j. Node 0 holds the cell's initial state; reachable nodes are those reachable from node 0; the
+leaves (reachable nodes without outgoing edges) are averaged into the output. Edges leaving an
+unreachable node are dead and `prune` removes them.
+
+A cell reads and writes as JSON ({"mask": [[...]], "ops": [...]}) and as the seed's pickled
+graph (an object with `.mask`, an N x N numpy array, and `.ops_def`, a list of op names).
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError
+
+OPS = ("relu", "sigmoid", "tanh", "identity")
+Edge = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Cell:
+    mask: tuple[tuple[int, ...], ...]  # N x N, strictly upper triangular, 0/1
+    ops: tuple[str, ...]               # N op names from OPS; ops[0] is unused
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mask", tuple(tuple(int(v) for v in row) for row in self.mask))
+        object.__setattr__(self, "ops", tuple(str(o) for o in self.ops))
+        _validate(self.mask, self.ops)
+
+    @property
+    def nodes(self) -> int:
+        return len(self.ops)
+
+    @property
+    def edges(self) -> list[Edge]:
+        n = self.nodes
+        return [(i, j) for i in range(n) for j in range(i + 1, n) if self.mask[i][j]]
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges)
+
+    def reachable(self) -> list[int]:
+        seen = [False] * self.nodes
+        seen[0] = True
+        for i in range(self.nodes):  # edges go forward, so one pass in index order suffices
+            for j in range(i + 1, self.nodes):
+                if seen[i] and self.mask[i][j]:
+                    seen[j] = True
+        return [i for i in range(self.nodes) if seen[i]]
+
+    def leaves(self) -> list[int]:
+        live = set(self.reachable())
+        return [i for i in sorted(live) if not any(self.mask[i][j] for j in live if j > i)]
+
+    def dead_edges(self) -> list[Edge]:
+        live = set(self.reachable())
+        return [(i, j) for (i, j) in self.edges if i not in live]
+
+    def prune(self) -> "Cell":
+        return self.without(self.dead_edges())
+
+    def without(self, edges) -> "Cell":
+        m = [list(row) for row in self.mask]
+        for i, j in edges:
+            if not m[i][j]:
+                raise ConfigError(f"edge {i}->{j} is not in the cell; pick one of {self.edges}")
+            m[i][j] = 0
+        return Cell(m, self.ops)
+
+    def remove(self, edge: Edge) -> tuple["Cell", list[Edge]]:
+        """Remove one edge, then prune; return the new cell and the edges pruned with it."""
+        cut = self.without([tuple(edge)])
+        dead = cut.dead_edges()
+        return cut.without(dead), dead
+
+    def flops(self, nhid: int) -> int:
+        return self.n_edges * nhid * nhid
+
+    # --- serialisation
+    def to_dict(self) -> dict:
+        return {"mask": [list(r) for r in self.mask], "ops": list(self.ops)}
+
+    @classmethod
+    def from_dict(cls, d) -> "Cell":
+        if not isinstance(d, dict) or "mask" not in d or "ops" not in d:
+            raise ConfigError('a cell must be a JSON object with "mask" (N x N 0/1) and "ops" (N op names)')
+        return cls(d["mask"], d["ops"])
+
+    def to_json(self) -> str:
+        rows = ",\n    ".join(json.dumps(r) for r in self.to_dict()["mask"])
+        return '{\n  "mask": [\n    ' + rows + '\n  ],\n  "ops": ' + json.dumps(list(self.ops)) + "\n}\n"
+
+    def to_graph(self) -> types.SimpleNamespace:
+        """The seed's graph object: `.mask` (numpy N x N) and `.ops_def`; unpickles without this package."""
+        return types.SimpleNamespace(mask=np.array(self.mask, dtype=np.int64), ops_def=list(self.ops))
+
+    @classmethod
+    def full(cls, ops) -> "Cell":
+        n = len(ops)
+        return cls([[int(j > i) for j in range(n)] for i in range(n)], ops)
+
+    @classmethod
+    def from_edges(cls, edges, ops) -> "Cell":
+        n = len(ops)
+        m = [[0] * n for _ in range(n)]
+        for i, j in edges:
+            m[i][j] = 1
+        return cls(m, ops)
+
+
+def random_ops(nodes: int, rng: np.random.Generator) -> tuple[str, ...]:
+    return tuple(OPS[k] for k in rng.integers(0, len(OPS), size=nodes))
+
+
+def _validate(mask, ops) -> None:
+    n = len(ops)
+    if n < 2:
+        raise ConfigError(f"a cell needs at least 2 nodes, got {n}")
+    bad = [o for o in ops if o not in OPS]
+    if bad:
+        raise ConfigError(f"unknown op {bad[0]!r}; use one of {', '.join(OPS)}")
+    if len(mask) != n or any(len(r) != n for r in mask):
+        raise ConfigError(f"the mask must be {n} x {n} (one row and column per op)")
+    for i, row in enumerate(mask):
+        for j, v in enumerate(row):
+            if v not in (0, 1):
+                raise ConfigError(f"mask[{i}][{j}] is {v}; mask entries must be 0 or 1")
+            if v and j <= i:
+                raise ConfigError(f"mask[{i}][{j}] is set; only edges i -> j with i < j are allowed")
+
+
+def load_cell(path) -> Cell:
+    """A cell from a JSON cell file, a search.json (its discovered cell), or a seed graph pickle."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "search.json"
+    if not path.is_file():
+        raise ConfigError(f"cell file {path} not found; give a cell JSON, a search.json or a save folder")
+    raw = path.read_bytes()
+    if raw[:1] == b"\x80":
+        return _from_graph_pickle(path, raw)
+    try:
+        d = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path} is not valid JSON ({e.__class__.__name__}); give a cell JSON file") from None
+    if isinstance(d, dict) and "cell" in d and "mask" not in d:
+        d = d["cell"]
+    try:
+        return Cell.from_dict(d)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    except (TypeError, ValueError):
+        raise ConfigError(f'{path}: "mask" must be N x N numbers 0/1 and "ops" N op names') from None
+
+
+def _from_graph_pickle(path: Path, raw: bytes) -> Cell:
+    try:
+        g = pickle.loads(raw)  # the seed's format; only load pickles you made yourself
+        return Cell(np.asarray(g.mask).tolist(), list(g.ops_def))
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"{path} is not a readable graph pickle ({e.__class__.__name__})") from None
+
+
+def save_graph(cell: Cell, path) -> None:
+    with open(path, "wb") as f:
+        pickle.dump(cell.to_graph(), f)
+
+
+# The published ShrinkRNN cell (ALGORITHM.md, "Reference cells").
+SHRINK_RNN = Cell.from_edges(
+    [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (1, 3), (1, 4), (1, 5), (2, 4), (2, 5), (3, 4), (3, 5)],
+    ("tanh", "identity", "sigmoid", "sigmoid", "tanh", "identity"),
+)

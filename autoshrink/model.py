@@ -1,0 +1,148 @@
+"""The language model: K independent ShrinkCell RNN language models stacked on a leading axis.
+
+Each of the K candidates has its own cell (mask and ops), its own weights (tied embedding and
+decoder, the init projection W0, one H x 2H matrix per edge) and is computed in the same pass, so
+a whole shrink step can run as one batched model on a GPU. K = 1 is a plain single model.
+
+The cell, for one time step with input x_t and previous hidden h (ALGORITHM.md):
+    [c0, g0] = [x_t, h] @ W0;  s0 = h + sigmoid(c0) * (tanh(g0) - h)
+    edge i -> j: [c, g] = s_i @ W_ij;  message = s_i + sigmoid(c) * (op_j(g) - s_i)
+    s_j = mean of the messages entering j;  output = next hidden = mean of the leaf states.
+The model knows nothing of the search: it only reads the cells it is given.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .cell import OPS, Cell
+
+INIT_RANGE = 0.04  # cell weights ~ U(-0.04, 0.04)
+_OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda x: x}
+
+
+def init_cell_weights(seed: int, nodes: int, E: int, H: int) -> tuple[torch.Tensor, dict]:
+    """One candidate's cell weights from its own seed: W0 ((E+H) x 2H) and W_ij (H x 2H) for every
+    possible edge, drawn in a fixed order, so an edge's weights do not depend on the other edges."""
+    g = torch.Generator().manual_seed(int(seed))
+    u = lambda *shape: torch.empty(*shape).uniform_(-INIT_RANGE, INIT_RANGE, generator=g)
+    w0 = u(E + H, 2 * H)
+    edges = {(i, j): u(H, 2 * H) for i in range(nodes) for j in range(i + 1, nodes)}
+    return w0, edges
+
+
+class BatchedRNNModel(nn.Module):
+    def __init__(self, cells: list[Cell], embedding: torch.Tensor, seeds: list[int], nhid: int):
+        super().__init__()
+        K, N = len(cells), cells[0].nodes
+        V, E = embedding.shape
+        H = nhid
+        assert E == H, "the decoder is tied to the embedding: emsize must equal nhid"
+        assert all(c.nodes == N for c in cells) and len(seeds) == K
+        self.N, self.H = N, H
+        weights = [init_cell_weights(s, N, E, H) for s in seeds]
+        self.encoder = nn.Parameter(embedding.detach().float().repeat(K, 1, 1).clone())    # (K, V, E), tied decoder
+        self.dec_bias = nn.Parameter(torch.zeros(K, V))                                    # (K, V)
+        self.w0 = nn.Parameter(torch.stack([w for w, _ in weights]))                       # (K, E+H, 2H)
+        # outgoing edges of source i side by side: columns [2H*(j-i-1), 2H*(j-i)) belong to edge i -> j
+        self.w_src = nn.ParameterList([
+            nn.Parameter(torch.stack([torch.cat([e[(i, j)] for j in range(i + 1, N)], 1) for _, e in weights]))
+            for i in range(N - 1)])                                                        # (K, H, 2H*(N-1-i))
+        masks = np.zeros((K, N, N), dtype=np.float32)
+        leaves = np.zeros((K, N), dtype=np.float32)
+        for k, c in enumerate(cells):
+            masks[k] = np.array(c.prune().mask)
+            leaves[k, c.leaves()] = 1.0
+        self.register_buffer("mask", torch.from_numpy(masks))                             # (K, N, N)
+        self.register_buffer("leaf", torch.from_numpy(leaves))                            # (K, N)
+        self.register_buffer("op_idx", torch.tensor([[OPS.index(o) for o in c.ops] for c in cells]))  # (K, N)
+        self._plan()
+
+    def _plan(self) -> None:
+        """Python-side facts read every time step, kept here so the step never waits on the device."""
+        mask, ops = self.mask.cpu().numpy(), self.op_idx.cpu().numpy()
+        self._has_out = [bool(mask[:, i].any()) for i in range(self.N)]           # does any candidate use node i's edges
+        self._shared_op = [OPS[ops[0, j]] if (ops[:, j] == ops[0, j]).all() else None for j in range(self.N)]
+
+    @property
+    def K(self) -> int:
+        return self.w0.shape[0]
+
+    def keep(self, idx: torch.Tensor) -> None:
+        """Keep only candidates `idx` (a 1-D index tensor), dropping the others' weights in place."""
+        for p in self.parameters():
+            p.grad = None
+            p.data = p.data[idx]
+        for name, b in list(self.named_buffers()):
+            setattr(self, name, b[idx])
+        self._plan()
+
+    def init_hidden(self, batch: int) -> torch.Tensor:
+        return self.w0.new_zeros(self.K, batch, self.H)
+
+    def _op(self, j: int, g: torch.Tensor) -> torch.Tensor:
+        """op_j of every candidate applied to g (K, B, H); one call when all candidates agree."""
+        if self._shared_op[j] is not None:
+            return _OP_FN[self._shared_op[j]](g)
+        out = torch.zeros_like(g)
+        for o, name in enumerate(OPS):
+            sel = (self.op_idx[:, j] == o).to(g.dtype)[:, None, None]
+            out = out + sel * _OP_FN[name](g)
+        return out
+
+    def cell(self, xw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """One time step. xw: (K, B, 2H) = x_t @ W0[:E]; h: (K, B, H). Returns the next hidden (K, B, H)."""
+        inv_count = 1.0 / self.mask.sum(1).clamp(min=1)[:, :, None, None]   # (K, N, 1, 1): 1 / incoming edges
+        N, H = self.N, self.H
+        c0, g0 = (xw + torch.bmm(h, self.w0[:, -H:])).chunk(2, -1)
+        s0 = h + torch.sigmoid(c0) * (torch.tanh(g0) - h)
+        mask = self.mask[:, :, :, None, None]                       # (K, N, N, 1, 1)
+        incoming = [None] * N                                       # running sum of messages into node j
+        states = [s0]
+        for i in range(N):
+            if i > 0:
+                states.append(incoming[i] * inv_count[:, i] if incoming[i] is not None else torch.zeros_like(s0))
+            if not self._has_out[i]:
+                continue
+            s = states[i]
+            out = torch.bmm(s, self.w_src[i])                       # (K, B, 2H*(N-1-i))
+            for j in range(i + 1, N):
+                c, g = out[..., 2 * H * (j - i - 1): 2 * H * (j - i)].chunk(2, -1)
+                msg = mask[:, i, j] * (s + torch.sigmoid(c) * (self._op(j, g) - s))
+                incoming[j] = msg if incoming[j] is None else incoming[j] + msg
+        leaf = self.leaf[:, :, None, None]                          # (K, N, 1, 1)
+        return (torch.stack(states, 1) * leaf).sum(1) / leaf.sum(1)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (T, B) token ids; h: (K, B, H). Returns logits (K, T, B, V) and the last hidden (K, B, H)."""
+        T, B = x.shape
+        E = self.encoder.shape[2]
+        emb = self.encoder[:, x.reshape(-1)]                                    # (K, T*B, E)
+        xw = torch.bmm(emb, self.w0[:, :E]).view(self.K, T, B, -1)             # (K, T, B, 2H)
+        outs = []
+        for t in range(T):
+            h = self.cell(xw[:, t], h)
+            outs.append(h)
+        out = torch.stack(outs, 1).view(self.K, T * B, -1)                     # (K, T*B, H)
+        logits = torch.baddbmm(self.dec_bias[:, None, :], out, self.encoder.transpose(1, 2))
+        return logits.view(self.K, T, B, -1), h
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean next-word NLL of every candidate, (K,), and the last hidden state."""
+        logits, h = self(x, h)
+        K, V = self.K, logits.shape[-1]
+        nll = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1).repeat(K), reduction="none")
+        return nll.view(K, -1).mean(1), h
+
+    def edge_weight(self, k: int, i: int, j: int) -> torch.Tensor:
+        """W_ij of candidate k, (H, 2H), a view into the stacked parameters."""
+        H = self.H
+        return self.w_src[i][k][:, 2 * H * (j - i - 1): 2 * H * (j - i)]
+
+    def n_params(self, k: int = 0) -> int:
+        """Trainable numbers of candidate k's model, counting only the edges its cell has."""
+        E, H = self.encoder.shape[2], self.H
+        edges = int(self.mask[k].sum())
+        return self.encoder[k].numel() + self.dec_bias[k].numel() + (E + H) * 2 * H + edges * H * 2 * H

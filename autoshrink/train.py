@@ -1,0 +1,190 @@
+"""Proxy training: train K candidate cells from scratch together, then validate (ALGORITHM.md).
+
+`train_cells(cells, seeds, ...)` builds one BatchedRNNModel over all K candidates. Each candidate
+has its own weights, its own gradient-norm clip and its own early end; a candidate that ends is
+dropped from the batch. The sequence-length schedule of an epoch comes from (run seed, epoch) and
+each candidate's weights from its own seed, so a candidate's result does not depend on which
+others share its batch. Progress goes out through `on_event(kind, **info)`; `should_stop()` is
+asked between epochs and, when true, training ends at once and unfinished candidates get None.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .cell import Cell
+from .config import SearchConfig
+from .data import Corpus, batchify
+from .model import BatchedRNNModel
+
+DIVERGED_LOSS = 30.0   # a best validation loss at or above this (or NaN) counts as diverged
+PATIENCE = 4           # epochs in a row without a new best validation loss before an early end
+EMA_MOMENTUM = 0.9     # running training loss, compared with 3x the validation loss
+SHORT_P = 0.05         # probability that a training step is bptt // 2 long
+
+
+@dataclass
+class Result:
+    """What proxy training found for one candidate."""
+    ppl: float                 # exp(best validation loss); inf when diverged
+    val_loss: float            # best validation loss
+    flops: int                 # edges after pruning x nhid^2
+    params: int                # trainable numbers of the candidate's model
+    seconds: float             # wall time of its training (its share of a batched run)
+    epochs: int                # epochs run before its end
+    diverged: bool
+    ended: str                 # "epochs", "patience", "overfit" (val > 3x train) or "nan"
+    curve: list = field(default_factory=list)  # per epoch: {"epoch", "train_loss", "val_loss", "lr"}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def derive_seed(*parts: int) -> int:
+    """A 31-bit seed from integers, e.g. (run seed, step, i, j): stable across runs and machines."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def resolve_device(name: str) -> torch.device:
+    from .config import ConfigError
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device {name!r} is not a device name; use auto, cpu or cuda[:N]") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(f"--device {name} is not available on this machine; use --device auto or cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {name} is not supported; use auto, cpu or cuda[:N]")
+    return dev
+
+
+def seq_lengths(n_rows: int, bptt: int, seed: int, epoch: int) -> list[int]:
+    """The training step lengths of one epoch: bptt with probability 0.95, else bptt // 2."""
+    rng = np.random.default_rng(derive_seed(seed, 0xB977, epoch))
+    lengths, i = [], 0
+    while i < n_rows - 1:
+        L = bptt if rng.random() >= SHORT_P else bptt // 2
+        L = min(max(L, 1), n_rows - 1 - i)
+        lengths.append(L)
+        i += L
+    return lengths
+
+
+@torch.no_grad()
+def evaluate(model: BatchedRNNModel, data: torch.Tensor, bptt: int) -> torch.Tensor:
+    """Validation loss of every candidate, (K,): hidden carried across chunks, weighted by length."""
+    h = model.init_hidden(data.shape[1])
+    total = torch.zeros(model.K, device=data.device)
+    n = data.shape[0] - 1
+    for i in range(0, n, bptt):
+        L = min(bptt, n - i)
+        loss, h = model.loss(data[i:i + L], data[i + 1:i + 1 + L], h)
+        total += loss * L
+    return total / n
+
+
+def _clip_step(model: BatchedRNNModel, lr: float, clip: float) -> None:
+    """SGD step with each candidate's gradient norm clipped to `clip` (as torch's clip_grad_norm_)."""
+    params = [p for p in model.parameters() if p.grad is not None]
+    sq = sum(p.grad.pow(2).flatten(1).sum(1) for p in params)           # (K,)
+    coef = (clip / (sq.sqrt() + 1e-6)).clamp(max=1.0)                   # (K,)
+    for p in params:
+        p.data.add_(p.grad * coef.view(-1, *[1] * (p.dim() - 1)), alpha=-lr)
+
+
+class _Tracker:
+    """Per-candidate bookkeeping: best loss, patience, running train loss, curve, end reason."""
+
+    def __init__(self, K: int):
+        self.best = [math.inf] * K
+        self.stale = [0] * K
+        self.curve = [[] for _ in range(K)]
+        self.ended = [None] * K
+        self.epochs = [0] * K
+
+    def update(self, k: int, epoch: int, train: float, val: float, lr: float) -> None:
+        self.curve[k].append({"epoch": epoch, "train_loss": train, "val_loss": val, "lr": lr})
+        self.epochs[k] = epoch + 1
+        if math.isnan(val) or math.isnan(train):
+            self.ended[k] = "nan"
+            return
+        if val < self.best[k]:
+            self.best[k], self.stale[k] = val, 0
+        else:
+            self.stale[k] += 1
+        if self.stale[k] >= PATIENCE:
+            self.ended[k] = "patience"
+        elif val > 3 * train:
+            self.ended[k] = "overfit"
+
+
+def _result(k: int, tr: _Tracker, cell: Cell, cfg: SearchConfig, params: int, seconds: float) -> Result:
+    best = tr.best[k]
+    diverged = not best < DIVERGED_LOSS
+    return Result(ppl=math.inf if diverged else math.exp(best), val_loss=best, flops=cell.prune().flops(cfg.nhid),
+                  params=params, seconds=seconds, epochs=tr.epochs[k], diverged=diverged,
+                  ended=tr.ended[k] or "epochs", curve=tr.curve[k])
+
+
+def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: torch.Tensor, cfg: SearchConfig,
+                device: torch.device, on_event=None, should_stop=None) -> list[Result | None]:
+    """Train and validate every cell from scratch, all in one batched model. Returns one Result per
+    cell, in order, or None for those left unfinished because `should_stop()` said so."""
+    emit = on_event or (lambda kind, **info: None)
+    K = len(cells)
+    tick = time.perf_counter()
+    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid).to(device)
+    params = [model.n_params(k) for k in range(K)]
+    train = batchify(corpus.train, cfg.batch_size).to(device)
+    valid = batchify(corpus.valid, cfg.eval_batch_size).to(device)
+    active = list(range(K))                       # candidate id of each row of the batched model
+    tr, results = _Tracker(K), [None] * K
+    spent = [0.0] * K                             # each candidate's share of the wall time so far
+    lr = cfg.lr
+    for epoch in range(cfg.epochs):
+        if should_stop and should_stop():
+            return results
+        train_loss = _train_epoch(model, train, lr, cfg, epoch)
+        val = evaluate(model, valid, cfg.bptt).tolist()
+        now = time.perf_counter()
+        for k in active:
+            spent[k] += (now - tick) / len(active)
+        tick = now
+        for row, k in enumerate(active):
+            tr.update(k, epoch, train_loss[row], val[row], lr)
+            emit("epoch", index=k, epoch=epoch, epochs=cfg.epochs, train_loss=train_loss[row], val_loss=val[row])
+        if epoch in (cfg.epochs - 4, cfg.epochs - 2):
+            lr /= 10
+        done = [k for k in active if tr.ended[k] or epoch == cfg.epochs - 1]
+        for k in done:
+            results[k] = _result(k, tr, cells[k], cfg, params[k], spent[k])
+            emit("candidate_done", index=k, result=results[k])
+        if done and len(done) < len(active):
+            keep = [row for row, k in enumerate(active) if k not in done]
+            model.keep(torch.tensor(keep, device=device))
+            active = [active[row] for row in keep]
+        elif len(done) == len(active):
+            break
+    return results
+
+
+def _train_epoch(model: BatchedRNNModel, data: torch.Tensor, lr: float, cfg: SearchConfig, epoch: int) -> list[float]:
+    """One pass over the training rows; returns each candidate's running (EMA) training loss."""
+    h = model.init_hidden(data.shape[1])
+    ema = None
+    i = 0
+    for L in seq_lengths(data.shape[0], cfg.bptt, cfg.seed, epoch):
+        loss, h = model.loss(data[i:i + L], data[i + 1:i + 1 + L], h.detach())
+        model.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        _clip_step(model, lr * L / cfg.bptt, cfg.clip)
+        d = loss.detach()
+        ema = d if ema is None else EMA_MOMENTUM * ema + (1 - EMA_MOMENTUM) * d
+        i += L
+    return ema.tolist()
