@@ -1,0 +1,48 @@
+# AutoShrink Lab: `make lab` to start the notebooks, `make test` to run the tests.
+# Everything runs through .venv/bin/..., so nothing needs to be activated.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+# Where `make data` copies the PTB proxy from: PTB=folder on the command line, else a sibling
+# checkout's shared data folder when there is one, else nothing (the data command decides).
+SHARED_PTB := ../shared/data/ptb/penn_proxy
+PTB ?= $(if $(wildcard $(SHARED_PTB)/train.txt),$(SHARED_PTB),)
+
+# Data the tests read: AUTOSHRINK_DATA from the environment, else the shared proxy, else the
+# proxy prepared by `make data`.
+DEFAULT_DATA := $(patsubst %/train.txt,%,$(firstword $(abspath $(wildcard $(SHARED_PTB)/train.txt data/penn_proxy/train.txt))))
+AUTOSHRINK_DATA ?= $(DEFAULT_DATA)
+
+LAB_ARGS    ?=
+PYTEST_ARGS ?=
+
+.PHONY: venv data lab test clean-venv
+
+venv: $(STAMP)
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when pyproject.toml changes (or the stamp is missing).
+$(STAMP): pyproject.toml | $(VPY)
+	$(VENV)/bin/pip install -e '.[dev]'
+	touch $@
+
+data: venv
+	$(VPY) -m autoshrink data $(if $(PTB),--from '$(PTB)')
+
+# Data preparation failing must not keep the lab from starting.
+lab: venv
+	@$(MAKE) --no-print-directory data || \
+	  echo "make lab: preparing data failed (see above); starting JupyterLab anyway. Try: make data PTB=path/to/ptb_or_proxy"
+	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
+
+test: venv
+	$(if $(AUTOSHRINK_DATA),AUTOSHRINK_DATA='$(AUTOSHRINK_DATA)') $(VPY) -m pytest -q $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)
