@@ -1,0 +1,153 @@
+"""The command line: `python -m autoshrink {search,proxy,data,export} ...`.
+
+`search` keeps the seed's flags (--nodes --data --emb_path --emsize --nhidlast --lr --clip
+--epochs --batch_size ...); flags are made from SearchConfig, so one name means one setting.
+Bad input ends with one line on stderr and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import json
+import re
+import sys
+import typing
+
+from . import config as config_module
+from .config import ConfigError, SearchConfig
+
+
+def _help_texts() -> dict[str, str]:
+    """Each setting's help is the comment beside its default in config.py."""
+    src = inspect.getsource(config_module.SearchConfig)
+    return dict(re.findall(r"^\s+(\w+): [^#\n]+#\s*(.+)$", src, re.M))
+
+
+def _add_config_flags(p: argparse.ArgumentParser, names=None) -> None:
+    helps = _help_texts()
+    hints = typing.get_type_hints(SearchConfig)
+    for f in dataclasses.fields(SearchConfig):
+        if names is not None and f.name not in names:
+            continue
+        kind = hints[f.name]
+        kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
+        p.add_argument(f"--{f.name}", type=kind, default=argparse.SUPPRESS,
+                       help=f"{helps.get(f.name, '')} (default: {f.default})")
+
+
+def _config(args, names=None) -> SearchConfig:
+    fields = {f.name for f in dataclasses.fields(SearchConfig)}
+    given = {k: v for k, v in vars(args).items() if k in fields and (names is None or k in names)}
+    return SearchConfig(**given).check()
+
+
+def _printer(kind, **info):
+    if kind == "candidate_start":
+        where = "final cell" if info["step"] == "final" else f"step {info['step']}: candidate {info['index'] + 1} of {info['count']}"
+        print(f"{where}, removing edge {info['edge']}" if info["edge"] else where, flush=True)
+    elif kind == "epoch":
+        import math
+        ppl = math.exp(info["val_loss"]) if info["val_loss"] < 30 else float("inf")
+        print(f"  epoch {info['epoch'] + 1}/{info['epochs']}  train loss {info['train_loss']:.3f}  valid ppl {ppl:.1f}", flush=True)
+    elif kind == "candidate_done":
+        r = info["record"]
+        print(f"  edge {info['edge']}: ppl {r['ppl']}, flops {r['flops']}, score {r['score']}, {r['seconds']:.1f}s", flush=True)
+    elif kind == "step_done":
+        r = info["record"]
+        print(f"step {r['step']} done: removed {r['removed']}, pruned {r['pruned']}, {r['edges_left']} edges left, "
+              f"best score {r['best_score']}", flush=True)
+    elif kind == "finished":
+        r = info["record"]
+        print(f"final cell: ppl {r['ppl']}, flops {r['flops']}, mask {r['cell']['mask']}, ops {r['cell']['ops']}", flush=True)
+
+
+def cmd_search(args) -> int:
+    from .search import Search
+    if args.resume:
+        save = args.resume if isinstance(args.resume, str) else getattr(args, "save", SearchConfig.save)
+        fields = {f.name for f in dataclasses.fields(SearchConfig)}
+        overrides = {k: v for k, v in vars(args).items() if k in fields and k in ("device", "data", "parallel")}
+        search = Search.resume(save, on_event=_printer, **overrides)
+    else:
+        search = Search(_config(args), on_event=_printer)
+    print(f"search: {search.cfg.nodes} nodes, {search.cell.n_edges} edges, shrinking to {search.cfg.threshold}; "
+          f"ops {list(search.cell.ops)}; device {search.device}; saving to {search.save_dir}", flush=True)
+    search.run()
+    print(f"done: see {search.save_dir}/search.json, graph-best, best_perf_log.png", flush=True)
+    return 0
+
+
+PROXY_FLAGS = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size",
+               "bptt", "seed", "device")
+
+
+def cmd_proxy(args) -> int:
+    from .cell import load_cell
+    from .data import initial_embedding, load_corpus, load_vectors
+    from .search import SALT_EMB, score
+    from .train import derive_seed, resolve_device, train_cells
+    cfg = _config(args, PROXY_FLAGS)
+    cell = load_cell(args.cell)
+    corpus = load_corpus(cfg.data)
+    vectors = load_vectors(cfg.emb_path) if cfg.emb_path else None
+    emb = initial_embedding(corpus.words, cfg.emsize, derive_seed(cfg.seed, SALT_EMB), vectors)
+    [r] = train_cells([cell], [cfg.seed], corpus, emb, cfg, resolve_device(cfg.device))
+    out = {"ppl": r.ppl if not r.diverged else None, "flops": r.flops, "params": r.params,
+           "seconds": round(r.seconds, 3), "score": score(r.ppl, r.flops, cfg.nhid) if not r.diverged else None,
+           "val_loss": r.val_loss if not r.diverged else None, "epochs": r.epochs, "ended": r.ended,
+           "diverged": r.diverged, "edges": cell.prune().n_edges}
+    print(json.dumps(out))
+    return 0
+
+
+def cmd_data(args) -> int:
+    from .data import prepare_data
+    path = prepare_data(args.out, source=getattr(args, "from"))
+    print(f"PTB proxy ready in {path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_from
+    files = export_from(args.cell, args.out)
+    for kind, path in files.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m autoshrink", description="AutoShrink RNN cell search.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("search", help="run (or --resume) the shrink search")
+    _add_config_flags(s)
+    s.add_argument("--resume", nargs="?", const=True, default=None, metavar="SAVE_DIR",
+                   help="continue the search saved in SAVE_DIR (default: --save)")
+    x = sub.add_parser("proxy", help="train one cell under the proxy and print one JSON line")
+    x.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, or a graph pickle")
+    _add_config_flags(x, PROXY_FLAGS)
+    d = sub.add_parser("data", help="prepare data/penn_proxy from a local folder or by download")
+    d.add_argument("--from", default=None, metavar="FOLDER", help="folder holding full PTB or the proxy")
+    d.add_argument("--out", default="data/penn_proxy", help="where the proxy goes (default: data/penn_proxy)")
+    e = sub.add_parser("export", help="export a cell as diagram (SVG, PNG, PDF, DOT), HTML, JSON, pickle and code")
+    e.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, or a graph pickle")
+    e.add_argument("--out", required=True, help="folder to write into")
+    return p
+
+
+COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export}
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("--") and argv[0] not in ("--help",):
+        argv.insert(0, "search")  # the seed ran the search with flags alone
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: every finished candidate is saved; continue with --resume", file=sys.stderr)
+        return 130
