@@ -1,0 +1,97 @@
+"""The shrink loop on a tiny slice of the proxy: stop rule, records, outputs, same seed -> same cell,
+resume after a stop without retraining finished candidates, diverged candidates rank worst."""
+import json
+import math
+
+import pytest
+
+from autoshrink.cell import Cell, load_cell
+from autoshrink.config import ConfigError, SearchConfig
+from autoshrink.search import Search, read_state, score
+
+
+def tiny(tiny_data, save, **kw):
+    base = dict(data=str(tiny_data), nodes=4, emsize=8, epochs=1, batch_size=16, eval_batch_size=8, bptt=10,
+                keep_fraction=0.5, max_steps_to_action=3, save=str(save), seed=7)
+    return SearchConfig(**{**base, **kw})
+
+
+def test_score_matches_hand_computation():
+    assert score(120.0, 140_000, 100) == pytest.approx((200 - 120) * 0.25 - (math.log10(140_000) - 6))
+    assert score(math.inf, 140_000, 100) == -math.inf
+
+
+def test_search_runs_to_threshold_and_writes_outputs(tiny_data, tmp_path):
+    events = []
+    s = Search(tiny(tiny_data, tmp_path / "run"), on_event=lambda kind, **i: events.append(kind))
+    final = s.run()
+    cfg = s.cfg
+    assert cfg.threshold == 3
+    assert s.cell.n_edges <= 3 < s.history[-1]["edges_before"]
+    for rec in s.history:
+        assert len(rec["candidates"]) == min(3, rec["edges_before"])
+        best = max(rec["candidates"], key=lambda c: c["score"])
+        assert rec["removed"][0] == best["edge"]
+        assert rec["best_score"] == best["score"]
+        assert rec["best_ppl"] == min(c["ppl"] for c in rec["candidates"])
+        for c in rec["candidates"]:
+            assert c["score"] == pytest.approx(score(c["ppl"], c["flops"], 8))
+    assert final["ppl"] > 1 and final["cell"] == s.state["cell"]
+    out = tmp_path / "run"
+    for name in ("search.json", "graph-best", "best_perf_log.png", "log.txt",
+                 *(f"graph-{r['ratio']:.2f}" for r in s.history)):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "search.json").read_text()) == s.state
+    assert events.count("step_done") == len(s.history) and events[-1] == "finished"
+    best = s.state["best"]
+    assert load_cell(out / "graph-best") == Cell.from_dict(best["cell"])
+
+
+def test_same_seed_same_cell_and_numbers(tiny_data, tmp_path):
+    a = Search(tiny(tiny_data, tmp_path / "a"))
+    b = Search(tiny(tiny_data, tmp_path / "b", parallel=1))  # batched differently: one candidate at a time
+    a.run(), b.run()
+    assert a.state["cell"] == b.state["cell"]
+    for ra, rb in zip(a.history, b.history):
+        assert [c["edge"] for c in ra["candidates"]] == [c["edge"] for c in rb["candidates"]]
+        for ca, cb in zip(ra["candidates"], rb["candidates"]):
+            assert ca["ppl"] == pytest.approx(cb["ppl"], rel=1e-4)
+
+
+def test_stop_then_resume_keeps_finished_candidates(tiny_data, tmp_path):
+    save = tmp_path / "r"
+    done = []
+    s = Search(tiny(tiny_data, save, parallel=1),
+               on_event=lambda kind, **i: done.append(i["edge"]) if kind == "candidate_done" else None)
+    assert s.step(should_stop=lambda: len(done) >= 2) is None
+    assert len(read_state(save)["steps"][0]["candidates"]) == 2
+    trained = []
+    r = Search.resume(save, on_event=lambda kind, **i: trained.append(i["edge"]) if kind == "candidate_start" else None)
+    r.step()
+    assert trained == [tuple(e) for e in r.history[0]["order"][2:]]
+    ref = Search(tiny(tiny_data, tmp_path / "ref", parallel=1))
+    ref.step()
+    assert r.history[0]["removed"] == ref.history[0]["removed"]
+
+
+def test_diverged_candidate_ranks_worst(tiny_data, tmp_path):
+    s = Search(tiny(tiny_data, tmp_path / "d"))
+    s.candidates()
+    step = s.pending
+    s.evaluate()
+    step["candidates"][0].update(ppl=None, score=None, diverged=True)   # as a NaN run is recorded
+    rec = s.commit()
+    assert rec["removed"][0] != step["candidates"][0]["edge"]
+    assert rec["diverged"] == 1
+
+
+def test_existing_save_is_never_overwritten_and_bad_resume_is_clear(tiny_data, tmp_path):
+    s = Search(tiny(tiny_data, tmp_path / "x"))
+    s.candidates()
+    with pytest.raises(ConfigError, match="exists"):
+        Search(tiny(tiny_data, tmp_path / "x"))
+    (tmp_path / "x" / "search.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="corrupt"):
+        Search.resume(tmp_path / "x")
+    with pytest.raises(ConfigError, match="no search to resume"):
+        Search.resume(tmp_path / "nothing")
