@@ -77,11 +77,11 @@ def load_corpus(folder) -> Corpus:
     return Corpus(list(vocab), streams["train"], streams["valid"], streams["test"])
 
 
-def batchify(ids: torch.Tensor, batch: int) -> torch.Tensor:
+def batchify(ids: torch.Tensor, batch: int, flag: str = "--batch_size") -> torch.Tensor:
     """(n,) ids -> (n // batch, batch): column b is a contiguous piece of the stream; the rest is dropped."""
     rows = ids.numel() // batch
     if rows < 2:
-        raise ConfigError(f"{ids.numel()} tokens are too few for batch size {batch}; lower --batch_size")
+        raise ConfigError(f"{ids.numel()} tokens are too few for {flag} {batch}; lower {flag}")
     return ids[: rows * batch].view(batch, rows).t().contiguous()
 
 

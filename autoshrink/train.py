@@ -142,7 +142,7 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid).to(device)
     params = [model.n_params(k) for k in range(K)]
     train = batchify(corpus.train, cfg.batch_size).to(device)
-    valid = batchify(corpus.valid, cfg.eval_batch_size).to(device)
+    valid = batchify(corpus.valid, cfg.eval_batch_size, "--eval_batch_size").to(device)
     active = list(range(K))                       # candidate id of each row of the batched model
     tr, results = _Tracker(K), [None] * K
     spent = [0.0] * K                             # each candidate's share of the wall time so far

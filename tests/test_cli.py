@@ -1,0 +1,131 @@
+"""The command line as a user runs it: one clear line and a non-zero exit for bad input, the seed's
+flags accepted, the proxy command printing one JSON line, the data command copying PTB."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from autoshrink.cell import SHRINK_RNN
+from autoshrink.data import PROXY_SHA256, load_corpus, prepare_data, sha256
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "autoshrink", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def one_line_error(r, *words):
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    (tmp_path / "empty").mkdir()
+    binary = tmp_path / "binary"
+    binary.mkdir()
+    for s in ("train", "valid", "test"):
+        (binary / f"{s}.txt").write_bytes(b"\x00\x01\x02" * 50)
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    for s in ("train", "valid", "test"):
+        (blank / f"{s}.txt").write_text("")
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--data", "{tmp}/missing"], ["not found", "autoshrink data"]),
+    (["--data", "{tmp}/empty"], ["missing", "train.txt"]),
+    (["--data", "{tmp}/binary"], ["binary"]),
+    (["--data", "{tmp}/blank"], ["empty"]),
+    (["--nodes", "1"], ["--nodes", "at least 2"]),
+    (["--keep_fraction", "0"], ["--keep_fraction", "(0, 1]"]),
+    (["--keep_fraction", "1.5"], ["--keep_fraction"]),
+    (["--max_steps_to_action", "0"], ["--max_steps_to_action"]),
+    (["--drop_k", "0"], ["--drop_k"]),
+    (["--emsize", "100", "--nhid", "50"], ["--emsize", "--nhid"]),
+    (["--device", "cuda:7"], ["--device", "not available"]),
+    (["--device", "banana"], ["--device"]),
+    (["--resume", "{tmp}/nothing"], ["no search to resume"]),
+    (["--emb_path", "{tmp}/nope.pkl"], ["--emb_path", "not found"]),
+])
+def test_bad_search_input_is_one_clear_line(args, words, bad_files, tiny_data):
+    args = [a.format(tmp=bad_files) for a in args]
+    if "--data" not in args:
+        args += ["--data", str(tiny_data)]
+    one_line_error(cli("search", "--save", str(bad_files / "s"), *args), *words)
+
+
+def test_bad_cell_and_resume_files(tmp_path, tiny_data):
+    (tmp_path / "c.json").write_text('{"mask": [[0, 1], [0, 0]], "ops": ["tanh", "gelu"]}')
+    one_line_error(cli("proxy", "--cell", str(tmp_path / "c.json"), "--data", str(tiny_data)), "unknown op 'gelu'")
+    (tmp_path / "d.json").write_text("\x00garbage")
+    one_line_error(cli("proxy", "--cell", str(tmp_path / "d.json"), "--data", str(tiny_data)), "JSON")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "search.json").write_text('{"format": "something else"}')
+    one_line_error(cli("search", "--resume", str(tmp_path / "run")), "not an autoshrink search record")
+
+
+def test_proxy_prints_one_json_line_for_the_published_cell(tmp_path, tiny_data):
+    (tmp_path / "cell.json").write_text(SHRINK_RNN.to_json())
+    r = cli("proxy", "--cell", str(tmp_path / "cell.json"), "--data", str(tiny_data), "--epochs", "1",
+            "--emsize", "8", "--batch_size", "16", "--eval_batch_size", "8", "--bptt", "10")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["flops"] == 12 * 8 * 8 and out["edges"] == 12
+    assert out["ppl"] > 1 and out["params"] > 0 and out["seconds"] > 0
+
+
+def test_seed_flags_run_a_search_and_resume_finishes_it(tmp_path, tiny_data):
+    save = tmp_path / "run"
+    r = cli("--nodes", "3", "--data", str(tiny_data), "--emsize", "8", "--nhidlast", "8", "--lr", "20",
+            "--clip", "0.25", "--epochs", "1", "--batch_size", "16", "--eval_batch_size", "8", "--bptt", "10", "--seed", "3",
+            "--keep_fraction", "0.34", "--max_steps_to_action", "10", "--drop_k", "1", "--device", "cpu",
+            "--save", str(save))
+    assert r.returncode == 0, r.stderr
+    assert "candidate 1 of 3" in r.stdout and "epoch 1/1" in r.stdout and "final cell" in r.stdout
+    state = json.loads((save / "search.json").read_text())
+    assert state["final"] is not None
+    r2 = cli("search", "--resume", str(save))
+    assert r2.returncode == 0, r2.stderr  # resuming a finished search is a no-op
+
+
+def test_data_command_copies_and_checks_the_proxy(tmp_path, proxy_dir):
+    out = tmp_path / "penn_proxy"
+    r = cli("data", "--from", str(proxy_dir), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    for s, digest in PROXY_SHA256.items():
+        assert sha256((out / f"{s}.txt").read_bytes()) == digest
+    c = load_corpus(out)
+    assert (c.train.numel(), c.valid.numel(), c.test.numel(), c.ntokens) == (88832, 7060, 6642, 7002)
+
+
+def test_data_from_a_folder_of_full_ptb_names_derives_the_proxy(tmp_path, proxy_dir):
+    full = tmp_path / "simple-examples" / "data"
+    full.mkdir(parents=True)
+    for s in ("train", "valid", "test"):
+        text = (proxy_dir / f"{s}.txt").read_text()
+        (full / f"ptb.{s}.txt").write_text(text + " extra line beyond the proxy \n" * 10)
+    prepare_data(tmp_path / "out", source=tmp_path / "simple-examples")
+    assert sha256((tmp_path / "out" / "train.txt").read_bytes()) == PROXY_SHA256["train"]
+
+
+def test_data_offline_without_folder_says_what_to_do(tmp_path):
+    from autoshrink.config import ConfigError
+    with pytest.raises(ConfigError, match="--from"):
+        prepare_data(tmp_path / "p", url="http://127.0.0.1:9/simple-examples.tgz")
+
+
+def test_data_from_a_folder_that_is_not_ptb(tmp_path):
+    from autoshrink.config import ConfigError
+    src = tmp_path / "src"
+    src.mkdir()
+    for s in ("train", "valid", "test"):
+        (src / f"{s}.txt").write_text("hello world\n")
+    with pytest.raises(ConfigError, match="does not match PTB"):
+        prepare_data(tmp_path / "out", source=src)
