@@ -1,0 +1,142 @@
+"""Tests of autoshrink.plot: the DAG figure's markers and labels, edge states replayed from a search
+record, the candidates table order, and the seed's curve files."""
+import plotly.graph_objects as go
+import pytest
+
+from autoshrink.cell import SHRINK_RNN, Cell
+from autoshrink.plot import (candidates_table, cell_at, curves_figure, dag_figure, draw_cell, edge_states_at,
+                             save_curves, training_figure, update_dag, update_training)
+
+OPS = ("tanh", "relu", "sigmoid", "identity")
+FULL4 = Cell.full(OPS)   # 6 edges
+
+
+def _cand(edge, score, ppl=300.0, diverged=False):
+    return {"edge": list(edge), "pruned": [], "ppl": None if diverged else ppl, "flops": 100,
+            "score": None if diverged else score, "seconds": 1.0, "diverged": diverged}
+
+
+def _two_step_state():
+    """Step 0 removes 1->2; step 1 removes 0->2, which leaves node 2 unreachable and prunes 2->3."""
+    c1 = FULL4.remove((1, 2))[0]
+    c2, dead = c1.remove((0, 2))
+    assert dead == [(2, 3)]
+    return {
+        "format": "autoshrink-search/1", "config": {"seed": 1, "nodes": 4, "nhid": 10},
+        "initial": FULL4.to_dict(), "cell": c2.to_dict(),
+        "steps": [
+            {"step": 0, "done": True, "edges_before": 6, "order": [[1, 2], [0, 3], [2, 3]],
+             "candidates": [_cand((1, 2), -10.0), _cand((0, 3), -20.0), _cand((2, 3), None, diverged=True)],
+             "removed": [[1, 2]], "pruned": [], "cell": c1.to_dict(), "edges_left": 5, "ratio": 0.83,
+             "best_score": -10.0, "mean_score": -15.0, "best_ppl": 250.0, "mean_ppl": 275.0, "mean_flops": 500.0},
+            {"step": 1, "done": True, "edges_before": 5, "order": [[0, 2], [1, 3]],
+             "candidates": [_cand((0, 2), -5.0), _cand((1, 3), -7.0)],
+             "removed": [[0, 2]], "pruned": [[2, 3]], "cell": c2.to_dict(), "edges_left": 3, "ratio": 0.5,
+             "best_score": None, "mean_score": -6.0, "best_ppl": 240.0, "mean_ppl": None, "mean_flops": 400.0},
+        ],
+        "best": None, "final": None,
+    }
+
+
+def _hover_points(fig):
+    return [(x, y) for t in fig.data if t.name.startswith("edge info") for x, y in zip(t.x, t.y) if x is not None]
+
+
+def test_dag_full_cell_markers_and_labels():
+    cell = Cell.full(SHRINK_RNN.ops)
+    fig = dag_figure(cell)
+    assert len(_hover_points(fig)) == 15
+    assert len(set(_hover_points(fig))) == 15   # one distinct place per edge
+    nodes = next(t for t in fig.data if t.name == "nodes")
+    labels = list(nodes.customdata)
+    assert labels[:2] == ["x_t", "h_{t-1}"] and labels[-1] == "h_t"
+    assert labels[2:-1] == ["0: init"] + [f"{i}: {SHRINK_RNN.ops[i]}" for i in range(1, 6)]
+    assert all(f"<b>{i}</b>" in nodes.text[2 + i] for i in range(6))
+    assert sum(t.name.startswith("out ") and t.visible is not False for t in fig.data) == 1   # only 5 is a leaf
+
+
+def test_dag_states_and_update_in_place():
+    states = {(0, 1): dict(state="removed", step=2), (1, 3): dict(state="tried", score=-3.0, ppl=250.0, flops=9, step=4),
+              (1, 4): dict(state="tried", score=-9.0, ppl=300.0, flops=9, step=4), (2, 4): dict(state="training")}
+    fig = dag_figure(SHRINK_RNN.without([(0, 1)]), states)
+    assert len(_hover_points(fig)) == 12   # 11 live edges plus the removed one
+    info = {t.name: t for t in fig.data}
+    assert info["edge 0->1"].line.dash == "dash"
+    assert info["edge 1->3"].line.color != info["edge 1->4"].line.color    # coloured by score
+    assert info["edge 2->4"].line.color == "#ff7f0e"
+    hover = " ".join(info["edge info"].hovertext + info["edge info (scored)"].hovertext)
+    assert "removed at step 2" in hover and "score: -3.000" in hover
+    widget_like = go.Figure(fig)
+    update_dag(widget_like, SHRINK_RNN, None)
+    assert len(_hover_points(widget_like)) == 12 and {t.name: t for t in widget_like.data}["edge 0->1"].line.dash == "solid"
+    with pytest.raises(ValueError, match="nodes"):
+        update_dag(fig, FULL4, None)
+
+
+def test_edge_states_at_replays_the_record():
+    state = _two_step_state()
+    assert edge_states_at(state, None) == {}
+    s0 = edge_states_at(state, 0)
+    assert s0[(1, 2)]["state"] == "removed" and s0[(1, 2)]["step"] == 0 and s0[(1, 2)]["score"] == -10.0
+    assert s0[(0, 3)]["state"] == "tried" and s0[(0, 3)]["score"] == -20.0
+    assert s0[(2, 3)]["state"] == "tried" and s0[(2, 3)]["score"] is None
+    s1 = edge_states_at(state, 1)
+    assert {e: v["state"] for e, v in s1.items()} == {(1, 2): "removed", (0, 2): "removed", (2, 3): "pruned",
+                                                     (1, 3): "tried"}
+    assert (s1[(1, 2)]["step"], s1[(0, 2)]["step"], s1[(2, 3)]["step"]) == (0, 1, 1)
+    assert edge_states_at(state, -1) == s1
+    assert cell_at(state, 0).edges == [(0, 1), (0, 2), (0, 3), (1, 3), (2, 3)]
+    assert cell_at(state, None) == FULL4 and cell_at(state, 1).edges == [(0, 1), (0, 3), (1, 3)]
+    dag_figure(cell_at(state, 1), s1)   # every state draws
+
+
+def test_in_progress_step_shows_tries_on_the_previous_cell():
+    state = _two_step_state()
+    state["steps"][1].update(done=False, removed=[], pruned=[], cell=None, candidates=[_cand((0, 2), -5.0)])
+    s = edge_states_at(state, 1)
+    assert {e: v["state"] for e, v in s.items()} == {(1, 2): "removed", (0, 2): "tried"}
+    assert cell_at(state, 1) == cell_at(state, 0)
+
+
+def test_candidates_table_best_first_diverged_last():
+    step = {"candidates": [_cand((0, 1), -30.0), _cand((0, 2), None, diverged=True), _cand((0, 3), 5.0),
+                           _cand((1, 2), -2.0)]}
+    rows = candidates_table(step)
+    assert [r["edge"] for r in rows] == [(0, 3), (1, 2), (0, 1), (0, 2)]
+    assert rows[-1]["diverged"] and rows[-1]["score"] is None
+    assert set(rows[0]) >= {"edge", "ppl", "flops", "score", "seconds"}
+
+
+CURVES = {"best_perf_log.png", "mean_score_log.png", "mean_ppl_log.png", "best_ppl_log.png", "mean_cost_log.png"}
+
+
+def test_save_curves_writes_the_five_pngs(tmp_path):
+    paths = save_curves(_two_step_state(), tmp_path)
+    assert set(paths) == CURVES
+    for p in paths.values():
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_curves_on_empty_state(tmp_path):
+    save_curves({"steps": []}, tmp_path / "a")
+    save_curves({}, tmp_path / "b")
+    assert {p.name for p in (tmp_path / "a").iterdir()} <= CURVES
+
+
+def test_plotly_curves_and_training():
+    fig = curves_figure(_two_step_state())
+    best = next(t for t in fig.data if t.name == "best score")
+    assert list(best.x) == [5, 3] and best.y[0] == -10.0 and best.y[1] is None
+    assert fig.layout.xaxis.autorange == "reversed"
+    curves_figure({"steps": []})
+    tf = training_figure()
+    update_training(tf, [{"epoch": 0, "train_loss": 6.9, "val_loss": 6.5}, {"epoch": 1, "train_loss": 6.0, "val_loss": 6.1}],
+                    title="edge 0->3")
+    assert list(tf.data[1].y) == [6.5, 6.1] and tf.layout.title.text == "edge 0->3"
+
+
+def test_draw_cell_returns_a_figure():
+    fig = draw_cell(SHRINK_RNN)
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert {"0: init", "4: tanh", "5: identity", "$x_t$", "$h_{t-1}$", "$h_t$"} <= texts
+    assert fig.axes[0].get_legend() is not None
