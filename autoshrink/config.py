@@ -40,7 +40,7 @@ class SearchConfig:
     # --- running
     seed: int = 1                     # run seed: ops, edge order and every candidate's weights follow from it
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
-    parallel: int = 0                 # candidates trained together in one batched model; 0 = the whole step
+    parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
 
     def __post_init__(self) -> None:

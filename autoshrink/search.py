@@ -118,7 +118,7 @@ class Search:
         step = self.pending
         tried = {tuple(c["edge"]) for c in step["candidates"]}
         todo = [e for e in edges if e not in tried]
-        size = self.cfg.parallel or len(todo) or 1
+        size = self.cfg.parallel or (max(len(todo), 1) if self.device.type == "cuda" else 1)
         for start in range(0, len(todo), size):
             if not self._train_group(step, todo[start:start + size], should_stop):
                 return False

@@ -48,8 +48,8 @@ def test_search_runs_to_threshold_and_writes_outputs(tiny_data, tmp_path):
 
 
 def test_same_seed_same_cell_and_numbers(tiny_data, tmp_path):
-    a = Search(tiny(tiny_data, tmp_path / "a"))
-    b = Search(tiny(tiny_data, tmp_path / "b", parallel=1))  # batched differently: one candidate at a time
+    a = Search(tiny(tiny_data, tmp_path / "a", parallel=3))  # the whole step in one batched model
+    b = Search(tiny(tiny_data, tmp_path / "b", parallel=1))  # one candidate at a time
     a.run(), b.run()
     assert a.state["cell"] == b.state["cell"]
     for ra, rb in zip(a.history, b.history):
