@@ -129,3 +129,32 @@ def test_data_from_a_folder_that_is_not_ptb(tmp_path):
         (src / f"{s}.txt").write_text("hello world\n")
     with pytest.raises(ConfigError, match="does not match PTB"):
         prepare_data(tmp_path / "out", source=src)
+
+
+def test_kill_9_mid_search_then_resume_keeps_every_finished_candidate(tmp_path, tiny_data):
+    import json as _json
+    import signal
+    import time
+    save = tmp_path / "k"
+    args = [sys.executable, "-m", "autoshrink", "search", "--nodes", "4", "--data", str(tiny_data), "--emsize", "8",
+            "--epochs", "3", "--batch_size", "16", "--eval_batch_size", "8", "--bptt", "10", "--keep_fraction", "0.5",
+            "--max_steps_to_action", "4", "--parallel", "1", "--save", str(save)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    kept = []
+    while time.time() < deadline and len(kept) < 2:
+        time.sleep(0.05)
+        try:
+            kept = _json.loads((save / "search.json").read_text())["steps"][0]["candidates"]
+        except (FileNotFoundError, ValueError, IndexError, KeyError):
+            continue
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = _json.loads((save / "search.json").read_text())  # never half-written
+    kept = state["steps"][0]["candidates"]
+    assert 2 <= len(kept) < 4 and state["final"] is None
+    r = cli("search", "--resume", str(save))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("step 0: candidate") == 4 - len(kept)
+    done = _json.loads((save / "search.json").read_text())
+    assert done["steps"][0]["candidates"][: len(kept)] == kept and done["final"] is not None
