@@ -1,12 +1,14 @@
 """Pictures of a search and of a cell.
 
-Three kinds, all read only plain data (a Cell, or the search record `state` of search.json):
+Four kinds, all read only plain data (a Cell, or the search record `state` of search.json):
 - matplotlib curves of the seed, saved as PNG files: `save_curves(state, folder)`.
 - plotly figures for the live lab: the cell as a DAG whose edges carry a search state
   (`dag_figure`, `update_dag`, `edge_states_at`, `cell_at`), the step curves (`curves_figure`),
   the training curve of the candidate in progress (`training_figure`, `update_training`) and the
   candidates of one step as table rows (`candidates_table`).
 - a static matplotlib diagram of a cell for papers: `draw_cell(cell)`.
+- plotly figures to compare cells: several DAGs side by side (`cells_figure`) and validation
+  perplexity per epoch, one line per cell (`comparison_figure`, `update_comparison`).
 
 All drawings share one layout: inputs x_t and h_{t-1} on the left feed node 0, node i sits at
 x = i + 1 on one line, the output h_t on the right is fed by the leaves. Edges between neighbours
@@ -318,7 +320,7 @@ def _node_style(cell: Cell):
 def _arrow_marker(k: int, color: str, size: float = 11) -> dict:
     """An arrowhead at the last of k points, standing off the node it points at."""
     return dict(symbol="arrow", angleref="previous", size=[0] * (k - 1) + [size], color=color,
-                standoff=NODE_PX / 2 + 1, line=dict(width=0))
+                standoff=[0] * (k - 1) + [NODE_PX / 2 + 1], line=dict(width=0))
 
 
 def _edge_trace_update(points, style: dict, color: str, group: str = "") -> dict:
@@ -532,3 +534,47 @@ def draw_cell(cell: Cell, ax=None, title=None) -> Figure:
     if title is not None:
         ax.set_title(title, fontsize=12, y=0.97)
     return fig
+
+
+# ----------------------------------------------------------------------------- plotly: comparing cells
+
+def cells_figure(cells: dict, cols: int = 2) -> go.Figure:
+    """Several cells as DAGs side by side (name -> Cell), `cols` to a row, titled with their edges."""
+    names = list(cells)
+    cols = max(1, min(cols, len(names)))
+    rows = math.ceil(len(names) / cols)
+    titles = [f"{name}: {cells[name].n_edges} edges" for name in names]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.08)
+    heights, widths = [], []
+    for k, name in enumerate(names):
+        one = dag_figure(cells[name])
+        r, c = k // cols + 1, k % cols + 1
+        for t in one.data:
+            t.showlegend = t.showlegend is not False and k == 0
+            fig.add_trace(t, row=r, col=c)
+        fig.update_xaxes(visible=False, range=one.layout.xaxis.range, fixedrange=True, row=r, col=c)
+        fig.update_yaxes(visible=False, range=one.layout.yaxis.range, fixedrange=True, row=r, col=c)
+        heights.append(one.layout.height - 60)
+        widths.append(one.layout.width)
+    fig.update_layout(width=max(widths) * cols, height=max(heights) * rows + 80, plot_bgcolor="white",
+                      paper_bgcolor="white", hovermode="closest", margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0))
+    return fig
+
+
+def comparison_figure(names) -> go.Figure:
+    """An empty validation-perplexity-per-epoch figure with one line per cell name."""
+    fig = go.Figure([go.Scatter(name=str(n), x=[], y=[], mode="lines+markers") for n in names])
+    fig.update_layout(title=dict(text="validation perplexity per epoch", x=0.02), xaxis_title="epoch",
+                      yaxis_title="validation ppl", height=340, margin=dict(l=50, r=10, t=40, b=40),
+                      plot_bgcolor="white", xaxis=dict(gridcolor="#eeeeee", dtick=1),
+                      yaxis=dict(gridcolor="#eeeeee"))
+    return fig
+
+
+def update_comparison(fig, name, curve) -> None:
+    """Show the epochs `curve` ({"epoch", "val_loss", ...}) of cell `name` in a `comparison_figure`
+    (epochs counted from 1; a diverged loss is left out)."""
+    [trace] = [t for t in fig.data if t.name == str(name)]
+    trace.update(x=[p["epoch"] + 1 for p in curve],
+                 y=[math.exp(p["val_loss"]) if p["val_loss"] < 30 else None for p in curve])
