@@ -1,0 +1,214 @@
+"""The lab's widget logic, driven from Python as a user would: settings, buttons, figures, slider.
+
+Buttons are pressed with `button.click()`; Step and Run then work in a background thread, which
+`lab.wait()` joins. Every search is tiny (the 150-line slice of the proxy, 3 or 4 nodes, 8 units).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from autoshrink import Cell, SearchConfig
+from autoshrink.search import Search
+from autoshrink.widgets import CompareLab, SearchLab, default_config, fresh_folder, initial_cell
+
+TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34, max_steps_to_action=3,
+            device="cpu", parallel=1)
+
+
+def make_lab(tiny_data, tmp_path, on_event=None, **changes) -> SearchLab:
+    settings = {**TINY, "data": str(tiny_data), "save": str(tmp_path / "run"), **changes}
+    return SearchLab(SearchConfig(**settings), on_event=on_event)
+
+
+def dag_states(lab: SearchLab) -> Counter:
+    """How many drawn edges of the DAG figure are in each state (live, tried, removed, ...)."""
+    return Counter(t.legendgroup for t in lab.dag.data if t.name.startswith("edge ") and t.visible)
+
+
+def table_rows(lab: SearchLab) -> int:
+    return lab.table.value.count("<tr") - 1 if "<table" in lab.table.value else 0
+
+
+def test_default_config_is_small_on_cpu_and_valid():
+    cfg = default_config("cpu")
+    assert (cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.parallel) == (4, 32, 32, 2, 64, 1)
+    assert cfg.check() is cfg
+    assert default_config("cpu", nodes=5).nodes == 5
+
+
+def test_creating_a_lab_reads_nothing(tmp_path):
+    lab = SearchLab(SearchConfig(**{**TINY, "data": str(tmp_path / "missing"), "save": str(tmp_path / "run")}))
+    assert lab.search is None and lab.state is None
+    assert not (tmp_path / "run").exists()
+    assert not lab.buttons["Step"].disabled
+    assert "edges left: 3" in lab.status.value and "steps: 0" in lab.status.value
+    assert dag_states(lab) == {"live": 3}
+
+
+def test_preview_cell_is_the_cell_the_search_starts_from(tiny_data, tmp_path):
+    cfg = SearchConfig(**{**TINY, "nodes": 5, "seed": 7, "data": str(tiny_data), "save": str(tmp_path / "s")})
+    assert initial_cell(cfg) == Cell.from_dict(Search(cfg).state["initial"])
+
+
+def test_invalid_settings_show_inline_and_disable_step(tiny_data, tmp_path):
+    lab = make_lab(tiny_data, tmp_path)
+    lab.inputs["keep_fraction"].value = 0
+    assert "keep_fraction" in lab.message.value and "color:#c00" in lab.message.value
+    assert lab.buttons["Step"].disabled and lab.buttons["Run"].disabled and lab.buttons["Reset"].disabled
+    with pytest.raises(Exception, match="keep_fraction"):
+        lab.config()
+    lab.inputs["keep_fraction"].value = 0.34
+    lab.inputs["nodes"].value = 1
+    assert "nodes" in lab.message.value and lab.buttons["Step"].disabled
+    lab.inputs["nodes"].value = 3
+    assert lab.message.value == "" and not lab.buttons["Step"].disabled
+    assert lab.config().nodes == 3 and lab.config().nhid == 8
+
+
+def test_step_button_shrinks_and_updates_every_view(tiny_data, tmp_path):
+    lab = make_lab(tiny_data, tmp_path)
+    assert dag_states(lab) == {"live": 3}
+    assert lab.curves.data[0].x in (None, ()) and lab.slider.max == 0 and table_rows(lab) == 0
+    lab.buttons["Step"].click()
+    lab.wait(60)
+    assert lab.error is None, lab.errors.value
+    states = dag_states(lab)
+    assert states["removed"] == 1 and states["live"] == 0, states        # the rest were tried this step
+    assert len(lab.curves.data[0].x) == 1                                # best score against edges left
+    assert table_rows(lab) == 3 and "removed" in lab.table.value
+    assert lab.slider.max == 1 and lab.slider.value == 1
+    assert "steps: 1" in lab.status.value
+    assert f"edges left: {lab.search.cell.n_edges}" in lab.status.value and lab.search.cell.n_edges < 3
+    assert (tmp_path / "run" / "search.json").is_file()
+    assert not lab.buttons["Step"].disabled and lab.buttons["Stop"].disabled
+    assert lab.bar_candidates.value == lab.bar_candidates.max == 3
+
+
+def test_sync_step_then_final_then_export(tiny_data, tmp_path):
+    lab = make_lab(tiny_data, tmp_path)
+    record = lab.step()
+    assert record["done"] and record["edges_left"] == lab.search.cell.n_edges
+    assert lab.search.shrinking_done
+    final = lab.step()                                 # shrinking is done: the final training
+    assert final["ppl"] > 0 and lab.search.finished
+    assert "finished" in lab.status.value
+    assert lab.buttons["Step"].disabled and lab.buttons["Run"].disabled and not lab.buttons["Export"].disabled
+    assert lab.step() is None
+    files = lab.export()
+    assert files and all(p.is_file() and p.parent == tmp_path / "run" / "export" for p in files.values())
+    assert json.loads(files["json"].read_text())["mask"] == final["cell"]["mask"]
+    assert "cell.json" in lab.exported.value
+
+
+def test_pause_stops_after_the_candidate_in_training(tiny_data, tmp_path):
+    pressed = []
+
+    def press_pause(kind, **info):
+        if kind == "epoch" and not pressed:
+            pressed.append(info["edge"])
+            lab.buttons["Pause"].click()
+
+    lab = make_lab(tiny_data, tmp_path, on_event=press_pause, nodes=4, epochs=2, max_steps_to_action=2)
+    lab.buttons["Run"].click()
+    lab.wait(60)
+    assert lab.error is None, lab.errors.value
+    pending = lab.search.pending
+    assert [tuple(c["edge"]) for c in pending["candidates"]] == [pressed[0]]   # it finished both epochs
+    assert len(pending["candidates"][0]["curve"]) == 2
+    assert "paused" in lab.status.value and not lab.buttons["Step"].disabled
+    assert "training" not in lab.table.value and "waiting" in lab.table.value
+    lab.buttons["Step"].click()                      # continues the same step
+    lab.wait(60)
+    assert lab.error is None and len(lab.search.history) == 1
+    assert len(lab.search.history[0]["candidates"]) == len(lab.search.history[0]["order"])
+
+
+def test_stop_during_run_leaves_a_resumable_search(tiny_data, tmp_path):
+    def press_stop(kind, **info):
+        if kind == "candidate_done" and info["step"] == 1:
+            lab.buttons["Stop"].click()
+
+    lab = make_lab(tiny_data, tmp_path, on_event=press_stop, nodes=4, epochs=2, max_steps_to_action=2)
+    lab.buttons["Run"].click()
+    lab.wait(60)
+    assert lab.error is None, lab.errors.value
+    assert not lab.search.finished and "stopped" in lab.status.value
+    assert len(lab.search.history) == 1 and len(lab.search.pending["candidates"]) >= 1
+    assert not lab.buttons["Run"].disabled and lab.buttons["Stop"].disabled
+
+    again = SearchLab.open(tmp_path / "run")
+    assert again.search.pending["candidates"] == lab.search.pending["candidates"]
+    final = again.run()
+    assert final is not None and again.search.finished and "finished" in again.status.value
+    assert again.search.history[1]["candidates"][0] == lab.search.pending["candidates"][0]
+
+
+def test_reset_starts_a_new_search_in_a_fresh_folder(tiny_data, tmp_path):
+    lab = make_lab(tiny_data, tmp_path)
+    lab.step()
+    before = (tmp_path / "run" / "search.json").read_text()
+    lab.inputs["seed"].value = 2
+    assert "Reset" in lab.message.value                  # the running search keeps its settings
+    lab.buttons["Reset"].click()
+    assert lab.search is None and lab.inputs["save"].value == str(tmp_path / "run-2")
+    assert lab.slider.max == 0 and "steps: 0" in lab.status.value and dag_states(lab) == {"live": 3}
+    lab.buttons["Step"].click()
+    lab.wait(60)
+    assert lab.error is None, lab.errors.value
+    assert lab.search.save_dir == tmp_path / "run-2" and lab.search.cfg.seed == 2
+    assert (tmp_path / "run" / "search.json").read_text() == before
+    assert fresh_folder(tmp_path / "run") == str(tmp_path / "run-3")
+
+
+def test_a_new_lab_on_a_used_save_folder_does_not_fail(tiny_data, tmp_path):
+    make_lab(tiny_data, tmp_path).step()
+    lab = make_lab(tiny_data, tmp_path)
+    lab.step()
+    assert lab.search.save_dir == tmp_path / "run-2" and lab.inputs["save"].value == str(tmp_path / "run-2")
+
+
+def test_open_shows_the_same_history_and_the_slider_goes_back(tiny_data, tmp_path):
+    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.2, max_steps_to_action=2)
+    lab.step()
+    lab.step()
+    again = SearchLab.open(tmp_path / "run")
+    assert again.slider.max == lab.slider.max == 2 and again.slider.value == 2
+    assert again.curves.data[0].x == lab.curves.data[0].x and len(again.curves.data[0].x) == 2
+    assert dag_states(again) == dag_states(lab)
+    assert again.table.value == lab.table.value and again.dag.layout.title.text == lab.dag.layout.title.text
+    assert f"edges left: {lab.search.cell.n_edges}" in again.status.value and "steps: 2" in again.status.value
+
+    removed_at = [dag_states(again)["removed"]]
+    again.slider.value = 1
+    removed_at.insert(0, dag_states(again)["removed"])
+    assert removed_at[0] < removed_at[1] and "after step 0" in again.dag.layout.title.text
+    assert table_rows(again) == len(again.search.history[0]["candidates"])
+    again.slider.value = 0
+    assert dag_states(again) == {"live": 6} and table_rows(again) == 0
+
+
+def test_errors_in_the_thread_are_shown(tmp_path):
+    lab = SearchLab(SearchConfig(**{**TINY, "data": str(tmp_path / "missing"), "save": str(tmp_path / "run")}))
+    lab.buttons["Step"].click()
+    lab.wait(60)
+    assert lab.error is not None
+    assert "error" in lab.status.value and "missing" in lab.status.value
+    assert type(lab.error).__name__ in lab.errors.value
+    assert not lab.buttons["Step"].disabled and not lab.busy
+
+
+def test_compare_lab_trains_every_cell_and_tabulates(tiny_data):
+    cfg = SearchConfig(**{**TINY, "data": str(tiny_data), "epochs": 2})
+    cells = {"full": Cell.full(("tanh",) * 4), "chain": Cell.from_edges([(0, 1), (1, 2)], ("tanh", "relu", "tanh"))}
+    cmp = CompareLab(cells, cfg)
+    results = cmp.run()
+    assert set(results) == set(cells)
+    rows = {r["name"]: r for r in cmp.rows()}
+    assert rows["full"]["edges"] == 6 and rows["chain"]["edges"] == 2
+    assert rows["full"]["flops"] == 6 * 64 and rows["chain"]["params"] < rows["full"]["params"]
+    assert all(r["ppl"] > 0 and r["seconds"] > 0 for r in rows.values())
+    assert [len(t.x) for t in cmp.figure.data] == [2, 2]
+    assert cmp.table.value.count("<tr") == 3 and "done" in cmp.status.value
