@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import threading
 import traceback
 from pathlib import Path
@@ -62,13 +63,19 @@ TIPS = {
 def default_config(device: str = "auto", **changes) -> SearchConfig:
     """Settings that suit the machine: the published ones on a GPU, a small search on a CPU
     (candidates one at a time, so the lab shows each finishing)."""
-    gpu = resolve_device(device).type == "cuda"
-    if gpu:
+    if resolve_device(device).type == "cuda":
         cfg = SearchConfig(nodes=6, emsize=100, epochs=10, batch_size=128, parallel=0, device=device)
     else:
         cfg = SearchConfig(nodes=4, emsize=32, epochs=2, batch_size=64, max_steps_to_action=6, parallel=1,
                            device=device)
-    return cfg.replace(**changes)
+    return changed(cfg, **changes)
+
+
+def changed(cfg: SearchConfig, **changes) -> SearchConfig:
+    """`cfg` with `changes`; a new emsize carries nhid and nhidlast along unless they are given too."""
+    if "emsize" in changes:
+        changes = {"nhid": None, "nhidlast": None, **changes}
+    return SearchConfig(**{**cfg.to_dict(), **changes})
 
 
 def initial_cell(cfg: SearchConfig) -> Cell:
@@ -135,7 +142,7 @@ class SearchLab:
     """A search you watch and drive: settings panel, buttons, live figures, a history slider."""
 
     def __init__(self, cfg: SearchConfig | None = None, on_event=None, **settings):
-        cfg = (cfg or default_config(settings.get("device", "auto"))).replace(**settings)
+        cfg = changed(cfg or default_config(settings.get("device", "auto")), **settings)
         self.search: Search | None = None   # made at the first Step/Run, so creating a lab reads nothing
         self.on_event = on_event            # also told every search event (after the lab has redrawn)
         self.error: BaseException | None = None
@@ -267,6 +274,11 @@ class SearchLab:
         if self.search is not None:
             return self.search.state
         return self._opened[1] if self._opened else None
+
+    @property
+    def summary(self) -> str:
+        """The status line as plain text, e.g. "step 0 done · steps: 1 · edges left: 5 · target: 2 edges"."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.status.value))
 
     @property
     def busy(self) -> bool:
@@ -657,6 +669,11 @@ class CompareLab:
         self.bar.value = self.bar.max
         self.status.value = "done"
         return self.results
+
+    def summary(self):
+        """The summary table, for a notebook cell to show."""
+        from IPython.display import HTML
+        return HTML(html_table(self.rows(), self.COLUMNS, "no cell trained yet"))
 
     COLUMNS = [("name", "cell"), ("nodes", "nodes"), ("edges", "edges"), ("ppl", "val ppl"), ("flops", "flops"),
                ("params", "params"), ("seconds", "seconds"), ("epochs", "epochs"), ("ended", "ended")]

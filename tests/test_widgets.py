@@ -37,6 +37,8 @@ def test_default_config_is_small_on_cpu_and_valid():
     assert (cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.parallel) == (4, 32, 32, 2, 64, 1)
     assert cfg.check() is cfg
     assert default_config("cpu", nodes=5).nodes == 5
+    assert default_config("cpu", emsize=8).check().nhid == 8
+    assert SearchLab(nodes=3, emsize=8, device="cpu").config().nhid == 8
 
 
 def test_creating_a_lab_reads_nothing(tmp_path):

@@ -1,0 +1,106 @@
+"""The notebooks run top to bottom in a real kernel (nbclient), with tiny parameters.
+
+The kernel is this interpreter (a kernelspec written for the test whose argv is sys.executable), so
+the notebooks see the same autoshrink as the tests whatever kernels the machine has. Data comes
+from the tiny_data fixture through AUTOSHRINK_DATA, the notebooks' `data = None` default.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autoshrink import SearchConfig
+from autoshrink.search import Search, read_state
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+KERNEL = "autoshrink-test"
+TINY = dict(emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, seed=1, device="cpu")
+
+
+@pytest.fixture
+def kernel(tmp_path, monkeypatch, tiny_data):
+    """A kernelspec running this Python, found through JUPYTER_PATH; data through AUTOSHRINK_DATA."""
+    spec = tmp_path / "jupyter" / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "autoshrink test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("AUTOSHRINK_DATA", str(tiny_data))
+    return KERNEL
+
+
+def set_parameters(nb, values: dict) -> None:
+    """Replace the `parameters` cell by `name = value` lines; every name must already be a parameter."""
+    [cell] = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    names = {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line}
+    assert set(values) == names, f"parameters differ: {sorted(set(values) ^ names)}"
+    cell.source = "\n".join(f"{k} = {v!r}" for k, v in values.items())
+
+
+def execute(name: str, values: dict, kernel: str):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    set_parameters(nb, values)
+    nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))
+    NotebookClient(nb, kernel_name=kernel, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    assert nb.cells[-1].outputs[0]["text"].strip() == sys.executable
+    return nb
+
+
+def outputs(nb) -> list[dict]:
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
+def text_of(nb) -> str:
+    parts = []
+    for o in outputs(nb):
+        parts.append(o.get("text", ""))
+        parts += [str(v) for k, v in o.get("data", {}).items() if k.startswith("text/")]
+    return "\n".join(parts)
+
+
+def test_01_search_runs_steps_to_the_end_and_exports(kernel, tmp_path, tiny_data):
+    save = tmp_path / "search"
+    nb = execute("01_search.ipynb", dict(nodes=3, **{k: TINY[k] for k in ("emsize", "epochs", "batch_size",
+                 "eval_batch_size", "bptt")}, keep_fraction=0.34, candidates=3, seed=1, device="cpu", data=None,
+                 save=str(save), run_to_end=True), kernel)
+    assert not [o for o in outputs(nb) if o["output_type"] == "error"]
+    views = [o for o in outputs(nb) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert views, "the lab was not displayed as a widget"
+    state = read_state(save)
+    assert state["steps"][0]["done"] and state["final"] is not None
+    assert state["config"]["data"] == str(tiny_data) and state["config"]["nodes"] == 3
+    text = text_of(nb)
+    assert "steps: 1" in text and "edges left: 1" in text and "finished" in text
+    assert (save / "export" / "cell.json").is_file() and "cell.json" in text
+    assert f"'ppl': {state['final']['ppl']!r}" in text
+
+
+def test_01_search_one_step_only(kernel, tmp_path):
+    save = tmp_path / "search"
+    execute("01_search.ipynb", dict(nodes=4, **{k: TINY[k] for k in ("emsize", "epochs", "batch_size",
+            "eval_batch_size", "bptt")}, keep_fraction=0.25, candidates=2, seed=3, device="cpu", data=None,
+            save=str(save), run_to_end=False), kernel)
+    state = read_state(save)
+    assert [s["done"] for s in state["steps"]] == [True] and state["final"] is None
+    assert state["config"]["max_steps_to_action"] == 2 and state["config"]["seed"] == 3
+
+
+def test_02_compare_cells_trains_all_four(kernel, tmp_path, tiny_data):
+    save = tmp_path / "search"
+    cfg = SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), save=str(save), **TINY)
+    Search(cfg).run()
+    nb = execute("02_compare_cells.ipynb", dict(**{k: TINY[k] for k in ("emsize", "epochs", "batch_size",
+                 "eval_batch_size", "bptt", "seed", "device")}, data=None, save=str(save)), kernel)
+    assert not [o for o in outputs(nb) if o["output_type"] == "error"]
+    plotly = [o for o in outputs(nb) if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert plotly and len({t["xaxis"] for t in plotly[0]["data"]["application/vnd.plotly.v1+json"]["data"]}) == 4
+    table = nb.cells[-2].outputs[0]["data"]["text/html"]
+    for name in ("ShrinkRNN (published)", "fully connected", "random", "discovered"):
+        assert f">{name}<" in table
+    assert table.count("<tr") == 5
