@@ -105,7 +105,8 @@ def html_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "n
     body = []
     for r in rows:
         style = r.get("_style", "")
-        cells = "".join(f"<td style='padding:2px 8px;text-align:right'>{_cell_text(r.get(k))}</td>" for k, _ in columns)
+        cells = "".join(f"<td style='padding:2px 8px;text-align:{'left' if isinstance(r.get(k), str) else 'right'}'>"
+                        f"{_cell_text(r.get(k))}</td>" for k, _ in columns)
         body.append(f"<tr style='{style}'>{cells}</tr>")
     return (f"<table style='border-collapse:collapse;font-size:12px'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
@@ -441,11 +442,13 @@ class SearchLab:
 
     def _ev_step_done(self, step, record) -> None:
         self._training, self._curves = [], {}
+        self.exported.value = ""
         self._draw_status(f"step {step} done: removed {', '.join(map(_edge_text, record['removed']))}")
         self._draw_all(follow=self.slider.value == self.slider.max)
 
     def _ev_finished(self, record) -> None:
         self.bar_epochs.value = self.bar_epochs.max
+        self.exported.value = ""
         self._draw_status(f"finished: final cell ppl {_cell_text(record['ppl'])}, "
                           f"{Cell.from_dict(record['cell']).n_edges} edges")
         self._draw_all()

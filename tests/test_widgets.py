@@ -89,6 +89,21 @@ def test_step_button_shrinks_and_updates_every_view(tiny_data, tmp_path):
     assert lab.bar_candidates.value == lab.bar_candidates.max == 3
 
 
+def test_candidates_trained_together_all_show_as_training(tiny_data, tmp_path):
+    seen = []
+
+    def look(kind, **info):
+        if kind == "epoch" and info["step"] == 0 and not seen:
+            seen.append((dag_states(lab)["training"], lab.table.value.count("training"), lab.training.layout.title.text))
+
+    lab = make_lab(tiny_data, tmp_path, on_event=look, parallel=3)
+    lab.step()
+    assert seen and seen[0][0] == 3 and seen[0][1] == 3, seen
+    first = lab.search.history[0]["order"][0]
+    assert f"without edge {first[0]}→{first[1]}" in seen[0][2]           # the first candidate's curve
+    assert dag_states(lab)["training"] == 0 and lab.error is None
+
+
 def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     lab = make_lab(tiny_data, tmp_path)
     record = lab.step()
