@@ -49,6 +49,7 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("emb_path", "word vectors", W.Text),
     ("save", "save folder", W.Text),
 )
+RUNTIME = ("save", "device", "data", "parallel")   # settings a search may change when it resumes
 BUTTONS = ("Step", "Run", "Pause", "Stop", "Reset", "Export")
 TIPS = {
     "Step": "one shrink step (or the final training once the cell is small enough)",
@@ -155,6 +156,7 @@ class SearchLab:
         self._training: list = []           # edges whose candidates train now
         self._curves: dict = {}             # edge (or "final") -> epochs so far
         self._shown = None                  # the edge whose curve the training figure shows
+        self._phase = "ready"               # the first words of the status line
         self._build(cfg)
         self._on_setting()
 
@@ -254,10 +256,11 @@ class SearchLab:
             self._draw_view()
 
     def _settings_note(self, cfg: SearchConfig) -> str:
+        """A note when the panel no longer matches the search it drives (runtime settings aside)."""
         if self.search is None:
             return ""
-        ours = {**self.search.cfg.to_dict(), "save": "", "device": "", "data": "", "parallel": 0}
-        if {**cfg.to_dict(), "save": "", "device": "", "data": "", "parallel": 0} == ours:
+        ours, panel = self.search.cfg.to_dict(), cfg.to_dict()
+        if all(ours[k] == panel[k] for k in ours if k not in RUNTIME):
             return ""
         return "<span style='color:#777'>settings changed: press Reset to start a new search with them</span>"
 
@@ -304,7 +307,7 @@ class SearchLab:
         state, k = self.state, self.slider.value
         if state is None:
             cell = initial_cell(self.config()) if self._valid() else None
-            return cell, {}, None, "start: the fully connected cell"
+            return cell, {}, None, f"start: {cell.n_edges if cell else '—'} edges, fully connected"
         steps, n_done = state["steps"], len(self._history())
         if k >= n_done and steps and not steps[-1]["done"]:
             where, index = f"step {len(steps) - 1} in progress", -1
@@ -365,7 +368,7 @@ class SearchLab:
             edges = Cell.from_dict(state["cell"]).n_edges
             target = SearchConfig.from_dict(state["config"]).threshold
         where = f" · save: {html.escape(str(self._save_dir()))}" if state is not None else ""
-        self.status.value = (f"<b>{html.escape(getattr(self, '_phase', 'ready'))}</b> · "
+        self.status.value = (f"<b>{html.escape(self._phase)}</b> · "
                              f"<span class='autoshrink-steps'>steps: {len(self._history())}</span> · "
                              f"<span class='autoshrink-edges'>edges left: {edges}</span> · "
                              f"target: {target} edges{where}")
@@ -410,11 +413,12 @@ class SearchLab:
         self.bar_candidates.max = count
         self.bar_candidates.value = len(pending["candidates"]) if pending else 0
         self.bar_epochs.max, self.bar_epochs.value = self.search.cfg.epochs, 0
-        group = len(self._training)
-        what = "the final cell" if edge is None else (
-            f"candidate {index + 1} of {count} (edge {_edge_text(edge)})" if group == 1
-            else f"{group} candidates together")
-        self._draw_status(f"step {step}: training {what}" if edge is not None else "training the final cell")
+        if edge is None:
+            self._draw_status("training the final cell")
+        elif len(self._training) == 1:
+            self._draw_status(f"step {step}: training candidate {index + 1} of {count} (edge {_edge_text(edge)})")
+        else:
+            self._draw_status(f"step {step}: training {len(self._training)} candidates together")
         self._bars_text()
         if edge is not None and self.slider.value == self.slider.max:
             self._draw_view()
@@ -466,7 +470,7 @@ class SearchLab:
             return self.search
         cfg = self.config()
         if self._opened is not None:
-            runtime = {k: getattr(cfg, k) for k in ("device", "data", "parallel")}
+            runtime = {k: getattr(cfg, k) for k in RUNTIME if k != "save"}
             self.search = Search.resume(self._opened[0], on_event=self._on_event, **runtime)
         else:
             save = fresh_folder(cfg.save)
@@ -496,10 +500,8 @@ class SearchLab:
             out = job(search)
             if search.finished:
                 self._draw_status(f"finished: final cell ppl {_cell_text(search.state['final']['ppl'])}")
-            elif self._stop or self._pause:
+            elif out is None and (self._stop or self._pause):
                 self._draw_status(("stopped" if self._stop else "paused") + ": Step or Run continues the search")
-            else:
-                self._draw_status("ready" if out is None else f"step {out.get('step', '')} done".strip())
             return out
         except BaseException as e:
             self.error = e

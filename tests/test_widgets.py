@@ -163,6 +163,29 @@ def test_stop_during_run_leaves_a_resumable_search(tiny_data, tmp_path):
     assert again.search.history[1]["candidates"][0] == lab.search.pending["candidates"][0]
 
 
+def test_an_interrupted_cell_leaves_the_lab_ready_to_go_on(tiny_data, tmp_path):
+    def interrupt(kind, **info):
+        if kind == "candidate_done" and info["index"] == 0 and not lab.search.history:
+            raise KeyboardInterrupt
+
+    lab = make_lab(tiny_data, tmp_path, on_event=interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        lab.step()
+    assert "interrupted" in lab.status.value and not lab.busy and not lab.buttons["Step"].disabled
+    assert len(lab.search.pending["candidates"]) == 1
+    record = lab.step()
+    assert record["done"] and len(record["candidates"]) == 3
+
+
+def test_set_changes_the_panel(tmp_path):
+    lab = SearchLab(SearchConfig(**{**TINY, "save": str(tmp_path / "run")}))
+    lab.set(nodes=5, epochs=3, emb_path=None)
+    assert (lab.config().nodes, lab.config().epochs, lab.config().emb_path) == (5, 3, None)
+    assert "edges left: 10" in lab.summary and dag_states(lab) == {"live": 10}
+    with pytest.raises(Exception, match="unknown setting"):
+        lab.set(nhid=4)
+
+
 def test_reset_starts_a_new_search_in_a_fresh_folder(tiny_data, tmp_path):
     lab = make_lab(tiny_data, tmp_path)
     lab.step()
