@@ -1,0 +1,187 @@
+"""End to end in a real browser: JupyterLab serves a copy of notebooks/, headless Chromium
+(Debian's /usr/bin/chromium, driven by Playwright) runs 01_search.ipynb, clicks Step on the
+SearchLab panel and checks the DAG lost an edge and the curves gained a point, then clicks Export
+and checks the files on disk.
+
+Skipped when Chromium or Playwright is missing, except under CI=true, where that is a failure
+(.ci/run installs Chromium). On failure, screenshots and the server log are kept under the test's
+tmp folder (the path is printed).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import browser_util as bu  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "notebooks/01_search.ipynb"   # relative to the lab's root, which mirrors the repo
+
+# Tiny settings for the parameters cell of the copied notebook: a shrink step trains two
+# one-epoch candidates of an 8-wide 4-node cell on a few thousand tokens (seconds on a CPU).
+# 4 nodes = 6 edges, target 2: Run All takes step 0 (the notebook's lab.step() cell), the Step
+# button step 1, and the search is still not finished.
+TINY = dict(nodes=4, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, candidates=2,
+            device="cpu")
+
+
+@pytest.fixture
+def browser_ok():
+    """Skip (fail under CI=true) when Chromium or Playwright is missing."""
+    problem = None
+    if not bu.chromium_available():
+        problem = f"{bu.CHROMIUM} not found (install Debian's chromium: apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright Python package is not installed (pip install -e '.[dev]')"
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser test cannot run under CI: {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture
+def lab_root(tmp_path, browser_ok):
+    """A copy of notebooks/ (under <tmp>/lab/notebooks, so the notebook's ../runs/search save
+    folder lands in <tmp>/lab/runs) with tiny parameters."""
+    if not (ROOT / NOTEBOOK).is_file():
+        pytest.skip(f"{NOTEBOOK} does not exist")
+    root = tmp_path / "lab"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    bu.set_parameters(root / NOTEBOOK, TINY)
+    return root
+
+
+@pytest.fixture
+def lab(lab_root, tiny_data, tmp_path):
+    """JupyterLab on the copy; the kernel inherits AUTOSHRINK_DATA (the notebook's data = None)."""
+    env = {"AUTOSHRINK_DATA": str(tiny_data), "OMP_NUM_THREADS": "2", "MPLBACKEND": "Agg"}
+    with bu.JupyterLab(lab_root, env=env, log_path=tmp_path / "jupyter.log") as server:
+        yield server
+
+
+def _edges_steps(text: str) -> tuple[int, int]:
+    """'... steps: 1 · edges left: 3 ...' -> (3, 1)."""
+    edges = re.search(r"edges left:\s*(\d+)", text)
+    steps = re.search(r"steps:\s*(\d+)", text)
+    assert edges and steps, f"status line without 'edges left: N' and 'steps: N': {text!r}"
+    return int(edges.group(1)), int(steps.group(1))
+
+
+@pytest.mark.timeout(300)
+def test_search_notebook_in_browser(lab, lab_root, tmp_path):
+    shots = tmp_path / "screenshots"
+    with bu.browser(tmp_path / "chromium-profile") as ctx:
+        page = ctx.new_page()
+        console = []
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+        try:
+            _drive(page, lab, lab_root, shots)
+        except BaseException:
+            shots.mkdir(exist_ok=True)
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(shots / "failure.png"))
+            print(f"\nscreenshots: {shots}\nserver log: {lab.log_path}\n"
+                  "browser console errors:\n" + "\n".join(console[-20:]))
+            raise
+
+
+def _drive(page, lab, root: Path, shots: Path) -> None:
+    bu.open_notebook(page, lab, NOTEBOOK)
+    bu.run_all_cells(page, timeout=150_000)
+
+    # the kernel is this venv's Python (jupyter_client puts the server's own Python in place of
+    # the kernel spec's "python")
+    kernels = bu.kernel_commands(lab)
+    assert kernels, "no ipykernel process found under the server"
+    assert all(Path(k[0]).parent == Path(sys.executable).parent for k in kernels), (sys.executable, kernels)
+
+    status = page.locator(".autoshrink-status").first
+    step = page.locator("button.autoshrink-step").first
+    step.wait_for(state="visible", timeout=30_000)
+    page.locator(".autoshrink-lab").first.scroll_into_view_if_needed()
+    # the FigureWidgets carry the class on the plotly graph div itself
+    page.wait_for_selector(".autoshrink-dag .main-svg", timeout=30_000)
+    page.wait_for_selector(".autoshrink-curves .main-svg", timeout=30_000)
+    bu.wait_for_enabled(step, timeout=30_000)
+
+    edges0, steps0 = _edges_steps(status.inner_text())
+    assert steps0 == 1, "Run All should have taken one step (the notebook's lab.step() cell)"
+    curves0, gone0 = _curve_points(page), _removed_edges(page)
+    assert curves0 == steps0, f"the curves show {curves0} points after {steps0} step(s)"
+    assert gone0 >= 1, "the DAG shows no removed edge after step 0"
+
+    # Change a setting in the browser: the kernel sees it (the panel answers with a note that it
+    # applies on Reset) and Step still continues the running search with its own settings.
+    epochs = page.locator(".autoshrink-lab .widget-text", has_text="epochs").locator("input").first
+    epochs.fill(str(TINY["epochs"] + 1))
+    epochs.press("Enter")
+    page.locator(".autoshrink-message", has_text="press Reset").wait_for(timeout=20_000)
+
+    step.click()
+    page.wait_for_function(
+        """(n) => { const el = document.querySelector('.autoshrink-status');
+                   const m = el && /steps:\\s*(\\d+)/.exec(el.innerText);
+                   return (m && Number(m[1]) > n) || /error:/.test(el.innerText); }""",
+        arg=steps0, timeout=150_000)
+    bu.wait_for_enabled(page.locator("button.autoshrink-export").first, timeout=30_000)
+    page.wait_for_timeout(500)   # the figures' last updates
+
+    assert "error:" not in status.inner_text(), page.locator(".autoshrink-error").first.inner_text()
+    edges1, steps1 = _edges_steps(status.inner_text())
+    assert steps1 == steps0 + 1 and edges1 < edges0, (edges0, steps0, edges1, steps1)
+    assert _removed_edges(page) > gone0, "the DAG shows no newly removed edge"
+    assert _curve_points(page) == curves0 + 1, "the curves did not gain a point"
+    title = page.locator(".autoshrink-dag .gtitle").first.text_content()
+    assert f"{edges1} edges" in title, title
+
+    # Export from the button: the notebook's export cell wrote <save>/export/ already, so it is
+    # removed first; the button must write it again, for the cell of edges1 edges.
+    save = root / "runs" / "search"
+    assert (save / "search.json").is_file(), sorted(p.name for p in (root / "runs").glob("*"))
+    export = save / "export"
+    shutil.rmtree(export, ignore_errors=True)
+    page.locator("button.autoshrink-export").first.click()
+    page.locator(".autoshrink-exported", has_text="exported").wait_for(timeout=60_000)
+    svg, cell_json = _wait_for_file(export / "cell.svg", 30), _wait_for_file(export / "cell.json", 30)
+    root_el = ET.parse(svg).getroot()
+    assert root_el.tag.endswith("svg"), root_el.tag
+    assert json.loads(cell_json.read_text()), "empty cell.json"
+    assert f"({edges1} edges)" in page.locator(".autoshrink-exported").first.inner_text()
+
+
+def _curve_points(page) -> int:
+    traces = bu.plotly_data(page, ".autoshrink-curves") or []
+    return max((t["nx"] for t in traces), default=0)
+
+
+def _removed_edges(page) -> int:
+    """DAG edges drawn as removed (dashed) or pruned (dotted)."""
+    traces = bu.plotly_data(page, ".autoshrink-dag") or []
+    return sum(1 for t in traces if t["name"].startswith("edge ") and t["visible"] is True
+               and (t["line"] or {}).get("dash") in ("dash", "dot"))
+
+
+def _wait_for_file(path: Path, timeout: float) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.is_file() and path.stat().st_size > 0:
+            time.sleep(0.3)   # let the writer finish
+            return path
+        time.sleep(0.2)
+    folder = path.parent
+    raise AssertionError(f"{path.name} not written in {timeout:.0f}s; {folder} holds "
+                         f"{sorted(p.name for p in folder.glob('*')) if folder.is_dir() else 'nothing'}")
