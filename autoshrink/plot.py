@@ -464,14 +464,14 @@ def training_figure() -> go.Figure:
                      go.Scatter(name="val loss", x=[], y=[], mode="lines+markers", line=dict(color="#ff7f0e"))])
     fig.update_layout(title=dict(text="training", x=0.02), xaxis_title="epoch", yaxis_title="loss (nats / word)",
                       height=300, margin=dict(l=50, r=10, t=40, b=40), plot_bgcolor="white",
-                      xaxis=dict(gridcolor="#eeeeee", rangemode="tozero"), yaxis=dict(gridcolor="#eeeeee"))
+                      xaxis=dict(gridcolor="#eeeeee", tick0=1, dtick=1), yaxis=dict(gridcolor="#eeeeee"))
     return fig
 
 
 def update_training(fig, curve, title=None) -> None:
     """Show `curve` (a list of {"epoch", "train_loss", "val_loss", ...}) in a `training_figure`."""
     curve = curve or []
-    epochs = [p.get("epoch") for p in curve]
+    epochs = [p["epoch"] + 1 for p in curve]  # counted from 1, as the progress bar does
     with fig.batch_update():
         fig.data[0].update(x=epochs, y=[p.get("train_loss") for p in curve])
         fig.data[1].update(x=epochs, y=[p.get("val_loss") for p in curve])

@@ -353,7 +353,7 @@ class SearchLab:
                 rows.append({"edge": _edge_text(e), "note": "training" if e in self._training else "waiting",
                              "_style": "color:#999"})
         cols = [("rank", "#"), ("edge", "edge removed"), ("ppl", "ppl"), ("flops", "flops"), ("score", "score"),
-                ("seconds", "s"), ("note", "")]
+                ("seconds", "seconds"), ("note", "")]
         return html_table(rows, cols)
 
     def _draw_status(self, phase: str | None = None) -> None:

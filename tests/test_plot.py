@@ -133,6 +133,7 @@ def test_plotly_curves_and_training():
     update_training(tf, [{"epoch": 0, "train_loss": 6.9, "val_loss": 6.5}, {"epoch": 1, "train_loss": 6.0, "val_loss": 6.1}],
                     title="edge 0->3")
     assert list(tf.data[1].y) == [6.5, 6.1] and tf.layout.title.text == "edge 0->3"
+    assert list(tf.data[0].x) == [1, 2]  # epochs counted from 1
 
 
 def test_draw_cell_returns_a_figure():
