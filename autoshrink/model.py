@@ -119,7 +119,7 @@ class BatchedRNNModel(nn.Module):
         """x: (T, B) token ids; h: (K, B, H). Returns logits (K, T, B, V) and the last hidden (K, B, H)."""
         T, B = x.shape
         E = self.encoder.shape[2]
-        emb = self.encoder[:, x.reshape(-1)]                                    # (K, T*B, E)
+        emb = self.embed(x.reshape(-1))                                        # (K, T*B, E)
         xw = torch.bmm(emb, self.w0[:, :E]).view(self.K, T, B, -1)             # (K, T, B, 2H)
         outs = []
         for t in range(T):
@@ -128,6 +128,13 @@ class BatchedRNNModel(nn.Module):
         out = torch.stack(outs, 1).view(self.K, T * B, -1)                     # (K, T*B, H)
         logits = torch.baddbmm(self.dec_bias[:, None, :], out, self.encoder.transpose(1, 2))
         return logits.view(self.K, T, B, -1), h
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """Each candidate's embedding rows of `ids` (n,), as (K, n, E). One F.embedding over the
+        stacked tables, whose backward sums repeated ids in a fixed order (index gathers may not)."""
+        K, V, E = self.encoder.shape
+        offsets = torch.arange(K, device=ids.device)[:, None] * V
+        return F.embedding(ids[None] + offsets, self.encoder.reshape(K * V, E))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean next-word NLL of every candidate, (K,), and the last hidden state."""

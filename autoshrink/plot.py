@@ -299,7 +299,7 @@ def _node_style(cell: Cell):
     """Per plotted node (inputs, 0..N-1, output): label, shown text, hover, fill, border, opacity."""
     g = cell_graph(cell)
     names = [INPUTS[0], INPUTS[1], *range(cell.nodes), OUTPUT]
-    shown = {INPUTS[0]: "x<sub>t</sub>", INPUTS[1]: "h<sub>t-1</sub>", OUTPUT: "h<sub>t</sub>"}
+    shown = {INPUTS[0]: "<b>x</b><sub>t</sub>", INPUTS[1]: "<b>h</b><sub>t-1</sub>", OUTPUT: "<b>h</b><sub>t</sub>"}
     rows = []
     for v in names:
         d = g.nodes[v]
