@@ -81,6 +81,12 @@ class Cell:
         dead = cut.dead_edges()
         return cut.without(dead), dead
 
+    def describe(self) -> str:
+        """'12 edges, leaves 4, 5' (or '1 edge, leaf 3')."""
+        leaves = self.leaves()
+        return (f"{self.n_edges} edge{'s' * (self.n_edges != 1)}, "
+                f"lea{'ves' if len(leaves) != 1 else 'f'} {', '.join(map(str, leaves))}")
+
     def flops(self, nhid: int) -> int:
         return self.n_edges * nhid * nhid
 

@@ -22,7 +22,7 @@ _DOT_ID = {INPUTS[0]: "x_t", INPUTS[1]: "h_prev", OUTPUT: "h_t"}
 
 def _describe(cell: Cell, config) -> str:
     cfg = config.to_dict() if hasattr(config, "to_dict") else dict(config or {})
-    text = f"ShrinkCell, {cell.n_edges} edges, leaves {', '.join(map(str, cell.leaves()))}"
+    text = f"ShrinkCell, {cell.describe()}"
     if cfg.get("nhid"):
         text += f", {cell.flops(int(cfg['nhid'])):,} flops at nhid {cfg['nhid']}"
     if "seed" in cfg:

@@ -391,7 +391,7 @@ def dag_figure(cell: Cell, edge_states=None, title=None) -> go.Figure:
         fig.add_trace(go.Scatter(name=label, x=[None], y=[None], mode="lines", legendgroup=s,
                                  line=dict(color=st["color"], dash=st["dash"], width=st["width"])))
     fig.add_trace(go.Scatter(name="edge info", mode="markers", hoverinfo="text", showlegend=False,
-                             marker=dict(size=10, line=dict(color="white", width=1))))
+                             marker=dict(size=7, opacity=0.55, line=dict(color="white", width=1))))
     fig.add_trace(go.Scatter(name="edge info (scored)", mode="markers", hoverinfo="text", showlegend=False,
                              marker=dict(size=12, colorscale=SCORE_SCALE, line=dict(color="white", width=1),
                                          colorbar=dict(title=dict(text="score"), thickness=12, len=0.6))))
@@ -414,7 +414,7 @@ def dag_figure(cell: Cell, edge_states=None, title=None) -> go.Figure:
 
 
 def _dag_title(cell: Cell) -> str:
-    return f"ShrinkCell: {cell.n_edges} edges, leaves {', '.join(map(str, cell.leaves()))}"
+    return f"ShrinkCell: {cell.describe()}"
 
 
 def update_dag(fig, cell: Cell, edge_states=None) -> None:

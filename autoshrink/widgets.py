@@ -113,6 +113,10 @@ def html_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "n
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+def _n_edges(n: int) -> str:
+    return f"{n} edge{'s' * (n != 1)}"
+
+
 def _cell_text(v) -> str:
     if v is None:
         return "—"
@@ -307,7 +311,7 @@ class SearchLab:
         state, k = self.state, self.slider.value
         if state is None:
             cell = initial_cell(self.config()) if self._valid() else None
-            return cell, {}, None, f"start: {cell.n_edges if cell else '—'} edges, fully connected"
+            return cell, {}, None, f"start: {_n_edges(cell.n_edges) if cell else '— edges'}, fully connected"
         steps, n_done = state["steps"], len(self._history())
         if k >= n_done and steps and not steps[-1]["done"]:
             where, index = f"step {len(steps) - 1} in progress", -1
@@ -321,7 +325,8 @@ class SearchLab:
                 states[e] = {**states.get(e, {}), "state": "training", "step": len(steps) - 1}
         if k >= n_done and state.get("final") is not None:
             where = f"final cell (ppl {_cell_text(state['final']['ppl'])})"
-        return cell, states, (steps[index] if index is not None else None), f"{where}: {cell.n_edges} edges"
+            states = {e: s for e, s in states.items() if s["state"] != "tried"}  # what is left is the cell
+        return cell, states, (steps[index] if index is not None else None), f"{where}: {_n_edges(cell.n_edges)}"
 
     def _draw_view(self) -> None:
         with self._lock:
@@ -452,6 +457,8 @@ class SearchLab:
 
     def _ev_finished(self, record) -> None:
         self.bar_epochs.value = self.bar_epochs.max
+        self.bar_candidates.value = self.bar_candidates.max
+        self._bars_text()
         self.exported.value = ""
         self._draw_status(f"finished: final cell ppl {_cell_text(record['ppl'])}, "
                           f"{Cell.from_dict(record['cell']).n_edges} edges")
