@@ -84,14 +84,13 @@ PROXY_FLAGS = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "ba
 
 def cmd_proxy(args) -> int:
     from .cell import load_cell
-    from .data import initial_embedding, load_corpus, load_vectors
-    from .search import SALT_EMB, score
-    from .train import derive_seed, resolve_device, train_cells
+    from .data import load_corpus
+    from .search import score, start_embedding
+    from .train import resolve_device, train_cells
     cfg = _config(args, PROXY_FLAGS)
     cell = load_cell(args.cell)
     corpus = load_corpus(cfg.data)
-    vectors = load_vectors(cfg.emb_path) if cfg.emb_path else None
-    emb = initial_embedding(corpus.words, cfg.emsize, derive_seed(cfg.seed, SALT_EMB), vectors)
+    emb = start_embedding(cfg, corpus.words)
     [r] = train_cells([cell], [cfg.seed], corpus, emb, cfg, resolve_device(cfg.device))
     out = {"ppl": r.ppl if not r.diverged else None, "flops": r.flops, "params": r.params,
            "seconds": round(r.seconds, 3), "score": score(r.ppl, r.flops, cfg.nhid) if not r.diverged else None,

@@ -40,6 +40,17 @@ def score(ppl: float, flops: int, nhid: int) -> float:
     return (200 - ppl) * 0.25 - (math.log10(max(flops, nhid * nhid)) - 6)
 
 
+def initial_cell(cfg: SearchConfig) -> Cell:
+    """The fully connected cell a search with these settings starts from (its ops follow the seed)."""
+    return Cell.full(random_ops(cfg.nodes, np.random.default_rng(derive_seed(cfg.seed, SALT_OPS))))
+
+
+def start_embedding(cfg: SearchConfig, words: list[str]) -> torch.Tensor:
+    """The embedding every candidate of a run starts from: --emb_path vectors, else U(-0.5, 0.5)."""
+    vectors = load_vectors(cfg.emb_path) if cfg.emb_path else None
+    return initial_embedding(words, cfg.emsize, derive_seed(cfg.seed, SALT_EMB), vectors)
+
+
 def _num(x):
     """JSON has no inf or nan: store them as null."""
     return x if x is None or math.isfinite(x) else None
@@ -56,16 +67,14 @@ class Search:
         self.on_event = on_event or (lambda kind, **info: None)
         self.device = resolve_device(cfg.device)
         self.corpus = load_corpus(cfg.data)
-        vectors = load_vectors(cfg.emb_path) if cfg.emb_path else None
-        self.embedding = initial_embedding(self.corpus.words, cfg.emsize, derive_seed(cfg.seed, SALT_EMB), vectors)
+        self.embedding = start_embedding(cfg, self.corpus.words)
         self.save_dir = Path(cfg.save)
         self.state = state or self._new_state()
 
     def _new_state(self) -> dict:
         if (self.save_dir / "search.json").exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
-        ops = random_ops(self.cfg.nodes, np.random.default_rng(derive_seed(self.cfg.seed, SALT_OPS)))
-        full = Cell.full(ops).to_dict()
+        full = initial_cell(self.cfg).to_dict()
         return {"format": FORMAT, "config": self.cfg.to_dict(), "initial": full, "cell": full,
                 "steps": [], "best": None, "final": None}
 

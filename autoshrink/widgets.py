@@ -19,15 +19,14 @@ import traceback
 from pathlib import Path
 
 import ipywidgets as W
-import numpy as np
 import plotly.graph_objects as go
 import torch
 
 from . import plot
-from .cell import Cell, random_ops
+from .cell import Cell
 from .config import ConfigError, SearchConfig
-from .data import initial_embedding, load_corpus, load_vectors
-from .search import SALT_EMB, SALT_FINAL, SALT_OPS, Search, read_state
+from .data import load_corpus
+from .search import SALT_FINAL, Search, initial_cell, read_state, start_embedding
 from .train import derive_seed, resolve_device, train_cells
 
 SETTINGS = (  # SearchConfig field, label, widget class
@@ -77,11 +76,6 @@ def changed(cfg: SearchConfig, **changes) -> SearchConfig:
     if "emsize" in changes:
         changes = {"nhid": None, "nhidlast": None, **changes}
     return SearchConfig(**{**cfg.to_dict(), **changes})
-
-
-def initial_cell(cfg: SearchConfig) -> Cell:
-    """The fully connected cell a new search with these settings starts from (its ops follow the seed)."""
-    return Cell.full(random_ops(cfg.nodes, np.random.default_rng(derive_seed(cfg.seed, SALT_OPS))))
 
 
 def fresh_folder(save) -> str:
@@ -656,8 +650,7 @@ class CompareLab:
         cfg = self.cfg
         device = resolve_device(cfg.device)
         corpus = load_corpus(cfg.data)
-        vectors = load_vectors(cfg.emb_path) if cfg.emb_path else None
-        embedding = initial_embedding(corpus.words, cfg.emsize, derive_seed(cfg.seed, SALT_EMB), vectors)
+        embedding = start_embedding(cfg, corpus.words)
         for name, cell in self.cells.items():
             if name in self.results:
                 continue

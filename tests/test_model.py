@@ -25,7 +25,6 @@ def slow_step(cell: Cell, W0, W, x, h):
 
 
 def slow_run(model, k, cell, x_ids, h):
-    E = model.encoder.shape[2]
     W = {(i, j): model.edge_weight(k, i, j) for i in range(cell.nodes) for j in range(i + 1, cell.nodes)}
     outs = []
     for t in range(x_ids.shape[0]):

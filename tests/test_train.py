@@ -2,7 +2,6 @@
 per-candidate clipping equals torch's clip_grad_norm_; a diverged candidate is flagged."""
 import math
 
-import numpy as np
 import torch
 
 from autoshrink.cell import Cell

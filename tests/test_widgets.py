@@ -12,7 +12,8 @@ import pytest
 
 from autoshrink import Cell, SearchConfig
 from autoshrink.search import Search
-from autoshrink.widgets import CompareLab, SearchLab, default_config, fresh_folder, initial_cell
+from autoshrink.search import initial_cell
+from autoshrink.widgets import CompareLab, SearchLab, default_config, fresh_folder
 
 TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34, max_steps_to_action=3,
             device="cpu", parallel=1)
