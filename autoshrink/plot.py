@@ -398,7 +398,8 @@ def dag_figure(cell: Cell, edge_states=None, title=None) -> go.Figure:
     names = [INPUTS[0], INPUTS[1], *range(n), OUTPUT]
     fig.add_trace(go.Scatter(name="nodes", x=[pos[v][0] for v in names], y=[pos[v][1] for v in names],
                              mode="markers+text", hoverinfo="text", showlegend=False, textposition="middle center",
-                             textfont=dict(size=10, color="#111111"), marker=dict(size=NODE_PX, symbol="circle")))
+                             textfont=dict(size=[13, 13] + [10] * n + [13], color="#111111"),
+                             marker=dict(size=NODE_PX, symbol="circle")))
     low, high = _arc_extent(range(2, n))   # an empty cell's arc from node 0 to h_t may overflow
     fig.update_layout(
         title=dict(text=title if title is not None else _dag_title(cell), x=0.02),
