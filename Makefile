@@ -18,6 +18,8 @@ DEFAULT_DATA := $(patsubst %/train.txt,%,$(firstword $(abspath $(wildcard $(SHAR
 AUTOSHRINK_DATA ?= $(DEFAULT_DATA)
 
 LAB_ARGS    ?=
+# JupyterLab refuses to start as root (containers, CI) unless told that it is meant.
+ROOT_ARGS   := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
 .PHONY: venv data lab test clean-venv
@@ -39,7 +41,7 @@ data: venv
 lab: venv
 	@$(MAKE) --no-print-directory data || \
 	  echo "make lab: preparing data failed (see above); starting JupyterLab anyway. Try: make data PTB=path/to/ptb_or_proxy"
-	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab notebooks/ $(ROOT_ARGS) $(LAB_ARGS)
 
 test: venv
 	$(if $(AUTOSHRINK_DATA),AUTOSHRINK_DATA='$(AUTOSHRINK_DATA)') $(VPY) -m pytest -q $(PYTEST_ARGS)
