@@ -126,6 +126,13 @@ def random_ops(nodes: int, rng: np.random.Generator) -> tuple[str, ...]:
     return tuple(OPS[k] for k in rng.integers(0, len(OPS), size=nodes))
 
 
+def random_cell(nodes: int, n_edges: int, rng: np.random.Generator) -> Cell:
+    """A cell of `n_edges` forward edges drawn uniformly among the N(N-1)/2, with random ops."""
+    pairs = [(i, j) for i in range(nodes) for j in range(i + 1, nodes)]
+    picked = sorted(rng.choice(len(pairs), size=n_edges, replace=False))
+    return Cell.from_edges([pairs[k] for k in picked], random_ops(nodes, rng))
+
+
 def _validate(mask, ops) -> None:
     n = len(ops)
     if n < 2:

@@ -80,3 +80,12 @@ def test_graph_pickle_loads_with_the_seed_snippet_without_this_package(tmp_path)
     assert load_cell(tmp_path / "graph-best") == SHRINK_RNN
     with open(tmp_path / "graph-best", "rb") as f:
         assert pickle.load(f).mask.shape == (6, 6)
+
+
+def test_random_cell_has_the_asked_number_of_edges_and_follows_the_seed():
+    import numpy as np
+    from autoshrink.cell import random_cell
+    a = random_cell(6, 12, np.random.default_rng(4))
+    assert a.n_edges == 12 and a.nodes == 6
+    assert a == random_cell(6, 12, np.random.default_rng(4))
+    assert a != random_cell(6, 12, np.random.default_rng(5))
