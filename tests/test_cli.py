@@ -158,3 +158,15 @@ def test_kill_9_mid_search_then_resume_keeps_every_finished_candidate(tmp_path, 
     assert r.stdout.count("step 0: candidate") == 4 - len(kept)
     done = _json.loads((save / "search.json").read_text())
     assert done["steps"][0]["candidates"][: len(kept)] == kept and done["final"] is not None
+
+
+def test_export_command_writes_every_format(tmp_path):
+    import xml.etree.ElementTree as ET
+    (tmp_path / "cell.json").write_text(SHRINK_RNN.to_json())
+    r = cli("export", "--cell", str(tmp_path / "cell.json"), "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"cell.svg", "cell.png", "cell.pdf", "cell.dot", "cell.html", "cell.json", "graph-best",
+            "cell_module.py"} <= names
+    ET.parse(tmp_path / "out" / "cell.svg")
+    one_line_error(cli("export", "--cell", str(tmp_path / "missing.json"), "--out", str(tmp_path / "o2")), "not found")
