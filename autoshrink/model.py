@@ -33,6 +33,15 @@ def init_cell_weights(seed: int, nodes: int, E: int, H: int) -> tuple[torch.Tens
     return w0, edges
 
 
+def _apply_ops(groups: list, g: torch.Tensor) -> torch.Tensor:
+    """Each target's op on its slice of g (K, B, M, H): one call per op in use, masked when shared."""
+    (op, sel), rest = groups[0], groups[1:]
+    out = _OP_FN[op](g) if sel is None else sel * _OP_FN[op](g)
+    for op, sel in rest:
+        out = out + sel * _OP_FN[op](g)
+    return out
+
+
 class BatchedRNNModel(nn.Module):
     def __init__(self, cells: list[Cell], embedding: torch.Tensor, seeds: list[int], nhid: int):
         super().__init__()
@@ -64,7 +73,7 @@ class BatchedRNNModel(nn.Module):
         """Python-side facts read every time step, kept here so the step never waits on the device."""
         mask, ops = self.mask.cpu().numpy(), self.op_idx.cpu().numpy()
         self._has_out = [bool(mask[:, i].any()) for i in range(self.N)]           # does any candidate use node i's edges
-        self._shared_op = [OPS[ops[0, j]] if (ops[:, j] == ops[0, j]).all() else None for j in range(self.N)]
+        self._ops_np = ops
 
     @property
     def K(self) -> int:
@@ -82,37 +91,49 @@ class BatchedRNNModel(nn.Module):
     def init_hidden(self, batch: int) -> torch.Tensor:
         return self.w0.new_zeros(self.K, batch, self.H)
 
-    def _op(self, j: int, g: torch.Tensor) -> torch.Tensor:
-        """op_j of every candidate applied to g (K, B, H); one call when all candidates agree."""
-        if self._shared_op[j] is not None:
-            return _OP_FN[self._shared_op[j]](g)
-        out = torch.zeros_like(g)
-        for o, name in enumerate(OPS):
-            sel = (self.op_idx[:, j] == o).to(g.dtype)[:, None, None]
-            out = out + sel * _OP_FN[name](g)
-        return out
-
-    def cell(self, xw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """One time step. xw: (K, B, 2H) = x_t @ W0[:E]; h: (K, B, H). Returns the next hidden (K, B, H)."""
-        inv_count = 1.0 / self.mask.sum(1).clamp(min=1)[:, :, None, None]   # (K, N, 1, 1): 1 / incoming edges
-        N, H = self.N, self.H
-        c0, g0 = (xw + torch.bmm(h, self.w0[:, -H:])).chunk(2, -1)
-        s0 = h + torch.sigmoid(c0) * (torch.tanh(g0) - h)
-        mask = self.mask[:, :, :, None, None]                       # (K, N, N, 1, 1)
-        incoming = [None] * N                                       # running sum of messages into node j
-        states = [s0]
-        for i in range(N):
-            if i > 0:
-                states.append(incoming[i] * inv_count[:, i] if incoming[i] is not None else torch.zeros_like(s0))
+    def step_plan(self) -> list:
+        """Per source node i, what one time step needs, made once per forward pass: the 0/1 mask of
+        its edges i -> i+1..N-1, (K, 1, M, 1), and the op groups of their targets: (op, selection)
+        with selection None when that op serves every target of every candidate."""
+        plan = []
+        for i in range(self.N - 1):
             if not self._has_out[i]:
+                plan.append(None)
                 continue
-            s = states[i]
-            out = torch.bmm(s, self.w_src[i])                       # (K, B, 2H*(N-1-i))
-            for j in range(i + 1, N):
-                c, g = out[..., 2 * H * (j - i - 1): 2 * H * (j - i)].chunk(2, -1)
-                msg = mask[:, i, j] * (s + torch.sigmoid(c) * (self._op(j, g) - s))
-                incoming[j] = msg if incoming[j] is None else incoming[j] + msg
-        leaf = self.leaf[:, :, None, None]                          # (K, N, 1, 1)
+            ops = self.op_idx[:, i + 1:]                                       # (K, M)
+            used = sorted({int(o) for o in self._ops_np[:, i + 1:].ravel()})
+            groups = ([(OPS[used[0]], None)] if len(used) == 1 else
+                      [(OPS[o], (ops == o).to(self.w0.dtype)[:, None, :, None]) for o in used])
+            plan.append((self.mask[:, i, i + 1:][:, None, :, None], groups))
+        return plan
+
+    def cell(self, xw: torch.Tensor, h: torch.Tensor, plan: list | None = None) -> torch.Tensor:
+        """One time step. xw: (K, B, 2H) = x_t @ W0[:E]; h: (K, B, H). Returns the next hidden (K, B, H).
+        The messages leaving one node are computed together, one op for all its edges."""
+        plan = self.step_plan() if plan is None else plan
+        K, B, H = h.shape
+        N = self.N
+        inv_count = 1.0 / self.mask.sum(1).clamp(min=1)[:, None, :, None]  # (K, 1, N, 1): 1 / incoming edges
+        c0, g0 = (xw + torch.bmm(h, self.w0[:, -H:])).chunk(2, -1)
+        s = h + torch.sigmoid(c0) * (torch.tanh(g0) - h)                   # node 0
+        incoming = None                                                    # (K, B, N, H): sums of messages
+        states = [s]
+        for i in range(N - 1):
+            if i > 0:
+                s = incoming[:, :, i] * inv_count[:, :, i] if incoming is not None else torch.zeros_like(h)
+                states.append(s)
+            if plan[i] is None:
+                continue
+            edge_mask, groups = plan[i]
+            out = torch.bmm(s, self.w_src[i]).view(K, B, N - 1 - i, 2, H)     # targets i+1..N-1
+            c, g = torch.sigmoid(out[:, :, :, 0]), out[:, :, :, 1]
+            g = _apply_ops(groups, g)
+            si = s[:, :, None]
+            msgs = edge_mask * (si + c * (g - si))                         # (K, B, M, H)
+            msgs = F.pad(msgs, (0, 0, i + 1, 0))                          # (K, B, N, H)
+            incoming = msgs if incoming is None else incoming + msgs
+        states.append(incoming[:, :, N - 1] * inv_count[:, :, N - 1] if incoming is not None else torch.zeros_like(h))
+        leaf = self.leaf[:, :, None, None]                                 # (K, N, 1, 1)
         return (torch.stack(states, 1) * leaf).sum(1) / leaf.sum(1)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,9 +142,10 @@ class BatchedRNNModel(nn.Module):
         E = self.encoder.shape[2]
         emb = self.embed(x.reshape(-1))                                        # (K, T*B, E)
         xw = torch.bmm(emb, self.w0[:, :E]).view(self.K, T, B, -1)             # (K, T, B, 2H)
+        plan = self.step_plan()
         outs = []
         for t in range(T):
-            h = self.cell(xw[:, t], h)
+            h = self.cell(xw[:, t], h, plan)
             outs.append(h)
         out = torch.stack(outs, 1).view(self.K, T * B, -1)                     # (K, T*B, H)
         logits = torch.baddbmm(self.dec_bias[:, None, :], out, self.encoder.transpose(1, 2))
