@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import inspect
 import json
+import math
 import re
 import sys
 import typing
@@ -47,7 +48,6 @@ def _printer(kind, **info):
         where = "final cell" if info["step"] == "final" else f"step {info['step']}: candidate {info['index'] + 1} of {info['count']}"
         print(f"{where}, removing edge {info['edge']}" if info["edge"] else where, flush=True)
     elif kind == "epoch":
-        import math
         ppl = math.exp(info["val_loss"]) if info["val_loss"] < 30 else float("inf")
         print(f"  epoch {info['epoch'] + 1}/{info['epochs']}  train loss {info['train_loss']:.3f}  valid ppl {ppl:.1f}", flush=True)
     elif kind == "candidate_done":

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .cell import Cell
-from .config import SearchConfig
+from .config import ConfigError, SearchConfig
 from .data import Corpus, batchify
 from .model import BatchedRNNModel
 
@@ -50,7 +50,6 @@ def derive_seed(*parts: int) -> int:
 
 
 def resolve_device(name: str) -> torch.device:
-    from .config import ConfigError
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
