@@ -452,7 +452,7 @@ def curves_figure(state: dict) -> go.Figure:
     if not x:
         fig.add_annotation(text="no finished shrink steps yet", x=0.5, y=0.5, xref="paper", yref="paper",
                            showarrow=False, font=dict(size=14, color="#777777"))
-    fig.update_layout(height=340, margin=dict(l=40, r=10, t=40, b=40), plot_bgcolor="white",
+    fig.update_layout(height=340, width=960, margin=dict(l=40, r=10, t=40, b=40), plot_bgcolor="white",
                       legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(gridcolor="#eeeeee")
     fig.update_yaxes(gridcolor="#eeeeee")
