@@ -91,40 +91,42 @@ class BatchedRNNModel(nn.Module):
     def init_hidden(self, batch: int) -> torch.Tensor:
         return self.w0.new_zeros(self.K, batch, self.H)
 
-    def step_plan(self) -> list:
-        """Per source node i, what one time step needs, made once per forward pass: the 0/1 mask of
-        its edges i -> i+1..N-1, (K, 1, M, 1), and the op groups of their targets: (op, selection)
-        with selection None when that op serves every target of every candidate."""
-        plan = []
+    def step_plan(self) -> tuple:
+        """What every time step reads, made once per forward pass: 1 / incoming edges of each node
+        (K, 1, N, 1), the leaf weights (K, N, 1, 1) that average the leaves, and per source node i
+        the 0/1 mask of its edges i -> i+1..N-1, (K, 1, M, 1), with the op groups of their targets:
+        (op, selection), selection None when that op serves every target of every candidate."""
+        inv_count = 1.0 / self.mask.sum(1).clamp(min=1)[:, None, :, None]
+        leaf = self.leaf / self.leaf.sum(1, keepdim=True)
+        sources = []
         for i in range(self.N - 1):
             if not self._has_out[i]:
-                plan.append(None)
+                sources.append(None)
                 continue
             ops = self.op_idx[:, i + 1:]                                       # (K, M)
             used = sorted({int(o) for o in self._ops_np[:, i + 1:].ravel()})
             groups = ([(OPS[used[0]], None)] if len(used) == 1 else
                       [(OPS[o], (ops == o).to(self.w0.dtype)[:, None, :, None]) for o in used])
-            plan.append((self.mask[:, i, i + 1:][:, None, :, None], groups))
-        return plan
+            sources.append((self.mask[:, i, i + 1:][:, None, :, None], groups))
+        return inv_count, leaf[:, :, None, None], sources
 
-    def cell(self, xw: torch.Tensor, h: torch.Tensor, plan: list | None = None) -> torch.Tensor:
+    def cell(self, xw: torch.Tensor, h: torch.Tensor, plan: tuple | None = None) -> torch.Tensor:
         """One time step. xw: (K, B, 2H) = x_t @ W0[:E]; h: (K, B, H). Returns the next hidden (K, B, H).
         The messages leaving one node are computed together, one op for all its edges."""
-        plan = self.step_plan() if plan is None else plan
+        inv_count, leaf, sources = self.step_plan() if plan is None else plan
         K, B, H = h.shape
         N = self.N
-        inv_count = 1.0 / self.mask.sum(1).clamp(min=1)[:, None, :, None]  # (K, 1, N, 1): 1 / incoming edges
         c0, g0 = (xw + torch.bmm(h, self.w0[:, -H:])).chunk(2, -1)
         s = h + torch.sigmoid(c0) * (torch.tanh(g0) - h)                   # node 0
         incoming = None                                                    # (K, B, N, H): sums of messages
         states = [s]
-        for i in range(N - 1):
+        for i in range(N):
             if i > 0:
                 s = incoming[:, :, i] * inv_count[:, :, i] if incoming is not None else torch.zeros_like(h)
                 states.append(s)
-            if plan[i] is None:
+            if i == N - 1 or sources[i] is None:
                 continue
-            edge_mask, groups = plan[i]
+            edge_mask, groups = sources[i]
             out = torch.bmm(s, self.w_src[i]).view(K, B, N - 1 - i, 2, H)     # targets i+1..N-1
             c, g = torch.sigmoid(out[:, :, :, 0]), out[:, :, :, 1]
             g = _apply_ops(groups, g)
@@ -132,9 +134,7 @@ class BatchedRNNModel(nn.Module):
             msgs = edge_mask * (si + c * (g - si))                         # (K, B, M, H)
             msgs = F.pad(msgs, (0, 0, i + 1, 0))                          # (K, B, N, H)
             incoming = msgs if incoming is None else incoming + msgs
-        states.append(incoming[:, :, N - 1] * inv_count[:, :, N - 1] if incoming is not None else torch.zeros_like(h))
-        leaf = self.leaf[:, :, None, None]                                 # (K, N, 1, 1)
-        return (torch.stack(states, 1) * leaf).sum(1) / leaf.sum(1)
+        return (torch.stack(states, 1) * leaf).sum(1)                       # mean of the leaves
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (T, B) token ids; h: (K, B, H). Returns logits (K, T, B, V) and the last hidden (K, B, H)."""
