@@ -262,12 +262,15 @@ class SearchLab:
             return ""
         return "<span style='color:#777'>settings changed: press Reset to start a new search with them</span>"
 
-    def _valid(self) -> bool:
+    def _panel_config(self) -> SearchConfig | None:
+        """The panel's settings, or None while one of them is unusable."""
         try:
-            self.config()
-            return True
+            return self.config()
         except ConfigError:
-            return False
+            return None
+
+    def _valid(self) -> bool:
+        return self._panel_config() is not None
 
     # --- what is shown
     @property
@@ -304,7 +307,8 @@ class SearchLab:
         """(cell, edge states, step record, title) for the slider's position; the last position is live."""
         state, k = self.state, self.slider.value
         if state is None:
-            cell = initial_cell(self.config()) if self._valid() else None
+            cfg = self._panel_config()
+            cell = initial_cell(cfg) if cfg else None
             return cell, {}, None, f"start: {_n_edges(cell.n_edges) if cell else '— edges'}, fully connected"
         steps, n_done = state["steps"], len(self._history())
         if k >= n_done and steps and not steps[-1]["done"]:
@@ -360,9 +364,9 @@ class SearchLab:
             self._phase = phase
         state = self.state
         if state is None:
-            cell = initial_cell(self.config()) if self._valid() else None
-            edges = cell.n_edges if cell else "—"
-            target = self.config().threshold if self._valid() else "—"
+            cfg = self._panel_config()
+            edges = cfg.full_edges if cfg else "—"
+            target = cfg.threshold if cfg else "—"
         else:
             edges = Cell.from_dict(state["cell"]).n_edges
             target = SearchConfig.from_dict(state["config"]).threshold
