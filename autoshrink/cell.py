@@ -150,8 +150,9 @@ def _validate(mask, ops) -> None:
                 raise ConfigError(f"mask[{i}][{j}] is set; only edges i -> j with i < j are allowed")
 
 
-def load_cell(path) -> Cell:
-    """A cell from a JSON cell file, a search.json (its discovered cell), or a seed graph pickle."""
+def load_cell(path, which="best") -> Cell:
+    """A cell from a JSON cell file, a seed graph pickle, or a search's save folder or search.json:
+    there its best cell, or `which` ("final", "step:N"; see record.cell_of)."""
     path = Path(path)
     if path.is_dir():
         path = path / "search.json"
@@ -164,6 +165,9 @@ def load_cell(path) -> Cell:
         d = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ConfigError(f"{path} is not valid JSON ({e.__class__.__name__}); give a cell JSON file") from None
+    from .record import cell_of, is_search_record
+    if is_search_record(d):
+        return cell_of(d, which)
     if isinstance(d, dict) and "cell" in d and "mask" not in d:
         d = d["cell"]
     try:
@@ -189,7 +193,7 @@ def save_graph(cell: Cell, path) -> None:
         pickle.dump(cell.to_graph(), f)
 
 
-# The published ShrinkRNN cell (ALGORITHM.md, "Reference cells").
+# The published ShrinkRNN cell (docs/algorithm.md, "Reference cells").
 SHRINK_RNN = Cell.from_edges(
     [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (1, 3), (1, 4), (1, 5), (2, 4), (2, 5), (3, 4), (3, 5)],
     ("tanh", "identity", "sigmoid", "sigmoid", "tanh", "identity"),

@@ -1,8 +1,10 @@
 """The command line: `python -m autoshrink {search,proxy,data,export} ...`.
 
 `search` keeps the seed's flags (--nodes --data --emb_path --emsize --nhidlast --lr --clip
---epochs --batch_size ...); flags are made from SearchConfig, so one name means one setting.
-Bad input ends with one line on stderr and exit status 2, never a traceback.
+--epochs --batch_size ...); flags are made from SearchConfig, so one name means one setting, and
+`--preset NAME` starts from config.PRESETS. A search's save folder stands for its best cell unless
+`--which final|step:N` says otherwise. Bad input ends with one line on stderr and exit status 2,
+never a traceback.
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ import sys
 import typing
 
 from . import config as config_module
-from .config import ConfigError, SearchConfig
+from .config import PRESETS, ConfigError, SearchConfig, preset
+
+SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save")
 
 
 def _help_texts() -> dict[str, str]:
@@ -25,78 +29,118 @@ def _help_texts() -> dict[str, str]:
     return dict(re.findall(r"^\s+(\w+): [^#\n]+#\s*(.+)$", src, re.M))
 
 
-def _add_config_flags(p: argparse.ArgumentParser, names=None) -> None:
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
     helps = _help_texts()
     hints = typing.get_type_hints(SearchConfig)
-    for f in dataclasses.fields(SearchConfig):
-        if names is not None and f.name not in names:
-            continue
+    for f in SearchConfig.__dataclass_fields__.values():   # the fields and the seed flags nhid, nhidlast
         kind = hints[f.name]
+        kind = getattr(kind, "type", kind)                  # InitVar[T] -> T
         kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
         p.add_argument(f"--{f.name}", type=kind, default=argparse.SUPPRESS,
                        help=f"{helps.get(f.name, '')} (default: {f.default})")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="start from these settings (flags given override them): " + ", ".join(PRESETS))
 
 
-def _config(args, names=None) -> SearchConfig:
-    fields = {f.name for f in dataclasses.fields(SearchConfig)}
-    given = {k: v for k, v in vars(args).items() if k in fields and (names is None or k in names)}
-    return SearchConfig(**given).check()
+def _flags(args) -> dict:
+    """The settings given as flags (not their defaults)."""
+    names = set(SearchConfig.__dataclass_fields__)
+    return {k: v for k, v in vars(args).items() if k in names}
 
 
-def _printer(kind, **info):
+def _config(args, base: dict | None = None) -> SearchConfig:
+    """base settings (e.g. a saved search's), then --preset, then the flags given."""
+    given = {**(base or {}), **(preset(args.preset) if args.preset else {}), **_flags(args)}
+    return SearchConfig.from_dict(given).check()
+
+
+def _printer(kind, out=sys.stdout, **info):
+    def say(line):
+        print(line, file=out, flush=True)
     if kind == "candidate_start":
         where = "final cell" if info["step"] == "final" else f"step {info['step']}: candidate {info['index'] + 1} of {info['count']}"
-        print(f"{where}, removing edge {info['edge']}" if info["edge"] else where, flush=True)
+        say(f"{where}, removing edge {info['edge']}" if info["edge"] else where)
     elif kind == "epoch":
         ppl = math.exp(info["val_loss"]) if info["val_loss"] < 30 else float("inf")
-        print(f"  epoch {info['epoch'] + 1}/{info['epochs']}  train loss {info['train_loss']:.3f}  valid ppl {ppl:.1f}", flush=True)
+        edge = f"  edge {info['edge']}" if info.get("edge") else ""
+        say(f"{edge}  epoch {info['epoch'] + 1}/{info['epochs']}  train loss {info['train_loss']:.3f}  valid ppl {ppl:.1f}")
     elif kind == "candidate_done":
         r = info["record"]
-        print(f"  edge {info['edge']}: ppl {r['ppl']}, flops {r['flops']}, score {r['score']}, {r['seconds']:.1f}s", flush=True)
+        say(f"  edge {info['edge']}: ppl {r['ppl']}, flops {r['flops']}, score {r['score']}, {r['seconds']:.1f}s")
     elif kind == "step_done":
         r = info["record"]
-        print(f"step {r['step']} done: removed {r['removed']}, pruned {r['pruned']}, {r['edges_left']} edges left, "
-              f"best score {r['best_score']}", flush=True)
+        say(f"step {r['step']} done: removed {r['removed']}, pruned {r['pruned']}, {r['edges_left']} edges left, "
+            f"best score {r['best_score']}")
     elif kind == "finished":
         r = info["record"]
-        print(f"final cell: ppl {r['ppl']}, flops {r['flops']}, mask {r['cell']['mask']}, ops {r['cell']['ops']}", flush=True)
+        say(f"final cell: ppl {r['ppl']}, flops {r['flops']}, mask {r['cell']['mask']}, ops {r['cell']['ops']}")
 
 
 def cmd_search(args) -> int:
     from .search import Search
     if args.resume:
-        save = args.resume if isinstance(args.resume, str) else getattr(args, "save", SearchConfig.save)
-        fields = {f.name for f in dataclasses.fields(SearchConfig)}
-        overrides = {k: v for k, v in vars(args).items() if k in fields and k in ("device", "data", "parallel")}
-        search = Search.resume(save, on_event=_printer, **overrides)
+        if args.preset:
+            raise ConfigError("--preset chooses the settings of a new search; drop it when resuming (--resume)")
+        given = _flags(args)
+        save = args.resume if isinstance(args.resume, str) else given.get("save", SearchConfig.save)
+        search = Search.resume(save, on_event=_printer, **{k: v for k, v in given.items() if k != "save"})
     else:
         search = Search(_config(args), on_event=_printer)
-    print(f"search: {search.cfg.nodes} nodes, {search.cell.n_edges} edges, shrinking to {search.cfg.threshold}; "
-          f"ops {list(search.cell.ops)}; device {search.device}; saving to {search.save_dir}", flush=True)
-    search.run()
-    print(f"done: see {search.save_dir}/search.json, graph-best, best_perf_log.png", flush=True)
+    with search:
+        print(f"search: {search.cfg.nodes} nodes, {search.cell.n_edges} edges, shrinking to {search.cfg.threshold}; "
+              f"ops {list(search.cell.ops)}; device {search.device}; saving to {search.save_dir}", flush=True)
+        search.run()
+        print(_last_line(search), flush=True)
     return 0
 
 
-PROXY_FLAGS = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size",
-               "bptt", "seed", "device")
+def _last_line(search) -> str:
+    from .record import best_of
+    best, save = best_of(search.state), search.save_dir
+    if best is None:
+        return f"done: no shrink step scored (every candidate diverged); see {save}/search.json"
+    from .cell import Cell
+    edges = Cell.from_dict(best["cell"]).n_edges
+    return (f"done: the discovered cell is the best step's (step {best['step']}, score {best['score']:.3f}, "
+            f"{edges} edges) in {save}/graph-best; export it: python -m autoshrink export --cell {save} --out DIR")
+
+
+def _saved_config(path) -> dict | None:
+    """The settings of the search whose save folder or search.json `path` is, else None."""
+    from pathlib import Path
+    from .record import is_search_record, record_path
+    p = Path(path)
+    if not (p.is_dir() or p.suffix == ".json"):
+        return None
+    try:
+        state = json.loads(record_path(p).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return state["config"] if is_search_record(state) else None
 
 
 def cmd_proxy(args) -> int:
     from .cell import load_cell
-    from .data import load_corpus
-    from .search import score, start_embedding
-    from .train import resolve_device, train_cells
-    cfg = _config(args, PROXY_FLAGS)
-    cell = load_cell(args.cell)
-    corpus = load_corpus(cfg.data)
-    emb = start_embedding(cfg, corpus.words)
-    [r] = train_cells([cell], [cfg.seed], corpus, emb, cfg, resolve_device(cfg.device))
-    out = {"ppl": r.ppl if not r.diverged else None, "flops": r.flops, "params": r.params,
-           "seconds": round(r.seconds, 3), "score": score(r.ppl, r.flops, cfg.nhid) if not r.diverged else None,
-           "val_loss": r.val_loss if not r.diverged else None, "epochs": r.epochs, "ended": r.ended,
+    from .proxy import train_cell
+    from .record import clean, parse_which
+    from .search import cfg_score
+    flags = _flags(args)
+    for name in SEARCH_ONLY:
+        if name in flags:
+            raise ConfigError(f"--{name} is a search setting and proxy trains one cell; drop --{name}")
+    parse_which(args.which)
+    saved = _saved_config(args.cell)
+    cell = load_cell(args.cell, args.which)
+    cfg = _config(args, {**(saved or {}), "nodes": cell.nodes})
+    if cfg.nodes != cell.nodes:
+        raise ConfigError(f"--nodes {cfg.nodes} but the cell in {args.cell} has {cell.nodes} nodes; drop --nodes")
+    where = f"{args.cell} ({args.which} cell)" if saved else args.cell
+    print(f"proxy: {where}, {cell.describe()}; seed {cfg.seed}, {cfg.epochs} epochs", file=sys.stderr, flush=True)
+    r = train_cell(cell, cfg, on_event=lambda kind, **info: _printer(kind, out=sys.stderr, edge=None, **info))
+    out = {"ppl": r.ppl, "flops": r.flops, "params": r.params, "seconds": round(r.seconds, 3),
+           "score": cfg_score(cfg, r.ppl, r.flops), "val_loss": r.val_loss, "epochs": r.epochs, "ended": r.ended,
            "diverged": r.diverged, "edges": cell.prune().n_edges}
-    print(json.dumps(out))
+    print(json.dumps(clean(out), allow_nan=False))
     return 0
 
 
@@ -109,7 +153,9 @@ def cmd_data(args) -> int:
 
 def cmd_export(args) -> int:
     from .export import export_from
-    files = export_from(args.cell, args.out)
+    from .record import parse_which
+    parse_which(args.which)
+    files = export_from(args.cell, args.out, which=args.which)
     for kind, path in files.items():
         print(f"{kind}: {path}")
     return 0
@@ -123,17 +169,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", nargs="?", const=True, default=None, metavar="SAVE_DIR",
                    help="continue the search saved in SAVE_DIR (default: --save)")
     x = sub.add_parser("proxy", help="train one cell under the proxy and print one JSON line")
-    x.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, or a graph pickle")
-    _add_config_flags(x, PROXY_FLAGS)
+    x.add_argument("--cell", required=True, help="cell JSON file, a search's save folder (its settings are used; "
+                   "flags given override them), or a graph pickle")
+    x.add_argument("--which", default="best", help=WHICH_HELP)
+    _add_config_flags(x)
     d = sub.add_parser("data", help="prepare data/penn_proxy from a local folder or by download")
     d.add_argument("--from", default=None, metavar="FOLDER", help="folder holding full PTB or the proxy")
     d.add_argument("--out", default="data/penn_proxy", help="where the proxy goes (default: data/penn_proxy)")
     e = sub.add_parser("export", help="export a cell as diagram (SVG, PNG, PDF, DOT), HTML, JSON, pickle and code")
     e.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, or a graph pickle")
     e.add_argument("--out", required=True, help="folder to write into")
+    e.add_argument("--which", default="best", help=WHICH_HELP)
     return p
 
 
+WHICH_HELP = ("which cell of a search's save folder: best (the step whose chosen candidate scored highest, "
+              "as graph-best), final, or step:N (default: best)")
 COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export}
 
 

@@ -7,7 +7,7 @@ so one name means one concept everywhere. `SearchConfig.check()` turns bad value
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from typing import Optional
 
 
@@ -22,10 +22,10 @@ class SearchConfig:
     # --- data
     data: str = "data/penn_proxy"     # folder with train.txt, valid.txt, test.txt (the PTB proxy)
     emb_path: Optional[str] = None    # pretrained word vectors: pickled dict word -> vector, or GloVe text
-    # --- model sizes (the decoder is tied to the embedding, so all three must be equal)
-    emsize: int = 100                 # word embedding size E
-    nhid: Optional[int] = None        # hidden size H of the cell; None means emsize
-    nhidlast: Optional[int] = None    # size of the last layer (seed flag); None means nhid
+    # --- model sizes (the decoder is tied to the embedding, so the hidden size is emsize)
+    emsize: int = 100                 # word embedding size E, also the cell's hidden size H (nhid)
+    nhid: InitVar[Optional[int]] = None       # seed flag, hidden size: it follows --emsize; another value is refused
+    nhidlast: InitVar[Optional[int]] = None   # seed flag, last layer size: it follows --emsize; another value is refused
     # --- proxy training of each candidate
     lr: float = 20.0                  # initial SGD learning rate
     clip: float = 0.25                # gradient-norm clip, per candidate
@@ -37,17 +37,19 @@ class SearchConfig:
     keep_fraction: float = 0.25       # stop once edges <= round(full edges * keep_fraction)
     max_steps_to_action: int = 10     # candidates (edges tried) per shrink step
     drop_k: int = 1                   # edges removed for good per shrink step
+    ops: Optional[str] = None         # node ops, N comma-separated names (e.g. tanh,identity,sigmoid,...); None draws them from --seed
+    # --- the score: (target_ppl - ppl) * ppl_weight - cost_weight * (log10(flops) - 6)
+    target_ppl: float = 200.0         # perplexity at which the score's accuracy term is zero
+    ppl_weight: float = 0.25          # score points per unit of perplexity below target_ppl
+    cost_weight: float = 1.0          # score points lost per tenfold flops above 10^6
     # --- running
     seed: int = 1                     # run seed: ops, edge order and every candidate's weights follow from it
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
 
-    def __post_init__(self) -> None:
-        if self.nhid is None:
-            self.nhid = self.emsize
-        if self.nhidlast is None:
-            self.nhidlast = self.nhid
+    def __post_init__(self, nhid, nhidlast) -> None:
+        self._seed_sizes = {"nhid": nhid, "nhidlast": nhidlast}   # checked by check(), never stored
 
     @property
     def full_edges(self) -> int:
@@ -62,14 +64,16 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SearchConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
+        """Settings from a dict (e.g. a search.json "config"; older ones also hold nhid and nhidlast)."""
+        names = {f.name for f in dataclasses.fields(cls)} | {"nhid", "nhidlast"}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ConfigError(f"unknown setting(s) {unknown}; known settings are {sorted(names)}")
         return cls(**d)
 
     def replace(self, **changes) -> "SearchConfig":
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes`; nhid and nhidlast follow a new emsize."""
+        return SearchConfig(**{**self.to_dict(), **changes})
 
     def check(self) -> "SearchConfig":
         """Raise ConfigError (one line, naming the fix) for the first unusable value; return self."""
@@ -78,8 +82,13 @@ class SearchConfig:
         return self
 
 
+# The cell's hidden size is the embedding size (the decoder is tied to the embedding).
+SearchConfig.nhid = property(lambda self: self.emsize, doc="hidden size H of the cell: emsize")
+SearchConfig.nhidlast = property(lambda self: self.emsize, doc="size of the last layer: emsize")
+
+
 def _problems(c: SearchConfig):
-    ints = ("nodes", "emsize", "nhid", "nhidlast", "epochs", "batch_size", "eval_batch_size",
+    ints = ("nodes", "emsize", "epochs", "batch_size", "eval_batch_size",
             "bptt", "max_steps_to_action", "drop_k", "seed", "parallel")
     for name in ints:
         v = getattr(c, name)
@@ -87,13 +96,13 @@ def _problems(c: SearchConfig):
             yield f"--{name} must be a whole number, got {v!r}"
     if c.nodes < 2:
         yield f"--nodes must be at least 2 (a cell needs an edge), got {c.nodes}"
-    for name in ("emsize", "nhid", "epochs", "batch_size", "eval_batch_size", "bptt"):
+    for name in ("emsize", "epochs", "batch_size", "eval_batch_size", "bptt"):
         if getattr(c, name) < 1:
             yield f"--{name} must be at least 1, got {getattr(c, name)}"
-    if c.nhid != c.emsize:
-        yield f"--emsize ({c.emsize}) must equal --nhid ({c.nhid}): the decoder is tied to the embedding"
-    if c.nhidlast != c.nhid:
-        yield f"--nhidlast ({c.nhidlast}) must equal --nhid ({c.nhid}): the cell output feeds the tied decoder"
+    for name, v in getattr(c, "_seed_sizes", {}).items():
+        if v is not None and v != c.emsize:
+            yield (f"--{name} ({v}) must equal --emsize ({c.emsize}): the decoder is tied to the embedding, "
+                   f"so the hidden size follows --emsize; drop --{name}")
     if not 0 < c.keep_fraction <= 1:
         yield f"--keep_fraction must be in (0, 1], got {c.keep_fraction}"
     if c.max_steps_to_action < 1:
@@ -106,3 +115,32 @@ def _problems(c: SearchConfig):
         yield f"--lr must be positive, got {c.lr}"
     if not c.clip > 0:
         yield f"--clip must be positive, got {c.clip}"
+    if c.ops is not None:
+        yield from _ops_problems(c.ops, c.nodes)
+
+
+def _ops_problems(text: str, nodes: int):
+    from .cell import OPS
+    names = [o.strip() for o in str(text).split(",")]
+    bad = [o for o in names if o not in OPS]
+    if bad:
+        yield f"--ops: unknown op {bad[0]!r}; give {nodes} comma-separated names from {', '.join(OPS)}"
+    elif len(names) != nodes:
+        yield f"--ops has {len(names)} names but --nodes is {nodes}; give one op per node ({nodes} names)"
+
+
+# Named starting points, as plain settings (the CLI's --preset, the lab's presets); flags given override them.
+PRESETS = {
+    "tiny": dict(nodes=4, emsize=32, epochs=2, batch_size=64, eval_batch_size=64, bptt=20,
+                 keep_fraction=0.5, max_steps_to_action=4),            # a laptop demo: minutes on a CPU
+    "published": dict(nodes=6, emsize=100, lr=20.0, clip=0.25, epochs=10, batch_size=128, eval_batch_size=256,
+                      bptt=35, keep_fraction=0.25, max_steps_to_action=10, drop_k=1,
+                      target_ppl=200.0, ppl_weight=0.25, cost_weight=1.0),   # the published search (add --emb_path)
+}
+
+
+def preset(name: str) -> dict:
+    """The settings of preset `name` (a copy); ConfigError naming the presets otherwise."""
+    if name not in PRESETS:
+        raise ConfigError(f"--preset {name!r} is not a preset; use one of {', '.join(PRESETS)}")
+    return dict(PRESETS[name])

@@ -1,9 +1,10 @@
 """Export a cell for use outside the lab: pictures, a DOT graph, an offline HTML page, the JSON,
 the seed's graph pickle, and a self-contained PyTorch module implementing the cell.
 
-    export_cell(cell, "exports/best")          # a Cell in memory
-    export_from("search-run", "exports/best")   # a search save folder, a search.json, a cell JSON or a pickle
-    python -m autoshrink export --cell search-run --out exports/best   # the same, from cli.py
+    export_cell(cell, "exports/best")          # a Cell in memory: cell.svg, ..., graph-cell
+    export_from("search-run", "exports/best")   # a search's best cell: cell-best.svg, ..., graph-best
+    export_from("search-run", "out", which="final")   # its final cell: cell-final.*, graph-final
+    python -m autoshrink export --cell search-run --out exports/best [--which best|final|step:N]
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import matplotlib
 
 from .cell import Cell, load_cell, save_graph
+from .record import cell_of, is_search_record, which_name
 from .plot import cell_graph, dag_figure, draw_cell, INPUTS, NODE_FILL, OUTPUT
 
 _DOT_LABEL = {INPUTS[0]: "<x<SUB>t</SUB>>", INPUTS[1]: "<h<SUB>t-1</SUB>>", OUTPUT: "<h<SUB>t</SUB>>"}
@@ -56,12 +58,12 @@ def cell_module_source(cell: Cell, title: str = "") -> str:
 
 def export_cell(cell: Cell, out_dir, config=None, name: str = "cell") -> dict[str, Path]:
     """Write <name>.svg/.png/.pdf/.dot/.html/.json, <name>_module.py and the seed's graph pickle
-    (graph-best for the default name, graph-<name> otherwise) into out_dir. Returns kind -> path."""
+    graph-<what> (<name> less its "cell-": graph-best for cell-best) into out_dir. Returns kind -> path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     title = _describe(cell, config)
     paths = {k: out / f"{name}.{k}" for k in ("svg", "png", "pdf", "dot", "html", "json")}
-    paths["graph"] = out / ("graph-best" if name == "cell" else f"graph-{name}")
+    paths["graph"] = out / f"graph-{name.removeprefix('cell-')}"
     paths["module"] = out / f"{name}_module.py"
     fig = draw_cell(cell, title=title)
     with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
@@ -76,26 +78,25 @@ def export_cell(cell: Cell, out_dir, config=None, name: str = "cell") -> dict[st
     return paths
 
 
-def read_source(path) -> tuple[Cell, dict | None]:
-    """The cell to export from a save folder or search.json (its final cell if the search finished,
-    else its current cell), a cell JSON file or a graph pickle; plus the search config if known."""
+def read_source(path, which="best") -> tuple[Cell, dict | None, str | None]:
+    """The cell held by `path`: of a save folder or search.json, its cell `which` (best, final,
+    step:N); else the cell file or graph pickle itself. Returns (cell, search config or None,
+    the file-name form of `which`, or None for a plain cell file)."""
     path = Path(path)
     record = path / "search.json" if path.is_dir() else path
     try:
         state = json.loads(record.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         state = None
-    if isinstance(state, dict) and "steps" in state:
-        final = state.get("final") or {}
-        cell = Cell.from_dict(final["cell"]) if final.get("cell") else Cell.from_dict(state["cell"])
-        return cell, state.get("config")
-    return load_cell(path), None
+    if is_search_record(state):
+        return cell_of(state, which), state.get("config"), which_name(which)
+    return load_cell(path), None, None
 
 
-def export_from(path, out_dir) -> dict[str, Path]:
-    """Export the cell held by `path` (see read_source) into out_dir."""
-    cell, config = read_source(path)
-    return export_cell(cell, out_dir, config=config)
+def export_from(path, out_dir, which="best") -> dict[str, Path]:
+    """Export the cell held by `path` (see read_source) into out_dir, as cell-<which>.* for a search."""
+    cell, config, what = read_source(path, which)
+    return export_cell(cell, out_dir, config=config, name=f"cell-{what}" if what else "cell")
 
 
 _MODULE = '''"""A recurrent cell found by AutoShrink, as a self-contained PyTorch module.

@@ -5,55 +5,60 @@
     search.evaluate()               # train every candidate (saved after each one)
     record = search.commit()        # remove the best edge(s) for good, prune, record the step
     search.run()                    # ... or all steps to the end, then the final cell
+    search.close()                  # let another process write the folder
 
-Everything the search knows is `search.state`, a JSON-ready dict (the layout is in README.md) that
-is written atomically to `<save>/search.json` after every candidate, so a killed run loses at most
-the candidate in progress. Each candidate's weights come from (seed, step, edge), its edge order
-from (seed, step): a result does not depend on evaluation order or batching. Progress goes out
-through `on_event(kind, **info)`, kinds: candidate_start, epoch, candidate_done, step_done,
-finished. The search knows nothing of widgets.
+Everything the search knows is `search.state`, a JSON-ready dict (record.py types, reads and
+writes it; the layout is in README.md) written atomically to `<save>/search.json` after every
+candidate; the training in flight is saved to `<save>/inflight.pt` after every epoch, so a killed
+run loses at most one epoch. Each candidate's weights come from (seed, step, edge), its edge order
+from (seed, step): a result does not depend on evaluation order or batching. One process writes a
+save folder (record.WriterLock); `Search.open_readonly` follows a search another process writes.
+Progress goes out through `on_event(kind, **info)`, kinds: candidate_start, epoch, candidate_done,
+step_done, finished. The search knows nothing of widgets.
 """
 from __future__ import annotations
 
-import json
+import atexit
 import math
-import os
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .cell import Cell, random_ops, save_graph
+from .checkpoint import Checkpoint
 from .config import ConfigError, SearchConfig
-from .data import initial_embedding, load_corpus, load_vectors
-from .train import derive_seed, resolve_device, train_cells
+from .data import load_corpus
+from .proxy import SALT_EMB, SALT_FINAL, cell_seed, start_embedding, train_cell  # noqa: F401 (SALT_*: importable here)
+from .record import (FORMAT, Best, Candidate, Final, WriterLock, best_of, cell_of, clean, read_state,  # noqa: F401
+                     write_json_atomic, write_state)
+from .runtime import derive_seed, resolve_device
+from .train import train_cells
 
-FORMAT = "autoshrink-search/1"
-SALT_OPS, SALT_EMB, SALT_ORDER, SALT_FINAL = 0x0B5, 0xE3B, 0x5F, 0xF1
+SALT_OPS, SALT_ORDER = 0x0B5, 0x5F
+SAFE_ON_RESUME = ("save", "device", "data", "parallel", "precision", "fuse", "backend")  # those that exist are honoured
 
 
-def score(ppl: float, flops: int, nhid: int) -> float:
-    """AutoShrink's score: (200 - ppl) * 0.25 - (log10(flops) - 6); -inf when diverged.
-    A cell left with no edge is costed as one edge (its W0 projection still runs)."""
-    if not math.isfinite(ppl):
+def score(ppl, flops: int, nhid: int, target_ppl: float = 200.0, ppl_weight: float = 0.25,
+          cost_weight: float = 1.0) -> float:
+    """AutoShrink's score: (target_ppl - ppl) * ppl_weight - cost_weight * (log10(flops) - 6), with the
+    published 200, 0.25 and 1 as defaults; -inf when diverged (ppl None, inf or NaN). A cell left
+    with no edge is costed as one edge (its W0 projection still runs)."""
+    if ppl is None or not math.isfinite(ppl):
         return -math.inf
-    return (200 - ppl) * 0.25 - (math.log10(max(flops, nhid * nhid)) - 6)
+    return (target_ppl - ppl) * ppl_weight - cost_weight * (math.log10(max(flops, nhid * nhid)) - 6)
+
+
+def cfg_score(cfg: SearchConfig, ppl, flops: int) -> float:
+    return score(ppl, flops, cfg.nhid, cfg.target_ppl, cfg.ppl_weight, cfg.cost_weight)
 
 
 def initial_cell(cfg: SearchConfig) -> Cell:
-    """The fully connected cell a search with these settings starts from (its ops follow the seed)."""
+    """The fully connected cell a search with these settings starts from: --ops if given, else ops
+    drawn from the seed."""
+    if cfg.ops:
+        return Cell.full([o.strip() for o in cfg.ops.split(",")])
     return Cell.full(random_ops(cfg.nodes, np.random.default_rng(derive_seed(cfg.seed, SALT_OPS))))
-
-
-def start_embedding(cfg: SearchConfig, words: list[str]) -> torch.Tensor:
-    """The embedding every candidate of a run starts from: --emb_path vectors, else U(-0.5, 0.5)."""
-    vectors = load_vectors(cfg.emb_path) if cfg.emb_path else None
-    return initial_embedding(words, cfg.emsize, derive_seed(cfg.seed, SALT_EMB), vectors)
-
-
-def _num(x):
-    """JSON has no inf or nan: store them as null."""
-    return x if x is None or math.isfinite(x) else None
 
 
 def _mean(xs):
@@ -61,29 +66,85 @@ def _mean(xs):
     return sum(xs) / len(xs) if xs else None
 
 
+def check_resume(saved: dict, overrides: dict) -> dict:
+    """The overrides a resume may honour; a differing unsafe setting is refused with one line."""
+    saved_cfg = SearchConfig.from_dict(saved).to_dict()
+    for name, value in overrides.items():
+        if name in SAFE_ON_RESUME or name not in saved_cfg:
+            continue
+        if SearchConfig.from_dict({**saved, name: value}).to_dict()[name] != saved_cfg[name]:
+            raise ConfigError(f"--{name} {value} differs from the saved search's {saved_cfg[name]}; resume with the "
+                              f"saved value (drop --{name}) or start a new search with another --save")
+    return {k: v for k, v in overrides.items() if k in SAFE_ON_RESUME}
+
+
 class Search:
-    def __init__(self, cfg: SearchConfig, on_event=None, state: dict | None = None):
+    def __init__(self, cfg: SearchConfig, on_event=None, state: dict | None = None, readonly: bool = False):
         self.cfg = cfg.check()
         self.on_event = on_event or (lambda kind, **info: None)
-        self.device = resolve_device(cfg.device)
-        self.corpus = load_corpus(cfg.data)
-        self.embedding = start_embedding(cfg, self.corpus.words)
         self.save_dir = Path(cfg.save)
+        self.readonly = readonly
+        self._lock = WriterLock(self.save_dir)
+        self._inflight = Checkpoint(self.save_dir / "inflight.pt")
+        if readonly:
+            self.state = state
+            return
+        self.device = resolve_device(cfg.device)
+        if state is None and (self.save_dir / "search.json").exists():
+            raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
+        self.corpus  # noqa: B018 (a missing data folder is reported now, not at the first step)
+        self._lock.acquire()
+        atexit.register(self._lock.release)
         self.state = state or self._new_state()
 
+    @cached_property
+    def corpus(self):
+        return load_corpus(self.cfg.data)
+
+    @cached_property
+    def embedding(self):
+        return start_embedding(self.cfg, self.corpus.words)
+
     def _new_state(self) -> dict:
-        if (self.save_dir / "search.json").exists():
-            raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         full = initial_cell(self.cfg).to_dict()
         return {"format": FORMAT, "config": self.cfg.to_dict(), "initial": full, "cell": full,
                 "steps": [], "best": None, "final": None}
 
     @classmethod
     def resume(cls, save, on_event=None, **overrides) -> "Search":
-        """Continue the search saved in `save`; `overrides` (e.g. device, data) replace saved settings."""
+        """Continue the search saved in `save`. `overrides` of the run's place and machine (device,
+        data, parallel, ...: SAFE_ON_RESUME) replace the saved ones; any other setting must equal
+        the saved value, else ConfigError names it."""
         state = read_state(save)
-        cfg = SearchConfig.from_dict({**state["config"], "save": str(save), **overrides})
+        safe = check_resume(state["config"], overrides)
+        cfg = SearchConfig.from_dict({**state["config"], **safe, "save": str(save)})
         return cls(cfg, on_event=on_event, state=state)
+
+    @classmethod
+    def open_readonly(cls, save) -> "Search":
+        """The search in `save` to look at (state, history, cells) while another process writes it;
+        `refresh()` rereads search.json. It cannot train or save."""
+        state = read_state(save)
+        return cls(SearchConfig.from_dict({**state["config"], "save": str(save)}), state=state, readonly=True)
+
+    def refresh(self) -> dict:
+        """Reread search.json (a read-only search follows its writer this way); returns the state."""
+        self.state = read_state(self.save_dir)
+        return self.state
+
+    def close(self) -> None:
+        """Stop being the folder's writer (another process may then resume it)."""
+        self._lock.release()
+
+    def __enter__(self) -> "Search":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def cell_of(self, which="best") -> Cell:
+        """The best cell (default), the final cell, or step N's cell ("step:N")."""
+        return cell_of(self.state, which)
 
     # --- what the state says
     @property
@@ -127,23 +188,34 @@ class Search:
         step = self.pending
         tried = {tuple(c["edge"]) for c in step["candidates"]}
         todo = [e for e in edges if e not in tried]
-        size = self.cfg.parallel or (max(len(todo), 1) if self.device.type == "cuda" else 1)
-        for start in range(0, len(todo), size):
-            if not self._train_group(step, todo[start:start + size], should_stop):
+        for group in self._groups(step, todo):
+            if not self._train_group(step, group, should_stop):
                 return False
         return True
+
+    def _seed(self, step: int, edge) -> int:
+        return derive_seed(self.cfg.seed, step, *edge)
+
+    def _groups(self, step: dict, todo: list) -> list[list]:
+        """Candidates trained together: those of a training in flight (inflight.pt) first, then
+        --parallel at a time (0: the whole step on a GPU, one at a time on a CPU)."""
+        saved = set(self._inflight.seeds())
+        first = [e for e in todo if self._seed(step["step"], e) in saved]
+        rest = [e for e in todo if e not in first]
+        size = self.cfg.parallel or (max(len(rest), 1) if self.device.type == "cuda" else 1)
+        return ([first] if first else []) + [rest[i:i + size] for i in range(0, len(rest), size)]
 
     def _train_group(self, step: dict, edges: list, should_stop) -> bool:
         n, cfg = len(step["order"]), self.cfg
         removed = [self.cell.remove(e) for e in edges]
-        seeds = [derive_seed(cfg.seed, step["step"], i, j) for i, j in edges]
+        seeds = [self._seed(step["step"], e) for e in edges]
         for e in edges:
             self.on_event("candidate_start", step=step["step"], edge=e, index=step["order"].index(list(e)), count=n)
 
         def relay(kind, index, **info):
             edge = edges[index]
             if kind == "epoch":
-                self.on_event("epoch", step=step["step"], edge=edge, **info)
+                self.on_event("epoch", step=step["step"], edge=edge, together=len(edges), **info)
                 return
             cell, pruned = removed[index]
             rec = {"edge": list(edge), "pruned": [list(p) for p in pruned], "edges_left": cell.n_edges,
@@ -155,16 +227,13 @@ class Search:
             self.on_event("candidate_done", step=step["step"], edge=edge, index=len(step["candidates"]) - 1,
                           count=n, record=rec)
 
-        results = train_cells([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg,
-                              self.device, on_event=relay, should_stop=should_stop)
+        results = train_cells([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg, self.device,
+                              on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
         return all(r is not None for r in results)
 
     def _record(self, r) -> dict:
-        d = r.to_dict()
-        d["score"] = score(r.ppl, r.flops, self.cfg.nhid)
-        for key in ("ppl", "val_loss", "score"):
-            d[key] = _num(d[key])
-        return d
+        """A training Result as recorded: every non-finite number (a diverged loss) as None."""
+        return clean({**r.to_dict(), "score": cfg_score(self.cfg, r.ppl, r.flops)})
 
     def commit(self) -> dict:
         """Remove for good the drop_k best-scoring edges of the finished step, prune, record it."""
@@ -186,9 +255,7 @@ class Search:
                     mean_ppl=_mean(c["ppl"] for c in cands), mean_flops=_mean(c["flops"] for c in cands),
                     diverged=sum(c["diverged"] for c in cands))
         self.state["cell"] = cell.to_dict()
-        best = self.state["best"]
-        if step["best_score"] is not None and (best is None or step["best_score"] > best["score"]):
-            self.state["best"] = {"step": step["step"], "score": step["best_score"], "cell": cell.to_dict()}
+        self.state["best"] = best_of(self.state)
         self.save()
         self._write_outputs(step)
         self._log(f"step {step['step']} removed {removed} pruned {pruned}: {cell.n_edges} edges left, "
@@ -206,9 +273,9 @@ class Search:
         """Train and validate the final cell once; record and return it (None if stopped)."""
         cell = self.cell
         self.on_event("candidate_start", step="final", edge=None, index=0, count=1)
-        relay = lambda kind, index, **info: self.on_event(kind, step="final", edge=None, **info) if kind == "epoch" else None
-        [r] = train_cells([cell], [derive_seed(self.cfg.seed, SALT_FINAL)], self.corpus, self.embedding,
-                          self.cfg, self.device, on_event=relay, should_stop=should_stop)
+        relay = lambda kind, **info: self.on_event(kind, step="final", edge=None, together=1, **info)
+        r = train_cell(cell, self.cfg, corpus=self.corpus, embedding=self.embedding, device=self.device,
+                       on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
         if r is None:
             return None
         self.state["final"] = {"cell": cell.to_dict(), **self._record(r)}
@@ -226,7 +293,9 @@ class Search:
 
     # --- files
     def save(self) -> None:
-        write_json_atomic(self.save_dir / "search.json", self.state)
+        if self.readonly:
+            raise ConfigError(f"{self.save_dir} is open read-only; resume it (Search.resume) to continue it")
+        write_state(self.save_dir, self.state)
 
     def _write_outputs(self, step: dict) -> None:
         from .plot import save_curves
@@ -241,27 +310,3 @@ class Search:
             f.write(line + "\n")
 
 
-def write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1, allow_nan=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_state(save) -> dict:
-    """The search record in `save`/search.json, checked enough to resume from."""
-    path = Path(save) / "search.json" if Path(save).is_dir() else Path(save)
-    if not path.is_file():
-        raise ConfigError(f"no search to resume at {path}; give the --save folder of an earlier search")
-    try:
-        state = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ConfigError(f"{path} is corrupt (not JSON); restore it or start a new search with another --save") from None
-    keys = ("format", "config", "initial", "cell", "steps", "best", "final")
-    if not isinstance(state, dict) or state.get("format") != FORMAT or any(k not in state for k in keys):
-        raise ConfigError(f"{path} is not an autoshrink search record ({FORMAT}); give a search's --save folder")
-    Cell.from_dict(state["cell"])
-    return state

@@ -1,4 +1,4 @@
-"""Proxy training: train K candidate cells from scratch together, then validate (ALGORITHM.md).
+"""Proxy training: train K candidate cells from scratch together, then validate (docs/algorithm.md).
 
 `train_cells(cells, seeds, ...)` builds one BatchedRNNModel over all K candidates. Each candidate
 has its own weights, its own gradient-norm clip and its own early end; a candidate that ends is
@@ -17,9 +17,10 @@ import numpy as np
 import torch
 
 from .cell import Cell
-from .config import ConfigError, SearchConfig
+from .config import SearchConfig
 from .data import Corpus, batchify
 from .model import BatchedRNNModel
+from .runtime import derive_seed, resolve_device  # noqa: F401 (resolve_device: kept importable here)
 
 DIVERGED_LOSS = 30.0   # a best validation loss at or above this (or NaN) counts as diverged
 PATIENCE = 4           # epochs in a row without a new best validation loss before an early end
@@ -42,25 +43,6 @@ class Result:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def derive_seed(*parts: int) -> int:
-    """A 31-bit seed from integers, e.g. (run seed, step, i, j): stable across runs and machines."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device {name!r} is not a device name; use auto, cpu or cuda[:N]") from None
-    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
-        raise ConfigError(f"--device {name} is not available on this machine; use --device auto or cpu")
-    if dev.type not in ("cpu", "cuda"):
-        raise ConfigError(f"--device {name} is not supported; use auto, cpu or cuda[:N]")
-    return dev
 
 
 def seq_lengths(n_rows: int, bptt: int, seed: int, epoch: int) -> list[int]:
@@ -132,9 +114,11 @@ def _result(k: int, tr: _Tracker, cell: Cell, cfg: SearchConfig, params: int, se
 
 
 def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: torch.Tensor, cfg: SearchConfig,
-                device: torch.device, on_event=None, should_stop=None) -> list[Result | None]:
+                device: torch.device, on_event=None, should_stop=None, checkpoint=None) -> list[Result | None]:
     """Train and validate every cell from scratch, all in one batched model. Returns one Result per
-    cell, in order, or None for those left unfinished because `should_stop()` said so."""
+    cell, in order, or None for those left unfinished because `should_stop()` said so. With a
+    `checkpoint` (checkpoint.Checkpoint), the training in flight is saved after every epoch and a
+    saved training of these same cells (same seeds) is continued instead of started over."""
     emit = on_event or (lambda kind, **info: None)
     K = len(cells)
     tick = time.perf_counter()
@@ -145,8 +129,11 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     active = list(range(K))                       # candidate id of each row of the batched model
     tr, results = _Tracker(K), [None] * K
     spent = [0.0] * K                             # each candidate's share of the wall time so far
-    lr = cfg.lr
-    for epoch in range(cfg.epochs):
+    lr, first = cfg.lr, 0
+    saved = checkpoint.load() if checkpoint else None
+    if _resumable(saved, seeds):
+        first, lr = _restore(saved, seeds, model, tr, spent)
+    for epoch in range(first, cfg.epochs):
         if should_stop and should_stop():
             return results
         train_loss = _train_epoch(model, train, lr, cfg, epoch)
@@ -170,7 +157,37 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
             active = [active[row] for row in keep]
         elif len(done) == len(active):
             break
+        if checkpoint:
+            checkpoint.save(_snapshot(model, tr, active, seeds, spent, epoch + 1, lr))
+    if checkpoint:
+        checkpoint.clear()
     return results
+
+
+def _resumable(saved: dict | None, seeds: list[int]) -> bool:
+    """A saved training holds every one of these candidates (and maybe others since finished)."""
+    return bool(saved) and set(seeds) <= set(saved["seeds"])
+
+
+def _snapshot(model: BatchedRNNModel, tr: _Tracker, active: list[int], seeds: list[int], spent: list[float],
+              next_epoch: int, lr: float) -> dict:
+    """What a later call needs to continue the candidates still training, row by row."""
+    return {"seeds": [seeds[k] for k in active], "epoch": next_epoch, "lr": lr,
+            "spent": [spent[k] for k in active], "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "tracker": [{"best": tr.best[k], "stale": tr.stale[k], "curve": tr.curve[k], "epochs": tr.epochs[k]}
+                        for k in active]}
+
+
+def _restore(saved: dict, seeds: list[int], model: BatchedRNNModel, tr: _Tracker, spent: list[float]) -> tuple[int, float]:
+    """Load the saved rows of these candidates into `model` and `tr`; returns (next epoch, lr)."""
+    rows = [list(saved["seeds"]).index(s) for s in seeds]
+    idx = torch.tensor(rows)
+    model.load_state_dict({k: v[idx] for k, v in saved["weights"].items()})
+    for k, row in enumerate(rows):
+        t = saved["tracker"][row]
+        tr.best[k], tr.stale[k], tr.curve[k], tr.epochs[k] = t["best"], t["stale"], list(t["curve"]), t["epochs"]
+        spent[k] = saved["spent"][row]
+    return saved["epoch"], saved["lr"]
 
 
 def _train_epoch(model: BatchedRNNModel, data: torch.Tensor, lr: float, cfg: SearchConfig, epoch: int) -> list[float]:

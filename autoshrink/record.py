@@ -1,0 +1,312 @@
+"""The search record: what `<save>/search.json` holds, typed, read, checked, written and queried.
+
+    state = read_state("search-run")            # the plain dict, checked (raises ConfigError)
+    rec = SearchRecord.from_dict(state)          # typed: rec.steps[0].candidates[0].ppl, rec.best.step
+    cell = cell_of(state, "best")                # "best", "final" or "step:N" (see parse_which)
+    write_state("search-run", state)             # atomic; every non-finite number becomes null
+
+The layout on disk is the plain dict (README.md, "Outputs of a search"); `Search.state` is that
+dict and the typed records read and write exactly it. The best cell is the cell left by the step
+whose chosen candidate scored highest (the first such step on a tie): what `graph-best` holds.
+
+One process writes a save folder at a time: `WriterLock` holds `<save>/lock` (the writer's pid);
+a second writer gets one clear line, a lock left by a dead process is taken over. Readers need no
+lock: search.json is replaced atomically, so a reader sees either the old or the new record.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Optional
+
+from .cell import Cell
+from .config import ConfigError
+
+FORMAT = "autoshrink-search/1"
+KEYS = ("format", "config", "initial", "cell", "steps", "best", "final")
+WHICH = "best, final or step:N"
+
+
+def _known(cls, d: dict) -> dict:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+@dataclass
+class Candidate:
+    """One edge tried at one step, trained and scored."""
+    edge: list                      # [i, j], the edge removed
+    pruned: list                    # edges pruned with it (unreachable after the removal)
+    edges_left: int
+    ppl: Optional[float]            # None when diverged
+    val_loss: Optional[float]
+    flops: int
+    score: Optional[float]          # None when diverged
+    params: int = 0
+    seconds: float = 0.0
+    epochs: int = 0
+    diverged: bool = False
+    ended: str = "epochs"
+    curve: list = field(default_factory=list)   # per epoch: epoch, train_loss, val_loss, lr
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Candidate":
+        return cls(**_known(cls, d))
+
+
+@dataclass
+class Step:
+    """One shrink step; `done` is False while its candidates are still being trained."""
+    step: int
+    done: bool
+    edges_before: int
+    order: list                     # the edges tried, in order
+    candidates: list = field(default_factory=list)
+    removed: Optional[list] = None
+    pruned: Optional[list] = None
+    cell: Optional[dict] = None     # the cell after the step
+    edges_left: Optional[int] = None
+    ratio: Optional[float] = None
+    best_score: Optional[float] = None
+    mean_score: Optional[float] = None
+    best_ppl: Optional[float] = None
+    mean_ppl: Optional[float] = None
+    mean_flops: Optional[float] = None
+    diverged: Optional[int] = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Step":
+        s = cls(**_known(cls, d))
+        s.candidates = [Candidate.from_dict(c) for c in s.candidates]
+        return s
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if not self.done:   # an open step holds only what is known so far
+            d = {k: d[k] for k in ("step", "done", "edges_before", "order", "candidates")}
+        return d
+
+
+@dataclass
+class Best:
+    """The best step: its chosen candidate's score and the cell it left."""
+    step: int
+    score: float
+    cell: dict
+
+
+@dataclass
+class Final:
+    """The final cell, trained once more under the proxy."""
+    cell: dict
+    ppl: Optional[float]
+    val_loss: Optional[float]
+    flops: int
+    score: Optional[float]
+    params: int = 0
+    seconds: float = 0.0
+    epochs: int = 0
+    diverged: bool = False
+    ended: str = "epochs"
+    curve: list = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Final":
+        return cls(**_known(cls, d))
+
+
+@dataclass
+class SearchRecord:
+    config: dict
+    initial: dict
+    cell: dict
+    steps: list = field(default_factory=list)
+    best: Optional[Best] = None
+    final: Optional[Final] = None
+    format: str = FORMAT
+
+    @classmethod
+    def from_dict(cls, state: dict) -> "SearchRecord":
+        return cls(config=state["config"], initial=state["initial"], cell=state["cell"],
+                   steps=[Step.from_dict(s) for s in state["steps"]],
+                   best=Best(**_known(Best, state["best"])) if state.get("best") else None,
+                   final=Final.from_dict(state["final"]) if state.get("final") else None,
+                   format=state.get("format", FORMAT))
+
+    @classmethod
+    def read(cls, save) -> "SearchRecord":
+        return cls.from_dict(read_state(save))
+
+    def to_dict(self) -> dict:
+        return {"format": self.format, "config": self.config, "initial": self.initial, "cell": self.cell,
+                "steps": [s.to_dict() for s in self.steps],
+                "best": asdict(self.best) if self.best else None,
+                "final": asdict(self.final) if self.final else None}
+
+    def cell_of(self, which="best") -> Cell:
+        return cell_of(self.to_dict(), which)
+
+
+# --- queries on the plain dict (what widgets, plots and the CLI hold)
+def done_steps(state: dict) -> list[dict]:
+    return [s for s in state["steps"] if s.get("done")]
+
+
+def best_of(state: dict) -> dict | None:
+    """{"step", "score", "cell"} of the step whose chosen candidate scored highest (first on a tie),
+    None while no finished step has a score."""
+    best = None
+    for s in done_steps(state):
+        if s.get("best_score") is not None and (best is None or s["best_score"] > best["score"]):
+            best = {"step": s["step"], "score": s["best_score"], "cell": s["cell"]}
+    return best
+
+
+def parse_which(which) -> str | int:
+    """"best", "final", or the step number N of "step:N" (also "stepN", or an int)."""
+    if isinstance(which, int) and not isinstance(which, bool):
+        return which
+    text = str(which).strip().lower()
+    if text in ("best", "final"):
+        return text
+    m = re.fullmatch(r"step:?(\d+)", text)
+    if not m:
+        raise ConfigError(f"--which {which!r} is not a cell of a search; use {WHICH}")
+    return int(m.group(1))
+
+
+def which_name(which) -> str:
+    """The file-name form: "best", "final", "step3"."""
+    w = parse_which(which)
+    return f"step{w}" if isinstance(w, int) else w
+
+
+def cell_of(state: dict, which="best") -> Cell:
+    """The cell `which` of a search record: the best step's cell, the final cell, or step N's cell."""
+    w = parse_which(which)
+    if w == "final":
+        if not state.get("final"):
+            raise ConfigError(f"the search has no final cell yet (not finished); use --which best or step:N")
+        return Cell.from_dict(state["final"]["cell"])
+    if w == "best":
+        best = best_of(state)
+        if best is None:
+            raise ConfigError("no shrink step of this search has a score yet, so there is no best cell; "
+                              "take a step first or use --which step:N")
+        return Cell.from_dict(best["cell"])
+    steps = {s["step"]: s for s in done_steps(state)}
+    if w not in steps:
+        raise ConfigError(f"--which step:{w}: the search has finished steps 0 to {len(steps) - 1}; pick one of them"
+                          if steps else f"--which step:{w}: the search has no finished step yet")
+    return Cell.from_dict(steps[w]["cell"])
+
+
+# --- reading and writing
+def record_path(save) -> Path:
+    p = Path(save)
+    return p / "search.json" if p.is_dir() or p.suffix != ".json" else p
+
+
+def is_search_record(d) -> bool:
+    return isinstance(d, dict) and "steps" in d and "config" in d
+
+
+def read_state(save) -> dict:
+    """The search record in `save`/search.json (or the file `save`), checked enough to resume from."""
+    path = record_path(save)
+    if not path.is_file():
+        raise ConfigError(f"no search to resume at {path}; give the --save folder of an earlier search")
+    try:
+        state = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ConfigError(f"{path} is corrupt (not JSON); restore it or start a new search with another --save") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT or any(k not in state for k in KEYS):
+        raise ConfigError(f"{path} is not an autoshrink search record ({FORMAT}); give a search's --save folder")
+    Cell.from_dict(state["cell"])
+    return state
+
+
+def clean(obj):
+    """`obj` with every NaN or infinite float replaced by None (JSON has no such numbers)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    return obj
+
+
+def write_json_atomic(path, obj) -> None:
+    """Write `obj` (non-finite numbers as null) to `path` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w") as f:
+            json.dump(clean(obj), f, indent=1, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_state(save, state: dict) -> None:
+    write_json_atomic(record_path(save), state)
+
+
+# --- one writer per save folder
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class WriterLock:
+    """`<save>/lock` holding the writer's pid. Taking it twice in one process is allowed (a lab
+    reopening its own search); a lock whose process is gone is stale and taken over."""
+
+    def __init__(self, save):
+        self.path = Path(save) / "lock"
+        self.held = False
+
+    def owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip() or 0) or None
+        except (OSError, ValueError):
+            return None
+
+    def acquire(self) -> "WriterLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pid = self.owner()
+                if pid == os.getpid():
+                    self.held = True
+                    return self
+                if pid is not None and _alive(pid):
+                    raise ConfigError(f"{self.path.parent} is being written by process {pid}; wait for it to end, "
+                                      f"or open it read-only (Search.open_readonly), or choose another --save")
+                self.path.unlink(missing_ok=True)   # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
+            self.held = True
+            return self
+        raise ConfigError(f"could not take {self.path}; remove it if no search is running there")
+
+    def release(self) -> None:
+        if self.held and self.owner() == os.getpid():
+            self.path.unlink(missing_ok=True)
+        self.held = False
