@@ -166,7 +166,7 @@ def test_export_command_writes_every_format(tmp_path):
     r = cli("export", "--cell", str(tmp_path / "cell.json"), "--out", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr
     names = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"cell.svg", "cell.png", "cell.pdf", "cell.dot", "cell.html", "cell.json", "graph-best",
+    assert {"cell.svg", "cell.png", "cell.pdf", "cell.dot", "cell.html", "cell.json", "graph-cell",
             "cell_module.py"} <= names
     ET.parse(tmp_path / "out" / "cell.svg")
     one_line_error(cli("export", "--cell", str(tmp_path / "missing.json"), "--out", str(tmp_path / "o2")), "not found")

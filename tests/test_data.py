@@ -1,4 +1,4 @@
-"""Data: the dictionary and batches of ALGORITHM.md, and the two word-vector formats."""
+"""Data: the dictionary and batches of docs/algorithm.md, and the two word-vector formats."""
 import pickle
 
 import numpy as np

@@ -26,7 +26,7 @@ def exported(tmp_path_factory):
 def test_every_file_exists(exported):
     names = {p.name for p in exported.values()}
     assert names == {"cell.svg", "cell.png", "cell.pdf", "cell.dot", "cell.html", "cell.json",
-                     "graph-best", "cell_module.py"}
+                     "graph-cell", "cell_module.py"}
     assert all(p.is_file() and p.stat().st_size > 0 for p in exported.values())
 
 

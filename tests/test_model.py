@@ -1,4 +1,4 @@
-"""The batched model against a slow cell written directly from ALGORITHM.md, same weights."""
+"""The batched model against a slow cell written directly from docs/algorithm.md, same weights."""
 import torch
 
 from autoshrink.cell import SHRINK_RNN, Cell

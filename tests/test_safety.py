@@ -1,0 +1,123 @@
+"""Nothing lost, nothing silent, through the command line: a diverging search finishes with only
+finite numbers or nulls; a kill during a batched step resumes from the last epoch to the numbers
+of an uninterrupted run; one writer per save folder; a resume with a changed unsafe setting is
+refused with one line naming it."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from autoshrink.search import Search
+
+
+def args(tiny_data, save, *extra):
+    return [sys.executable, "-m", "autoshrink", "search", "--nodes", "3", "--data", str(tiny_data), "--emsize", "8",
+            "--batch_size", "16", "--eval_batch_size", "8", "--bptt", "10", "--keep_fraction", "0.34",
+            "--max_steps_to_action", "3", "--device", "cpu", "--save", str(save), *extra]
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def strict_json(path):
+    def refuse(name):
+        raise AssertionError(f"{path} holds {name}")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def numbers(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from numbers(v)
+    elif isinstance(obj, float):
+        yield obj
+
+
+def test_a_diverging_search_finishes_with_finite_numbers_or_null(tiny_data, tmp_path):
+    save = tmp_path / "div"
+    r = run(args(tiny_data, save, "--epochs", "2", "--lr", "1e9", "--parallel", "3"))
+    assert r.returncode == 0, r.stderr
+    state = strict_json(save / "search.json")
+    cands = [c for s in state["steps"] for c in s["candidates"]]
+    assert cands and all(c["diverged"] and c["ppl"] is None and c["score"] is None for c in cands)
+    assert any(e["train_loss"] is None for c in cands for e in c["curve"])    # NaN losses, stored as null
+    assert state["final"] is not None and state["final"]["ppl"] is None
+    assert all(abs(x) < float("inf") for x in numbers(state))
+    assert not list(save.glob("*.tmp")) and not (save / "inflight.pt").exists() and not (save / "lock").exists()
+    assert r.stdout.strip().splitlines()[-1].startswith("done: no shrink step scored")
+
+
+def _without_seconds(state):
+    for s in state["steps"]:
+        for c in s["candidates"]:
+            c.pop("seconds")
+    state["final"].pop("seconds")
+    return state
+
+
+def test_kill_during_a_batched_step_resumes_from_the_last_epoch_to_the_same_numbers(tiny_data, tmp_path):
+    save, ref = tmp_path / "k", tmp_path / "ref"
+    cmd = args(tiny_data, save, "--epochs", "4", "--parallel", "3")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, saved = time.time() + 240, None
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            saved = torch.load(save / "inflight.pt", weights_only=True)
+        except Exception:
+            saved = None
+        if saved and saved["epoch"] >= 2 and len(saved["seeds"]) == 3:   # step 0's three candidates, 2 epochs in
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert saved and saved["epoch"] >= 2, "the step's training was never seen in flight"
+    saved = torch.load(save / "inflight.pt", weights_only=True)      # as the kill left it
+    assert json.loads((save / "lock").read_text() or "0") == proc.pid          # left behind by the dead process
+    r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(save)])
+    assert r.returncode == 0, r.stderr
+    first = next(line for line in r.stdout.splitlines() if "epoch" in line)
+    assert f"epoch {saved['epoch'] + 1}/4" in first, r.stdout            # continued, not started over
+    assert run(args(tiny_data, ref, "--epochs", "4", "--parallel", "3")).returncode == 0
+    assert _without_seconds(strict_json(save / "search.json"))["steps"] == _without_seconds(strict_json(ref / "search.json"))["steps"]
+    a, b = strict_json(save / "search.json")["final"], strict_json(ref / "search.json")["final"]
+    assert a["ppl"] == b["ppl"] and a["curve"] == b["curve"]
+
+
+def test_one_writer_per_save_folder(tiny_data, tmp_path):
+    save = tmp_path / "w"
+    proc = subprocess.Popen(args(tiny_data, save, "--epochs", "50"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (save / "search.json").exists():
+            time.sleep(0.05)
+        r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(save)])
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"being written by process {proc.pid}" in lines[0], r.stderr
+        follower = Search.open_readonly(save)                   # the lab can follow it, read-only
+        assert follower.refresh()["config"]["epochs"] == 50
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def test_resume_refuses_a_changed_setting_and_honours_the_machine_ones(tiny_data, tmp_path):
+    save = tmp_path / "c"
+    proc = run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67"))
+    assert proc.returncode == 0, proc.stderr
+    before = (save / "search.json").read_text()
+    r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(save), "--epochs", "5"])
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "--epochs 5 differs from the saved search's 1" in r.stderr
+    assert (save / "search.json").read_text() == before
+    r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(save), "--epochs", "1", "--device", "cpu",
+             "--parallel", "2", "--data", str(tiny_data)])
+    assert r.returncode == 0, r.stderr        # same epochs; device, parallel and data may change
