@@ -70,9 +70,10 @@ def check_resume(saved: dict, overrides: dict) -> dict:
     """The overrides a resume may honour; a differing unsafe setting is refused with one line."""
     saved_cfg = SearchConfig.from_dict(saved).to_dict()
     for name, value in overrides.items():
-        if name in SAFE_ON_RESUME or name not in saved_cfg:
+        if name in SAFE_ON_RESUME:
             continue
-        if SearchConfig.from_dict({**saved, name: value}).to_dict()[name] != saved_cfg[name]:
+        changed = SearchConfig.from_dict({**saved, name: value}).check().to_dict()   # --nhid: must equal emsize
+        if changed != saved_cfg:
             raise ConfigError(f"--{name} {value} differs from the saved search's {saved_cfg[name]}; resume with the "
                               f"saved value (drop --{name}) or start a new search with another --save")
     return {k: v for k, v in overrides.items() if k in SAFE_ON_RESUME}
@@ -92,7 +93,7 @@ class Search:
         self.device = resolve_device(cfg.device)
         if state is None and (self.save_dir / "search.json").exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
-        self.corpus  # noqa: B018 (a missing data folder is reported now, not at the first step)
+        self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)
         self._lock.acquire()
         atexit.register(self._lock.release)
         self.state = state or self._new_state()
@@ -118,7 +119,9 @@ class Search:
         state = read_state(save)
         safe = check_resume(state["config"], overrides)
         cfg = SearchConfig.from_dict({**state["config"], **safe, "save": str(save)})
-        return cls(cfg, on_event=on_event, state=state)
+        search = cls(cfg, on_event=on_event, state=state)
+        search.state = read_state(save)     # as it is now that this process is the folder's writer
+        return search
 
     @classmethod
     def open_readonly(cls, save) -> "Search":
@@ -215,7 +218,7 @@ class Search:
         def relay(kind, index, **info):
             edge = edges[index]
             if kind == "epoch":
-                self.on_event("epoch", step=step["step"], edge=edge, together=len(edges), **info)
+                self.on_event("epoch", step=step["step"], edge=edge, **info)
                 return
             cell, pruned = removed[index]
             rec = {"edge": list(edge), "pruned": [list(p) for p in pruned], "edges_left": cell.n_edges,
@@ -273,7 +276,7 @@ class Search:
         """Train and validate the final cell once; record and return it (None if stopped)."""
         cell = self.cell
         self.on_event("candidate_start", step="final", edge=None, index=0, count=1)
-        relay = lambda kind, **info: self.on_event(kind, step="final", edge=None, together=1, **info)
+        relay = lambda kind, **info: self.on_event(kind, step="final", edge=None, **info)
         r = train_cell(cell, self.cfg, corpus=self.corpus, embedding=self.embedding, device=self.device,
                        on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
         if r is None:

@@ -170,3 +170,12 @@ def test_export_command_writes_every_format(tmp_path):
             "cell_module.py"} <= names
     ET.parse(tmp_path / "out" / "cell.svg")
     one_line_error(cli("export", "--cell", str(tmp_path / "missing.json"), "--out", str(tmp_path / "o2")), "not found")
+
+
+def test_preset_gives_its_settings_and_flags_override_them():
+    from autoshrink.cli import _config, parser
+    from autoshrink.config import PRESETS, SearchConfig
+    cfg = _config(parser().parse_args(["search", "--preset", "tiny", "--epochs", "3"]))
+    assert cfg == SearchConfig(**{**PRESETS["tiny"], "epochs": 3})
+    assert _config(parser().parse_args(["search", "--preset", "published"])) == SearchConfig()  # the defaults are published
+    assert (SearchConfig().target_ppl, SearchConfig().ppl_weight, SearchConfig().cost_weight) == (200, 0.25, 1)

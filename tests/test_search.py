@@ -95,3 +95,57 @@ def test_existing_save_is_never_overwritten_and_bad_resume_is_clear(tiny_data, t
         Search.resume(tmp_path / "x")
     with pytest.raises(ConfigError, match="no search to resume"):
         Search.resume(tmp_path / "nothing")
+
+
+def fill(s, scores):
+    """Record the open step's candidates by hand, scores in the step's edge order (no training)."""
+    step = s.pending or (s.candidates() and s.pending)
+    cell = s.cell
+    for e, sc in zip(step["order"], scores):
+        c, dead = cell.remove(tuple(e))
+        step["candidates"].append({"edge": e, "pruned": [list(p) for p in dead], "edges_left": c.n_edges,
+                                   "ppl": 100.0, "val_loss": 4.6, "flops": 64, "score": sc, "params": 1,
+                                   "seconds": 0.0, "epochs": 1, "diverged": False, "ended": "epochs", "curve": []})
+    return step
+
+
+def test_drop_k_2_skips_an_edge_the_first_removal_already_pruned(tiny_data, tmp_path):
+    s = Search(tiny(tiny_data, tmp_path / "dk", drop_k=2, max_steps_to_action=6, ops="tanh,relu,sigmoid,identity"))
+    order = [tuple(e) for e in fill(s, [0.0] * 6)["order"]]
+    # (0, 1) is node 1's only input: removing it prunes (1, 2) and (1, 3); rank (0, 1) first, (1, 2) second
+    wanted = {(0, 1): 5.0, (1, 2): 4.0, (0, 2): 3.0}
+    for c in s.pending["candidates"]:
+        c["score"] = wanted.get(tuple(c["edge"]), 0.0)
+    rec = s.commit()
+    assert rec["removed"] == [[0, 1]] and rec["pruned"] == [[1, 2], [1, 3]]
+    assert Cell.from_dict(rec["cell"]).edges == [(0, 2), (0, 3), (2, 3)] and rec["edges_left"] == 3
+    assert set(order) == {(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)}
+
+
+def test_graph_best_holds_the_highest_scoring_step_not_the_last(tiny_data, tmp_path):
+    s = Search(tiny(tiny_data, tmp_path / "gb", max_steps_to_action=2, keep_fraction=0.1))
+    fill(s, [-1.0, -2.0])
+    first = s.commit()
+    fill(s, [-5.0, -6.0])
+    second = s.commit()
+    assert first["cell"] != second["cell"]
+    assert s.state["best"] == {"step": 0, "score": -1.0, "cell": first["cell"]}
+    assert load_cell(tmp_path / "gb" / "graph-best") == Cell.from_dict(first["cell"])
+    assert load_cell(tmp_path / "gb") == Cell.from_dict(first["cell"])       # the folder means its best cell
+    assert s.cell_of("step:1") == Cell.from_dict(second["cell"])
+
+
+def test_fixed_ops_and_bad_ops_are_one_line(tiny_data, tmp_path):
+    s = Search(tiny(tiny_data, tmp_path / "ops", ops="tanh,identity,sigmoid,relu"))
+    assert s.cell.ops == ("tanh", "identity", "sigmoid", "relu")
+    with pytest.raises(ConfigError, match="4 names but --nodes is 3"):
+        tiny(tiny_data, tmp_path / "o2", nodes=3, ops="tanh,identity,sigmoid,relu").check()
+    with pytest.raises(ConfigError, match="unknown op 'gelu'"):
+        tiny(tiny_data, tmp_path / "o3", ops="tanh,gelu,sigmoid,relu").check()
+
+
+def test_score_coefficients_are_settings(tiny_data, tmp_path):
+    from autoshrink.search import cfg_score
+    cfg = tiny(tiny_data, tmp_path / "sc", target_ppl=300.0, ppl_weight=0.5, cost_weight=2.0)
+    assert cfg_score(cfg, 120.0, 140_000) == pytest.approx((300 - 120) * 0.5 - 2 * (math.log10(140_000) - 6))
+    assert cfg_score(SearchConfig(), 120.0, 140_000) == pytest.approx(score(120.0, 140_000, 100))

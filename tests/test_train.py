@@ -2,6 +2,7 @@
 per-candidate clipping equals torch's clip_grad_norm_; a diverged candidate is flagged."""
 import math
 
+import pytest
 import torch
 
 from autoshrink.cell import Cell
@@ -116,3 +117,46 @@ def test_same_candidate_twice_is_bit_identical(proxy_dir):
     cell = step_cells(1)[0]
     a, b = (train_cells([cell], [3], corpus, emb, cfg, CPU)[0] for _ in range(2))
     assert a.curve == b.curve
+
+
+def test_lr_is_divided_by_ten_after_epochs_minus_4_and_minus_2(tiny_data):
+    cfg, corpus, emb = setup(tiny_data, epochs=6, lr=5.0)
+    [r] = train_cells([step_cells(1)[0]], [3], corpus, emb, cfg, CPU)
+    assert r.epochs == 6
+    assert [c["lr"] for c in r.curve] == pytest.approx([5.0, 5.0, 5.0, 0.5, 0.5, 0.05])
+
+
+def test_early_end_by_patience_after_four_epochs_without_a_new_best(tiny_data):
+    cfg, corpus, emb = setup(tiny_data, epochs=9, lr=1e-30)   # weights never move: the loss never improves
+    [r] = train_cells([step_cells(1)[0]], [3], corpus, emb, cfg, CPU)
+    assert r.ended == "patience" and r.epochs == 1 + 4
+    assert len({c["val_loss"] for c in r.curve}) == 1
+
+
+def test_early_end_by_overfitting_when_valid_exceeds_three_times_train(tmp_path):
+    (tmp_path / "train.txt").write_text("the cat sat on the mat\n" * 300)
+    for split in ("valid", "test"):
+        (tmp_path / f"{split}.txt").write_text("dogs run far away quickly now\n" * 30)
+    cfg = SearchConfig(data=str(tmp_path), emsize=16, epochs=8, batch_size=16, eval_batch_size=8, bptt=10)
+    corpus = load_corpus(tmp_path)
+    [r] = train_cells([step_cells(1)[0]], [3], corpus, initial_embedding(corpus.words, 16, 0), cfg, CPU)
+    assert r.ended == "overfit" and r.epochs < 8
+    last = r.curve[-1]
+    assert last["val_loss"] > 3 * last["train_loss"]
+    assert all(c["val_loss"] <= 3 * c["train_loss"] for c in r.curve[:-1])
+
+
+def test_a_checkpointed_training_stopped_and_continued_equals_one_run(tiny_data, tmp_path):
+    from autoshrink.checkpoint import Checkpoint
+    cfg, corpus, emb = setup(tiny_data, epochs=4)
+    cells, seeds = step_cells(3), [11, 12, 13]
+    whole = train_cells(cells, seeds, corpus, emb, cfg, CPU)
+    ck, epochs = Checkpoint(tmp_path / "inflight.pt"), []
+    stop = lambda: len(epochs) >= 2 * 3                                 # two epochs of the three
+    part = train_cells(cells, seeds, corpus, emb, cfg, CPU, on_event=lambda kind, **i: epochs.append(i) if kind == "epoch" else None,
+                       should_stop=stop, checkpoint=ck)
+    assert part == [None] * 3 and ck.load()["epoch"] == 2
+    rest = train_cells(cells[1:], seeds[1:], corpus, emb, cfg, CPU, checkpoint=ck)   # some of them, later
+    assert [r.curve for r in rest] == [r.curve for r in whole[1:]]
+    assert [r.val_loss for r in rest] == [r.val_loss for r in whole[1:]]
+    assert not ck.path.exists()
