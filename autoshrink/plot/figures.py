@@ -232,6 +232,7 @@ def curves_figure(state: dict) -> go.Figure:
                                  line=dict(color=color, dash="solid" if key.startswith("best") else "dot"),
                                  hovertemplate=f"{name}: %{{y:.4g}}<br>edges left: %{{x}}<br>step %{{customdata}}"
                                                "<extra></extra>"), row=1, col=col)
+    fig.add_trace(_best_marker(state, s), row=1, col=1)
     for col in (1, 2, 3):
         fig.update_xaxes(title_text="edges left", autorange="reversed", dtick=1, row=1, col=col)
     if not x:
@@ -242,6 +243,16 @@ def curves_figure(state: dict) -> go.Figure:
     fig.update_xaxes(gridcolor="#eeeeee")
     fig.update_yaxes(gridcolor="#eeeeee")
     return fig
+
+
+def _best_marker(state: dict, s: dict) -> go.Scatter:
+    """A star on the score curve at the best step (empty while there is none)."""
+    k = best_step(state)
+    x = [s["edges_left"][s["step"].index(k)]] if k in s["step"] else []
+    y = [state["best"]["score"]] if x else []
+    return go.Scatter(x=x, y=y, name="best step", mode="markers", customdata=[k] * len(x),
+                      marker=dict(symbol="star", size=16, color="#ff7f0e", line=dict(color="#333333", width=1)),
+                      hovertemplate="best step %{customdata}: score %{y:.4g}<br>edges left: %{x}<extra></extra>")
 
 
 def training_figure() -> go.Figure:
