@@ -11,9 +11,11 @@ from collections import Counter
 import pytest
 
 from autoshrink import Cell, SearchConfig
+from autoshrink.config import ConfigError
+from autoshrink.runner import LabError
 from autoshrink.search import Search
 from autoshrink.search import initial_cell
-from autoshrink.widgets import CompareLab, SearchLab, default_config, fresh_folder
+from autoshrink.widgets import PRESETS, SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
 
 TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34, max_steps_to_action=3,
             device="cpu", parallel=1)
@@ -115,10 +117,19 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     assert "finished" in lab.status.value
     assert lab.buttons["Step"].disabled and lab.buttons["Run"].disabled and not lab.buttons["Export"].disabled
     assert lab.step() is None
+    assert lab.which.value == "best" and list(lab.which.options) == ["best", "final", "step 0"]
     files = lab.export()
     assert files and all(p.is_file() and p.parent == tmp_path / "run" / "export" for p in files.values())
+    assert json.loads(files["json"].read_text())["mask"] == lab.state["best"]["cell"]["mask"]
+    assert files["json"].name == "best.json" and files["graph"].name == "graph-best"
+    assert "best.json" in lab.exported.value and "the best cell" in lab.exported.value
+    lab.which.value = "final"
+    files = lab.export()
+    assert files["json"].name == "final.json"
     assert json.loads(files["json"].read_text())["mask"] == final["cell"]["mask"]
-    assert "cell.json" in lab.exported.value
+    assert lab.export("step 0")["json"].name == "step-0.json"
+    with pytest.raises(LabError, match="step N with N from 0 to 0"):
+        lab.export("step 3")
 
 
 def test_pause_stops_after_the_candidate_in_training(tiny_data, tmp_path):
@@ -231,14 +242,39 @@ def test_open_shows_the_same_history_and_the_slider_goes_back(tiny_data, tmp_pat
     assert dag_states(again) == {"live": 6} and table_rows(again) == 0
 
 
-def test_errors_in_the_thread_are_shown(tmp_path):
+def test_a_user_error_in_the_thread_is_one_line(tmp_path):
     lab = SearchLab(SearchConfig(**{**TINY, "data": str(tmp_path / "missing"), "save": str(tmp_path / "run")}))
     lab.buttons["Step"].click()
     lab.wait(60)
-    assert lab.error is not None
-    assert "error" in lab.status.value and "missing" in lab.status.value
-    assert type(lab.error).__name__ in lab.errors.value
+    assert isinstance(lab.error, ConfigError)
+    assert lab.summary.startswith(f"error: data folder {tmp_path / 'missing'} not found; run")
+    assert lab.errors.value == ""                                   # no traceback for a user error
     assert not lab.buttons["Step"].disabled and not lab.busy
+
+
+def test_a_user_error_from_a_notebook_call_is_one_line(tmp_path):
+    lab = SearchLab(SearchConfig(**{**TINY, "data": str(tmp_path / "missing"), "save": str(tmp_path / "run")}))
+    with pytest.raises(LabError) as caught:
+        lab.step()
+    assert caught.value._render_traceback_() == [f"error: {caught.value}"]   # what IPython prints
+    assert "not found" in str(caught.value) and "\n" not in str(caught.value)
+    assert lab.summary.startswith("error: data folder") and lab.errors.value == ""
+    lab.inputs["keep_fraction"].value = 0
+    with pytest.raises(LabError, match="keep_fraction") as caught:
+        lab.step()
+    assert len(caught.value._render_traceback_()) == 1
+
+
+def test_an_unexpected_error_in_the_thread_shows_its_traceback(tiny_data, tmp_path):
+    def fail(kind, **info):
+        if kind == "candidate_done":
+            raise ValueError("a bug")
+
+    lab = make_lab(tiny_data, tmp_path, on_event=fail)
+    lab.buttons["Step"].click()
+    lab.wait(60)
+    assert isinstance(lab.error, ValueError) and "error: ValueError: a bug" in lab.summary
+    assert "Traceback" in lab.errors.value and "ValueError" in lab.errors.value
 
 
 def test_compare_lab_trains_every_cell_and_tabulates(tiny_data):
