@@ -228,10 +228,10 @@ class Runner:
             state = read_state(folder)
         except ConfigError:
             return False
-        with self.lock:
+        with self.lock:   # the new record and its redraw together: whoever holds the lock next sees both
             self.opened, self._seen = (folder, state), stamp
-        self.set_phase("following (read-only)" + (": the search has finished" if state.get("final") else ""))
-        self._tell("refresh")
+            self.progress.phase = "following (read-only)" + (": the search has finished" if state.get("final") else "")
+            self._tell("refresh")
         return True
 
     def unfollow(self) -> None:

@@ -6,16 +6,23 @@ Buttons are pressed with `button.click()`; Step and Run then work in a backgroun
 from __future__ import annotations
 
 import json
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from autoshrink import Cell, SearchConfig
+from autoshrink.cli import _help_texts
 from autoshrink.config import ConfigError
 from autoshrink.runner import LabError
 from autoshrink.search import Search
-from autoshrink.search import initial_cell
-from autoshrink.widgets import PRESETS, SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
+from autoshrink.search import initial_cell, write_json_atomic
+from autoshrink.widgets import SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import records  # noqa: E402
 
 TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34, max_steps_to_action=3,
             device="cpu", parallel=1)
@@ -289,3 +296,62 @@ def test_compare_lab_trains_every_cell_and_tabulates(tiny_data):
     assert all(r["ppl"] > 0 and r["seconds"] > 0 for r in rows.values())
     assert [len(t.x) for t in cmp.figure.data] == [2, 2]
     assert cmp.table.value.count("<tr") == 3 and "done" in cmp.status.value
+
+
+def test_open_a_finished_search_shows_its_best_cell_not_the_last(tiny_data, tmp_path):
+    save = tmp_path / "run"
+    write_json_atomic(save / "search.json", records.best_first(tiny_data, save))
+    lab = SearchLab.open(save)
+    assert lab.slider.max == 2 and lab.slider.value == 1                 # on the best step, not the last
+    assert lab.dag.layout.title.text == "after step 0 ★ best (score -10): 5 edges"
+    assert dag_states(lab)["removed"] == 1
+    [star] = [t for t in lab.curves.data if t.name == "best step"]
+    assert list(star.x) == [5] and list(star.y) == [-10.0]
+    lab.slider.value = 2
+    assert "★" not in lab.dag.layout.title.text and "★ best cell: after step 0" in lab.slider_text.value
+    assert lab.buttons["Step"].disabled and not lab.buttons["Export"].disabled
+    files = lab.export()
+    assert Cell.from_dict(json.loads(files["json"].read_text())) == records.AFTER0
+    assert "estimate: nothing left to run" in lab.estimate.value
+
+
+def test_follow_refreshes_the_panel_read_only(tmp_path):
+    save = tmp_path / "run"
+    write_json_atomic(save / "search.json", records.best_first(tmp_path / "no-data", save, steps=1, final=False))
+    lab = SearchLab.open(save, follow=True, interval=0.05)
+    try:
+        assert lab.following and lab.summary.startswith("following (read-only) · steps: 1")
+        assert all(lab.buttons[b].disabled for b in ("Step", "Run", "Reset", "Export", "Pause", "Stop"))
+        assert lab.slider.max == 1 and "step 1 in progress" in lab.dag.layout.title.text
+        assert "next Step about 10 s" in lab.estimate.value
+        write_json_atomic(save / "search.json", records.best_first(tmp_path / "no-data", save))
+        deadline = time.monotonic() + 10
+        while len(lab.runner.history) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with lab.runner.lock:   # the redraw of the new record is done
+            pass
+        assert "steps: 2" in lab.summary and "the search has finished" in lab.summary
+        assert lab.slider.max == 2 and len(lab.curves.data[0].x) == 2
+        assert all(lab.buttons[b].disabled for b in ("Step", "Run", "Reset", "Export"))
+    finally:
+        lab.close()
+    assert not lab.following
+
+
+def test_every_setting_has_its_flag_help_as_tooltip():
+    helps = _help_texts()
+    lab = SearchLab(device="cpu")
+    assert [name for name, _, _ in SETTINGS] == list(lab.inputs)
+    for name, w in lab.inputs.items():
+        assert helps[name] and w.tooltip == f"{helps[name]} (--{name})", name
+
+
+def test_presets_fill_the_panel():
+    lab = SearchLab(device="cpu")
+    lab.preset.value = "published"
+    cfg = lab.config()
+    assert (cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.max_steps_to_action) == (6, 100, 100, 10, 128, 10)
+    assert (cfg.lr, cfg.clip, cfg.keep_fraction, cfg.device) == (20.0, 0.25, 0.25, "cpu")
+    lab.preset.value = "tiny (laptop demo)"
+    assert lab.config() == default_config("cpu", data=cfg.data, save=cfg.save)
+    assert lab.estimate.value.endswith("estimate: unknown until the first candidate</span>")
