@@ -1,4 +1,4 @@
-"""The lab's panels: `SearchLab` drives a search from JupyterLab, `CompareLab` trains cells side by side.
+"""The lab's panel: `SearchLab` drives a search from JupyterLab (`CompareLab`, re-exported here, is in compare.py).
 
     lab = SearchLab(nodes=4, epochs=2, data="../data/penn_proxy")   # a panel; nothing is read or trained yet
     lab                            # show it: settings, buttons, live DAG, curves, training curve, table
@@ -22,10 +22,10 @@ import plotly.graph_objects as go
 import torch
 
 from . import plot, views
-from .cell import Cell
 from .cli import _help_texts
 from .config import ConfigError, SearchConfig
-from .runner import RUNTIME, LabError, Runner, fresh_folder, read_search, train_each
+from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
+from .runner import RUNTIME, LabError, Runner, fresh_folder, read_search
 from .search import initial_cell
 from .train import resolve_device
 
@@ -87,6 +87,10 @@ def device_names() -> list[str]:
     return ["auto", "cpu"] + (["cuda"] if n else []) + [f"cuda:{i}" for i in range(n) if n > 1]
 
 
+CHOICES = {"device": device_names}   # a Dropdown setting's options (its current value is always one)
+_DEFAULTS = SearchConfig().to_dict()
+
+
 def _replace_figure(fw: go.FigureWidget, fig: go.Figure) -> None:
     """Make a FigureWidget show `fig`: traces updated in place when they match, else replaced."""
     if [t.name for t in fw.data] == [t.name for t in fig.data]:
@@ -103,7 +107,7 @@ def _replace_figure(fw: go.FigureWidget, fig: go.Figure) -> None:
 def _setting_widget(name: str, label: str, kind, value, tip: str):
     style = {"description_width": "110px"}
     if kind is W.Dropdown:
-        opts = device_names() if name == "device" else []
+        opts = list(CHOICES[name]()) if name in CHOICES else []
         w = kind(options=opts + ([value] if value not in opts else []), value=value, description=label, style=style)
     else:
         w = kind(value="" if value is None else value, description=label, style=style)
@@ -192,9 +196,10 @@ class SearchLab:
     def config(self) -> SearchConfig:
         """A SearchConfig from the panel; raises ConfigError (one line) for an unusable value."""
         v = {name: w.value for name, w in self.inputs.items()}
-        v["emb_path"] = v["emb_path"].strip() or None
+        for name, w in self.inputs.items():
+            if isinstance(w, W.Text):   # an empty text is None where None is the default
+                v[name] = v[name].strip() or (None if _DEFAULTS[name] is None else "")
         for name in ("data", "save"):
-            v[name] = v[name].strip()
             if not v[name]:
                 raise LabError(f"the {name} folder is empty; give a folder name")
         try:
@@ -467,68 +472,3 @@ class SearchLab:
             lab.runner.open(save)
         lab._draw_all(to="best" if lab.runner.finished else "latest")
         return lab
-
-
-class CompareLab:
-    """Cells trained one after another under one proxy setting, with a live validation-ppl plot
-    and a summary table. Each cell is its own batch (K = 1), so cells of any size compare."""
-
-    def __init__(self, cells: dict[str, Cell], cfg: SearchConfig, on_event=None):
-        self.cells, self.cfg, self.on_event = dict(cells), cfg.check(), on_event
-        self.results: dict = {}
-        self._curves = {name: [] for name in self.cells}
-        self.figure = go.FigureWidget(plot.comparison_figure(list(self.cells)))
-        self.figure.add_class("autoshrink-compare")
-        self.bar = W.IntProgress(min=0, max=len(self.cells) * cfg.epochs, description="epochs")
-        self.status = W.HTML("ready: call run()")
-        self.status.add_class("autoshrink-status")
-        self.table = W.HTML(views.html_table([], [], "no cell trained yet"))
-        self.table.add_class("autoshrink-table")
-        self.widget = W.VBox([W.HBox([self.bar, self.status]), self.figure, self.table])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def run(self, should_stop=None) -> dict:
-        """Train every cell not trained yet; returns name -> train.Result."""
-        current = []
-
-        def start(name, cell, device):
-            if self.results:
-                self.table.value = views.html_table(self.rows(), self.COLUMNS)
-            current[:] = [name]
-            self.status.value = f"training <b>{html.escape(name)}</b> ({cell.n_edges} edges) on {device}"
-
-        def relay(kind, name, **info):
-            if kind == "epoch":
-                self._curves[name].append(info)
-                plot.update_comparison(self.figure, name, self._curves[name])
-                self.bar.value += 1
-            if self.on_event is not None:
-                self.on_event(kind, name=name, **info)
-
-        done = train_each(self.cells, self.cfg, self.results, on_start=start, on_event=relay, should_stop=should_stop)
-        self.table.value = views.html_table(self.rows(), self.COLUMNS)
-        if not done:
-            self.status.value = f"stopped during {html.escape(current[0])}"
-            return self.results
-        self.bar.value = self.bar.max
-        self.status.value = "done"
-        return self.results
-
-    def summary(self):
-        """The summary table, for a notebook cell to show."""
-        from IPython.display import HTML
-        return HTML(views.html_table(self.rows(), self.COLUMNS, "no cell trained yet"))
-
-    COLUMNS = [("name", "cell"), ("nodes", "nodes"), ("edges", "edges"), ("ppl", "val ppl"), ("flops", "flops"),
-               ("params", "params"), ("seconds", "seconds"), ("epochs", "epochs"), ("ended", "ended")]
-
-    def rows(self) -> list[dict]:
-        """One summary row per trained cell: name, nodes, edges, ppl, flops, params, seconds, epochs, ended."""
-        out = []
-        for name, r in self.results.items():
-            cell = self.cells[name].prune()
-            out.append(dict(name=name, nodes=cell.nodes, edges=cell.n_edges, ppl=r.ppl, flops=r.flops,
-                            params=r.params, seconds=r.seconds, epochs=r.epochs, ended=r.ended))
-        return out

@@ -122,6 +122,7 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     final = lab.step()                                 # shrinking is done: the final training
     assert final["ppl"] > 0 and lab.search.finished
     assert "finished" in lab.status.value
+    assert lab.slider.value == lab.state["best"]["step"] + 1 and "★ best" in lab.dag.layout.title.text
     assert lab.buttons["Step"].disabled and lab.buttons["Run"].disabled and not lab.buttons["Export"].disabled
     assert lab.step() is None
     assert lab.which.value == "best" and list(lab.which.options) == ["best", "final", "step 0"]
