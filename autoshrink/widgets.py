@@ -1,33 +1,33 @@
-"""The lab's widgets: `SearchLab` drives a search from JupyterLab, `CompareLab` trains cells side by side.
+"""The lab's panel: `SearchLab` drives a search from JupyterLab (`CompareLab`, re-exported here, is in compare.py).
 
     lab = SearchLab(nodes=4, epochs=2, data="../data/penn_proxy")   # a panel; nothing is read or trained yet
     lab                            # show it: settings, buttons, live DAG, curves, training curve, table
     lab.step()                     # one shrink step from a notebook cell (the Step button does it in a thread)
     lab.run()                      # to the end, the final cell included
-    lab = SearchLab.open("search-run")   # an earlier search, finished or interrupted
+    lab.export()                   # the best cell (or lab.export("final"), lab.export("step 2"))
+    lab = SearchLab.open("search-run")                # an earlier search, finished or interrupted
+    lab = SearchLab.open("search-run", follow=True)   # a search the command line is writing, read-only
 
-The search reports through `on_event(kind, **info)` and knows nothing of widgets; the lab only
-listens and redraws. Figures come from plot.py; this file holds the panel, the buttons and threads.
+This file holds only the ipywidgets: the settings bound to SearchConfig, the buttons and their
+wiring. The search's lifecycle and threads are in runner.py; what each view shows is computed
+in views.py and plot/.
 """
 from __future__ import annotations
 
 import html
-import math
 import re
-import threading
-import traceback
-from pathlib import Path
 
 import ipywidgets as W
 import plotly.graph_objects as go
 import torch
 
-from . import plot
-from .cell import Cell
+from . import plot, views
+from .cli import _help_texts
 from .config import ConfigError, SearchConfig
-from .data import load_corpus
-from .search import SALT_FINAL, Search, initial_cell, read_state, start_embedding
-from .train import derive_seed, resolve_device, train_cells
+from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
+from .runner import RUNTIME, LabError, Runner, fresh_folder, read_search
+from .search import initial_cell
+from .train import resolve_device
 
 SETTINGS = (  # SearchConfig field, label, widget class
     ("nodes", "nodes", W.IntText),
@@ -48,7 +48,12 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("emb_path", "word vectors", W.Text),
     ("save", "save folder", W.Text),
 )
-RUNTIME = ("save", "device", "data", "parallel")   # settings a search may change when it resumes
+PRESETS = {   # name -> settings the preset menu puts in the panel
+    "tiny (laptop demo)": dict(nodes=4, emsize=32, epochs=2, batch_size=64, eval_batch_size=256, bptt=35, lr=20.0,
+                               clip=0.25, keep_fraction=0.25, max_steps_to_action=6, drop_k=1, parallel=1),
+    "published": dict(nodes=6, emsize=100, epochs=10, batch_size=128, eval_batch_size=256, bptt=35, lr=20.0,
+                      clip=0.25, keep_fraction=0.25, max_steps_to_action=10, drop_k=1, parallel=0),
+}
 BUTTONS = ("Step", "Run", "Pause", "Stop", "Reset", "Export")
 TIPS = {
     "Step": "one shrink step (or the final training once the cell is small enough)",
@@ -56,19 +61,18 @@ TIPS = {
     "Pause": "stop after the candidate in training",
     "Stop": "stop now, at the end of the current epoch",
     "Reset": "a new search from these settings (in a fresh save folder)",
-    "Export": "write the current cell into <save>/export/",
+    "Export": "write the chosen cell into <save>/export/",
+    "which": "the cell Export writes: best (the step whose chosen candidate scored highest), "
+             "final (the cell the search ends with), or the cell after step N",
+    "preset": "fill the panel with a preset: tiny for a quick demo on a laptop, or the published search",
 }
 
 
 def default_config(device: str = "auto", **changes) -> SearchConfig:
-    """Settings that suit the machine: the published ones on a GPU, a small search on a CPU
+    """Settings that suit the machine: the published preset on a GPU, the tiny one on a CPU
     (candidates one at a time, so the lab shows each finishing)."""
-    if resolve_device(device).type == "cuda":
-        cfg = SearchConfig(nodes=6, emsize=100, epochs=10, batch_size=128, parallel=0, device=device)
-    else:
-        cfg = SearchConfig(nodes=4, emsize=32, epochs=2, batch_size=64, max_steps_to_action=6, parallel=1,
-                           device=device)
-    return changed(cfg, **changes)
+    preset = "published" if resolve_device(device).type == "cuda" else "tiny (laptop demo)"
+    return changed(SearchConfig(device=device), **{**PRESETS[preset], **changes})
 
 
 def changed(cfg: SearchConfig, **changes) -> SearchConfig:
@@ -78,51 +82,13 @@ def changed(cfg: SearchConfig, **changes) -> SearchConfig:
     return SearchConfig(**{**cfg.to_dict(), **changes})
 
 
-def fresh_folder(save) -> str:
-    """`save` if it holds no search yet, else the first of save-2, save-3, ... that holds none."""
-    k, name = 1, str(save)
-    while (Path(name) / "search.json").exists():
-        k += 1
-        name = f"{save}-{k}"
-    return name
-
-
 def device_names() -> list[str]:
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     return ["auto", "cpu"] + (["cuda"] if n else []) + [f"cuda:{i}" for i in range(n) if n > 1]
 
 
-def html_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "nothing yet") -> str:
-    """An HTML table of `rows` (dicts) with `columns` (key, header); floats shown to 4 digits."""
-    if not rows:
-        return f"<i style='color:#777'>{html.escape(empty)}</i>"
-    head = "".join(f"<th style='padding:2px 8px;text-align:right'>{html.escape(h)}</th>" for _, h in columns)
-    body = []
-    for r in rows:
-        style = r.get("_style", "")
-        cells = "".join(f"<td style='padding:2px 8px;text-align:{'left' if isinstance(r.get(k), str) else 'right'}'>"
-                        f"{_cell_text(r.get(k))}</td>" for k, _ in columns)
-        body.append(f"<tr style='{style}'>{cells}</tr>")
-    return (f"<table style='border-collapse:collapse;font-size:12px'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
-
-
-def _n_edges(n: int) -> str:
-    return f"{n} edge{'s' * (n != 1)}"
-
-
-def _cell_text(v) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return "inf" if math.isinf(v) else f"{v:.4g}"
-    if isinstance(v, int) and abs(v) >= 10000:
-        return f"{v:,}"
-    return html.escape(str(v))
-
-
-def _edge_text(e) -> str:
-    return f"{e[0]}→{e[1]}"
+CHOICES = {"device": device_names}   # a Dropdown setting's options (its current value is always one)
+_DEFAULTS = SearchConfig().to_dict()
 
 
 def _replace_figure(fw: go.FigureWidget, fig: go.Figure) -> None:
@@ -138,41 +104,41 @@ def _replace_figure(fw: go.FigureWidget, fig: go.Figure) -> None:
     fw.layout = fig.layout
 
 
+def _setting_widget(name: str, label: str, kind, value, tip: str):
+    style = {"description_width": "110px"}
+    if kind is W.Dropdown:
+        opts = list(CHOICES[name]()) if name in CHOICES else []
+        w = kind(options=opts + ([value] if value not in opts else []), value=value, description=label, style=style)
+    else:
+        w = kind(value="" if value is None else value, description=label, style=style)
+    w.tooltip = tip
+    w.layout.width = "250px"
+    return w
+
+
 class SearchLab:
     """A search you watch and drive: settings panel, buttons, live figures, a history slider."""
 
     def __init__(self, cfg: SearchConfig | None = None, on_event=None, **settings):
         cfg = changed(cfg or default_config(settings.get("device", "auto")), **settings)
-        self.search: Search | None = None   # made at the first Step/Run, so creating a lab reads nothing
-        self.on_event = on_event            # also told every search event (after the lab has redrawn)
-        self.error: BaseException | None = None
-        self._opened: tuple[Path, dict] | None = None   # (folder, state) of an opened search not yet resumed
-        self._working = False               # a Step/Run (button or call) is under way
-        self._thread: threading.Thread | None = None
-        self._lock = threading.RLock()
-        self._stop = self._pause = self._fresh = False
-        self._training: list = []           # edges whose candidates train now
-        self._curves: dict = {}             # edge (or "final") -> epochs so far
+        self.runner = Runner(self.config, on_change=self._on_change, on_event=on_event)
         self._shown = None                  # the edge whose curve the training figure shows
-        self._phase = "ready"               # the first words of the status line
         self._build(cfg)
         self._on_setting()
 
     # --- widgets
     def _build(self, cfg: SearchConfig) -> None:
-        values = cfg.to_dict()
-        style, self.inputs = {"description_width": "110px"}, {}
+        values, helps, style = cfg.to_dict(), _help_texts(), {"description_width": "110px"}
+        self.inputs = {}
         for name, label, kind in SETTINGS:
-            v = values[name]
-            if kind is W.Dropdown:
-                opts = device_names() + ([v] if v not in device_names() else [])
-                w = kind(options=opts, value=v, description=label, style=style)
-            else:
-                w = kind(value="" if v is None else v, description=label, style=style)
-            w.layout.width = "250px"
+            tip = f"{helps.get(name, label)} (--{name})"
+            self.inputs[name] = w = _setting_widget(name, label, kind, values[name], tip)
             w.observe(self._on_setting, names="value")
-            self.inputs[name] = w
-        self.panel = W.GridBox(list(self.inputs.values()),
+        self.preset = W.Dropdown(options=["choose…", *PRESETS], value="choose…", description="preset",
+                                 tooltip=TIPS["preset"], style=style, layout=W.Layout(width="250px"))
+        self.preset.add_class("autoshrink-preset")
+        self.preset.observe(self._on_preset, names="value")
+        self.panel = W.GridBox([self.preset, *self.inputs.values()],
                                layout=W.Layout(grid_template_columns="repeat(auto-fill, 255px)"))
         self.message = W.HTML()
         self.message.add_class("autoshrink-message")
@@ -183,8 +149,13 @@ class SearchLab:
             b.on_click(getattr(self, f"_on_{name.lower()}"))
             self.buttons[name] = b
         self.buttons["Step"].button_style = "primary"
+        self.which = W.Dropdown(options=views.export_choices(None), value="best", tooltip=TIPS["which"],
+                                layout=W.Layout(width="110px"))
+        self.which.add_class("autoshrink-which")
         self.status = W.HTML()
         self.status.add_class("autoshrink-status")
+        self.estimate = W.HTML()
+        self.estimate.add_class("autoshrink-estimate")
         self.errors = W.HTML()
         self.errors.add_class("autoshrink-error")
         self.bar_candidates = W.IntProgress(min=0, max=1, description="candidates", style=style)
@@ -195,6 +166,7 @@ class SearchLab:
         self.slider.add_class("autoshrink-history")
         self.slider.observe(lambda change: self._draw_view(), names="value")
         self.slider_text = W.HTML()
+        self.slider_text.add_class("autoshrink-history-note")
         self.dag = go.FigureWidget(plot.dag_figure(initial_cell(cfg)))
         self._dag_nodes = cfg.nodes
         self.dag.add_class("autoshrink-dag")
@@ -209,8 +181,8 @@ class SearchLab:
         self.exported.add_class("autoshrink-exported")
         self.widget = W.VBox([
             W.HTML("<b>AutoShrink Lab</b>: shrink a fully connected cell one edge at a time"),
-            self.panel, self.message, W.HBox(list(self.buttons.values())), self.status, self.errors,
-            W.HBox([self.bar_candidates, self.bar_epochs, self.bar_text]),
+            self.panel, self.message, W.HBox([*self.buttons.values(), self.which]), self.status, self.estimate,
+            self.errors, W.HBox([self.bar_candidates, self.bar_epochs, self.bar_text]),
             W.HBox([self.slider, self.slider_text]), self.dag,
             W.HBox([self.training, W.VBox([W.HTML("<b>candidates of this step</b>, best first"), self.table])]),
             self.curves, self.exported,
@@ -224,31 +196,36 @@ class SearchLab:
     def config(self) -> SearchConfig:
         """A SearchConfig from the panel; raises ConfigError (one line) for an unusable value."""
         v = {name: w.value for name, w in self.inputs.items()}
-        v["emb_path"] = v["emb_path"].strip() or None
+        for name, w in self.inputs.items():
+            if isinstance(w, W.Text):   # an empty text is None where None is the default
+                v[name] = v[name].strip() or (None if _DEFAULTS[name] is None else "")
         for name in ("data", "save"):
-            v[name] = v[name].strip()
             if not v[name]:
-                raise ConfigError(f"the {name} folder is empty; give a folder name")
-        cfg = SearchConfig(**v).check()
-        resolve_device(cfg.device)
+                raise LabError(f"the {name} folder is empty; give a folder name")
+        try:
+            cfg = SearchConfig(**v).check()
+            resolve_device(cfg.device)
+        except ConfigError as e:
+            raise LabError(str(e)) from None
         return cfg
 
     def set(self, **settings) -> None:
         """Change panel settings from code, e.g. lab.set(nodes=5, epochs=3)."""
         unknown = sorted(set(settings) - set(self.inputs))
         if unknown:
-            raise ConfigError(f"unknown setting(s) {unknown}; the panel has {sorted(self.inputs)}")
+            raise LabError(f"unknown setting(s) {unknown}; the panel has {sorted(self.inputs)}")
         for name, v in settings.items():
             self.inputs[name].value = "" if v is None else v
 
+    def _on_preset(self, change=None) -> None:
+        if self.preset.value in PRESETS:
+            self.set(**PRESETS[self.preset.value])
+
     def _on_setting(self, change=None) -> None:
         try:
-            cfg = self.config()
+            self.message.value = self._settings_note(self.config())
         except ConfigError as e:
             self.message.value = f"<span style='color:#c00'>⚠ {html.escape(str(e))}</span>"
-            self._buttons()
-            return
-        self.message.value = self._settings_note(cfg)
         self._buttons()
         if self.state is None:
             self._draw_view()
@@ -269,338 +246,205 @@ class SearchLab:
         except ConfigError:
             return None
 
-    def _valid(self) -> bool:
-        return self._panel_config() is not None
-
     # --- what is shown
+    @property
+    def search(self):
+        return self.runner.search
+
     @property
     def state(self) -> dict | None:
         """The search record on show (None before the first step of a new search)."""
-        if self.search is not None:
-            return self.search.state
-        return self._opened[1] if self._opened else None
+        return self.runner.state
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.runner.error
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    @property
+    def following(self) -> bool:
+        return self.runner.following
 
     @property
     def summary(self) -> str:
         """The status line as plain text, e.g. "step 0 done · steps: 1 · edges left: 5 · target: 2 edges"."""
         return html.unescape(re.sub(r"<[^>]+>", "", self.status.value))
 
-    @property
-    def busy(self) -> bool:
-        return self._working
-
     def _buttons(self) -> None:
-        busy, state = self.busy, self.state
-        done = state is not None and state.get("final") is not None
-        ok = self._valid()
+        r, state = self.runner, self.state
+        busy, frozen, ok = r.busy, r.following, self._panel_config() is not None
         b = self.buttons
-        b["Step"].disabled = b["Run"].disabled = busy or not ok or done
-        b["Pause"].disabled = b["Stop"].disabled = not busy
-        b["Reset"].disabled = busy or not ok
-        b["Export"].disabled = busy or state is None
-        self.slider.disabled = state is None or not self._history()
-
-    def _history(self) -> list[dict]:
-        return [s for s in (self.state or {}).get("steps", []) if s.get("done")]
-
-    def _view(self):
-        """(cell, edge states, step record, title) for the slider's position; the last position is live."""
-        state, k = self.state, self.slider.value
-        if state is None:
-            cfg = self._panel_config()
-            cell = initial_cell(cfg) if cfg else None
-            return cell, {}, None, f"start: {_n_edges(cell.n_edges) if cell else '— edges'}, fully connected"
-        steps, n_done = state["steps"], len(self._history())
-        if k >= n_done and steps and not steps[-1]["done"]:
-            where, index = f"step {len(steps) - 1} in progress", -1
-        elif k == 0:
-            where, index = "start", None
-        else:
-            where, index = f"after step {k - 1}", k - 1
-        cell, states = plot.cell_at(state, index), plot.edge_states_at(state, index)
-        if index == -1:
-            for e in self._training:
-                states[e] = {**states.get(e, {}), "state": "training", "step": len(steps) - 1}
-        if k >= n_done and state.get("final") is not None:
-            where = f"final cell (ppl {_cell_text(state['final']['ppl'])})"
-            states = {e: s for e, s in states.items() if s["state"] != "tried"}  # what is left is the cell
-        return cell, states, (steps[index] if index is not None else None), f"{where}: {_n_edges(cell.n_edges)}"
+        b["Step"].disabled = b["Run"].disabled = busy or frozen or not ok or r.finished
+        b["Pause"].disabled = not busy or r.pausing or r.stopping
+        b["Stop"].disabled = not busy or r.stopping
+        b["Reset"].disabled = busy or frozen or not ok
+        b["Export"].disabled = self.which.disabled = busy or frozen or state is None
+        self.slider.disabled = state is None or not r.history
 
     def _draw_view(self) -> None:
-        with self._lock:
-            cell, states, step, title = self._view()
-            if cell is None:
+        with self.runner.lock:
+            preview = None
+            if self.state is None:
+                cfg = self._panel_config()
+                preview = initial_cell(cfg) if cfg else None
+            v = views.view_at(self.state, self.slider.value, self.runner.progress.training, preview)
+            if v.cell is None:
                 return
-            if self._dag_nodes != cell.nodes:
-                _replace_figure(self.dag, plot.dag_figure(cell, states, title=title))
-                self._dag_nodes = cell.nodes
+            if self._dag_nodes != v.cell.nodes:
+                _replace_figure(self.dag, plot.dag_figure(v.cell, v.states, title=v.title))
+                self._dag_nodes = v.cell.nodes
             else:
-                plot.update_dag(self.dag, cell, states)
-                self.dag.layout.title.text = title
-            self.slider_text.value = html.escape(title)
-            self.table.value = self._table_html(step)
+                plot.update_dag(self.dag, v.cell, v.states)
+                self.dag.layout.title.text = v.title
+            self.slider_text.value = views.slider_note(self.state, self.slider.value, v.title)
+            self.table.value = views.candidates_html(v.step, self.runner.progress.training)
             self._draw_status()
 
-    def _table_html(self, step: dict | None) -> str:
-        if step is None:
-            return html_table([], [], "no step yet")
-        removed = {tuple(e) for e in step.get("removed") or []}
-        rows = []
-        for rank, r in enumerate(plot.candidates_table(step), 1):
-            note = "removed" if r["edge"] in removed else ("diverged" if r["diverged"] else "")
-            rows.append({**r, "rank": rank, "edge": _edge_text(r["edge"]), "note": note,
-                         "_style": "font-weight:bold" if note == "removed" else ""})
-        tried = {tuple(c["edge"]) for c in step["candidates"]}
-        for e in map(tuple, step["order"]):
-            if e not in tried:
-                rows.append({"edge": _edge_text(e), "note": "training" if e in self._training else "waiting",
-                             "_style": "color:#999"})
-        cols = [("rank", "#"), ("edge", "edge removed"), ("ppl", "ppl"), ("flops", "flops"), ("score", "score"),
-                ("seconds", "seconds"), ("note", "")]
-        return html_table(rows, cols)
-
-    def _draw_status(self, phase: str | None = None) -> None:
-        if phase is not None:
-            self._phase = phase
+    def _draw_status(self) -> None:
         state = self.state
-        if state is None:
-            cfg = self._panel_config()
-            edges = cfg.full_edges if cfg else "—"
-            target = cfg.threshold if cfg else "—"
-        else:
-            edges = Cell.from_dict(state["cell"]).n_edges
-            target = SearchConfig.from_dict(state["config"]).threshold
-        where = f" · save: {html.escape(str(self._save_dir()))}" if state is not None else ""
-        self.status.value = (f"<b>{html.escape(self._phase)}</b> · "
-                             f"<span class='autoshrink-steps'>steps: {len(self._history())}</span> · "
-                             f"<span class='autoshrink-edges'>edges left: {edges}</span> · "
-                             f"target: {target} edges{where}")
+        cfg = self._panel_config() if state is None else None
+        self.status.value = views.status_html(self.runner.progress.phase, state, cfg, self.runner.save_dir)
+        self.estimate.value = f"<span style='color:#555'>{html.escape(views.estimate_text(state, cfg))}</span>"
 
-    def _draw_curves(self) -> None:
-        with self._lock:
-            _replace_figure(self.curves, plot.curves_figure(self.state))
+    def _draw_bars(self) -> None:
+        p = self.runner.progress
+        self.bar_candidates.max, self.bar_candidates.value = max(p.count, 1), p.done
+        self.bar_epochs.max, self.bar_epochs.value = max(p.epochs, 1), p.epoch
+        self.bar_text.value = views.bars_text(p.done, p.count, p.epoch, p.epochs)
 
-    def _draw_all(self, follow: bool = True) -> None:
-        """Redraw everything; with `follow` the history slider moves to the latest step."""
-        with self._lock:
-            n = len(self._history())
+    def _draw_all(self, to: str | None = "latest") -> None:
+        """Redraw everything; the history slider moves `to` the "latest" step, the "best" one
+        (when there is one), or stays (None)."""
+        with self.runner.lock:
+            n, state = len(self.runner.history), self.state
             self.slider.max = n
-            if follow:
+            best = views.best_position(state)
+            if to == "best" and best is not None:
+                self.slider.value = best
+            elif to is not None:
                 self.slider.value = n
+            choices = views.export_choices(state)
+            if list(self.which.options) != choices:
+                keep = self.which.value if self.which.value in choices else "best"
+                self.which.options, self.which.value = choices, keep
             self._draw_view()
-            self._draw_curves()
+            _replace_figure(self.curves, plot.curves_figure(state))
             self._buttons()
 
-    def _save_dir(self) -> Path | None:
-        if self.search is not None:
-            return self.search.save_dir
-        return self._opened[0] if self._opened else None
+    # --- what the runner tells (in whichever thread runs the search)
+    def _on_change(self, kind: str, **info) -> None:
+        getattr(self, f"_ch_{kind}")(**info)
 
-    # --- events from the search (in whichever thread runs it)
-    def _on_event(self, kind: str, **info) -> None:
-        with self._lock:
-            getattr(self, f"_ev_{kind}")(**info)
-        if self.on_event is not None:
-            self.on_event(kind, **info)
+    def _ch_phase(self) -> None:
+        self._draw_status()
+        self._buttons()
 
-    def _ev_candidate_start(self, step, edge, index, count) -> None:
-        self._fresh = True
-        key = tuple(edge) if edge is not None else "final"
-        if edge is not None:
-            self._training.append(key)
-        self._curves[key] = []
-        if self._shown not in self._training:
-            self._shown = key
-            plot.update_training(self.training, [], title=self._training_title(step, edge))
-        pending = self.search.pending
-        self.bar_candidates.max = count
-        self.bar_candidates.value = len(pending["candidates"]) if pending else 0
-        self.bar_epochs.max, self.bar_epochs.value = self.search.cfg.epochs, 0
-        if edge is None:
-            self._draw_status("training the final cell")
-        elif len(self._training) == 1:
-            self._draw_status(f"step {step}: training candidate {index + 1} of {count} (edge {_edge_text(edge)})")
+    def _ch_save(self, save) -> None:
+        self.inputs["save"].value = save
+
+    def _ch_working(self) -> None:
+        r = self.runner
+        if r.busy:
+            self.errors.value = ""
         else:
-            self._draw_status(f"step {step}: training {len(self._training)} candidates together")
-        self._bars_text()
+            self.errors.value = (f"<pre style='color:#c00;white-space:pre-wrap;font-size:11px'>"
+                                 f"{html.escape(r.trace)}</pre>") if r.trace else ""
+            self._draw_view()
+        self._buttons()
+
+    def _ch_refresh(self) -> None:
+        self._draw_all(to="latest" if self.slider.value == self.slider.max else None)
+
+    def _ch_candidate_start(self, step, edge, index, count) -> None:
+        p = self.runner.progress
+        if p.shown != self._shown:
+            self._shown = p.shown
+            plot.update_training(self.training, [], title=views.training_title(step, edge))
+        self._draw_bars()
+        self._draw_status()
         if edge is not None and self.slider.value == self.slider.max:
             self._draw_view()
 
-    def _training_title(self, step, edge) -> str:
-        return "training the final cell" if edge is None else f"training: step {step}, without edge {_edge_text(edge)}"
-
-    def _ev_epoch(self, step, edge, epoch, epochs, train_loss, val_loss) -> None:
-        self._fresh = False
+    def _ch_epoch(self, step, edge, **info) -> None:
+        p = self.runner.progress
         key = tuple(edge) if edge is not None else "final"
-        self._curves.setdefault(key, []).append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
-        if key == self._shown:
-            plot.update_training(self.training, self._curves[key])
-            self.bar_epochs.max, self.bar_epochs.value = epochs, epoch + 1
-            self._bars_text()
+        if key == p.shown:
+            plot.update_training(self.training, p.curves[key])
+            self._draw_bars()
 
-    def _ev_candidate_done(self, step, edge, index, count, record) -> None:
-        key = tuple(edge)
-        if key in self._training:
-            self._training.remove(key)
-        self.bar_candidates.max, self.bar_candidates.value = count, index + 1
-        self._bars_text()
+    def _ch_candidate_done(self, **info) -> None:
+        self._draw_bars()
         if self.slider.value == self.slider.max:
             self._draw_view()
+        else:
+            self._draw_status()
 
-    def _ev_step_done(self, step, record) -> None:
-        self._training, self._curves = [], {}
+    def _ch_step_done(self, step, record) -> None:
         self.exported.value = ""
-        self._draw_status(f"step {step} done: removed {', '.join(map(_edge_text, record['removed']))}")
-        self._draw_all(follow=self.slider.value == self.slider.max)
+        self._draw_all(to="latest" if self.slider.value == self.slider.max else None)
 
-    def _ev_finished(self, record) -> None:
-        self.bar_epochs.value = self.bar_epochs.max
-        self.bar_candidates.value = self.bar_candidates.max
-        self._bars_text()
+    def _ch_finished(self, record) -> None:
+        self._draw_bars()
         self.exported.value = ""
-        self._draw_status(f"finished: final cell ppl {_cell_text(record['ppl'])}, "
-                          f"{Cell.from_dict(record['cell']).n_edges} edges")
-        self._draw_all()
-
-    def _bars_text(self) -> None:
-        self.bar_text.value = (f"candidate {self.bar_candidates.value} of {self.bar_candidates.max} done · "
-                               f"epoch {self.bar_epochs.value} of {self.bar_epochs.max}")
+        self._draw_all(to="best")
 
     # --- running
-    def _should_stop(self) -> bool:
-        return self._stop or (self._pause and self._fresh)
-
-    def _ensure_search(self) -> Search:
-        if self.search is not None:
-            return self.search
-        cfg = self.config()
-        if self._opened is not None:
-            runtime = {k: getattr(cfg, k) for k in RUNTIME if k != "save"}
-            self.search = Search.resume(self._opened[0], on_event=self._on_event, **runtime)
-        else:
-            save = fresh_folder(cfg.save)
-            if save != cfg.save:
-                self.inputs["save"].value = save
-            self.search = Search(cfg.replace(save=save), on_event=self._on_event)
-        self._opened = None
-        return self.search
-
-    def _one_step(self, search: Search) -> dict | None:
-        if search.finished:
-            return None
-        if search.shrinking_done:
-            return search.finish(self._should_stop)
-        return search.step(self._should_stop)
-
-    def _to_end(self, search: Search) -> dict | None:
-        return search.run(self._should_stop)
-
-    def _work(self, job, raise_errors: bool) -> dict | None:
-        """Run job(search) with the panel busy; report how it ended in the status line."""
-        self._working = True
-        self.error, self.errors.value = None, ""
-        try:
-            search = self._ensure_search()
-            self._draw_status("starting")
-            out = job(search)
-            if search.finished:
-                self._draw_status(f"finished: final cell ppl {_cell_text(search.state['final']['ppl'])}")
-            elif out is None and (self._stop or self._pause):
-                self._draw_status(("stopped" if self._stop else "paused") + ": Step or Run continues the search")
-            return out
-        except BaseException as e:
-            self.error = e
-            if isinstance(e, KeyboardInterrupt):
-                self._draw_status("interrupted: Step or Run continues the search")
-                raise
-            self._draw_status(f"error: {type(e).__name__}: {e}")
-            self.errors.value = (f"<pre style='color:#c00;white-space:pre-wrap;font-size:11px'>"
-                                 f"{html.escape(traceback.format_exc())}</pre>")
-            if raise_errors:
-                raise
-            return None
-        finally:
-            self._training = []
-            self._draw_view()
-            self._working = False
-            self._buttons()
-
-    def _sync(self, job) -> dict | None:
-        if self.busy:
-            raise RuntimeError("the lab is busy (Step/Run pressed); press Stop or call lab.wait() first")
-        self._stop = self._pause = False
-        self._buttons_busy()
-        return self._work(job, raise_errors=True)
-
-    def _background(self, job) -> None:
-        if self.busy:
-            return
-        self._stop = self._pause = False
-        self._working = True
-        self._thread = threading.Thread(target=self._work, args=(job, False), daemon=True)
-        self._buttons_busy()
-        self._thread.start()
-
-    def _buttons_busy(self) -> None:
-        b = self.buttons
-        for name in ("Step", "Run", "Reset", "Export"):
-            b[name].disabled = True
-        b["Pause"].disabled = b["Stop"].disabled = False
-
     def step(self) -> dict | None:
         """One shrink step (the final training once shrinking is done), in this thread; returns its
         record (the final record after the final training), None if finished or stopped."""
-        return self._sync(self._one_step)
+        return self.runner.step()
 
     def run(self) -> dict | None:
         """All remaining steps and the final cell, in this thread; returns the final record."""
-        return self._sync(self._to_end)
+        return self.runner.run()
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for the background Step/Run to end."""
-        t = self._thread
-        if t is not None:
-            t.join(timeout)
+        self.runner.wait(timeout)
 
-    def export(self) -> dict[str, Path]:
-        """Write the final cell (or the current one) into <save>/export/; returns name -> path."""
-        from .export import export_cell
-        state = self.state
-        if state is None:
-            raise ConfigError("nothing to export yet: take a step first")
-        cell = Cell.from_dict((state.get("final") or state)["cell"])
-        files = export_cell(cell, self._save_dir() / "export", config=state["config"])
+    def refresh(self) -> bool:
+        """Reread a followed search now if search.json changed (the lab also does it every second)."""
+        return self.runner.refresh()
+
+    def close(self) -> None:
+        """Stop following (if following); the panel stays on show."""
+        self.runner.unfollow()
+
+    def export(self, which: str | None = None) -> dict:
+        """Write a cell into <save>/export/ as <name>.svg, .png, .json, ...: `which` is "best" (the
+        default of the export menu), "final" or "step N". Returns kind -> path."""
+        files, cell, name = self.runner.export(which or self.which.value)
         items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in files.values())
-        self.exported.value = f"<b>exported</b> ({cell.n_edges} edges):<ul>{items}</ul>"
+        self.exported.value = f"<b>exported</b> the {html.escape(name)} cell ({views.n_edges(cell.n_edges)}):<ul>{items}</ul>"
         return files
 
     # --- buttons
     def _on_step(self, button=None) -> None:
-        self._background(self._one_step)
+        self.runner.start_step()
+        self._buttons()
 
     def _on_run(self, button=None) -> None:
-        self._background(self._to_end)
+        self.runner.start_run()
+        self._buttons()
 
     def _on_pause(self, button=None) -> None:
-        self._pause = True
-        self.buttons["Pause"].disabled = True
-        self._draw_status("pausing after the candidate in training")
+        self.runner.pause()
 
     def _on_stop(self, button=None) -> None:
-        self._stop = True
-        self.buttons["Pause"].disabled = self.buttons["Stop"].disabled = True
-        self._draw_status("stopping at the end of this epoch")
+        self.runner.stop()
 
     def _on_reset(self, button=None) -> None:
         if self.busy:
             return
-        self.search, self._opened = None, None
-        self._training, self._curves, self._shown = [], {}, None
+        self.runner.reset()
+        self._shown = None
         self.inputs["save"].value = fresh_folder(self.inputs["save"].value.strip())
         plot.update_training(self.training, [], title="training")
-        self.bar_candidates.value = self.bar_epochs.value = 0
+        self._draw_bars()
         self.exported.value = self.errors.value = ""
-        self._draw_status("new search: Step or Run starts it")
         self._on_setting()
         self._draw_all()
 
@@ -608,90 +452,23 @@ class SearchLab:
         try:
             self.export()
         except Exception as e:
-            self.error = e
-            self._draw_status(f"export failed: {type(e).__name__}: {e}")
+            self.runner.error = e
+            self.runner.set_phase(f"export failed: {e}" if isinstance(e, ConfigError)
+                                  else f"export failed: {type(e).__name__}: {e}")
 
     # --- reopening
     @classmethod
-    def open(cls, save, on_event=None, **overrides) -> "SearchLab":
+    def open(cls, save, on_event=None, follow: bool = False, interval: float = 1.0, **overrides) -> "SearchLab":
         """The lab of the search saved in `save`; `overrides` (e.g. device, data) replace saved
-        settings. Step and Run continue it when unfinished."""
-        state = read_state(save)
+        settings. Step and Run continue it when unfinished. With `follow`, the lab only watches:
+        it rereads search.json whenever it changes (checked every `interval` seconds), e.g. while
+        the command line runs the search, and its buttons that would write are off."""
+        state = read_search(save)
         cfg = SearchConfig.from_dict({**state["config"], "save": str(save), **overrides})
         lab = cls(cfg, on_event=on_event)
-        lab._opened = (Path(save), state)
-        try:
-            lab._ensure_search()
-            lab._draw_status("opened" + (": finished" if lab.search.finished else ": Step or Run continues it"))
-        except ConfigError as e:
-            lab._draw_status(f"opened read-only ({e}); fix the setting, then Step or Run continues it")
-        lab._draw_all()
+        if follow:
+            lab.runner.follow(save, interval)
+        else:
+            lab.runner.open(save)
+        lab._draw_all(to="best" if lab.runner.finished else "latest")
         return lab
-
-
-class CompareLab:
-    """Cells trained one after another under one proxy setting, with a live validation-ppl plot
-    and a summary table. Each cell is its own batch (K = 1), so cells of any size compare."""
-
-    def __init__(self, cells: dict[str, Cell], cfg: SearchConfig, on_event=None):
-        self.cells, self.cfg, self.on_event = dict(cells), cfg.check(), on_event
-        self.results: dict = {}
-        self._curves = {name: [] for name in self.cells}
-        self.figure = go.FigureWidget(plot.comparison_figure(list(self.cells)))
-        self.figure.add_class("autoshrink-compare")
-        self.bar = W.IntProgress(min=0, max=len(self.cells) * cfg.epochs, description="epochs")
-        self.status = W.HTML("ready: call run()")
-        self.status.add_class("autoshrink-status")
-        self.table = W.HTML(html_table([], [], "no cell trained yet"))
-        self.table.add_class("autoshrink-table")
-        self.widget = W.VBox([W.HBox([self.bar, self.status]), self.figure, self.table])
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def run(self, should_stop=None) -> dict:
-        """Train every cell not trained yet; returns name -> train.Result."""
-        cfg = self.cfg
-        device = resolve_device(cfg.device)
-        corpus = load_corpus(cfg.data)
-        embedding = start_embedding(cfg, corpus.words)
-        for name, cell in self.cells.items():
-            if name in self.results:
-                continue
-            self.status.value = f"training <b>{html.escape(name)}</b> ({cell.n_edges} edges) on {device}"
-
-            def relay(kind, index, name=name, **info):
-                if kind == "epoch":
-                    self._curves[name].append(info)
-                    plot.update_comparison(self.figure, name, self._curves[name])
-                    self.bar.value += 1
-                if self.on_event is not None:
-                    self.on_event(kind, name=name, **info)
-
-            [r] = train_cells([cell], [derive_seed(cfg.seed, SALT_FINAL)], corpus, embedding, cfg, device,
-                              on_event=relay, should_stop=should_stop)
-            if r is None:
-                self.status.value = f"stopped during {html.escape(name)}"
-                return self.results
-            self.results[name] = r
-            self.table.value = html_table(self.rows(), self.COLUMNS)
-        self.bar.value = self.bar.max
-        self.status.value = "done"
-        return self.results
-
-    def summary(self):
-        """The summary table, for a notebook cell to show."""
-        from IPython.display import HTML
-        return HTML(html_table(self.rows(), self.COLUMNS, "no cell trained yet"))
-
-    COLUMNS = [("name", "cell"), ("nodes", "nodes"), ("edges", "edges"), ("ppl", "val ppl"), ("flops", "flops"),
-               ("params", "params"), ("seconds", "seconds"), ("epochs", "epochs"), ("ended", "ended")]
-
-    def rows(self) -> list[dict]:
-        """One summary row per trained cell: name, nodes, edges, ppl, flops, params, seconds, epochs, ended."""
-        out = []
-        for name, r in self.results.items():
-            cell = self.cells[name].prune()
-            out.append(dict(name=name, nodes=cell.nodes, edges=cell.n_edges, ppl=r.ppl, flops=r.flops,
-                            params=r.params, seconds=r.seconds, epochs=r.epochs, ended=r.ended))
-        return out

@@ -1,7 +1,7 @@
 """End to end in a real browser: JupyterLab serves a copy of notebooks/, headless Chromium
 (Debian's /usr/bin/chromium, driven by Playwright) runs 01_search.ipynb, clicks Step on the
 SearchLab panel and checks the DAG lost an edge and the curves gained a point, then clicks Export
-and checks the files on disk.
+and checks the files of the best cell on disk.
 
 Skipped when Chromium or Playwright is missing, except under CI=true, where that is a failure
 (.ci/run installs Chromium). On failure, screenshots and the server log are kept under the test's
@@ -149,18 +149,20 @@ def _drive(page, lab, root: Path, shots: Path) -> None:
     assert re.search(rf"\b{edges1} edges?\b", title), title
 
     # Export from the button: the notebook's export cell wrote <save>/export/ already, so it is
-    # removed first; the button must write it again, for the cell of edges1 edges.
+    # removed first; the button must write it again, for the best cell (the default choice).
     save = root / "runs" / "search"
     assert (save / "search.json").is_file(), sorted(p.name for p in (root / "runs").glob("*"))
     export = save / "export"
     shutil.rmtree(export, ignore_errors=True)
     page.locator("button.autoshrink-export").first.click()
     page.locator(".autoshrink-exported", has_text="exported").wait_for(timeout=60_000)
-    svg, cell_json = _wait_for_file(export / "cell.svg", 30), _wait_for_file(export / "cell.json", 30)
+    svg, cell_json = _wait_for_file(export / "best.svg", 30), _wait_for_file(export / "best.json", 30)
     root_el = ET.parse(svg).getroot()
     assert root_el.tag.endswith("svg"), root_el.tag
-    assert json.loads(cell_json.read_text()), "empty cell.json"
-    assert f"({edges1} edges)" in page.locator(".autoshrink-exported").first.inner_text()
+    best = json.loads((save / "search.json").read_text())["best"]
+    assert json.loads(cell_json.read_text()) == best["cell"], "best.json is not the search's best cell"
+    best_edges = sum(map(sum, best["cell"]["mask"]))
+    assert f"the best cell ({best_edges} edge" in page.locator(".autoshrink-exported").first.inner_text()
 
 
 def _curve_points(page) -> int:

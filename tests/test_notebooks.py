@@ -7,15 +7,19 @@ from the tiny_data fixture through AUTOSHRINK_DATA, the notebooks' `data = None`
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
-from autoshrink import SearchConfig
-from autoshrink.search import Search, read_state
+from autoshrink.search import read_state, write_json_atomic
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import records  # noqa: E402
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 KERNEL = "autoshrink-test"
@@ -77,8 +81,23 @@ def test_01_search_runs_steps_to_the_end_and_exports(kernel, tmp_path, tiny_data
     assert state["config"]["data"] == str(tiny_data) and state["config"]["nodes"] == 3
     text = text_of(nb)
     assert "steps: 1" in text and "edges left: 1" in text and "finished" in text
-    assert (save / "export" / "cell.json").is_file() and "cell.json" in text
+    assert (save / "export" / "best.json").is_file() and "best.json" in text
+    assert json.loads((save / "export" / "best.json").read_text()) == state["best"]["cell"]
+    assert f"best cell: after step {state['best']['step']}, score {state['best']['score']:.3f}" in text
     assert f"'ppl': {state['final']['ppl']!r}" in text
+
+
+def test_01_search_with_a_missing_data_folder_says_so_in_one_line(kernel, tmp_path):
+    nb = nbformat.read(NOTEBOOKS / "01_search.ipynb", as_version=4)
+    missing = tmp_path / "no-such-folder"
+    set_parameters(nb, dict(nodes=3, **{k: TINY[k] for k in ("emsize", "epochs", "batch_size", "eval_batch_size",
+                            "bptt")}, keep_fraction=0.34, candidates=3, seed=1, device="cpu", data=str(missing),
+                            save=str(tmp_path / "search"), run_to_end=False))
+    with pytest.raises(CellExecutionError):
+        NotebookClient(nb, kernel_name=kernel, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    [error] = [o for o in outputs(nb) if o["output_type"] == "error"]
+    assert error["traceback"] == [f"error: data folder {missing} not found; run `python -m autoshrink data` "
+                                  "to prepare data/penn_proxy"]
 
 
 def test_01_search_one_step_only(kernel, tmp_path):
@@ -92,9 +111,8 @@ def test_01_search_one_step_only(kernel, tmp_path):
 
 
 def test_02_compare_cells_trains_all_four(kernel, tmp_path, tiny_data):
-    save = tmp_path / "search"
-    cfg = SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), save=str(save), **TINY)
-    Search(cfg).run()
+    save = tmp_path / "search"                       # a finished search whose best step is not the last
+    write_json_atomic(save / "search.json", records.best_first(tiny_data, save))
     nb = execute("02_compare_cells.ipynb", dict(**{k: TINY[k] for k in ("emsize", "epochs", "batch_size",
                  "eval_batch_size", "bptt", "seed", "device")}, data=None, save=str(save)), kernel)
     assert not [o for o in outputs(nb) if o["output_type"] == "error"]
@@ -104,3 +122,5 @@ def test_02_compare_cells_trains_all_four(kernel, tmp_path, tiny_data):
     for name in ("ShrinkRNN (published)", "fully connected", "random", "discovered"):
         assert f">{name}<" in table
     assert table.count("<tr") == 5
+    nodes, edges = re.search(r">discovered</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", table).groups()
+    assert (int(nodes), int(edges)) == (4, records.AFTER0.n_edges) != (4, records.AFTER1.n_edges)

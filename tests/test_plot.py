@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import pytest
 
 from autoshrink.cell import SHRINK_RNN, Cell
-from autoshrink.plot import (candidates_table, cell_at, curves_figure, dag_figure, draw_cell, edge_states_at,
+from autoshrink.plot import (best_step, candidates_table, cell_at, curve_figure, curves_figure, dag_figure, draw_cell, edge_states_at,
                              save_curves, training_figure, update_dag, update_training)
 
 OPS = ("tanh", "relu", "sigmoid", "identity")
@@ -118,9 +118,13 @@ def test_save_curves_writes_the_five_pngs(tmp_path):
 
 
 def test_save_curves_on_empty_state(tmp_path):
-    save_curves({"steps": []}, tmp_path / "a")
-    save_curves({}, tmp_path / "b")
-    assert {p.name for p in (tmp_path / "a").iterdir()} <= CURVES
+    for state, folder in (({"steps": []}, tmp_path / "a"), ({}, tmp_path / "b")):
+        paths = save_curves(state, folder)
+        assert {p.name for p in folder.iterdir()} == CURVES == set(paths)
+        assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths.values())
+    fig = curve_figure({"steps": []}, "best_score", "Best score", "best score")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["no finished shrink steps yet"]
+    assert not fig.axes[0].lines
 
 
 def test_plotly_curves_and_training():
@@ -128,7 +132,10 @@ def test_plotly_curves_and_training():
     best = next(t for t in fig.data if t.name == "best score")
     assert list(best.x) == [5, 3] and best.y[0] == -10.0 and best.y[1] is None
     assert fig.layout.xaxis.autorange == "reversed"
-    curves_figure({"steps": []})
+    assert not any(t.name == "best step" and t.x for t in fig.data)     # no best step recorded
+    empty = curves_figure({"steps": []})
+    assert all(not t.x for t in empty.data) and len(empty.data) == len(fig.data)
+    assert [a.text for a in empty.layout.annotations if "yet" in a.text] == ["no finished shrink steps yet"]
     tf = training_figure()
     update_training(tf, [{"epoch": 0, "train_loss": 6.9, "val_loss": 6.5}, {"epoch": 1, "train_loss": 6.0, "val_loss": 6.1}],
                     title="edge 0->3")
@@ -141,3 +148,12 @@ def test_draw_cell_returns_a_figure():
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert {"0: init", "4: tanh", "5: identity", "$x_t$", "$h_{t-1}$", "$h_t$"} <= texts
     assert fig.axes[0].get_legend() is not None
+
+
+def test_best_step_is_marked_on_the_curves_even_when_not_the_last():
+    state = _two_step_state()
+    state["steps"][1]["best_score"] = -12.0          # step 1 scored worse than step 0
+    state["best"] = {"step": 0, "score": -10.0, "cell": state["steps"][0]["cell"]}
+    assert best_step(state) == 0 and best_step(_two_step_state()) is None and best_step(None) is None
+    star = next(t for t in curves_figure(state).data if t.name == "best step")
+    assert list(star.x) == [5] and list(star.y) == [-10.0] and list(star.customdata) == [0]

@@ -6,14 +6,23 @@ Buttons are pressed with `button.click()`; Step and Run then work in a backgroun
 from __future__ import annotations
 
 import json
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from autoshrink import Cell, SearchConfig
+from autoshrink.cli import _help_texts
+from autoshrink.config import ConfigError
+from autoshrink.runner import LabError
 from autoshrink.search import Search
-from autoshrink.search import initial_cell
-from autoshrink.widgets import CompareLab, SearchLab, default_config, fresh_folder
+from autoshrink.search import initial_cell, write_json_atomic
+from autoshrink.widgets import SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import records  # noqa: E402
 
 TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34, max_steps_to_action=3,
             device="cpu", parallel=1)
@@ -113,12 +122,22 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     final = lab.step()                                 # shrinking is done: the final training
     assert final["ppl"] > 0 and lab.search.finished
     assert "finished" in lab.status.value
+    assert lab.slider.value == lab.state["best"]["step"] + 1 and "★ best" in lab.dag.layout.title.text
     assert lab.buttons["Step"].disabled and lab.buttons["Run"].disabled and not lab.buttons["Export"].disabled
     assert lab.step() is None
+    assert lab.which.value == "best" and list(lab.which.options) == ["best", "final", "step 0"]
     files = lab.export()
     assert files and all(p.is_file() and p.parent == tmp_path / "run" / "export" for p in files.values())
+    assert json.loads(files["json"].read_text())["mask"] == lab.state["best"]["cell"]["mask"]
+    assert files["json"].name == "best.json" and files["graph"].name == "graph-best"
+    assert "best.json" in lab.exported.value and "the best cell" in lab.exported.value
+    lab.which.value = "final"
+    files = lab.export()
+    assert files["json"].name == "final.json"
     assert json.loads(files["json"].read_text())["mask"] == final["cell"]["mask"]
-    assert "cell.json" in lab.exported.value
+    assert lab.export("step 0")["json"].name == "step-0.json"
+    with pytest.raises(LabError, match="step N with N from 0 to 0"):
+        lab.export("step 3")
 
 
 def test_pause_stops_after_the_candidate_in_training(tiny_data, tmp_path):
@@ -231,14 +250,39 @@ def test_open_shows_the_same_history_and_the_slider_goes_back(tiny_data, tmp_pat
     assert dag_states(again) == {"live": 6} and table_rows(again) == 0
 
 
-def test_errors_in_the_thread_are_shown(tmp_path):
+def test_a_user_error_in_the_thread_is_one_line(tmp_path):
     lab = SearchLab(SearchConfig(**{**TINY, "data": str(tmp_path / "missing"), "save": str(tmp_path / "run")}))
     lab.buttons["Step"].click()
     lab.wait(60)
-    assert lab.error is not None
-    assert "error" in lab.status.value and "missing" in lab.status.value
-    assert type(lab.error).__name__ in lab.errors.value
+    assert isinstance(lab.error, ConfigError)
+    assert lab.summary.startswith(f"error: data folder {tmp_path / 'missing'} not found; run")
+    assert lab.errors.value == ""                                   # no traceback for a user error
     assert not lab.buttons["Step"].disabled and not lab.busy
+
+
+def test_a_user_error_from_a_notebook_call_is_one_line(tmp_path):
+    lab = SearchLab(SearchConfig(**{**TINY, "data": str(tmp_path / "missing"), "save": str(tmp_path / "run")}))
+    with pytest.raises(LabError) as caught:
+        lab.step()
+    assert caught.value._render_traceback_() == [f"error: {caught.value}"]   # what IPython prints
+    assert "not found" in str(caught.value) and "\n" not in str(caught.value)
+    assert lab.summary.startswith("error: data folder") and lab.errors.value == ""
+    lab.inputs["keep_fraction"].value = 0
+    with pytest.raises(LabError, match="keep_fraction") as caught:
+        lab.step()
+    assert len(caught.value._render_traceback_()) == 1
+
+
+def test_an_unexpected_error_in_the_thread_shows_its_traceback(tiny_data, tmp_path):
+    def fail(kind, **info):
+        if kind == "candidate_done":
+            raise ValueError("a bug")
+
+    lab = make_lab(tiny_data, tmp_path, on_event=fail)
+    lab.buttons["Step"].click()
+    lab.wait(60)
+    assert isinstance(lab.error, ValueError) and "error: ValueError: a bug" in lab.summary
+    assert "Traceback" in lab.errors.value and "ValueError" in lab.errors.value
 
 
 def test_compare_lab_trains_every_cell_and_tabulates(tiny_data):
@@ -253,3 +297,62 @@ def test_compare_lab_trains_every_cell_and_tabulates(tiny_data):
     assert all(r["ppl"] > 0 and r["seconds"] > 0 for r in rows.values())
     assert [len(t.x) for t in cmp.figure.data] == [2, 2]
     assert cmp.table.value.count("<tr") == 3 and "done" in cmp.status.value
+
+
+def test_open_a_finished_search_shows_its_best_cell_not_the_last(tiny_data, tmp_path):
+    save = tmp_path / "run"
+    write_json_atomic(save / "search.json", records.best_first(tiny_data, save))
+    lab = SearchLab.open(save)
+    assert lab.slider.max == 2 and lab.slider.value == 1                 # on the best step, not the last
+    assert lab.dag.layout.title.text == "after step 0 ★ best (score -10): 5 edges"
+    assert dag_states(lab)["removed"] == 1
+    [star] = [t for t in lab.curves.data if t.name == "best step"]
+    assert list(star.x) == [5] and list(star.y) == [-10.0]
+    lab.slider.value = 2
+    assert "★" not in lab.dag.layout.title.text and "★ best cell: after step 0" in lab.slider_text.value
+    assert lab.buttons["Step"].disabled and not lab.buttons["Export"].disabled
+    files = lab.export()
+    assert Cell.from_dict(json.loads(files["json"].read_text())) == records.AFTER0
+    assert "estimate: nothing left to run" in lab.estimate.value
+
+
+def test_follow_refreshes_the_panel_read_only(tmp_path):
+    save = tmp_path / "run"
+    write_json_atomic(save / "search.json", records.best_first(tmp_path / "no-data", save, steps=1, final=False))
+    lab = SearchLab.open(save, follow=True, interval=0.05)
+    try:
+        assert lab.following and lab.summary.startswith("following (read-only) · steps: 1")
+        assert all(lab.buttons[b].disabled for b in ("Step", "Run", "Reset", "Export", "Pause", "Stop"))
+        assert lab.slider.max == 1 and "step 1 in progress" in lab.dag.layout.title.text
+        assert "next Step about 10 s" in lab.estimate.value
+        write_json_atomic(save / "search.json", records.best_first(tmp_path / "no-data", save))
+        deadline = time.monotonic() + 10
+        while len(lab.runner.history) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with lab.runner.lock:   # the redraw of the new record is done
+            pass
+        assert "steps: 2" in lab.summary and "the search has finished" in lab.summary
+        assert lab.slider.max == 2 and len(lab.curves.data[0].x) == 2
+        assert all(lab.buttons[b].disabled for b in ("Step", "Run", "Reset", "Export"))
+    finally:
+        lab.close()
+    assert not lab.following
+
+
+def test_every_setting_has_its_flag_help_as_tooltip():
+    helps = _help_texts()
+    lab = SearchLab(device="cpu")
+    assert [name for name, _, _ in SETTINGS] == list(lab.inputs)
+    for name, w in lab.inputs.items():
+        assert helps[name] and w.tooltip == f"{helps[name]} (--{name})", name
+
+
+def test_presets_fill_the_panel():
+    lab = SearchLab(device="cpu")
+    lab.preset.value = "published"
+    cfg = lab.config()
+    assert (cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.max_steps_to_action) == (6, 100, 100, 10, 128, 10)
+    assert (cfg.lr, cfg.clip, cfg.keep_fraction, cfg.device) == (20.0, 0.25, 0.25, "cpu")
+    lab.preset.value = "tiny (laptop demo)"
+    assert lab.config() == default_config("cpu", data=cfg.data, save=cfg.save)
+    assert lab.estimate.value.endswith("estimate: unknown until the first candidate</span>")

@@ -1,43 +1,21 @@
-"""Pictures of a search and of a cell.
-
-Four kinds, all read only plain data (a Cell, or the search record `state` of search.json):
-- matplotlib curves of the seed, saved as PNG files: `save_curves(state, folder)`.
-- plotly figures for the live lab: the cell as a DAG whose edges carry a search state
-  (`dag_figure`, `update_dag`, `edge_states_at`, `cell_at`), the step curves (`curves_figure`),
-  the training curve of the candidate in progress (`training_figure`, `update_training`) and the
-  candidates of one step as table rows (`candidates_table`).
-- a static matplotlib diagram of a cell for papers: `draw_cell(cell)`.
-- plotly figures to compare cells: several DAGs side by side (`cells_figure`) and validation
-  perplexity per epoch, one line per cell (`comparison_figure`, `update_comparison`).
-
-All drawings share one layout: inputs x_t and h_{t-1} on the left feed node 0, node i sits at
-x = i + 1 on one line, the output h_t on the right is fed by the leaves. Edges between neighbours
-are straight; longer edges are arcs, above the line for an odd span and below for an even one,
-steeper for a longer span, so no edge crosses a node and no two edges leave a node together.
-matplotlib is used through Figure + FigureCanvasAgg only (no pyplot), so it works headless and
-in threads.
+"""Plotly figures for the lab and the notebooks: the cell as a DAG whose edges carry a search
+state (`dag_figure`, `update_dag`), the step curves (`curves_figure`), the training curve of the
+candidate in progress (`training_figure`, `update_training`), several cells side by side
+(`cells_figure`) and validation perplexity per epoch, one line per cell (`comparison_figure`,
+`update_comparison`).
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import networkx as nx
 import plotly.graph_objects as go
-from matplotlib.figure import Figure
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.patches import FancyBboxPatch, Patch
-from matplotlib.lines import Line2D
-from matplotlib.ticker import EngFormatter, MaxNLocator
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from .cell import OPS, Cell
+from ..cell import Cell
+from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
+from .series import best_step, edge_key, step_series
 
-INPUTS = ("x_t", "h_{t-1}")
-OUTPUT = "h_t"
-NODE_FILL = {"relu": "#fdae6b", "sigmoid": "#9ecae1", "tanh": "#a1d99b", "identity": "#dadaeb",
-             "init": "#ffffff", "io": "#eeeeee"}
 EDGE_STATES = ("live", "training", "tried", "removed", "pruned")
 EDGE_STYLE = {
     "live": dict(color="#3b6ea8", dash="solid", width=2.0),
@@ -51,197 +29,6 @@ SCORE_SCALE = "Viridis"
 PX = 115          # plotly pixels per layout unit
 NODE_PX = 48      # plotly node marker diameter
 
-
-# ----------------------------------------------------------------------------- layout
-
-def bend(span: int) -> float:
-    """Curvature of an edge spanning `span` positions (matplotlib's arc3 rad: > 0 bends below)."""
-    if span <= 1:
-        return 0.0
-    return (0.2 + 0.07 * span) * (1 if span % 2 == 0 else -1)
-
-
-def cell_graph(cell: Cell) -> nx.DiGraph:
-    """The cell as a networkx DAG: inputs, nodes 0..N-1 and the output, with labels and positions."""
-    n, live, leaves = cell.nodes, set(cell.reachable()), cell.leaves()
-    pos = node_positions(n)
-    g = nx.DiGraph()
-    for v in INPUTS:
-        g.add_node(v, kind="input", label=v, pos=pos[v], index=-1)
-    for i in range(n):
-        label, op = (f"{i}: init", "init") if i == 0 else (f"{i}: {cell.ops[i]}", cell.ops[i])
-        g.add_node(i, kind="node", label=label, op=op, pos=pos[i], index=i, reachable=i in live, leaf=i in leaves)
-    g.add_node(OUTPUT, kind="output", label=OUTPUT, pos=pos[OUTPUT], index=n)
-    g.add_edge(INPUTS[0], 0, kind="input", rad=0.0)
-    g.add_edge(INPUTS[1], 0, kind="input", rad=0.0)
-    dead = set(cell.dead_edges())
-    for i, j in cell.edges:
-        g.add_edge(i, j, kind="dead" if (i, j) in dead else "cell", rad=bend(j - i))
-    for leaf in leaves:
-        g.add_edge(leaf, OUTPUT, kind="output", rad=bend(n - leaf))
-    return g
-
-
-def node_positions(n: int) -> dict:
-    """Positions of the inputs, the n nodes and the output (layout units)."""
-    pos = {INPUTS[0]: (0.0, 0.5), INPUTS[1]: (0.0, -0.5), OUTPUT: (float(n + 1), 0.0)}
-    pos.update({i: (float(i + 1), 0.0) for i in range(n)})
-    return pos
-
-
-def arc_points(p0, p2, rad: float, k: int = 31) -> tuple[list[float], list[float]]:
-    """The quadratic Bezier from p0 to p2 that matplotlib's arc3 connection draws, as k points."""
-    (x0, y0), (x2, y2) = p0, p2
-    cx, cy = (x0 + x2) / 2 + rad * (y2 - y0), (y0 + y2) / 2 - rad * (x2 - x0)
-    ts = [t / (k - 1) for t in range(k)]
-    xs = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t * t * x2 for t in ts]
-    ys = [(1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t * t * y2 for t in ts]
-    return xs, ys
-
-
-def _arc_extent(spans) -> tuple[float, float]:
-    """Lowest and highest y reached by arcs of these spans (0 when none goes that way)."""
-    heights = [bend(s) * s / 2 for s in spans]
-    return -max([h for h in heights if h > 0], default=0.0), -min([h for h in heights if h < 0], default=0.0)
-
-
-def _pairs(n: int) -> list[tuple[int, int]]:
-    return [(i, j) for i in range(n) for j in range(i + 1, n)]
-
-
-# ----------------------------------------------------------------------------- the search record
-
-def _num(v) -> float:
-    return float("nan") if v is None else float(v)
-
-
-def step_series(state: dict) -> dict[str, list]:
-    """Per finished step: step, edges_left, best/mean score, best/mean ppl, mean flops (None -> nan)."""
-    steps = [s for s in (state or {}).get("steps", []) if s.get("done", True)]
-    keys = ("edges_left", "best_score", "mean_score", "best_ppl", "mean_ppl", "mean_flops")
-    series = {k: [_num(s.get(k)) for s in steps] for k in keys}
-    series["step"] = [s.get("step", k) for k, s in enumerate(steps)]
-    return series
-
-
-def _edge(e) -> tuple[int, int]:
-    return int(e[0]), int(e[1])
-
-
-def cell_at(state: dict, step_index=None) -> Cell:
-    """The cell as it was after step `step_index` (before it, while the step is in progress);
-    None means the initial cell. Negative indices count from the last step."""
-    steps = state.get("steps", [])
-    if step_index is None or not steps:
-        return Cell.from_dict(state["initial"])
-    k = range(len(steps))[step_index]
-    if steps[k].get("done", True) and steps[k].get("cell"):
-        return Cell.from_dict(steps[k]["cell"])
-    return cell_at(state, k - 1) if k > 0 else Cell.from_dict(state["initial"])
-
-
-def edge_states_at(state: dict, step_index=None) -> dict[tuple[int, int], dict]:
-    """Edge states of the DAG at/after step `step_index` (None: the initial cell, no states).
-
-    Edges removed or pruned in steps up to and including this one are "removed"/"pruned" with the
-    step; the edges tried in this step are "tried" with their ppl, flops and score (an edge tried
-    and then removed in this step keeps its numbers). Edges without an entry are simply live."""
-    steps = state.get("steps", [])
-    if step_index is None or not steps:
-        return {}
-    k = range(len(steps))[step_index]
-    out = {}
-    for c in steps[k].get("candidates", []):
-        out[_edge(c["edge"])] = dict(state="tried", score=c.get("score"), ppl=c.get("ppl"),
-                                     flops=c.get("flops"), step=steps[k].get("step", k))
-    for s in steps[:k + 1]:
-        for kind, key in (("removed", "removed"), ("pruned", "pruned")):
-            for e in s.get(key) or []:
-                rec = out.get(_edge(e), dict(score=None, ppl=None, flops=None))
-                out[_edge(e)] = {**rec, "state": kind, "step": s.get("step", k)}
-    return out
-
-
-def candidates_table(step_record: dict) -> list[dict]:
-    """Rows {edge, ppl, flops, score, seconds, diverged} of one step: best score first, diverged last."""
-    rows = []
-    for c in step_record.get("candidates", []):
-        diverged = bool(c.get("diverged")) or c.get("score") is None
-        rows.append(dict(edge=_edge(c["edge"]), ppl=c.get("ppl"), flops=c.get("flops"),
-                         score=c.get("score"), seconds=c.get("seconds"), diverged=diverged))
-    return sorted(rows, key=lambda r: (r["diverged"], -(r["score"] if not r["diverged"] else 0.0)))
-
-
-# ----------------------------------------------------------------------------- matplotlib curves
-
-_CURVES = (  # file, series, title, y label
-    ("best_perf_log.png", "best_score", "Best score per shrink step", "best score"),
-    ("mean_score_log.png", "mean_score", "Mean score per shrink step", "mean score"),
-    ("mean_ppl_log.png", "mean_ppl", "Mean perplexity per shrink step", "mean perplexity"),
-    ("best_ppl_log.png", "best_ppl", "Best (lowest) perplexity per shrink step", "best perplexity"),
-    ("mean_cost_log.png", "mean_flops", "Mean cost per shrink step", "mean flops (edges x nhid²)"),
-)
-
-
-def _subtitle(state: dict) -> str:
-    cfg = (state or {}).get("config") or {}
-    bits = [f"{k} {cfg[k]}" for k in ("seed", "nodes", "nhid", "epochs") if k in cfg]
-    return ", ".join(bits)
-
-
-def curve_figure(state: dict, key: str, title: str, ylabel: str) -> Figure:
-    """One matplotlib curve of the search record against edges left (fewer edges to the right)."""
-    s = step_series(state)
-    fig = Figure(figsize=(6.4, 4.2), dpi=120, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    sub = _subtitle(state)
-    ax.set_title(title + (f"\n{sub}" if sub else ""), fontsize=11)
-    ax.set_xlabel("edges left  (the search proceeds to the right)")
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    x, y = s["edges_left"], s[key]
-    finite = [(a, b) for a, b in zip(x, y) if not (math.isnan(a) or math.isnan(b))]
-    if not x:
-        ax.text(0.5, 0.5, "no finished shrink steps yet", transform=ax.transAxes, ha="center", va="center")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        return fig
-    ax.plot(x, y, "o-", color="#3b6ea8", lw=1.8, ms=5)
-    ax.set_xlim(max(x) + 0.5, min(x) - 0.5)
-    if len(x) <= 20:
-        ax.set_xticks(sorted(set(int(v) for v in x)))
-    else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if key == "mean_flops":
-        ax.yaxis.set_major_formatter(EngFormatter())
-    for k, xv in enumerate(a for a, b in zip(x, y) if math.isnan(b)):
-        ax.axvline(xv, color="#d62728", ls=":", lw=1.2, label="no value: every candidate diverged" if k == 0 else None)
-    if not finite:
-        ax.set_yticks([])
-    elif key == "best_score":
-        bx, by = max(finite, key=lambda p: p[1])
-        ax.plot([bx], [by], marker="*", ms=16, color="#ff7f0e", zorder=3, ls="none",
-                label=f"best: {by:.2f} at {int(bx)} edges")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=9)
-    return fig
-
-
-def save_curves(state: dict, folder) -> dict[str, Path]:
-    """Write best_perf_log.png, mean_score_log.png, mean_ppl_log.png, best_ppl_log.png and
-    mean_cost_log.png into `folder`; with no finished step each says so. Returns name -> path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for name, key, title, ylabel in _CURVES:
-        fig = curve_figure(state, key, title, ylabel)
-        fig.savefig(folder / name)
-        out[name] = folder / name
-    return out
-
-
-# ----------------------------------------------------------------------------- plotly: the DAG
 
 def _default_state(cell: Cell, edge):
     if not cell.mask[edge[0]][edge[1]]:
@@ -286,9 +73,9 @@ def _edge_hover(edge, info: dict) -> str:
 
 def _edge_infos(cell: Cell, edge_states) -> dict:
     """State record of every possible edge, None where the edge is not drawn."""
-    edge_states = {_edge(k): v for k, v in (edge_states or {}).items()}
+    edge_states = {edge_key(k): v for k, v in (edge_states or {}).items()}
     out = {}
-    for e in _pairs(cell.nodes):
+    for e in pairs(cell.nodes):
         info = dict(edge_states.get(e) or {})
         info.setdefault("state", _default_state(cell, e))
         out[e] = info if info["state"] else None
@@ -340,7 +127,7 @@ def _dag_updates(cell: Cell, edge_states) -> dict[str, dict]:
     up = {}
     hover_x, hover_y, hover_text, hover_color = [], [], [], []
     scored_x, scored_y, scored_text, scored_val = [], [], [], []
-    for e in _pairs(n):
+    for e in pairs(n):
         info = infos[e]
         pts = arc_points(pos[e[0]], pos[e[1]], bend(e[1] - e[0])) if info else None
         style = EDGE_STYLE[info["state"]] if info else None
@@ -376,7 +163,7 @@ def dag_figure(cell: Cell, edge_states=None, title=None) -> go.Figure:
     dict(state=..., score=..., ppl=..., flops=..., step=...) with state one of EDGE_STATES."""
     n, pos = cell.nodes, node_positions(cell.nodes)
     fig = go.Figure()
-    for i, j in _pairs(n):
+    for i, j in pairs(n):
         fig.add_trace(go.Scatter(name=f"edge {i}->{j}", mode="lines+markers", hoverinfo="skip", showlegend=False))
     for leaf in range(n):
         fig.add_trace(go.Scatter(name=f"out {leaf}", mode="lines+markers", hoverinfo="skip", showlegend=False))
@@ -400,7 +187,7 @@ def dag_figure(cell: Cell, edge_states=None, title=None) -> go.Figure:
                              mode="markers+text", hoverinfo="text", showlegend=False, textposition="middle center",
                              textfont=dict(size=[13, 13] + [10] * n + [13], color="#111111"),
                              marker=dict(size=NODE_PX, symbol="circle")))
-    low, high = _arc_extent(range(2, n))   # an empty cell's arc from node 0 to h_t may overflow
+    low, high = arc_extent(range(2, n))   # an empty cell's arc from node 0 to h_t may overflow
     fig.update_layout(
         title=dict(text=title if title is not None else _dag_title(cell), x=0.02),
         xaxis=dict(visible=False, range=[-0.45, n + 1.45], fixedrange=True),
@@ -430,8 +217,6 @@ def update_dag(fig, cell: Cell, edge_states=None) -> None:
             traces[name].update(props)
 
 
-# ----------------------------------------------------------------------------- plotly: curves
-
 def curves_figure(state: dict) -> go.Figure:
     """Best & mean score, best & mean ppl and mean cost against edges left, one subplot each."""
     s = step_series(state)
@@ -447,6 +232,7 @@ def curves_figure(state: dict) -> go.Figure:
                                  line=dict(color=color, dash="solid" if key.startswith("best") else "dot"),
                                  hovertemplate=f"{name}: %{{y:.4g}}<br>edges left: %{{x}}<br>step %{{customdata}}"
                                                "<extra></extra>"), row=1, col=col)
+    fig.add_trace(_best_marker(state, s), row=1, col=1)
     for col in (1, 2, 3):
         fig.update_xaxes(title_text="edges left", autorange="reversed", dtick=1, row=1, col=col)
     if not x:
@@ -457,6 +243,16 @@ def curves_figure(state: dict) -> go.Figure:
     fig.update_xaxes(gridcolor="#eeeeee")
     fig.update_yaxes(gridcolor="#eeeeee")
     return fig
+
+
+def _best_marker(state: dict, s: dict) -> go.Scatter:
+    """A star on the score curve at the best step (empty while there is none)."""
+    k = best_step(state)
+    x = [s["edges_left"][s["step"].index(k)]] if k in s["step"] else []
+    y = [state["best"]["score"]] if x else []
+    return go.Scatter(x=x, y=y, name="best step", mode="markers", customdata=[k] * len(x),
+                      marker=dict(symbol="star", size=16, color="#ff7f0e", line=dict(color="#333333", width=1)),
+                      hovertemplate="best step %{customdata}: score %{y:.4g}<br>edges left: %{x}<extra></extra>")
 
 
 def training_figure() -> go.Figure:
@@ -479,65 +275,6 @@ def update_training(fig, curve, title=None) -> None:
         if title is not None:
             fig.layout.title.text = title
 
-
-# ----------------------------------------------------------------------------- matplotlib: the cell
-
-def _box(ax, xy, text, fill, edge="#333333", alpha=1.0, dashed=False, width=0.76, height=0.32, size=10.5):
-    x, y = xy
-    box = FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0,rounding_size=0.08",
-                         fc=fill, ec=edge, lw=1.3, ls="--" if dashed else "-", alpha=alpha, zorder=3)
-    ax.add_patch(box)
-    ax.text(x, y, text, ha="center", va="center", fontsize=size, zorder=4, alpha=max(alpha, 0.5))
-    return box
-
-
-def _arrow(ax, p0, p2, rad, box0, box2, color, ls="-", lw=1.4):
-    ax.annotate("", xy=p2, xytext=p0, zorder=2,
-                arrowprops=dict(arrowstyle="-|>", connectionstyle=f"arc3,rad={rad}", patchA=box0, patchB=box2,
-                                shrinkA=1, shrinkB=1, color=color, lw=lw, ls=ls, mutation_scale=14))
-
-
-def draw_cell(cell: Cell, ax=None, title=None) -> Figure:
-    """A static diagram of the cell: labelled nodes coloured by op, arrows, inputs and output."""
-    g = cell_graph(cell)
-    n = cell.nodes
-    low, high = _arc_extent([round(g.nodes[v]["pos"][0] - g.nodes[u]["pos"][0]) for u, v in g.edges])
-    low, high = min(low, -0.5), max(high, 0.5)
-    if ax is None:
-        width, height = n + 2.2, high - low + 1.0 + (0.3 if title is None else 0.55)
-        fig = Figure(figsize=(1.25 * width, 1.25 * height), dpi=100)
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes([0, 0, 1, 1])
-    fig = ax.figure
-    ax.set_xlim(-0.6, n + 1.6)
-    ax.set_ylim(low - 0.7, high + (0.3 if title is None else 0.55))
-    ax.set_aspect("equal")
-    ax.axis("off")
-    tex = {INPUTS[0]: "$x_t$", INPUTS[1]: "$h_{t-1}$", OUTPUT: "$h_t$"}
-    boxes = {}
-    for v, d in g.nodes(data=True):
-        if d["kind"] != "node":
-            boxes[v] = _box(ax, d["pos"], tex[v], NODE_FILL["io"], width=0.62, size=13)
-        else:
-            boxes[v] = _box(ax, d["pos"], d["label"], NODE_FILL[d["op"]], alpha=1.0 if d["reachable"] else 0.4,
-                            dashed=not d["reachable"])
-    for u, v, d in g.edges(data=True):
-        dead = d["kind"] == "dead"
-        _arrow(ax, g.nodes[u]["pos"], g.nodes[v]["pos"], d["rad"], boxes[u], boxes[v],
-               color="#aaaaaa" if dead else "#333333", ls=":" if dead else "-")
-    used = sorted({cell.ops[i] for i in range(1, n)}, key=OPS.index)
-    handles = [Patch(fc=NODE_FILL["init"], ec="#333333", label="init state (node 0)")]
-    handles += [Patch(fc=NODE_FILL[o], ec="#333333", label=o) for o in used]
-    if cell.dead_edges():
-        handles.append(Line2D([], [], color="#aaaaaa", ls=":", label="dead edge"))
-    ax.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=10,
-              bbox_to_anchor=(0.5, 0.0), handlelength=1.4, columnspacing=1.2)
-    if title is not None:
-        ax.set_title(title, fontsize=12, y=0.97)
-    return fig
-
-
-# ----------------------------------------------------------------------------- plotly: comparing cells
 
 def cells_figure(cells: dict, cols: int = 2) -> go.Figure:
     """Several cells as DAGs side by side (name -> Cell), `cols` to a row, titled with their edges."""

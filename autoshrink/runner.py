@@ -1,0 +1,434 @@
+"""The lab's runner: a search's lifecycle behind the panel, with no widgets.
+
+    runner = Runner(config=lambda: cfg, on_change=print)   # config: a callable giving the settings
+    runner.step()                 # one shrink step in this thread (the final training once shrunk)
+    runner.start_run()            # all remaining steps in a background thread; pause(), stop(), wait()
+    runner.open("search-run")     # continue a saved search
+    runner.follow("search-run")   # watch a search another process writes, read-only
+    runner.export("best")         # the best cell (or "final", "step 3") into <save>/export/
+
+What the search's events told (candidates in training, their epochs so far, the progress bars)
+is kept in `runner.progress` for the views; every change is passed on as `on_change(kind, **info)`
+(the search's event kinds, then "phase", "working", "save" and "refresh").
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cell import Cell
+from .config import ConfigError, SearchConfig
+from .data import load_corpus
+from .search import SALT_FINAL, Search, read_state, start_embedding
+from .train import derive_seed, resolve_device, train_cells
+
+RUNTIME = ("save", "device", "data", "parallel")   # settings a search may change when it resumes
+
+
+class LabError(ConfigError):
+    """A user error (a bad setting, a missing folder): IPython shows its one line, not a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"error: {self}"]
+
+
+@dataclass
+class Progress:
+    """What the events of the step in progress told."""
+    phase: str = "ready"                              # the first words of the status line
+    training: list = field(default_factory=list)      # edges whose candidates train now
+    curves: dict = field(default_factory=dict)        # edge (or "final") -> epochs so far
+    shown: object = None                              # the edge whose curve the training figure shows
+    done: int = 0                                     # candidates of the step done ...
+    count: int = 1                                    # ... of this many
+    epoch: int = 0                                    # epochs of the shown candidate done ...
+    epochs: int = 1                                   # ... of this many
+
+
+def fresh_folder(save) -> str:
+    """`save` if it holds no search yet, else the first of save-2, save-3, ... that holds none."""
+    k, name = 1, str(save)
+    while (Path(name) / "search.json").exists():
+        k += 1
+        name = f"{save}-{k}"
+    return name
+
+
+def pick_cell(state: dict, which="best") -> tuple[Cell, str]:
+    """The cell `which` names in a search record, and a file name for it: "best" (the cell left by
+    the step whose chosen candidate scored highest), "final" (the cell the search ends with, the
+    current one before the end) or "step N" / "step:N" (the cell after step N)."""
+    which = str(which).strip().lower()
+    if which == "best":
+        if not state.get("best"):
+            raise LabError("no best cell yet: no step has finished with a score; take a step, or export 'final'")
+        return Cell.from_dict(state["best"]["cell"]), "best"
+    if which == "final":
+        return Cell.from_dict((state.get("final") or state)["cell"]), "final"
+    number = which.replace("step", "").strip(" :")
+    done = [s for s in state.get("steps", []) if s.get("done")]
+    if not number.isdigit() or int(number) >= len(done):
+        raise LabError(f"no cell {which!r}: choose best, final or step N with N from 0 to {len(done) - 1}")
+    return Cell.from_dict(done[int(number)]["cell"]), f"step-{int(number)}"
+
+
+def saved_cell(save, which="best") -> Cell:
+    """The cell `which` (see pick_cell) of the search saved in `save`."""
+    return pick_cell(read_state(save), which)[0]
+
+
+def train_each(cells: dict, cfg: SearchConfig, results: dict, on_start=None, on_event=None, should_stop=None) -> bool:
+    """Train the cells not yet in `results` one after another (each alone, K = 1) under one proxy
+    setting, adding name -> train.Result to `results`; False when stopped before the end."""
+    device = resolve_device(cfg.device)
+    corpus = load_corpus(cfg.data)
+    embedding = start_embedding(cfg, corpus.words)
+    for name, cell in cells.items():
+        if name in results:
+            continue
+        if on_start is not None:
+            on_start(name, cell, device)
+        relay = (lambda kind, index, name=name, **info: on_event(kind, name=name, **info)) if on_event else None
+        [r] = train_cells([cell], [derive_seed(cfg.seed, SALT_FINAL)], corpus, embedding, cfg, device,
+                          on_event=relay, should_stop=should_stop)
+        if r is None:
+            return False
+        results[name] = r
+    return True
+
+
+def _stamp(path: Path):
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+class Runner:
+    """One search behind a lab: made at the first step (so creating a runner reads nothing),
+    resumed from a save folder, or followed read-only while another process writes it."""
+
+    def __init__(self, config, on_change=None, on_event=None):
+        self.config = config                  # callable -> SearchConfig (raises ConfigError)
+        self.on_change = on_change            # the lab: redraw after each change
+        self.on_event = on_event              # also told every search event, after the lab
+        self.search: Search | None = None
+        self.opened: tuple[Path, dict] | None = None   # (folder, state) opened, not resumed (yet)
+        self.following = False
+        self.error: BaseException | None = None
+        self.trace = ""                       # traceback text of an unexpected error
+        self.progress = Progress()
+        self.lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._working = False
+        self._stop = self._pause = self._fresh = False
+        self._watch = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._seen = None
+
+    # --- what there is
+    @property
+    def state(self) -> dict | None:
+        """The search record (None before the first step of a new search)."""
+        if self.search is not None:
+            return self.search.state
+        return self.opened[1] if self.opened else None
+
+    @property
+    def save_dir(self) -> Path | None:
+        if self.search is not None:
+            return self.search.save_dir
+        return self.opened[0] if self.opened else None
+
+    @property
+    def history(self) -> list[dict]:
+        return [s for s in (self.state or {}).get("steps", []) if s.get("done")]
+
+    @property
+    def finished(self) -> bool:
+        return (self.state or {}).get("final") is not None
+
+    @property
+    def busy(self) -> bool:
+        return self._working
+
+    @property
+    def pausing(self) -> bool:
+        return self._working and self._pause
+
+    @property
+    def stopping(self) -> bool:
+        return self._working and self._stop
+
+    def _tell(self, kind: str, **info) -> None:
+        if self.on_change is not None:
+            self.on_change(kind, **info)
+
+    def set_phase(self, phase: str) -> None:
+        self.progress.phase = phase
+        self._tell("phase")
+
+    # --- making, opening and following a search
+    def ensure_search(self) -> Search:
+        if self.following:
+            raise LabError("this lab follows a search another process writes (read-only); "
+                           "open it again with SearchLab.open(save) once that run has ended")
+        if self.search is not None:
+            return self.search
+        cfg = self.config()
+        if self.opened is not None:
+            runtime = {k: getattr(cfg, k) for k in RUNTIME if k != "save"}
+            self.search = Search.resume(self.opened[0], on_event=self._on_event, **runtime)
+        else:
+            save = fresh_folder(cfg.save)
+            if save != cfg.save:
+                self._tell("save", save=save)
+            self.search = Search(cfg.replace(save=save), on_event=self._on_event)
+        self.opened = None
+        return self.search
+
+    def open(self, save) -> None:
+        """Take up the search saved in `save`: resumed at once when its settings allow, else shown
+        read-only until they are fixed (Step or Run tries again)."""
+        self.opened = (Path(save), read_search(save))
+        try:
+            search = self.ensure_search()
+            self.set_phase("opened" + (": finished" if search.finished else ": Step or Run continues it"))
+        except ConfigError as e:
+            self.set_phase(f"opened read-only ({e}); fix the setting, then Step or Run continues it")
+
+    def follow(self, save, interval: float = 1.0) -> None:
+        """Show the search saved in `save` read-only and reread it whenever search.json changes
+        (checked every `interval` seconds in a thread), e.g. while the command line runs it."""
+        self.unfollow()
+        self.opened = (Path(save), read_search(save))
+        self._seen = _stamp(_record_path(save))
+        self.following = True
+        self.set_phase("following (read-only)")
+        self._watch.clear()
+        self._watcher = threading.Thread(target=self._poll, args=(interval,), daemon=True)
+        self._watcher.start()
+
+    def _poll(self, interval: float) -> None:
+        while not self._watch.wait(interval):
+            self.refresh()
+
+    def refresh(self) -> bool:
+        """Reread the followed search if search.json changed; True when it did."""
+        if not self.following:
+            return False
+        folder = self.opened[0]
+        stamp = _stamp(_record_path(folder))
+        if stamp is None or stamp == self._seen:
+            return False
+        try:
+            state = read_state(folder)
+        except ConfigError:
+            return False
+        with self.lock:   # the new record and its redraw together: whoever holds the lock next sees both
+            self.opened, self._seen = (folder, state), stamp
+            self.progress.phase = "following (read-only)" + (": the search has finished" if state.get("final") else "")
+            self._tell("refresh")
+        return True
+
+    def unfollow(self) -> None:
+        """Stop rereading the followed search (it stays on show)."""
+        self._watch.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(5)
+        self._watcher, self.following = None, False
+
+    def reset(self) -> None:
+        """Forget the search: the next step starts a new one from the settings."""
+        if self.busy:
+            return
+        self.unfollow()
+        self.search = self.opened = None
+        self.error, self.trace = None, ""
+        self.progress = Progress(phase="new search: Step or Run starts it")
+
+    # --- running
+    def _should_stop(self) -> bool:
+        return self._stop or (self._pause and self._fresh)
+
+    def _one_step(self, search: Search) -> dict | None:
+        if search.finished:
+            return None
+        if search.shrinking_done:
+            return search.finish(self._should_stop)
+        return search.step(self._should_stop)
+
+    def _to_end(self, search: Search) -> dict | None:
+        return search.run(self._should_stop)
+
+    def _work(self, job, raise_errors: bool) -> dict | None:
+        """Run job(search); say how it ended in the phase. A user error is one line (LabError)."""
+        self._working = True
+        self.error, self.trace = None, ""
+        self._tell("working")
+        try:
+            search = self.ensure_search()
+            self.set_phase("starting")
+            out = job(search)
+            if search.finished:
+                self.set_phase(_finished_phase(search.state))
+            elif out is None and (self._stop or self._pause):
+                self.set_phase(("stopped" if self._stop else "paused") + ": Step or Run continues the search")
+            return out
+        except ConfigError as e:
+            self.error = e
+            self.set_phase(f"error: {e}")
+            if raise_errors:
+                raise LabError(str(e)) from None
+            return None
+        except BaseException as e:
+            self.error = e
+            if isinstance(e, KeyboardInterrupt):
+                self.set_phase("interrupted: Step or Run continues the search")
+                raise
+            self.trace = traceback.format_exc()
+            self.set_phase(f"error: {type(e).__name__}: {e}")
+            if raise_errors:
+                raise
+            return None
+        finally:
+            self.progress.training = []
+            self._working = False
+            self._tell("working")
+
+    def _sync(self, job) -> dict | None:
+        if self.busy:
+            raise RuntimeError("the lab is busy (Step/Run pressed); press Stop or call lab.wait() first")
+        self._stop = self._pause = False
+        return self._work(job, raise_errors=True)
+
+    def _background(self, job) -> None:
+        if self.busy:
+            return
+        self._stop = self._pause = False
+        self._working = True
+        self._thread = threading.Thread(target=self._work, args=(job, False), daemon=True)
+        self._thread.start()
+
+    def step(self) -> dict | None:
+        """One shrink step (the final training once shrinking is done), in this thread; returns its
+        record (the final record after the final training), None if finished or stopped."""
+        return self._sync(self._one_step)
+
+    def run(self) -> dict | None:
+        """All remaining steps and the final cell, in this thread; returns the final record."""
+        return self._sync(self._to_end)
+
+    def start_step(self) -> None:
+        self._background(self._one_step)
+
+    def start_run(self) -> None:
+        self._background(self._to_end)
+
+    def pause(self) -> None:
+        """Stop after the candidate in training."""
+        self._pause = True
+        self.set_phase("pausing after the candidate in training")
+
+    def stop(self) -> None:
+        """Stop at the end of the current epoch."""
+        self._stop = True
+        self.set_phase("stopping at the end of this epoch")
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the background Step/Run to end."""
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+
+    def export(self, which="best") -> tuple[dict[str, Path], Cell, str]:
+        """Write the cell `which` (see pick_cell) into <save>/export/ as <name>.svg, .json, ...;
+        returns (kind -> path, the cell, its name)."""
+        from .export import export_cell
+        state = self.state
+        if state is None:
+            raise LabError("nothing to export yet: take a step first")
+        if self.following:
+            raise LabError("this lab follows a search another process writes (read-only); export with "
+                           "`python -m autoshrink export --cell SAVE_DIR --out DIR` or once that run has ended")
+        cell, name = pick_cell(state, which)
+        return export_cell(cell, self.save_dir / "export", config=state["config"], name=name), cell, name
+
+    # --- events from the search (in whichever thread runs it)
+    def _on_event(self, kind: str, **info) -> None:
+        with self.lock:
+            getattr(self, f"_ev_{kind}")(**info)
+            self._tell(kind, **info)
+        if self.on_event is not None:
+            self.on_event(kind, **info)
+
+    def _ev_candidate_start(self, step, edge, index, count) -> None:
+        p = self.progress
+        self._fresh = True
+        key = tuple(edge) if edge is not None else "final"
+        if edge is not None:
+            p.training.append(key)
+        p.curves[key] = []
+        if p.shown not in p.training:
+            p.shown = key
+            p.epoch, p.epochs = 0, self.search.cfg.epochs
+        pending = self.search.pending
+        p.count, p.done = count, len(pending["candidates"]) if pending else 0
+        if edge is None:
+            p.phase = "training the final cell"
+        elif len(p.training) == 1:
+            p.phase = f"step {step}: training candidate {index + 1} of {count} (edge {edge[0]}→{edge[1]})"
+        else:
+            p.phase = f"step {step}: training {len(p.training)} candidates together"
+
+    def _ev_epoch(self, step, edge, epoch, epochs, train_loss, val_loss) -> None:
+        p = self.progress
+        self._fresh = False
+        key = tuple(edge) if edge is not None else "final"
+        p.curves.setdefault(key, []).append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+        if key == p.shown:
+            p.epoch, p.epochs = epoch + 1, epochs
+
+    def _ev_candidate_done(self, step, edge, index, count, record) -> None:
+        p = self.progress
+        if tuple(edge) in p.training:
+            p.training.remove(tuple(edge))
+        p.count, p.done = count, index + 1
+
+    def _ev_step_done(self, step, record) -> None:
+        p = self.progress
+        p.training, p.curves = [], {}
+        p.phase = f"step {step} done: removed {', '.join(f'{i}→{j}' for i, j in record['removed'])}"
+
+    def _ev_finished(self, record) -> None:
+        p = self.progress
+        p.epoch, p.done = p.epochs, p.count
+        p.phase = _finished_phase(self.search.state)
+
+
+def _finished_phase(state: dict) -> str:
+    final, best = state["final"], state.get("best")
+    text = f"finished: final cell ppl {_short(final['ppl'])}, {Cell.from_dict(final['cell']).n_edges} edges"
+    if best:
+        text += f"; best cell after step {best['step']} (score {_short(best['score'])}, " \
+                f"{Cell.from_dict(best['cell']).n_edges} edges)"
+    return text
+
+
+def _short(v) -> str:
+    return "—" if v is None else f"{v:.4g}"
+
+
+def _record_path(save) -> Path:
+    return Path(save) if str(save).endswith(".json") else Path(save) / "search.json"
+
+
+def read_search(save) -> dict:
+    """The search record saved in `save`; a LabError (one line) when there is none."""
+    try:
+        return read_state(save)
+    except ConfigError as e:
+        raise LabError(str(e)) from None

@@ -1,0 +1,204 @@
+"""The lab's views: a search record (and the runner's progress) turned into what the panel shows,
+as plain values, HTML strings and Plotly figures. No widgets and no threads, so each is a pure
+function that a test can call with a hand-made record.
+
+Positions are those of the history slider: 0 is the start, k is "after step k-1", and the last
+one is the step in progress (or the final cell once the search has finished).
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+from .cell import Cell
+from .config import SearchConfig
+from .plot import best_step, candidates_table, cell_at, edge_states_at
+
+COLUMNS = [("rank", "#"), ("edge", "edge removed"), ("ppl", "ppl"), ("flops", "flops"), ("score", "score"),
+           ("seconds", "seconds"), ("note", "")]
+UNKNOWN_TIME = "estimate: unknown until the first candidate"
+
+
+@dataclass
+class View:
+    """What the DAG, its title and the candidates table show at one slider position."""
+    cell: Cell | None
+    states: dict          # edge -> its state record (see plot.edge_states_at)
+    step: dict | None     # the step record whose candidates the table lists
+    title: str
+    best: bool = False    # this position shows the best cell
+
+
+def n_edges(n) -> str:
+    return f"{n} edge{'s' * (n != 1)}"
+
+
+def cell_text(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return "inf" if math.isinf(v) else f"{v:.4g}"
+    if isinstance(v, int) and abs(v) >= 10000:
+        return f"{v:,}"
+    return html.escape(str(v))
+
+
+def edge_text(e) -> str:
+    return f"{e[0]}→{e[1]}"
+
+
+def html_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "nothing yet") -> str:
+    """An HTML table of `rows` (dicts) with `columns` (key, header); floats shown to 4 digits."""
+    if not rows:
+        return f"<i style='color:#777'>{html.escape(empty)}</i>"
+    head = "".join(f"<th style='padding:2px 8px;text-align:right'>{html.escape(h)}</th>" for _, h in columns)
+    body = []
+    for r in rows:
+        cells = "".join(f"<td style='padding:2px 8px;text-align:{'left' if isinstance(r.get(k), str) else 'right'}'>"
+                        f"{cell_text(r.get(k))}</td>" for k, _ in columns)
+        body.append(f"<tr style='{r.get('_style', '')}'>{cells}</tr>")
+    return (f"<table style='border-collapse:collapse;font-size:12px'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def history_length(state: dict | None) -> int:
+    return sum(1 for s in (state or {}).get("steps", []) if s.get("done"))
+
+
+def best_position(state: dict | None) -> int | None:
+    """The slider position of the best cell (after the best step), None while there is none."""
+    k = best_step(state)
+    return None if k is None else k + 1
+
+
+def best_mark(state: dict) -> str:
+    return f"★ best (score {cell_text(state['best']['score'])})"
+
+
+def view_at(state: dict | None, position: int, training=(), preview: Cell | None = None) -> View:
+    """The view at a slider position; `training` edges show as in training in the step in
+    progress; with no search yet, `preview` (the cell a search would start from) is shown."""
+    if state is None:
+        where = f"{n_edges(preview.n_edges)}, fully connected" if preview else "— edges"
+        return View(preview, {}, None, f"start: {where}")
+    steps, n_done = state["steps"], history_length(state)
+    if position >= n_done and steps and not steps[-1]["done"]:
+        where, index = f"step {len(steps) - 1} in progress", -1
+    elif position == 0:
+        where, index = "start", None
+    else:
+        where, index = f"after step {position - 1}", position - 1
+    cell, states = cell_at(state, index), edge_states_at(state, index)
+    if index == -1:
+        for e in training:
+            states[e] = {**states.get(e, {}), "state": "training", "step": len(steps) - 1}
+    if position >= n_done and state.get("final") is not None:
+        where = f"final cell (ppl {cell_text(state['final']['ppl'])})"
+        states = {e: s for e, s in states.items() if s["state"] != "tried"}  # what is left is the cell
+    best = index is not None and index >= 0 and position == best_position(state)
+    if best:
+        where += " " + best_mark(state)
+    step = steps[index] if index is not None else None
+    return View(cell, states, step, f"{where}: {n_edges(cell.n_edges)}", best)
+
+
+def slider_note(state: dict | None, position: int, title: str) -> str:
+    """The text beside the history slider: what it shows, and where the best cell is."""
+    text = html.escape(title)
+    best = best_position(state)
+    if best is not None and best != position:
+        text += (f" <span style='color:#b35900'>· ★ best cell: after step {best - 1} "
+                 f"(slider at {best})</span>")
+    return text
+
+
+def candidates_html(step: dict | None, training=()) -> str:
+    """The candidates of one step, best first, then those still waiting (or in training)."""
+    if step is None:
+        return html_table([], [], "no step yet")
+    removed = {tuple(e) for e in step.get("removed") or []}
+    rows = []
+    for rank, r in enumerate(candidates_table(step), 1):
+        note = "removed" if r["edge"] in removed else ("diverged" if r["diverged"] else "")
+        rows.append({**r, "rank": rank, "edge": edge_text(r["edge"]), "note": note,
+                     "_style": "font-weight:bold" if note == "removed" else ""})
+    tried = {tuple(c["edge"]) for c in step["candidates"]}
+    for e in map(tuple, step["order"]):
+        if e not in tried:
+            rows.append({"edge": edge_text(e), "note": "training" if e in training else "waiting",
+                         "_style": "color:#999"})
+    return html_table(rows, COLUMNS)
+
+
+def status_html(phase: str, state: dict | None, cfg: SearchConfig | None, save_dir=None) -> str:
+    """The status line: phase · steps · edges left · target · save folder."""
+    if state is None:
+        edges = cfg.full_edges if cfg else "—"
+        target = cfg.threshold if cfg else "—"
+    else:
+        edges = Cell.from_dict(state["cell"]).n_edges
+        target = SearchConfig.from_dict(state["config"]).threshold
+    where = f" · save: {html.escape(str(save_dir))}" if state is not None and save_dir is not None else ""
+    return (f"<b>{html.escape(phase)}</b> · "
+            f"<span class='autoshrink-steps'>steps: {history_length(state)}</span> · "
+            f"<span class='autoshrink-edges'>edges left: {edges}</span> · "
+            f"target: {target} edges{where}")
+
+
+def training_title(step, edge) -> str:
+    return "training the final cell" if edge is None else f"training: step {step}, without edge {edge_text(edge)}"
+
+
+def bars_text(done: int, count: int, epoch: int, epochs: int) -> str:
+    return f"candidate {done} of {count} done · epoch {epoch} of {epochs}"
+
+
+def export_choices(state: dict | None) -> list[str]:
+    """What the export control offers: best, final, then each finished step."""
+    return ["best", "final"] + [f"step {k}" for k in range(history_length(state))]
+
+
+def estimate(state: dict | None, cfg: SearchConfig) -> tuple[float, float, int, float] | None:
+    """(seconds for the next Step, seconds to the end, candidates measured, mean seconds of one),
+    from the candidates measured so far; None before the first one. Each step to come tries
+    min(candidates per step, edges left) candidates and removes drop_k edges; the final cell
+    costs one candidate more."""
+    seconds = [c["seconds"] for s in (state or {}).get("steps", []) for c in s["candidates"]
+               if c.get("seconds") is not None]
+    if not seconds:
+        return None
+    each, n = sum(seconds) / len(seconds), len(seconds)
+    if state.get("final") is not None:
+        return 0.0, 0.0, n, each
+    edges = Cell.from_dict(state["cell"]).n_edges
+    if edges <= cfg.threshold or edges == 0:
+        return each, each, n, each
+    pending = state["steps"][-1] if state["steps"] and not state["steps"][-1]["done"] else None
+    first = len(pending["order"]) - len(pending["candidates"]) if pending else min(cfg.max_steps_to_action, edges)
+    total, left = first, edges - cfg.drop_k
+    while left > cfg.threshold and left > 0:
+        total += min(cfg.max_steps_to_action, left)
+        left -= cfg.drop_k
+    return first * each, (total + 1) * each, n, each
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimate_text(state: dict | None, cfg: SearchConfig | None) -> str:
+    """E.g. "estimate: next Step about 2 min, to the end about 25 min (7 candidates measured, 20 s each)"."""
+    if state is not None and state.get("final") is not None:
+        return "estimate: nothing left to run"
+    cfg = SearchConfig.from_dict(state["config"]) if state is not None else cfg
+    found = estimate(state, cfg) if cfg is not None else None
+    if found is None:
+        return UNKNOWN_TIME
+    step, end, n, each = found
+    return (f"estimate: next Step about {duration(step)}, to the end about {duration(end)} "
+            f"({n} candidate{'s' * (n != 1)} measured, {duration(each)} each)")

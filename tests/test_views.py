@@ -1,0 +1,61 @@
+"""The lab's pure views and the runner's cell choice, on hand-made search records whose best step
+is not the last: titles, the slider's note, the export choices, the time estimate."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import records  # noqa: E402
+
+from autoshrink import SearchConfig  # noqa: E402
+from autoshrink.runner import LabError, pick_cell  # noqa: E402
+from autoshrink.views import (UNKNOWN_TIME, best_position, estimate, estimate_text, export_choices,  # noqa: E402
+                              slider_note, view_at)
+
+
+def test_the_best_step_is_marked_where_it_is_not_the_last(tmp_path):
+    state = records.best_first(tmp_path, tmp_path / "run")
+    assert best_position(state) == 1 and best_position(None) is None
+    at_best = view_at(state, 1)
+    assert at_best.best and at_best.cell == records.AFTER0
+    assert at_best.title == "after step 0 ★ best (score -10): 5 edges"
+    final = view_at(state, 2)
+    assert not final.best and final.cell == records.AFTER1
+    assert final.title == "final cell (ppl 250): 3 edges"
+    assert "★ best cell: after step 0 (slider at 1)" in slider_note(state, 2, final.title)
+    assert "★ best cell" not in slider_note(state, 1, at_best.title)
+    assert not view_at(state, 0).best and view_at(state, 0).title == "start: 6 edges"
+
+
+def test_pick_cell_best_final_and_step(tmp_path):
+    state = records.best_first(tmp_path, tmp_path / "run")
+    assert pick_cell(state) == (records.AFTER0, "best")
+    assert pick_cell(state, "final") == (records.AFTER1, "final")
+    assert pick_cell(state, "step 1") == (records.AFTER1, "step-1")
+    assert pick_cell(state, "step:0") == (records.AFTER0, "step-0")
+    with pytest.raises(LabError, match="from 0 to 1"):
+        pick_cell(state, "step 2")
+    with pytest.raises(LabError, match="no best cell yet"):
+        pick_cell({**state, "best": None})
+    assert export_choices(state) == ["best", "final", "step 0", "step 1"]
+    assert export_choices(None) == ["best", "final"]
+
+
+def test_estimate_from_the_candidates_measured(tmp_path):
+    cfg = SearchConfig(nodes=4, max_steps_to_action=3, keep_fraction=0.25, drop_k=1)   # 6 edges, target 2
+    assert estimate(None, cfg) is None and estimate_text(None, cfg) == UNKNOWN_TIME
+    state = records.best_first(tmp_path, tmp_path / "run", steps=1, final=False)
+    state["config"] = cfg.to_dict()
+    # 4 candidates measured, 10 s each; step 1 has 1 of its 2 candidates left; the cell has 5 edges:
+    # then steps at 4 and 3 edges left (3 candidates each), stopping at 2, and the final cell.
+    assert estimate(state, cfg) == (10.0, (1 + 3 + 3 + 1) * 10.0, 4, 10.0)
+    assert estimate_text(state, None) == ("estimate: next Step about 10 s, to the end about 80 s "
+                                          "(4 candidates measured, 10 s each)")
+    state["steps"] = state["steps"][:1]
+    state["cell"] = records.AFTER0.to_dict()
+    assert estimate(state, cfg)[:2] == (30.0, (3 + 3 + 3 + 1) * 10.0)
+    state["steps"][0]["candidates"] = []
+    assert estimate_text(state, None) == UNKNOWN_TIME
