@@ -24,8 +24,9 @@ _DOT_ID = {INPUTS[0]: "x_t", INPUTS[1]: "h_prev", OUTPUT: "h_t"}
 def _describe(cell: Cell, config) -> str:
     cfg = config.to_dict() if hasattr(config, "to_dict") else dict(config or {})
     text = f"ShrinkCell, {cell.describe()}"
-    if cfg.get("nhid"):
-        text += f", {cell.flops(int(cfg['nhid'])):,} flops at nhid {cfg['nhid']}"
+    nhid = cfg.get("nhid") or cfg.get("emsize")     # records before nhid followed emsize hold both
+    if nhid:
+        text += f", {cell.flops(int(nhid)):,} flops at nhid {nhid}"
     if "seed" in cfg:
         text += f", search seed {cfg['seed']}"
     return text

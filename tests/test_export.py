@@ -99,18 +99,24 @@ def test_generated_module_matches_model(cell, tmp_path):
     assert mod.ShrinkCell(E, H, mod.CELL).edges == net.edges
 
 
-def _state(cell_final, cell_now):
+def _state(cell_final, cell_best):
+    steps = [{"step": 0, "done": True, "best_score": -1.0, "cell": cell_best.to_dict()}] if cell_best else []
     return {"format": "autoshrink-search/1", "config": {"nhid": 8, "seed": 1},
-            "initial": Cell.full(SHRINK_RNN.ops).to_dict(), "cell": cell_now.to_dict(), "steps": [],
+            "initial": Cell.full(SHRINK_RNN.ops).to_dict(), "cell": SHRINK_RNN.to_dict(), "steps": steps,
             "best": None, "final": {"cell": cell_final.to_dict(), "ppl": 1.0} if cell_final else None}
 
 
 def test_export_from_folder_json_and_pickle(tmp_path, exported):
+    from autoshrink.config import ConfigError
     run = tmp_path / "run"
     run.mkdir()
     (run / "search.json").write_text(json.dumps(_state(SHRINK_RNN, DEAD_CELL)))
-    assert load_cell(export_from(run, tmp_path / "a")["json"]) == SHRINK_RNN      # final wins
-    (run / "search.json").write_text(json.dumps(_state(None, DEAD_CELL)))
-    assert load_cell(export_from(run / "search.json", tmp_path / "b")["json"]) == DEAD_CELL
+    files = export_from(run, tmp_path / "a")
+    assert files["json"].name == "cell-best.json" and load_cell(files["json"]) == DEAD_CELL     # the best step's
+    files = export_from(run / "search.json", tmp_path / "b", which="final")
+    assert files["json"].name == "cell-final.json" and load_cell(files["graph"]) == SHRINK_RNN
+    (run / "search.json").write_text(json.dumps(_state(None, None)))
+    with pytest.raises(ConfigError, match="no best cell"):
+        export_from(run, tmp_path / "c")
     assert load_cell(export_from(exported["graph"], tmp_path / "c")["json"]) == SHRINK_RNN
     assert load_cell(export_from(exported["json"], tmp_path / "d")["json"]) == SHRINK_RNN
