@@ -71,7 +71,10 @@ TIPS = {
 def default_config(device: str = "auto", **changes) -> SearchConfig:
     """Settings that suit the machine: the published preset on a GPU, the tiny one on a CPU
     (candidates one at a time, so the lab shows each finishing)."""
-    preset = "published" if resolve_device(device).type == "cuda" else "tiny (laptop demo)"
+    try:
+        preset = "published" if resolve_device(device).type == "cuda" else "tiny (laptop demo)"
+    except ConfigError as e:
+        raise LabError(str(e)) from None
     return changed(SearchConfig(device=device), **{**PRESETS[preset], **changes})
 
 

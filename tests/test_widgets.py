@@ -49,6 +49,9 @@ def test_default_config_is_small_on_cpu_and_valid():
     assert default_config("cpu", nodes=5).nodes == 5
     assert default_config("cpu", emsize=8).check().nhid == 8
     assert SearchLab(nodes=3, emsize=8, device="cpu").config().nhid == 8
+    with pytest.raises(LabError, match="cuda:99 is not available") as caught:
+        default_config("cuda:99")
+    assert len(caught.value._render_traceback_()) == 1
 
 
 def test_creating_a_lab_reads_nothing(tmp_path):
