@@ -62,12 +62,16 @@ def _printer(kind, **info):
         print(f"final cell: ppl {r['ppl']}, flops {r['flops']}, mask {r['cell']['mask']}, ops {r['cell']['ops']}", flush=True)
 
 
+# Settings a resumed search may change: they decide where and how candidates train, not their numbers.
+RESUME_OVERRIDES = ("device", "data", "parallel", "backend", "ray_address", "gpus_per_task")
+
+
 def cmd_search(args) -> int:
     from .search import Search
     if args.resume:
         save = args.resume if isinstance(args.resume, str) else getattr(args, "save", SearchConfig.save)
         fields = {f.name for f in dataclasses.fields(SearchConfig)}
-        overrides = {k: v for k, v in vars(args).items() if k in fields and k in ("device", "data", "parallel")}
+        overrides = {k: v for k, v in vars(args).items() if k in fields and k in RESUME_OVERRIDES}
         search = Search.resume(save, on_event=_printer, **overrides)
     else:
         search = Search(_config(args), on_event=_printer)

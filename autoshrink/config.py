@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 
+BACKENDS = ("local", "ray")   # where candidates train (backend.py)
+
+
 class ConfigError(ValueError):
     """A setting or an input file is unusable; the message says which and how to fix it."""
 
@@ -42,6 +45,9 @@ class SearchConfig:
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
+    backend: str = "local"            # where candidates train: "local" (this process) or "ray" (Ray tasks, here or on a cluster)
+    ray_address: Optional[str] = None # Ray cluster for --backend ray: None starts Ray on this machine, "auto" joins the one running here, or HOST:PORT
+    gpus_per_task: float = 0.0        # GPUs each Ray task asks for (0.5: two tasks share a GPU); 0 trains on CPU
 
     def __post_init__(self) -> None:
         if self.nhid is None:
@@ -106,3 +112,9 @@ def _problems(c: SearchConfig):
         yield f"--lr must be positive, got {c.lr}"
     if not c.clip > 0:
         yield f"--clip must be positive, got {c.clip}"
+    if c.backend not in BACKENDS:
+        yield f"--backend must be one of {', '.join(BACKENDS)}, got {c.backend!r}"
+    if c.ray_address is not None and not (isinstance(c.ray_address, str) and c.ray_address.strip()):
+        yield f"--ray_address must be \"auto\" or HOST:PORT (or left out to start Ray here), got {c.ray_address!r}"
+    if isinstance(c.gpus_per_task, bool) or not isinstance(c.gpus_per_task, (int, float)) or not c.gpus_per_task >= 0:
+        yield f"--gpus_per_task must be a number of GPUs, 0 or more, got {c.gpus_per_task!r}"

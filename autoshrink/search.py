@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .backend import make_backend
 from .cell import Cell, random_ops, save_graph
 from .config import ConfigError, SearchConfig
 from .data import initial_embedding, load_corpus, load_vectors
-from .train import derive_seed, resolve_device, train_cells
+from .train import derive_seed, resolve_device
 
 FORMAT = "autoshrink-search/1"
 SALT_OPS, SALT_EMB, SALT_ORDER, SALT_FINAL = 0x0B5, 0xE3B, 0x5F, 0xF1
@@ -68,6 +69,7 @@ class Search:
         self.device = resolve_device(cfg.device)
         self.corpus = load_corpus(cfg.data)
         self.embedding = start_embedding(cfg, self.corpus.words)
+        self.backend = make_backend(cfg)
         self.save_dir = Path(cfg.save)
         self.state = state or self._new_state()
 
@@ -128,20 +130,20 @@ class Search:
         tried = {tuple(c["edge"]) for c in step["candidates"]}
         todo = [e for e in edges if e not in tried]
         size = self.cfg.parallel or (max(len(todo), 1) if self.device.type == "cuda" else 1)
-        for start in range(0, len(todo), size):
-            if not self._train_group(step, todo[start:start + size], should_stop):
-                return False
-        return True
+        return self._train_group(step, todo, size, should_stop)
 
-    def _train_group(self, step: dict, edges: list, should_stop) -> bool:
+    def _train_group(self, step: dict, edges: list, size: int, should_stop) -> bool:
+        """Train `edges`' candidates through the backend, `size` to a batched model."""
         n, cfg = len(step["order"]), self.cfg
         removed = [self.cell.remove(e) for e in edges]
         seeds = [derive_seed(cfg.seed, step["step"], i, j) for i, j in edges]
-        for e in edges:
-            self.on_event("candidate_start", step=step["step"], edge=e, index=step["order"].index(list(e)), count=n)
 
         def relay(kind, index, **info):
             edge = edges[index]
+            if kind == "start":
+                self.on_event("candidate_start", step=step["step"], edge=edge, index=step["order"].index(list(edge)),
+                              count=n)
+                return
             if kind == "epoch":
                 self.on_event("epoch", step=step["step"], edge=edge, **info)
                 return
@@ -155,8 +157,8 @@ class Search:
             self.on_event("candidate_done", step=step["step"], edge=edge, index=len(step["candidates"]) - 1,
                           count=n, record=rec)
 
-        results = train_cells([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg,
-                              self.device, on_event=relay, should_stop=should_stop)
+        results = self.backend.train([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg,
+                                     self.device, group=size, on_event=relay, should_stop=should_stop)
         return all(r is not None for r in results)
 
     def _record(self, r) -> dict:
@@ -207,8 +209,8 @@ class Search:
         cell = self.cell
         self.on_event("candidate_start", step="final", edge=None, index=0, count=1)
         relay = lambda kind, index, **info: self.on_event(kind, step="final", edge=None, **info) if kind == "epoch" else None
-        [r] = train_cells([cell], [derive_seed(self.cfg.seed, SALT_FINAL)], self.corpus, self.embedding,
-                          self.cfg, self.device, on_event=relay, should_stop=should_stop)
+        [r] = self.backend.train([cell], [derive_seed(self.cfg.seed, SALT_FINAL)], self.corpus, self.embedding,
+                                 self.cfg, self.device, on_event=relay, should_stop=should_stop)
         if r is None:
             return None
         self.state["final"] = {"cell": cell.to_dict(), **self._record(r)}

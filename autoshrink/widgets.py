@@ -16,6 +16,7 @@ import math
 import re
 import threading
 import traceback
+from functools import partial
 from pathlib import Path
 
 import ipywidgets as W
@@ -24,7 +25,7 @@ import torch
 
 from . import plot
 from .cell import Cell
-from .config import ConfigError, SearchConfig
+from .config import BACKENDS, ConfigError, SearchConfig
 from .data import load_corpus
 from .search import SALT_FINAL, Search, initial_cell, read_state, start_embedding
 from .train import derive_seed, resolve_device, train_cells
@@ -47,8 +48,11 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("data", "data folder", W.Text),
     ("emb_path", "word vectors", W.Text),
     ("save", "save folder", W.Text),
+    ("backend", "backend", partial(W.Dropdown, options=BACKENDS)),
+    ("ray_address", "Ray address", W.Text),
+    ("gpus_per_task", "GPUs per task", W.FloatText),
 )
-RUNTIME = ("save", "device", "data", "parallel")   # settings a search may change when it resumes
+RUNTIME = ("save", "device", "data", "parallel", "backend", "ray_address", "gpus_per_task")   # settings a search may change when it resumes
 BUTTONS = ("Step", "Run", "Pause", "Stop", "Reset", "Export")
 TIPS = {
     "Step": "one shrink step (or the final training once the cell is small enough)",
@@ -225,6 +229,7 @@ class SearchLab:
         """A SearchConfig from the panel; raises ConfigError (one line) for an unusable value."""
         v = {name: w.value for name, w in self.inputs.items()}
         v["emb_path"] = v["emb_path"].strip() or None
+        v["ray_address"] = v["ray_address"].strip() or None
         for name in ("data", "save"):
             v[name] = v[name].strip()
             if not v[name]:
