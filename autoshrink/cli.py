@@ -83,19 +83,20 @@ def cmd_search(args) -> int:
 
 
 PROXY_FLAGS = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size",
-               "bptt", "seed", "device")
+               "bptt", "seed", "device", "backend", "ray_address", "gpus_per_task")
 
 
 def cmd_proxy(args) -> int:
     from .cell import load_cell
     from .data import load_corpus
     from .search import score, start_embedding
-    from .train import resolve_device, train_cells
+    from .backend import make_backend
+    from .train import resolve_device
     cfg = _config(args, PROXY_FLAGS)
     cell = load_cell(args.cell)
     corpus = load_corpus(cfg.data)
     emb = start_embedding(cfg, corpus.words)
-    [r] = train_cells([cell], [cfg.seed], corpus, emb, cfg, resolve_device(cfg.device))
+    [r] = make_backend(cfg).train([cell], [cfg.seed], corpus, emb, cfg, resolve_device(cfg.device))
     out = {"ppl": r.ppl if not r.diverged else None, "flops": r.flops, "params": r.params,
            "seconds": round(r.seconds, 3), "score": score(r.ppl, r.flops, cfg.nhid) if not r.diverged else None,
            "val_loss": r.val_loss if not r.diverged else None, "epochs": r.epochs, "ended": r.ended,

@@ -45,9 +45,9 @@ class SearchConfig:
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
-    backend: str = "local"            # where candidates train: "local" (this process) or "ray" (Ray tasks, here or on a cluster)
-    ray_address: Optional[str] = None # Ray cluster for --backend ray: None starts Ray on this machine, "auto" joins the one running here, or HOST:PORT
-    gpus_per_task: float = 0.0        # GPUs each Ray task asks for (0.5: two tasks share a GPU); 0 trains on CPU
+    backend: str = "local"            # where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)
+    ray_address: Optional[str] = None  # for --backend ray: none starts Ray here, "auto" joins the running one, or HOST:PORT
+    gpus_per_task: float = 0.0        # GPUs each Ray task asks for (0.5: two tasks share one); 0 trains on CPU
 
     def __post_init__(self) -> None:
         if self.nhid is None:

@@ -24,11 +24,12 @@ import plotly.graph_objects as go
 import torch
 
 from . import plot
+from .backend import make_backend
 from .cell import Cell
 from .config import BACKENDS, ConfigError, SearchConfig
 from .data import load_corpus
 from .search import SALT_FINAL, Search, initial_cell, read_state, start_embedding
-from .train import derive_seed, resolve_device, train_cells
+from .train import derive_seed, resolve_device
 
 SETTINGS = (  # SearchConfig field, label, widget class
     ("nodes", "nodes", W.IntText),
@@ -52,7 +53,8 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("ray_address", "Ray address", W.Text),
     ("gpus_per_task", "GPUs per task", W.FloatText),
 )
-RUNTIME = ("save", "device", "data", "parallel", "backend", "ray_address", "gpus_per_task")   # settings a search may change when it resumes
+# settings a search may change when it resumes
+RUNTIME = ("save", "device", "data", "parallel", "backend", "ray_address", "gpus_per_task")
 BUTTONS = ("Step", "Run", "Pause", "Stop", "Reset", "Export")
 TIPS = {
     "Step": "one shrink step (or the final training once the cell is small enough)",
@@ -655,31 +657,36 @@ class CompareLab:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def run(self, should_stop=None) -> dict:
-        """Train every cell not trained yet; returns name -> train.Result."""
+        """Train every cell not trained yet (with --backend ray, side by side); returns name -> train.Result."""
         cfg = self.cfg
         device = resolve_device(cfg.device)
         corpus = load_corpus(cfg.data)
         embedding = start_embedding(cfg, corpus.words)
-        for name, cell in self.cells.items():
-            if name in self.results:
-                continue
-            self.status.value = f"training <b>{html.escape(name)}</b> ({cell.n_edges} edges) on {device}"
+        names = [name for name in self.cells if name not in self.results]
+        where = "Ray" if cfg.backend == "ray" else device
 
-            def relay(kind, index, name=name, **info):
-                if kind == "epoch":
-                    self._curves[name].append(info)
-                    plot.update_comparison(self.figure, name, self._curves[name])
-                    self.bar.value += 1
-                if self.on_event is not None:
-                    self.on_event(kind, name=name, **info)
+        def relay(kind, index, **info):
+            name = names[index]
+            if kind == "start":
+                self._curves[name] = []
+                self.status.value = f"training <b>{html.escape(name)}</b> ({self.cells[name].n_edges} edges) on {where}"
+                return
+            if kind == "epoch":
+                self._curves[name].append(info)
+                plot.update_comparison(self.figure, name, self._curves[name])
+                self.bar.value = sum(map(len, self._curves.values()))
+            else:
+                self.results[name] = info["result"]
+                self.table.value = html_table(self.rows(), self.COLUMNS)
+            if self.on_event is not None:
+                self.on_event(kind, name=name, **info)
 
-            [r] = train_cells([cell], [derive_seed(cfg.seed, SALT_FINAL)], corpus, embedding, cfg, device,
-                              on_event=relay, should_stop=should_stop)
-            if r is None:
-                self.status.value = f"stopped during {html.escape(name)}"
-                return self.results
-            self.results[name] = r
-            self.table.value = html_table(self.rows(), self.COLUMNS)
+        seeds = [derive_seed(cfg.seed, SALT_FINAL)] * len(names)
+        results = make_backend(cfg).train([self.cells[n] for n in names], seeds, corpus, embedding, cfg, device,
+                                          on_event=relay, should_stop=should_stop)
+        if any(r is None for r in results):
+            self.status.value = "stopped before every cell was trained"
+            return self.results
         self.bar.value = self.bar.max
         self.status.value = "done"
         return self.results
@@ -695,7 +702,7 @@ class CompareLab:
     def rows(self) -> list[dict]:
         """One summary row per trained cell: name, nodes, edges, ppl, flops, params, seconds, epochs, ended."""
         out = []
-        for name, r in self.results.items():
+        for name, r in ((n, self.results[n]) for n in self.cells if n in self.results):
             cell = self.cells[name].prune()
             out.append(dict(name=name, nodes=cell.nodes, edges=cell.n_edges, ppl=r.ppl, flops=r.flops,
                             params=r.params, seconds=r.seconds, epochs=r.epochs, ended=r.ended))

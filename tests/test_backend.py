@@ -1,6 +1,7 @@
 """The Ray backend against the local one, on a local Ray of 2 CPUs at a tiny size: the same cell and
-the same figures, per-epoch events relayed while tasks run, a worker killed mid-candidate retried, a
-killed driver resumed; and the one-line errors (bad settings, Ray missing, an address nobody answers)."""
+the same figures (CLI, Search, lab, compared cells, proxy), per-epoch events relayed while tasks run,
+a worker killed mid-candidate retried, a killed driver resumed; and the one-line errors (bad
+settings, Ray missing, an address nobody answers)."""
 import importlib.util
 import json
 import os
@@ -171,3 +172,35 @@ def test_a_killed_driver_resumes_on_ray_keeping_finished_candidates(tiny_data, t
         assert f"removing edge {edge}" not in out.stdout
     assert out.stdout.count("removing edge") == 3 - len(done)
     assert figures(json.loads((save / "search.json").read_text())) == figures(local_run[0], reference=True)
+
+
+@needs_ray
+def test_the_lab_with_the_ray_backend_finishes_the_local_search(tiny_data, tmp_path, local_run, ray_cluster):
+    from autoshrink.widgets import SearchLab
+    lab = SearchLab(tiny(tiny_data, tmp_path / "run"))
+    lab.set(backend="ray")
+    assert lab.config().backend == "ray" and lab.config().ray_address is None
+    lab.run()
+    assert lab.search.finished and "finished" in lab.status.value
+    assert figures(lab.search.state) == figures(local_run[0], reference=True)
+
+
+@needs_ray
+def test_compared_cells_and_proxy_on_ray_equal_local(tiny_data, tmp_path, ray_cluster, capsys):
+    from autoshrink.cell import Cell
+    from autoshrink.widgets import CompareLab
+    cells = {"full": Cell.full(("tanh",) * 3), "chain": Cell.from_edges([(0, 1), (1, 2)], ("tanh", "relu", "tanh"))}
+    cfg = tiny(tiny_data, tmp_path / "unused")
+    labs = [CompareLab(cells, cfg.replace(backend=b)) for b in ("local", "ray")]
+    local, remote = (lab.run() for lab in labs)
+    assert [r["name"] for r in labs[1].rows()] == list(cells)   # the table keeps the cells' order
+    for name in cells:
+        assert {**remote[name].to_dict(), "seconds": 0} == {**local[name].to_dict(), "seconds": 0}
+    (tmp_path / "chain.json").write_text(json.dumps(cells["chain"].to_dict()))
+    proxy = ["proxy", "--cell", str(tmp_path / "chain.json"), "--data", str(tiny_data), "--emsize=8", "--epochs=2",
+             "--batch_size=16", "--eval_batch_size=8", "--bptt=10", "--seed=7"]
+    outs = []
+    for backend in ("local", "ray"):
+        assert cli.main([*proxy, "--backend", backend]) == 0
+        outs.append({k: v for k, v in json.loads(capsys.readouterr().out).items() if k != "seconds"})
+    assert outs[0] == outs[1]
