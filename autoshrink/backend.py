@@ -12,7 +12,8 @@ With Ray, each group is one task asking for one CPU and `cfg.gpus_per_task` GPUs
 the start embedding go to the object store once per backend (one search). A task whose worker dies
 is run again from scratch (up to RETRIES times); its events then start over with "start" and the
 events of candidates already done are dropped. Events travel through a small actor that the driver
-polls, and `should_stop` is passed to the tasks through the same actor.
+polls (one actor per backend, reset for each train call), and `should_stop` is passed to the tasks
+through the same actor.
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ class RayBackend:
         self.ray = connect(address)
         self._stored = {}   # id(object) -> (object, its ref): what is in the object store already
         self._task = self.ray.remote(_train_task)
-        self._relay = self.ray.remote(_Relay)
+        self._relay = None   # the events actor, made at the first train() and kept (it is a process)
 
     def _put(self, obj):
         """A ref to `obj` in the object store, put there once for this backend."""
@@ -123,7 +124,11 @@ class RayBackend:
         emit = on_event or (lambda kind, **info: None)
         if not cells:
             return []
-        ray, relay = self.ray, self._relay.options(num_cpus=0).remote()
+        ray = self.ray
+        if self._relay is None:
+            self._relay = ray.remote(_Relay).options(num_cpus=0).remote()
+        relay = self._relay
+        ray.get(relay.reset.remote())
         task = self._task.options(num_cpus=1, num_gpus=cfg.gpus_per_task, max_retries=RETRIES)
         data = (self._put(corpus), self._put(embedding))
         refs = {task.remote(cells[s:s + group], seeds[s:s + group], *data, cfg, s, relay): s
@@ -141,7 +146,6 @@ class RayBackend:
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
-            ray.kill(relay)
         return results
 
 
@@ -170,6 +174,9 @@ class _Relay:
     """A Ray actor: events from the tasks, waiting for the driver; and the driver's stop request."""
 
     def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
         self.events, self.stopped = [], False
 
     def put(self, event) -> None:
@@ -187,20 +194,26 @@ class _Relay:
 
 
 def _train_task(cells, seeds, corpus, embedding, cfg: SearchConfig, offset: int, relay) -> list:
-    """One group, in a Ray worker: train_cells with its events sent to the relay as they happen."""
+    """One group, in a Ray worker: train_cells with its events sent to the relay as they happen.
+    Sends are not waited for (an actor runs one caller's calls in order); the last one is, so that
+    every event is with the relay before the results reach the driver."""
     import ray
     torch.set_num_threads(TASK_THREADS)
     marker = os.environ.get(KILL_MARKER_ENV)
+    sent = []
 
     def send(kind, index, **info):
-        ray.get(relay.put.remote((kind, index + offset, info)))
+        sent[:] = [relay.put.remote((kind, index + offset, info))]
         if kind == "epoch" and marker and _take(marker):
+            ray.get(sent[0])
             os.kill(os.getpid(), signal.SIGKILL)
 
     for k in range(len(cells)):
         send("start", k)
-    return train_cells(cells, seeds, corpus, embedding, cfg, resolve_device(cfg.device), on_event=send,
-                       should_stop=lambda: ray.get(relay.should_stop.remote()))
+    results = train_cells(cells, seeds, corpus, embedding, cfg, resolve_device(cfg.device), on_event=send,
+                          should_stop=lambda: ray.get(relay.should_stop.remote()))
+    ray.get(sent[0])
+    return results
 
 
 def _take(path: str) -> bool:

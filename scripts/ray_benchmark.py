@@ -3,10 +3,12 @@ this machine, measured side by side in one run.
 
     python scripts/ray_benchmark.py --data data/penn_proxy [--workers 2] [--lines 300] [--emsize 8]
 
-Prints the wall time of the step with each backend (one torch thread per candidate in both) and their ratio (local / Ray: above 1 means Ray
-is faster), the time Ray takes to start, and Ray's overhead per task: the step run again with zero
-epochs (the task still ships its cells, reads the corpus from the object store, builds its model and
-reports back), times the workers, per task. Ray pays once a candidate trains for longer than about
+Prints the wall time of the step with each backend (one torch thread per candidate in both, Ray's
+workers warmed up by a first step) and their ratio (local / Ray: above 1 means Ray is faster), the
+time Ray takes to start, and Ray's overhead per task: the worker time a task spends beyond what the
+local step spends on its candidate, (workers x Ray step - local step) / candidates; and, apart, the
+dispatch alone (the step with zero epochs: cells shipped, corpus read from the object store, model
+built, results back). Ray pays once a candidate trains for longer than about
 overhead / (workers - 1) seconds. Absolute times vary with the machine's load.
 """
 import argparse
@@ -64,24 +66,23 @@ def main() -> None:
     ray.init(num_cpus=a.workers, include_dashboard=False)
     remote = RayBackend(None)
     started = time.perf_counter() - t
-    warm = timed(remote, cells[: a.workers], seeds[: a.workers], corpus, emb, cfg.replace(epochs=0))  # workers up
+    first = timed(remote, cells, seeds, corpus, emb, cfg)      # workers start, import torch, train once
     torch.set_num_threads(TASK_THREADS)   # as in each Ray task: the ratio is then Ray's parallelism and overhead
     local = timed(LocalBackend(), cells, seeds, corpus, emb, cfg)
     on_ray = timed(remote, cells, seeds, corpus, emb, cfg)
     empty = timed(remote, cells, seeds, corpus, emb, cfg.replace(epochs=0))
-    overhead = empty * a.workers / n
     ray.shutdown()
-
+    overhead = (a.workers * on_ray - local) / n
     print(f"step: {n} candidates of {a.nodes} nodes, emsize {a.emsize}, {a.epochs} epoch(s), batch {a.batch_size}, "
           f"{corpus.train.numel()} training tokens, cpu, {TASK_THREADS} torch thread(s) per candidate")
-    print(f"Ray start: {started:.1f} s, first tasks (workers starting): {warm:.1f} s")
+    print(f"Ray start: {started:.1f} s; first step on Ray (workers starting): {first:.1f} s")
     print(f"local : {local:.2f} s per step, {local / n:.3f} s per candidate")
-    print(f"Ray {a.workers} workers: {on_ray:.2f} s per step")
+    print(f"Ray, {a.workers} workers: {on_ray:.2f} s per step")
     print(f"ratio (local / Ray): {local / on_ray:.2f}x")
-    print(f"Ray overhead per task: {overhead:.3f} s (a step of {n} zero-epoch candidates: {empty:.2f} s)")
+    print(f"Ray overhead per task: {overhead:.3f} s of a worker ({a.workers} x Ray step - local step, per candidate); "
+          f"dispatch alone (zero-epoch tasks): {empty * a.workers / n:.3f} s")
     if a.workers > 1:
-        print(f"Ray pays for candidates training longer than about {overhead / (a.workers - 1):.2f} s each")
-
+        print(f"Ray pays for candidates training longer than about {max(overhead, 0) / (a.workers - 1):.2f} s each")
 
 if __name__ == "__main__":
     main()
