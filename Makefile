@@ -31,7 +31,7 @@ $(VPY):
 
 # Reinstalls only when pyproject.toml changes (or the stamp is missing).
 $(STAMP): pyproject.toml | $(VPY)
-	$(VENV)/bin/pip install -e '.[dev]'
+	$(VENV)/bin/pip install -e '.[dev,ray]'
 	touch $@
 
 data: venv

@@ -76,6 +76,7 @@ def _printer(kind, out=sys.stdout, **info):
         say(f"final cell: ppl {r['ppl']}, flops {r['flops']}, mask {r['cell']['mask']}, ops {r['cell']['ops']}")
 
 
+# Settings a resumed search may change: they decide where and how candidates train, not their numbers.
 def cmd_search(args) -> int:
     from .search import Search
     if args.resume:

@@ -11,6 +11,9 @@ from dataclasses import InitVar, dataclass
 from typing import Optional
 
 
+BACKENDS = ("local", "ray")   # where candidates train (backend.py)
+
+
 class ConfigError(ValueError):
     """A setting or an input file is unusable; the message says which and how to fix it."""
 
@@ -47,6 +50,9 @@ class SearchConfig:
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
+    backend: str = "local"            # where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)
+    ray_address: Optional[str] = None  # for --backend ray: none starts Ray here, "auto" joins the running one, or HOST:PORT
+    gpus_per_task: float = 0.0        # GPUs each Ray task asks for (0.5: two tasks share one); 0 trains on CPU
 
     def __post_init__(self, nhid, nhidlast) -> None:
         self._seed_sizes = {"nhid": nhid, "nhidlast": nhidlast}   # checked by check(), never stored
@@ -117,6 +123,12 @@ def _problems(c: SearchConfig):
         yield f"--clip must be positive, got {c.clip}"
     if c.ops is not None:
         yield from _ops_problems(c.ops, c.nodes)
+    if c.backend not in BACKENDS:
+        yield f"--backend must be one of {', '.join(BACKENDS)}, got {c.backend!r}"
+    if c.ray_address is not None and not (isinstance(c.ray_address, str) and c.ray_address.strip()):
+        yield f"--ray_address must be \"auto\" or HOST:PORT (or left out to start Ray here), got {c.ray_address!r}"
+    if isinstance(c.gpus_per_task, bool) or not isinstance(c.gpus_per_task, (int, float)) or not c.gpus_per_task >= 0:
+        yield f"--gpus_per_task must be a number of GPUs, 0 or more, got {c.gpus_per_task!r}"
 
 
 def _ops_problems(text: str, nodes: int):
@@ -131,8 +143,9 @@ def _ops_problems(text: str, nodes: int):
 
 # Named starting points, as plain settings (the CLI's --preset, the lab's presets); flags given override them.
 PRESETS = {
-    "tiny": dict(nodes=4, emsize=32, epochs=2, batch_size=64, eval_batch_size=64, bptt=20,
-                 keep_fraction=0.5, max_steps_to_action=4),            # a laptop demo: minutes on a CPU
+    "tiny": dict(nodes=4, emsize=32, lr=20.0, clip=0.25, epochs=2, batch_size=64, eval_batch_size=256, bptt=35,
+                 keep_fraction=0.25, max_steps_to_action=6, drop_k=1,
+                 target_ppl=200.0, ppl_weight=0.25, cost_weight=1.0),   # a laptop demo: minutes on a CPU
     "published": dict(nodes=6, emsize=100, lr=20.0, clip=0.25, epochs=10, batch_size=128, eval_batch_size=256,
                       bptt=35, keep_fraction=0.25, max_steps_to_action=10, drop_k=1,
                       target_ppl=200.0, ppl_weight=0.25, cost_weight=1.0),   # the published search (add --emb_path)

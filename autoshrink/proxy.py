@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import torch
 
+from .backend import make_backend
 from .cell import Cell
 from .config import SearchConfig
 from .data import initial_embedding, load_corpus, load_vectors
 from .runtime import derive_seed, resolve_device
-from .train import Result, train_cells
+from .train import Result
 
 SALT_EMB, SALT_FINAL = 0xE3B, 0xF1
 
@@ -32,10 +33,10 @@ def cell_seed(cfg: SearchConfig) -> int:
 
 
 def train_cell(cell: Cell, cfg: SearchConfig, seed: int | None = None, corpus=None, embedding=None, device=None,
-               on_event=None, should_stop=None, checkpoint=None) -> Result | None:
+               on_event=None, should_stop=None, checkpoint=None, backend=None) -> Result | None:
     """Train `cell` from scratch under the proxy with `cfg`'s settings and validate it. `seed` (default
     cell_seed(cfg)) sets the weights; `corpus` and `embedding` default to cfg.data and
-    start_embedding. Events: on_event("epoch", epoch, epochs, train_loss, val_loss). None if stopped."""
+    start_embedding; `backend` to make_backend(cfg) (here, or a Ray task). Events: on_event("epoch", epoch, epochs, train_loss, val_loss). None if stopped."""
     cfg.check()
     corpus = corpus if corpus is not None else load_corpus(cfg.data)
     embedding = embedding if embedding is not None else start_embedding(cfg, corpus.words)
@@ -43,6 +44,7 @@ def train_cell(cell: Cell, cfg: SearchConfig, seed: int | None = None, corpus=No
     relay = None
     if on_event:
         relay = lambda kind, index, **info: on_event(kind, **info) if kind == "epoch" else None
-    [r] = train_cells([cell], [cell_seed(cfg) if seed is None else seed], corpus, embedding, cfg, device,
-                      on_event=relay, should_stop=should_stop, checkpoint=checkpoint)
+    backend = backend if backend is not None else make_backend(cfg)
+    [r] = backend.train([cell], [cell_seed(cfg) if seed is None else seed], corpus, embedding, cfg, device,
+                        on_event=relay, should_stop=should_stop, checkpoint=checkpoint)
     return r

@@ -167,13 +167,13 @@ def best_of(state: dict) -> dict | None:
 
 
 def parse_which(which) -> str | int:
-    """"best", "final", or the step number N of "step:N" (also "stepN", or an int)."""
+    """"best", "final", or the step number N of "step:N" (also "step N", "stepN", or an int)."""
     if isinstance(which, int) and not isinstance(which, bool):
         return which
     text = str(which).strip().lower()
     if text in ("best", "final"):
         return text
-    m = re.fullmatch(r"step:?(\d+)", text)
+    m = re.fullmatch(r"step[: ]?(\d+)", text)
     if not m:
         raise ConfigError(f"--which {which!r} is not a cell of a search; use {WHICH}")
     return int(m.group(1))

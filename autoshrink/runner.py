@@ -21,10 +21,11 @@ from pathlib import Path
 from .cell import Cell
 from .config import ConfigError, SearchConfig
 from .data import load_corpus
-from .search import SALT_FINAL, Search, read_state, start_embedding
-from .train import derive_seed, resolve_device, train_cells
-
-RUNTIME = ("save", "device", "data", "parallel")   # settings a search may change when it resumes
+from .backend import make_backend
+from .proxy import cell_seed, start_embedding
+from .runtime import resolve_device
+from .record import cell_of, which_name
+from .search import SAFE_ON_RESUME, Search, read_state
 
 
 class LabError(ConfigError):
@@ -57,21 +58,12 @@ def fresh_folder(save) -> str:
 
 
 def pick_cell(state: dict, which="best") -> tuple[Cell, str]:
-    """The cell `which` names in a search record, and a file name for it: "best" (the cell left by
-    the step whose chosen candidate scored highest), "final" (the cell the search ends with, the
-    current one before the end) or "step N" / "step:N" (the cell after step N)."""
-    which = str(which).strip().lower()
-    if which == "best":
-        if not state.get("best"):
-            raise LabError("no best cell yet: no step has finished with a score; take a step, or export 'final'")
-        return Cell.from_dict(state["best"]["cell"]), "best"
-    if which == "final":
-        return Cell.from_dict((state.get("final") or state)["cell"]), "final"
-    number = which.replace("step", "").strip(" :")
-    done = [s for s in state.get("steps", []) if s.get("done")]
-    if not number.isdigit() or int(number) >= len(done):
-        raise LabError(f"no cell {which!r}: choose best, final or step N with N from 0 to {len(done) - 1}")
-    return Cell.from_dict(done[int(number)]["cell"]), f"step-{int(number)}"
+    """The cell `which` names in a search record (record.cell_of: "best", "final", "step N") and
+    the file name export gives it (cell-best, cell-final, cell-step3)."""
+    try:
+        return cell_of(state, which), f"cell-{which_name(which)}"
+    except ConfigError as e:
+        raise LabError(str(e)) from None
 
 
 def saved_cell(save, which="best") -> Cell:
@@ -80,23 +72,28 @@ def saved_cell(save, which="best") -> Cell:
 
 
 def train_each(cells: dict, cfg: SearchConfig, results: dict, on_start=None, on_event=None, should_stop=None) -> bool:
-    """Train the cells not yet in `results` one after another (each alone, K = 1) under one proxy
-    setting, adding name -> train.Result to `results`; False when stopped before the end."""
+    """Train the cells not yet in `results`, each alone (K = 1), under one proxy setting and the seed
+    rule of proxy.train_cell, adding name -> train.Result to `results`: one after another here, side
+    by side as Ray tasks with --backend ray. False when stopped before the end."""
+    names = [name for name in cells if name not in results]
     device = resolve_device(cfg.device)
     corpus = load_corpus(cfg.data)
     embedding = start_embedding(cfg, corpus.words)
-    for name, cell in cells.items():
-        if name in results:
-            continue
-        if on_start is not None:
-            on_start(name, cell, device)
-        relay = (lambda kind, index, name=name, **info: on_event(kind, name=name, **info)) if on_event else None
-        [r] = train_cells([cell], [derive_seed(cfg.seed, SALT_FINAL)], corpus, embedding, cfg, device,
-                          on_event=relay, should_stop=should_stop)
-        if r is None:
-            return False
-        results[name] = r
-    return True
+
+    def relay(kind, index, **info):
+        name = names[index]
+        if kind == "start":
+            if on_start is not None:
+                on_start(name, cells[name], device)
+            return
+        if kind == "candidate_done":
+            results[name] = info["result"]
+        if on_event is not None:
+            on_event(kind, name=name, **info)
+
+    out = make_backend(cfg).train([cells[n] for n in names], [cell_seed(cfg)] * len(names), corpus, embedding,
+                                  cfg, device, on_event=relay, should_stop=should_stop)
+    return all(r is not None for r in out)
 
 
 def _stamp(path: Path):
@@ -180,7 +177,7 @@ class Runner:
             return self.search
         cfg = self.config()
         if self.opened is not None:
-            runtime = {k: getattr(cfg, k) for k in RUNTIME if k != "save"}
+            runtime = {k: getattr(cfg, k) for k in SAFE_ON_RESUME if k != "save"}
             self.search = Search.resume(self.opened[0], on_event=self._on_event, **runtime)
         else:
             save = fresh_folder(cfg.save)

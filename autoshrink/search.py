@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .backend import make_backend
 from .cell import Cell, random_ops, save_graph
 from .checkpoint import Checkpoint
 from .config import ConfigError, SearchConfig
@@ -33,10 +34,10 @@ from .proxy import SALT_EMB, SALT_FINAL, cell_seed, start_embedding, train_cell 
 from .record import (FORMAT, Best, Candidate, Final, WriterLock, best_of, cell_of, clean, read_state,  # noqa: F401
                      write_json_atomic, write_state)
 from .runtime import derive_seed, resolve_device
-from .train import train_cells
 
 SALT_OPS, SALT_ORDER = 0x0B5, 0x5F
-SAFE_ON_RESUME = ("save", "device", "data", "parallel", "precision", "fuse", "backend")  # those that exist are honoured
+# Settings a resumed search may change: where and how candidates train, not their numbers.
+SAFE_ON_RESUME = ("save", "device", "data", "parallel", "precision", "fuse", "backend", "ray_address", "gpus_per_task")
 
 
 def score(ppl, flops: int, nhid: int, target_ppl: float = 200.0, ppl_weight: float = 0.25,
@@ -94,6 +95,7 @@ class Search:
         if state is None and (self.save_dir / "search.json").exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)
+        self.backend = make_backend(cfg)
         self._lock.acquire()
         atexit.register(self._lock.release)
         self.state = state or self._new_state()
@@ -191,8 +193,10 @@ class Search:
         step = self.pending
         tried = {tuple(c["edge"]) for c in step["candidates"]}
         todo = [e for e in edges if e not in tried]
+        if self.cfg.backend == "ray":    # the groups run at once, each a Ray task (no in-flight checkpoint)
+            return self._train_group(step, todo, self._group_size(todo), should_stop)
         for group in self._groups(step, todo):
-            if not self._train_group(step, group, should_stop):
+            if not self._train_group(step, group, len(group), should_stop):
                 return False
         return True
 
@@ -205,18 +209,24 @@ class Search:
         saved = set(self._inflight.seeds())
         first = [e for e in todo if self._seed(step["step"], e) in saved]
         rest = [e for e in todo if e not in first]
-        size = self.cfg.parallel or (max(len(rest), 1) if self.device.type == "cuda" else 1)
+        size = self._group_size(rest)
         return ([first] if first else []) + [rest[i:i + size] for i in range(0, len(rest), size)]
 
-    def _train_group(self, step: dict, edges: list, should_stop) -> bool:
+    def _group_size(self, todo: list) -> int:
+        return self.cfg.parallel or (max(len(todo), 1) if self.device.type == "cuda" else 1)
+
+    def _train_group(self, step: dict, edges: list, size: int, should_stop) -> bool:
+        """Train `edges`' candidates through the backend, `size` of them to a batched model."""
         n, cfg = len(step["order"]), self.cfg
         removed = [self.cell.remove(e) for e in edges]
         seeds = [self._seed(step["step"], e) for e in edges]
-        for e in edges:
-            self.on_event("candidate_start", step=step["step"], edge=e, index=step["order"].index(list(e)), count=n)
 
         def relay(kind, index, **info):
             edge = edges[index]
+            if kind == "start":
+                self.on_event("candidate_start", step=step["step"], edge=edge, index=step["order"].index(list(edge)),
+                              count=n)
+                return
             if kind == "epoch":
                 self.on_event("epoch", step=step["step"], edge=edge, **info)
                 return
@@ -230,8 +240,8 @@ class Search:
             self.on_event("candidate_done", step=step["step"], edge=edge, index=len(step["candidates"]) - 1,
                           count=n, record=rec)
 
-        results = train_cells([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg, self.device,
-                              on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
+        results = self.backend.train([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg, self.device,
+                                     group=size, on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
         return all(r is not None for r in results)
 
     def _record(self, r) -> dict:
@@ -278,6 +288,7 @@ class Search:
         self.on_event("candidate_start", step="final", edge=None, index=0, count=1)
         relay = lambda kind, **info: self.on_event(kind, step="final", edge=None, **info)
         r = train_cell(cell, self.cfg, corpus=self.corpus, embedding=self.embedding, device=self.device,
+                       backend=self.backend,
                        on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
         if r is None:
             return None

@@ -155,8 +155,9 @@ def bars_text(done: int, count: int, epoch: int, epochs: int) -> str:
 
 
 def export_choices(state: dict | None) -> list[str]:
-    """What the export control offers: best, final, then each finished step."""
-    return ["best", "final"] + [f"step {k}" for k in range(history_length(state))]
+    """What the export control offers: best, final once the search has one, then each finished step."""
+    final = ["final"] if state and state.get("final") else []
+    return ["best", *final] + [f"step {k}" for k in range(history_length(state))]
 
 
 def estimate(state: dict | None, cfg: SearchConfig) -> tuple[float, float, int, float] | None:

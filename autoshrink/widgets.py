@@ -23,10 +23,10 @@ import torch
 
 from . import plot, views
 from .cli import _help_texts
-from .config import ConfigError, SearchConfig
+from .config import BACKENDS, PRESETS, ConfigError, SearchConfig
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
-from .runner import RUNTIME, LabError, Runner, fresh_folder, read_search
-from .search import initial_cell
+from .runner import LabError, Runner, fresh_folder, read_search
+from .search import SAFE_ON_RESUME, initial_cell
 from .train import resolve_device
 
 SETTINGS = (  # SearchConfig field, label, widget class
@@ -47,13 +47,10 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("data", "data folder", W.Text),
     ("emb_path", "word vectors", W.Text),
     ("save", "save folder", W.Text),
+    ("backend", "backend", W.Dropdown),
+    ("ray_address", "Ray address", W.Text),
+    ("gpus_per_task", "GPUs per task", W.FloatText),
 )
-PRESETS = {   # name -> settings the preset menu puts in the panel
-    "tiny (laptop demo)": dict(nodes=4, emsize=32, epochs=2, batch_size=64, eval_batch_size=256, bptt=35, lr=20.0,
-                               clip=0.25, keep_fraction=0.25, max_steps_to_action=6, drop_k=1, parallel=1),
-    "published": dict(nodes=6, emsize=100, epochs=10, batch_size=128, eval_batch_size=256, bptt=35, lr=20.0,
-                      clip=0.25, keep_fraction=0.25, max_steps_to_action=10, drop_k=1, parallel=0),
-}
 BUTTONS = ("Step", "Run", "Pause", "Stop", "Reset", "Export")
 TIPS = {
     "Step": "one shrink step (or the final training once the cell is small enough)",
@@ -72,10 +69,11 @@ def default_config(device: str = "auto", **changes) -> SearchConfig:
     """Settings that suit the machine: the published preset on a GPU, the tiny one on a CPU
     (candidates one at a time, so the lab shows each finishing)."""
     try:
-        preset = "published" if resolve_device(device).type == "cuda" else "tiny (laptop demo)"
+        cuda = resolve_device(device).type == "cuda"
     except ConfigError as e:
         raise LabError(str(e)) from None
-    return changed(SearchConfig(device=device), **{**PRESETS[preset], **changes})
+    machine = PRESETS["published"] if cuda else {**PRESETS["tiny"], "parallel": 1}
+    return changed(SearchConfig(device=device), **{**machine, **changes})
 
 
 def changed(cfg: SearchConfig, **changes) -> SearchConfig:
@@ -90,7 +88,7 @@ def device_names() -> list[str]:
     return ["auto", "cpu"] + (["cuda"] if n else []) + [f"cuda:{i}" for i in range(n) if n > 1]
 
 
-CHOICES = {"device": device_names}   # a Dropdown setting's options (its current value is always one)
+CHOICES = {"device": device_names, "backend": lambda: BACKENDS}   # a Dropdown setting's options (its current value is always one)
 _DEFAULTS = SearchConfig().to_dict()
 
 
@@ -238,7 +236,7 @@ class SearchLab:
         if self.search is None:
             return ""
         ours, panel = self.search.cfg.to_dict(), cfg.to_dict()
-        if all(ours[k] == panel[k] for k in ours if k not in RUNTIME):
+        if all(ours[k] == panel[k] for k in ours if k not in SAFE_ON_RESUME):
             return ""
         return "<span style='color:#777'>settings changed: press Reset to start a new search with them</span>"
 
@@ -421,7 +419,7 @@ class SearchLab:
         default of the export menu), "final" or "step N". Returns kind -> path."""
         files, cell, name = self.runner.export(which or self.which.value)
         items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in files.values())
-        self.exported.value = f"<b>exported</b> the {html.escape(name)} cell ({views.n_edges(cell.n_edges)}):<ul>{items}</ul>"
+        self.exported.value = f"<b>exported</b> the {html.escape(name.removeprefix("cell-"))} cell ({views.n_edges(cell.n_edges)}):<ul>{items}</ul>"
         return files
 
     # --- buttons

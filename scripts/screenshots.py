@@ -4,7 +4,7 @@ on a copy in a temporary folder and write
     docs/lab-start.png      the panel as created (no step yet)
     docs/lab-mid.png        after --mid-steps Step clicks
     docs/lab-end.png        after Run finished (the final cell trained) and Export
-    docs/cell-diagram.png   the exported diagram of the best cell (<save>/export/best.png)
+    docs/cell-diagram.png   the exported diagram of the best cell (<save>/export/cell-best.png)
 
     .venv/bin/python scripts/screenshots.py --data path/to/penn_proxy [--nodes 4 --epochs 2 ...]
 
@@ -165,7 +165,7 @@ def shoot(page, lab, root: Path, out: Path, args) -> None:
     page.screenshot(path=str(out / "lab-end.png"))
     log("lab-end.png")
 
-    png = root / "runs" / "search" / "export" / "best.png"
+    png = root / "runs" / "search" / "export" / "cell-best.png"
     deadline = time.monotonic() + 60
     while not png.is_file() and time.monotonic() < deadline:
         time.sleep(0.3)

@@ -156,11 +156,11 @@ def _drive(page, lab, root: Path, shots: Path) -> None:
     shutil.rmtree(export, ignore_errors=True)
     page.locator("button.autoshrink-export").first.click()
     page.locator(".autoshrink-exported", has_text="exported").wait_for(timeout=60_000)
-    svg, cell_json = _wait_for_file(export / "best.svg", 30), _wait_for_file(export / "best.json", 30)
+    svg, cell_json = _wait_for_file(export / "cell-best.svg", 30), _wait_for_file(export / "cell-best.json", 30)
     root_el = ET.parse(svg).getroot()
     assert root_el.tag.endswith("svg"), root_el.tag
     best = json.loads((save / "search.json").read_text())["best"]
-    assert json.loads(cell_json.read_text()) == best["cell"], "best.json is not the search's best cell"
+    assert json.loads(cell_json.read_text()) == best["cell"], "cell-best.json is not the search's best cell"
     best_edges = sum(map(sum, best["cell"]["mask"]))
     assert f"the best cell ({best_edges} edge" in page.locator(".autoshrink-exported").first.inner_text()
 

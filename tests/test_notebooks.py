@@ -81,8 +81,8 @@ def test_01_search_runs_steps_to_the_end_and_exports(kernel, tmp_path, tiny_data
     assert state["config"]["data"] == str(tiny_data) and state["config"]["nodes"] == 3
     text = text_of(nb)
     assert "steps: 1" in text and "edges left: 1" in text and "finished" in text
-    assert (save / "export" / "best.json").is_file() and "best.json" in text
-    assert json.loads((save / "export" / "best.json").read_text()) == state["best"]["cell"]
+    assert (save / "export" / "cell-best.json").is_file() and "cell-best.json" in text
+    assert json.loads((save / "export" / "cell-best.json").read_text()) == state["best"]["cell"]
     assert f"best cell: after step {state['best']['step']}, score {state['best']['score']:.3f}" in text
     assert f"'ppl': {state['final']['ppl']!r}" in text
 

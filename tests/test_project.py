@@ -40,10 +40,16 @@ def split_requirement(req: str, conda: bool = False) -> tuple[str, str]:
     return normalise(name), spec
 
 
+# Extras of pyproject.toml that environment.yml installs too.
+ENV_EXTRAS = ("ray",)
+
+
 def pyproject_requirements(text: str) -> dict[str, str]:
+    """The packages environment.yml must hold: the dependencies and the ENV_EXTRAS extras."""
     data = tomllib.loads(text)
+    extras = data["project"].get("optional-dependencies", {})
     reqs: dict[str, str] = {}
-    for req in data["project"]["dependencies"]:
+    for req in data["project"]["dependencies"] + [r for name in ENV_EXTRAS for r in extras.get(name, [])]:
         name, spec = split_requirement(req)
         assert name not in reqs, f"{name} listed twice in pyproject.toml"
         reqs[name] = spec
@@ -141,6 +147,13 @@ def test_torch_is_pinned_the_same_in_both():
     env = environment_requirements(ENVIRONMENT.read_text())
     assert py["torch"] == "==2.13.0"
     assert env["torch"] == py["torch"]
+
+
+def test_ray_is_an_extra_pinned_as_in_the_environment():
+    extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
+    assert [split_requirement(r)[0] for r in extras["ray"]] == ["ray"]
+    assert environment_requirements(ENVIRONMENT.read_text())["ray"] == pyproject_requirements(PYPROJECT.read_text())["ray"]
+    assert "ray" not in {split_requirement(r)[0] for r in tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]}
 
 
 def test_console_script_and_package():

@@ -46,7 +46,7 @@ def test_runner_steps_runs_and_exports(tiny_data, tmp_path):
     best = runner.state["best"]
     assert f"best cell after step {best['step']}" in runner.progress.phase
     files, cell, name = runner.export()
-    assert name == "best" and files["json"].name == "best.json" and cell.to_dict() == best["cell"]
+    assert name == "cell-best" and files["json"].name == "cell-best.json" and cell.to_dict() == best["cell"]
 
 
 def test_following_rereads_search_json_and_never_writes(tmp_path):

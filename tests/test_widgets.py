@@ -132,14 +132,14 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     files = lab.export()
     assert files and all(p.is_file() and p.parent == tmp_path / "run" / "export" for p in files.values())
     assert json.loads(files["json"].read_text())["mask"] == lab.state["best"]["cell"]["mask"]
-    assert files["json"].name == "best.json" and files["graph"].name == "graph-best"
-    assert "best.json" in lab.exported.value and "the best cell" in lab.exported.value
+    assert files["json"].name == "cell-best.json" and files["graph"].name == "graph-best"
+    assert "cell-best.json" in lab.exported.value and "the best cell" in lab.exported.value
     lab.which.value = "final"
     files = lab.export()
-    assert files["json"].name == "final.json"
+    assert files["json"].name == "cell-final.json"
     assert json.loads(files["json"].read_text())["mask"] == final["cell"]["mask"]
-    assert lab.export("step 0")["json"].name == "step-0.json"
-    with pytest.raises(LabError, match="step N with N from 0 to 0"):
+    assert lab.export("step 0")["json"].name == "cell-step0.json"
+    with pytest.raises(LabError, match="steps 0 to 0"):
         lab.export("step 3")
 
 
@@ -356,6 +356,6 @@ def test_presets_fill_the_panel():
     cfg = lab.config()
     assert (cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.max_steps_to_action) == (6, 100, 100, 10, 128, 10)
     assert (cfg.lr, cfg.clip, cfg.keep_fraction, cfg.device) == (20.0, 0.25, 0.25, "cpu")
-    lab.preset.value = "tiny (laptop demo)"
+    lab.preset.value = "tiny"
     assert lab.config() == default_config("cpu", data=cfg.data, save=cfg.save)
     assert lab.estimate.value.endswith("estimate: unknown until the first candidate</span>")
