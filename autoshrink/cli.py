@@ -79,7 +79,7 @@ def cmd_search(args) -> int:
 
 
 PROXY_FLAGS = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size",
-               "bptt", "seed", "device")
+               "bptt", "seed", "device", "precision", "fuse")
 
 
 def cmd_proxy(args) -> int:

@@ -42,6 +42,8 @@ class SearchConfig:
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
+    precision: str = "auto"           # "auto" (bf16 where the device runs it fast, else fp32), "fp32" or "bf16" (fp32 master weights)
+    fuse: str = "auto"                # fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"
 
     def __post_init__(self) -> None:
         if self.nhid is None:
@@ -106,3 +108,7 @@ def _problems(c: SearchConfig):
         yield f"--lr must be positive, got {c.lr}"
     if not c.clip > 0:
         yield f"--clip must be positive, got {c.clip}"
+    if c.precision not in ("auto", "fp32", "bf16"):
+        yield f"--precision must be auto, fp32 or bf16, got {c.precision!r}"
+    if c.fuse not in ("auto", "on", "off"):
+        yield f"--fuse must be auto, on or off, got {c.fuse!r}"

@@ -20,6 +20,7 @@ from .cell import Cell
 from .config import ConfigError, SearchConfig
 from .data import Corpus, batchify
 from .model import BatchedRNNModel
+from .precision import resolve_fuse, resolve_precision
 
 DIVERGED_LOSS = 30.0   # a best validation loss at or above this (or NaN) counts as diverged
 PATIENCE = 4           # epochs in a row without a new best validation loss before an early end
@@ -138,7 +139,8 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     emit = on_event or (lambda kind, **info: None)
     K = len(cells)
     tick = time.perf_counter()
-    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid).to(device)
+    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, resolve_precision(cfg.precision, device),
+                            resolve_fuse(cfg.fuse)).to(device)
     params = [model.n_params(k) for k in range(K)]
     train = batchify(corpus.train, cfg.batch_size).to(device)
     valid = batchify(corpus.valid, cfg.eval_batch_size, "--eval_batch_size").to(device)

@@ -44,6 +44,8 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("seed", "seed", W.IntText),
     ("parallel", "parallel", W.IntText),
     ("device", "device", W.Dropdown),
+    ("precision", "precision", W.Text),
+    ("fuse", "fuse", W.Text),
     ("data", "data folder", W.Text),
     ("emb_path", "word vectors", W.Text),
     ("save", "save folder", W.Text),
