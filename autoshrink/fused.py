@@ -16,16 +16,24 @@ import torch
 CHUNK_ROWS = 256    # rows of logits per chunk: 256 x 7,002 fp32 is 7 MB
 
 
+def _target_index(K: int, t: torch.Tensor, V: int) -> torch.Tensor:
+    """Flat positions (K, c) of the target logits in a contiguous (K, c, V) chunk (faster than gather)."""
+    rows = torch.arange(K * t.numel(), device=t.device).view(K, -1)
+    return rows * V + t
+
+
 def _chunk_exp(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, t: torch.Tensor):
-    """One chunk of rows: exp(logits - row max) (K, c, V) fp32, its row sums (K, c, 1) and the
-    NLL summed per candidate (K,). The logits are made in the dtype of x and w (bias included)."""
+    """One chunk of rows: exp(logits - row max) (K, c, V) fp32, its row sums (K, c, 1), the NLL
+    summed per candidate (K,) and the flat target positions. The logits are made in the dtype of
+    x and w (bias included)."""
     logits = torch.baddbmm(bias[:, None], x, w.transpose(1, 2))
-    picked = logits.gather(2, t.expand(logits.shape[0], -1)[..., None]).squeeze(2).float()  # (K, c)
+    at = _target_index(x.shape[0], t, w.shape[1])
+    picked = logits.view(-1)[at].float()                                                   # (K, c)
     top = logits.amax(2, keepdim=True).float()
-    e = torch.sub(logits, top).exp_()                                                      # fp32
+    e = logits.float().sub_(top).exp_()                                                    # fp32
     total = e.sum(2, keepdim=True)
     nll = (total.log() + top).squeeze(2) - picked                                          # lse - target logit
-    return e, total, nll.sum(1)
+    return e, total, nll.sum(1), at
 
 
 def chunked_loss(h, weight, bias, target, dtype=torch.float32, chunk=CHUNK_ROWS) -> torch.Tensor:
@@ -49,13 +57,13 @@ class _LinearCrossEntropy(torch.autograd.Function):
         db = -torch.bincount(target, minlength=bias.shape[1]).to(torch.float32).expand(K, -1)   # the one-hots
         for r in range(0, n, chunk):
             xc, t = x[:, r:r + chunk], target[r:r + chunk]
-            e, sums, nll = _chunk_exp(xc, w, b, t)
+            e, sums, nll, at = _chunk_exp(xc, w, b, t)
             total += nll
             inv = sums.reciprocal_()                                                         # (K, c, 1)
             db = db + torch.bmm(inv.transpose(1, 2), e).squeeze(1)                          # sum of softmax rows
-            g = torch.empty(e.shape, dtype=dtype, device=h.device)
-            torch.mul(e, inv, out=g)                                                         # softmax, cast once
-            g.scatter_add_(2, t.expand(K, -1)[..., None], g.new_full((1, 1, 1), -1.0).expand(K, t.numel(), 1))
+            g = e.mul_(inv).to(dtype)                                                        # softmax, cast once
+            flat = g.view(-1)
+            flat[at] = flat[at] - 1                                                          # minus the one-hots
             dh[:, r:r + chunk] = torch.bmm(g, w)
             dw += torch.bmm(g.transpose(1, 2), xc)
         ctx.save_for_backward(dh, dw, db)

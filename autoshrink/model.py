@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from .cell import OPS, Cell
 from .fused import linear_cross_entropy
+from .fused_cell import cell_loop
 from .precision import compute_dtype
 
 INIT_RANGE = 0.04  # cell weights ~ U(-0.04, 0.04)
@@ -48,9 +49,11 @@ class BatchedRNNModel(nn.Module):
     def __init__(self, cells: list[Cell], embedding: torch.Tensor, seeds: list[int], nhid: int,
                  precision: str = "fp32", fuse: bool = False):
         """precision "fp32" or "bf16" (bf16 arithmetic on these fp32 weights); fuse: the chunked fused
-        decoder + cross-entropy (fused.py). The defaults are the plain fp32 reference path."""
+        decoder + cross-entropy (fused.py) and the cell's time loop with a hand-written backward
+        (fused_cell.py), each also switchable alone through fuse_loss / fuse_cell. The defaults are
+        the plain fp32 reference path."""
         super().__init__()
-        self.dtype, self.fuse = compute_dtype(precision), fuse
+        self.dtype, self.fuse_loss, self.fuse_cell = compute_dtype(precision), fuse, fuse
         K, N = len(cells), cells[0].nodes
         V, E = embedding.shape
         H = nhid
@@ -159,6 +162,9 @@ class BatchedRNNModel(nn.Module):
         xw = torch.bmm(emb, w0[:, :E]).view(self.K, T, B, -1)                  # (K, T, B, 2H)
         plan = self.step_plan(self.dtype)
         h = h.to(self.dtype)
+        if self.fuse_cell:
+            out = cell_loop(xw, h, w0[:, E:], w_src, plan)                     # (K, T, B, H)
+            return out.view(self.K, T * B, -1), out[:, -1].float()
         outs = []
         for t in range(T):
             h = self.cell(xw[:, t], h, plan, weights)
@@ -181,7 +187,7 @@ class BatchedRNNModel(nn.Module):
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean next-word NLL of every candidate, (K,) fp32, and the last hidden state."""
-        if self.fuse:
+        if self.fuse_loss:
             out, h = self.hidden_states(x, h)
             return linear_cross_entropy(out, self.encoder, self.dec_bias, y.reshape(-1), self.dtype), h
         logits, h = self(x, h)
