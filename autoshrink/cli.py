@@ -91,11 +91,13 @@ def cmd_proxy(args) -> int:
     cell = load_cell(args.cell)
     corpus = load_corpus(cfg.data)
     emb = start_embedding(cfg, corpus.words)
-    [r] = train_cells([cell], [cfg.seed], corpus, emb, cfg, resolve_device(cfg.device))
+    from .precision import resolve_precision
+    device = resolve_device(cfg.device)
+    [r] = train_cells([cell], [cfg.seed], corpus, emb, cfg, device)
     out = {"ppl": r.ppl if not r.diverged else None, "flops": r.flops, "params": r.params,
            "seconds": round(r.seconds, 3), "score": score(r.ppl, r.flops, cfg.nhid) if not r.diverged else None,
            "val_loss": r.val_loss if not r.diverged else None, "epochs": r.epochs, "ended": r.ended,
-           "diverged": r.diverged, "edges": cell.prune().n_edges}
+           "diverged": r.diverged, "edges": cell.prune().n_edges, "precision": resolve_precision(cfg.precision, device)}
     print(json.dumps(out))
     return 0
 

@@ -108,3 +108,21 @@ def test_fast_path_training_is_repeatable(tiny_data):
     assert a.curve == b.curve
     [ref] = train_cells([cell], [3], corpus, emb, cfg.replace(precision="fp32", fuse="off"), CPU)
     assert abs(a.val_loss - ref.val_loss) < 0.02 * ref.val_loss
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fast_paths_on_cuda_match_cpu():
+    cuda = torch.device("cuda")
+    h, w, b, t = decoder_inputs()
+    ref = linear_cross_entropy(h, w, b, t, chunk=8)
+    got = linear_cross_entropy(h.detach().to(cuda), w.detach().to(cuda), b.detach().to(cuda), t.to(cuda), chunk=8)
+    assert torch.allclose(got.cpu(), ref, atol=1e-5)
+    emb = torch.randn(30, 8, generator=torch.Generator().manual_seed(1))
+    x = torch.randint(0, 30, (5, 3), generator=torch.Generator().manual_seed(2))
+    losses = []
+    for device in (CPU, cuda):
+        m = BatchedRNNModel(CELLS, emb, [1, 2, 3], 8, "fp32", True).to(device)
+        losses.append(m.loss(x[:-1].to(device), x[1:].to(device), m.init_hidden(3))[0].cpu())
+    assert torch.allclose(losses[0], losses[1], atol=1e-4)
+    mb = BatchedRNNModel(CELLS, emb, [1, 2, 3], 8, "bf16", True).to(cuda)
+    assert torch.allclose(mb.loss(x[:-1].to(cuda), x[1:].to(cuda), mb.init_hidden(3))[0].cpu(), losses[0], rtol=2e-2)
