@@ -97,7 +97,7 @@ def cmd_proxy(args) -> int:
     out = {"ppl": r.ppl if not r.diverged else None, "flops": r.flops, "params": r.params,
            "seconds": round(r.seconds, 3), "score": score(r.ppl, r.flops, cfg.nhid) if not r.diverged else None,
            "val_loss": r.val_loss if not r.diverged else None, "epochs": r.epochs, "ended": r.ended,
-           "diverged": r.diverged, "edges": cell.prune().n_edges, "precision": resolve_precision(cfg.precision, device)}
+           "diverged": r.diverged, "edges": cell.prune().n_edges, "precision": resolve_precision(cfg.precision, device, cfg.nhid)}
     print(json.dumps(out))
     return 0
 

@@ -42,7 +42,7 @@ class SearchConfig:
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
-    precision: str = "auto"           # "auto" (bf16 where the device runs it fast, else fp32), "fp32" or "bf16" (fp32 master weights)
+    precision: str = "auto"           # "auto" (bf16 where the device runs it fast and nhid >= 64, else fp32), "fp32" or "bf16" (fp32 master weights)
     fuse: str = "auto"                # fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"
 
     def __post_init__(self) -> None:

@@ -60,7 +60,7 @@ def compare_training(a, cfg, corpus, emb, device) -> None:
             secs[name].append(s)
     base = sum(secs["fp32, fuse off"])
     print(f"{'ShrinkRNN' if cfg.nodes == 6 else 'full cell'}, {cfg.nodes} nodes, emsize {cfg.emsize}, batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
-          f"{a.rounds} interleaved round(s); auto precision here: {resolve_precision('auto', device)}")
+          f"{a.rounds} interleaved round(s); auto precision here: {resolve_precision('auto', device, cfg.nhid)}")
     for name, s in secs.items():
         print(f"  {name:24s} {sum(s) / len(s):7.2f} s per candidate-epoch   x{base / sum(s):.2f}   "
               f"proxy ppl {ppl[name]:.2f}")

@@ -20,7 +20,7 @@ from autoshrink.config import SearchConfig
 from autoshrink.precision import resolve_precision
 from autoshrink.search import Search
 cfg = SearchConfig(data=sys.argv[1], device="cuda", save=tempfile.mkdtemp())
-print("auto precision on this GPU:", resolve_precision("auto", torch.device("cuda")), flush=True)
+print("auto precision on this GPU:", resolve_precision("auto", torch.device("cuda"), cfg.nhid), flush=True)
 search = Search(cfg)
 for i in range(3):
     t = time.perf_counter()
