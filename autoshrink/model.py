@@ -18,6 +18,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .cell import OPS, Cell
+from .fused import linear_cross_entropy
+from .fused_cell import cell_loop
+from .precision import compute_dtype
 
 INIT_RANGE = 0.04  # cell weights ~ U(-0.04, 0.04)
 _OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda x: x}
@@ -43,8 +46,14 @@ def _apply_ops(groups: list, g: torch.Tensor) -> torch.Tensor:
 
 
 class BatchedRNNModel(nn.Module):
-    def __init__(self, cells: list[Cell], embedding: torch.Tensor, seeds: list[int], nhid: int):
+    def __init__(self, cells: list[Cell], embedding: torch.Tensor, seeds: list[int], nhid: int,
+                 precision: str = "fp32", fuse: bool = False):
+        """precision "fp32" or "bf16" (bf16 arithmetic on these fp32 weights); fuse: the chunked fused
+        decoder + cross-entropy (fused.py) and the cell's time loop with a hand-written backward
+        (fused_cell.py), each also switchable alone through fuse_loss / fuse_cell. The defaults are
+        the plain fp32 reference path."""
         super().__init__()
+        self.dtype, self.fuse_loss, self.fuse_cell = compute_dtype(precision), fuse, fuse
         K, N = len(cells), cells[0].nodes
         V, E = embedding.shape
         H = nhid
@@ -91,13 +100,14 @@ class BatchedRNNModel(nn.Module):
     def init_hidden(self, batch: int) -> torch.Tensor:
         return self.w0.new_zeros(self.K, batch, self.H)
 
-    def step_plan(self) -> tuple:
+    def step_plan(self, dtype: torch.dtype = torch.float32) -> tuple:
         """What every time step reads, made once per forward pass: 1 / incoming edges of each node
         (K, 1, N, 1), the leaf weights (K, N, 1, 1) that average the leaves, and per source node i
         the 0/1 mask of its edges i -> i+1..N-1, (K, 1, M, 1), with the op groups of their targets:
-        (op, selection), selection None when that op serves every target of every candidate."""
-        inv_count = 1.0 / self.mask.sum(1).clamp(min=1)[:, None, :, None]
-        leaf = self.leaf / self.leaf.sum(1, keepdim=True)
+        (op, selection), selection None when that op serves every target of every candidate.
+        Everything in `dtype`, the dtype the cell computes in."""
+        inv_count = (1.0 / self.mask.sum(1).clamp(min=1)[:, None, :, None]).to(dtype)
+        leaf = (self.leaf / self.leaf.sum(1, keepdim=True)).to(dtype)
         sources = []
         for i in range(self.N - 1):
             if not self._has_out[i]:
@@ -106,17 +116,23 @@ class BatchedRNNModel(nn.Module):
             ops = self.op_idx[:, i + 1:]                                       # (K, M)
             used = sorted({int(o) for o in self._ops_np[:, i + 1:].ravel()})
             groups = ([(OPS[used[0]], None)] if len(used) == 1 else
-                      [(OPS[o], (ops == o).to(self.w0.dtype)[:, None, :, None]) for o in used])
-            sources.append((self.mask[:, i, i + 1:][:, None, :, None], groups))
+                      [(OPS[o], (ops == o).to(dtype)[:, None, :, None]) for o in used])
+            sources.append((self.mask[:, i, i + 1:][:, None, :, None].to(dtype), groups))
         return inv_count, leaf[:, :, None, None], sources
 
-    def cell(self, xw: torch.Tensor, h: torch.Tensor, plan: tuple | None = None) -> torch.Tensor:
+    def weights(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """W0 and the per-source edge weights in the compute dtype, cast once per forward pass
+        (in fp32 they are the parameters themselves)."""
+        return self.w0.to(self.dtype), [w.to(self.dtype) for w in self.w_src]
+
+    def cell(self, xw: torch.Tensor, h: torch.Tensor, plan: tuple | None = None, weights: tuple | None = None) -> torch.Tensor:
         """One time step. xw: (K, B, 2H) = x_t @ W0[:E]; h: (K, B, H). Returns the next hidden (K, B, H).
         The messages leaving one node are computed together, one op for all its edges."""
         inv_count, leaf, sources = self.step_plan() if plan is None else plan
+        w0, w_src = (self.w0, self.w_src) if weights is None else weights
         K, B, H = h.shape
         N = self.N
-        c0, g0 = (xw + torch.bmm(h, self.w0[:, -H:])).chunk(2, -1)
+        c0, g0 = (xw + torch.bmm(h, w0[:, -H:])).chunk(2, -1)
         s = h + torch.sigmoid(c0) * (torch.tanh(g0) - h)                   # node 0
         incoming = None                                                    # (K, B, N, H): sums of messages
         states = [s]
@@ -127,7 +143,7 @@ class BatchedRNNModel(nn.Module):
             if i == N - 1 or sources[i] is None:
                 continue
             edge_mask, groups = sources[i]
-            out = torch.bmm(s, self.w_src[i]).view(K, B, N - 1 - i, 2, H)     # targets i+1..N-1
+            out = torch.bmm(s, w_src[i]).view(K, B, N - 1 - i, 2, H)     # targets i+1..N-1
             c, g = torch.sigmoid(out[:, :, :, 0]), out[:, :, :, 1]
             g = _apply_ops(groups, g)
             si = s[:, :, None]
@@ -136,19 +152,30 @@ class BatchedRNNModel(nn.Module):
             incoming = msgs if incoming is None else incoming + msgs
         return (torch.stack(states, 1) * leaf).sum(1)                       # mean of the leaves
 
+    def hidden_states(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (T, B) token ids; h: (K, B, H). Returns the cell outputs (K, T*B, H) in the compute
+        dtype and the last hidden (K, B, H) in fp32."""
+        T, B = x.shape
+        E = self.encoder.shape[2]
+        w0, w_src = weights = self.weights()
+        emb = self.embed(x.reshape(-1)).to(self.dtype)                         # (K, T*B, E)
+        xw = torch.bmm(emb, w0[:, :E]).view(self.K, T, B, -1)                  # (K, T, B, 2H)
+        plan = self.step_plan(self.dtype)
+        h = h.to(self.dtype)
+        if self.fuse_cell:
+            out = cell_loop(xw, h, w0[:, E:], w_src, plan)                     # (K, T, B, H)
+            return out.view(self.K, T * B, -1), out[:, -1].float()
+        outs = []
+        for t in range(T):
+            h = self.cell(xw[:, t], h, plan, weights)
+            outs.append(h)
+        return torch.stack(outs, 1).view(self.K, T * B, -1), h.float()         # (K, T*B, H)
+
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (T, B) token ids; h: (K, B, H). Returns logits (K, T, B, V) and the last hidden (K, B, H)."""
         T, B = x.shape
-        E = self.encoder.shape[2]
-        emb = self.embed(x.reshape(-1))                                        # (K, T*B, E)
-        xw = torch.bmm(emb, self.w0[:, :E]).view(self.K, T, B, -1)             # (K, T, B, 2H)
-        plan = self.step_plan()
-        outs = []
-        for t in range(T):
-            h = self.cell(xw[:, t], h, plan)
-            outs.append(h)
-        out = torch.stack(outs, 1).view(self.K, T * B, -1)                     # (K, T*B, H)
-        logits = torch.baddbmm(self.dec_bias[:, None, :], out, self.encoder.transpose(1, 2))
+        out, h = self.hidden_states(x, h)
+        logits = torch.baddbmm(self.dec_bias.to(self.dtype)[:, None, :], out, self.encoder.to(self.dtype).transpose(1, 2))
         return logits.view(self.K, T, B, -1), h
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
@@ -159,10 +186,13 @@ class BatchedRNNModel(nn.Module):
         return F.embedding(ids[None] + offsets, self.encoder.reshape(K * V, E))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean next-word NLL of every candidate, (K,), and the last hidden state."""
+        """Mean next-word NLL of every candidate, (K,) fp32, and the last hidden state."""
+        if self.fuse_loss:
+            out, h = self.hidden_states(x, h)
+            return linear_cross_entropy(out, self.encoder, self.dec_bias, y.reshape(-1), self.dtype), h
         logits, h = self(x, h)
         K, V = self.K, logits.shape[-1]
-        nll = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1).repeat(K), reduction="none")
+        nll = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1).repeat(K), reduction="none")
         return nll.view(K, -1).mean(1), h
 
     def edge_weight(self, k: int, i: int, j: int) -> torch.Tensor:

@@ -20,6 +20,7 @@ from .cell import Cell
 from .config import SearchConfig
 from .data import Corpus, batchify
 from .model import BatchedRNNModel
+from .precision import resolve_fuse, resolve_precision
 from .runtime import derive_seed, resolve_device  # noqa: F401 (resolve_device: kept importable here)
 
 DIVERGED_LOSS = 30.0   # a best validation loss at or above this (or NaN) counts as diverged
@@ -122,7 +123,8 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     emit = on_event or (lambda kind, **info: None)
     K = len(cells)
     tick = time.perf_counter()
-    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid).to(device)
+    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, resolve_precision(cfg.precision, device, cfg.nhid),
+                            resolve_fuse(cfg.fuse)).to(device)
     params = [model.n_params(k) for k in range(K)]
     train = batchify(corpus.train, cfg.batch_size).to(device)
     valid = batchify(corpus.valid, cfg.eval_batch_size, "--eval_batch_size").to(device)

@@ -1,53 +1,135 @@
-"""Benchmark: proxy training of the full 6-node cell, batched (K = 10 candidates in one model)
-against one candidate at a time (K = 1), measured side by side in one run.
+"""Benchmark: proxy training of the published ShrinkRNN cell in the plain fp32 path
+(--precision fp32 --fuse off) against the fast path (--precision auto --fuse auto by default),
+measured side by side in one run, rounds interleaved A/B/A/B so the machine's load hits both.
 
-    python scripts/benchmark.py --data data/penn_proxy [--device auto] [--epochs 1]
+    python scripts/benchmark.py --data data/penn_proxy [--epochs 1] [--rounds 2] [--threads 2] [--parts]
 
-Prints seconds per candidate-epoch of each path and their ratio (K=1 time / K=10 time per
-candidate: above 1 means batching is faster). Absolute times vary with the machine's load.
+Prints seconds per candidate-epoch of each path (and of K = 10 candidates in one batched model
+on a GPU), their ratio, the resolved precision and the proxy perplexity of ShrinkRNN after
+--epochs in each path (10 epochs is the published proxy; fewer is a quick check). --parts
+times training steps with each fast part alone (fused loss, fused cell, bf16) against the
+plain path. Absolute times vary with the machine's load; the ratios are the result.
 """
 import argparse
 import time
 
-import numpy as np
 import torch
 
-from autoshrink.cell import Cell, random_ops
+from autoshrink.cell import OPS, SHRINK_RNN, Cell
 from autoshrink.config import SearchConfig
-from autoshrink.data import initial_embedding, load_corpus
-from autoshrink.train import resolve_device, train_cells
+from autoshrink.data import batchify, initial_embedding, load_corpus
+from autoshrink.model import BatchedRNNModel
+from autoshrink.precision import resolve_precision
+from autoshrink.train import _clip_step, resolve_device, train_cells
 
 
-def timed(cells, seeds, corpus, emb, cfg, device) -> float:
+def sync(device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
+
+
+def bench_cell(nodes: int) -> Cell:
+    """ShrinkRNN at 6 nodes, else the full cell of `nodes` nodes (the lab's demo uses 4)."""
+    return SHRINK_RNN if nodes == 6 else Cell.full([OPS[(2 + i) % len(OPS)] for i in range(nodes)])
+
+
+def timed_training(k, corpus, emb, cfg, device) -> tuple[float, float]:
+    """Seconds per candidate-epoch and the first candidate's perplexity."""
+    sync(device)
     t = time.perf_counter()
-    train_cells(cells, seeds, corpus, emb, cfg, device)
+    results = train_cells([bench_cell(cfg.nodes)] * k, list(range(1, k + 1)), corpus, emb, cfg, device)
+    sync(device)
+    return (time.perf_counter() - t) / (k * cfg.epochs), results[0].ppl
+
+
+def paths(a, device) -> dict:
+    out = {"fp32, fuse off": ("fp32", "off", 1), f"{a.precision}, fuse {a.fuse}": (a.precision, a.fuse, 1)}
     if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - t
+        out.update({f"{p}, fuse {f}, K={a.k}": (p, f, a.k) for p, f, _ in list(out.values())})
+    return out
+
+
+def compare_training(a, cfg, corpus, emb, device) -> None:
+    runs = paths(a, device)
+    secs, ppl = {n: [] for n in runs}, {}
+    for name, (p, f, k) in runs.items():          # warm-up: one short run each, not counted
+        timed_training(k, corpus, emb, cfg.replace(epochs=1, precision=p, fuse=f), device)
+    for _ in range(a.rounds):
+        for name, (p, f, k) in runs.items():
+            s, ppl[name] = timed_training(k, corpus, emb, cfg.replace(precision=p, fuse=f), device)
+            secs[name].append(s)
+    base = sum(secs["fp32, fuse off"])
+    print(f"{'ShrinkRNN' if cfg.nodes == 6 else 'full cell'}, {cfg.nodes} nodes, emsize {cfg.emsize}, batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
+          f"{a.rounds} interleaved round(s); auto precision here: {resolve_precision('auto', device, cfg.nhid)}")
+    for name, s in secs.items():
+        print(f"  {name:24s} {sum(s) / len(s):7.2f} s per candidate-epoch   x{base / sum(s):.2f}   "
+              f"proxy ppl {ppl[name]:.2f}")
+
+
+def compare_parts(a, cfg, corpus, emb, device) -> None:
+    """Training steps (a.steps of them) with each fast part alone, interleaved with the plain path."""
+    data = batchify(corpus.train, cfg.batch_size).to(device)
+    parts = {"plain fp32": ("fp32", False, False), "fused loss": ("fp32", True, False),
+             "fused cell": ("fp32", False, True), "bf16": ("bf16", False, False), "all": ("bf16", True, True)}
+    models = {}
+    for name, (p, loss, cell) in parts.items():
+        m = BatchedRNNModel([bench_cell(cfg.nodes)], emb, [1], cfg.nhid, p, True).to(device)
+        m.fuse_loss, m.fuse_cell = loss, cell
+        models[name] = m
+
+    def steps(m):
+        h = m.init_hidden(cfg.batch_size)
+        for s in range(a.steps):
+            i = (s * cfg.bptt) % (data.shape[0] - cfg.bptt - 1)
+            loss, h = m.loss(data[i:i + cfg.bptt], data[i + 1:i + 1 + cfg.bptt], h.detach())
+            m.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            _clip_step(m, 1.0, cfg.clip)
+        sync(device)
+
+    tot = dict.fromkeys(parts, 0.0)
+    for m in models.values():
+        steps(m)
+    for _ in range(a.rounds):
+        for name, m in models.items():
+            t = time.perf_counter()
+            steps(m)
+            tot[name] += time.perf_counter() - t
+    print(f"training steps, each part alone ({a.steps} steps x {a.rounds} interleaved rounds):")
+    for name, s in tot.items():
+        print(f"  {name:12s} {1000 * s / (a.rounds * a.steps):8.1f} ms per step   x{tot['plain fp32'] / s:.2f}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="data/penn_proxy")
     p.add_argument("--device", default="auto")
-    p.add_argument("--epochs", type=int, default=1, help="epochs per timing (early ends are off at this count)")
-    p.add_argument("--k", type=int, default=10, help="candidates in the batched path")
+    p.add_argument("--epochs", type=int, default=1, help="epochs per timed training (10 = the published proxy)")
+    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds of each path")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
+    p.add_argument("--nodes", type=int, default=6, help="6 = ShrinkRNN; other sizes train the full cell (demo: 4)")
+    p.add_argument("--emsize", type=int, default=100)
+    p.add_argument("--batch_size", type=int, default=128)
+    p.add_argument("--precision", default="auto", help="the fast path's --precision")
+    p.add_argument("--fuse", default="auto", help="the fast path's --fuse")
+    p.add_argument("--k", type=int, default=10, help="candidates in the batched GPU path")
+    p.add_argument("--parts", action="store_true", help="also time each fast part alone")
+    p.add_argument("--steps", type=int, default=5, help="training steps per round in --parts")
+    p.add_argument("--no_training", action="store_true", help="skip the whole-training comparison")
     a = p.parse_args()
-    cfg = SearchConfig(data=a.data, epochs=a.epochs, device=a.device).check()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    cfg = SearchConfig(data=a.data, epochs=a.epochs, device=a.device, emsize=a.emsize, nodes=a.nodes,
+                       batch_size=a.batch_size).check()
     device = resolve_device(cfg.device)
     corpus = load_corpus(cfg.data)
     emb = initial_embedding(corpus.words, cfg.emsize, 0)
-    full = Cell.full(random_ops(6, np.random.default_rng(0)))
-    timed([full], [0], corpus, emb, cfg.replace(epochs=1), device)  # warm-up
-    one = timed([full], [1], corpus, emb, cfg, device) / cfg.epochs
-    many = timed([full] * a.k, list(range(a.k)), corpus, emb, cfg, device) / (a.k * cfg.epochs)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    print(f"device: {name}")
-    print(f"K=1 : {one:.3f} s per candidate-epoch")
-    print(f"K={a.k}: {many:.3f} s per candidate-epoch")
-    print(f"ratio (K=1 / K={a.k}): {one / many:.2f}x")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(f"device: {name}, {torch.get_num_threads()} torch threads")
+    if not a.no_training:
+        compare_training(a, cfg, corpus, emb, device)
+    if a.parts:
+        compare_parts(a, cfg, corpus, emb, device)
 
 
 if __name__ == "__main__":
