@@ -421,7 +421,7 @@ class SearchLab:
         default of the export menu), "final" or "step N". Returns kind -> path."""
         files, cell, name = self.runner.export(which or self.which.value)
         items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in files.values())
-        self.exported.value = f"<b>exported</b> the {html.escape(name.removeprefix("cell-"))} cell ({views.n_edges(cell.n_edges)}):<ul>{items}</ul>"
+        self.exported.value = f"<b>exported</b> the {html.escape(name.removeprefix('cell-'))} cell ({views.n_edges(cell.n_edges)}):<ul>{items}</ul>"
         return files
 
     # --- buttons
