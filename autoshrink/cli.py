@@ -164,6 +164,30 @@ def cmd_train(args) -> int:
     return 0
 
 
+QUALITY_FLAGS = ("data", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt", "device")
+
+
+def cmd_quality(args) -> int:
+    from .quality import QualityReport, write_figures
+    overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
+    report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
+                           lstm=not args.no_lstm, **overrides)
+    todo = len(report.missing())
+
+    def show(kind, **info):
+        if kind == "done":
+            r = info["record"]
+            ppl = "diverged" if r["ppl"] is None else f"{r['ppl']:.1f}"
+            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: ppl {ppl} ({r['seconds']:.1f}s)", flush=True)
+
+    result = report.run(on_event=show)
+    page = write_figures(result, report.state, report.save / "quality.html")
+    print(f"trained {todo - result['missing']}, cached {len(result['records']) - (todo - result['missing'])}; "
+          f"figures in {page}; results in {report.path}")
+    print(json.dumps(result["summary"]))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autoshrink", description="AutoShrink RNN cell search.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -182,6 +206,13 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, or a graph pickle")
     e.add_argument("--out", required=True, help="folder to write into")
     _train_parser(sub)
+    q = sub.add_parser("quality", help="the discovered cell against random cells and baselines, under the proxy")
+    q.add_argument("--search", required=True, help="a search's save folder")
+    q.add_argument("--random", type=int, default=8, help="random cells with the discovered cell's edge count (default: 8)")
+    q.add_argument("--seeds", type=int, default=3, help="trainings of each cell and baseline (default: 3)")
+    q.add_argument("--which", default="final", choices=("final", "best"), help="the search's final or best cell")
+    q.add_argument("--no_lstm", action="store_true", help="leave out the LSTM baseline")
+    _add_config_flags(q, QUALITY_FLAGS)
     return p
 
 
@@ -199,7 +230,8 @@ def _train_parser(sub) -> None:
     _add_config_flags(t, cls=FinalConfig)
 
 
-COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export, "train": cmd_train}
+COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export, "train": cmd_train,
+            "quality": cmd_quality}
 
 
 def main(argv=None) -> int:
