@@ -218,7 +218,9 @@ def parser() -> argparse.ArgumentParser:
 
 def _train_parser(sub) -> None:
     from .final import PRESETS, FinalConfig
-    t = sub.add_parser("train", help="final training of a cell (or --baseline lstm) with the published recipe")
+    t = sub.add_parser("train", help="final training of a cell (or --baseline lstm) with the published recipe",
+                       description="Defaults shown are the paper preset's; --preset sets the others, flags override. "
+                                   "To end a run early and test its best weights: --resume --epochs <epochs done>.")
     t.add_argument("--cell", default=None, help="cell JSON, graph pickle, a search's save folder, shrinkrnn or darts")
     t.add_argument("--which", default="final", choices=("final", "best"),
                    help="from a search's save folder: its final cell or its best-scoring step's cell (default: final)")
