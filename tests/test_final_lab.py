@@ -45,3 +45,14 @@ def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):
     assert len(reopened.figure.data[1].x) == 3 and "finished" in reopened.status.value
     table = reopened.results.value
     assert all(name in table for name, _, _ in PUBLISHED) and "this run" in table
+
+
+def test_stop_tests_the_best_weights_so_far(tmp_path, tiny_data):
+    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu", epochs=3)
+    lab._on_event = lambda kind, **info: lab.stop() if kind == "epoch" else None
+    lab.start()
+    lab.wait(120)
+    run = FinalRun.open(tmp_path / "run")
+    assert run.finished and run.result["epochs"] == 1 and len(run.history) == 1
+    assert run.result["valid_loss"] == pytest.approx(run.history[0]["val_loss"])
+    assert "finished" in lab.status.value and lab.buttons["Start"].disabled
