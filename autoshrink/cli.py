@@ -1,4 +1,4 @@
-"""The command line: `python -m autoshrink {search,proxy,data,export} ...`.
+"""The command line: `python -m autoshrink {search,proxy,data,export,train} ...`.
 
 `search` keeps the seed's flags (--nodes --data --emb_path --emsize --nhidlast --lr --clip
 --epochs --batch_size ...); flags are made from SearchConfig, so one name means one setting, and
@@ -23,16 +23,18 @@ from .config import PRESETS, ConfigError, SearchConfig, preset
 SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save")
 
 
-def _help_texts() -> dict[str, str]:
-    """Each setting's help is the comment beside its default in config.py."""
-    src = inspect.getsource(config_module.SearchConfig)
+def _help_texts(cls=config_module.SearchConfig) -> dict[str, str]:
+    """Each setting's help is the comment beside its default in its dataclass (config.py, final.py)."""
+    src = inspect.getsource(cls)
     return dict(re.findall(r"^\s+(\w+): [^#\n]+#\s*(.+)$", src, re.M))
 
 
-def _add_config_flags(p: argparse.ArgumentParser) -> None:
-    helps = _help_texts()
-    hints = typing.get_type_hints(SearchConfig)
-    for f in SearchConfig.__dataclass_fields__.values():   # the fields and the seed flags nhid, nhidlast
+def _add_config_flags(p: argparse.ArgumentParser, names=None, cls=SearchConfig) -> None:
+    helps = _help_texts(cls)
+    hints = typing.get_type_hints(cls)
+    for f in cls.__dataclass_fields__.values():   # the fields (and SearchConfig's seed flags nhid, nhidlast)
+        if names is not None and f.name not in names:
+            continue
         kind = hints[f.name]
         kind = getattr(kind, "type", kind)                  # InitVar[T] -> T
         kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
@@ -149,8 +151,12 @@ def cmd_proxy(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from .data import prepare_data
-    path = prepare_data(args.out, source=getattr(args, "from"))
+    from .data import prepare_data, prepare_full
+    if args.full:
+        path = prepare_full(args.out or "data/ptb", source=getattr(args, "from"))
+        print(f"full PTB ready in {path}")
+        return 0
+    path = prepare_data(args.out or "data/penn_proxy", source=getattr(args, "from"))
     print(f"PTB proxy ready in {path}")
     return 0
 
@@ -162,6 +168,76 @@ def cmd_export(args) -> int:
     files = export_from(args.cell, args.out, which=args.which)
     for kind, path in files.items():
         print(f"{kind}: {path}")
+    return 0
+
+
+def _train_printer(kind, **info):
+    if kind == "start":
+        where = f"resuming after epoch {info['epoch']}" if info["resumed"] else "training from epoch 1"
+        print(f"{where} of {info['epochs']}: {info['model']}, {info['params']:,} parameters, phase {info['phase']}",
+              flush=True)
+    elif kind == "epoch":
+        val = "diverged" if info["val_ppl"] is None else f"{info['val_ppl']:.2f}"
+        print(f"  epoch {info['epoch'] + 1}/{info['epochs']}  {info['phase']}  train loss {info['train_loss']:.3f}  "
+              f"valid ppl {val}  ({info['seconds']:.1f}s)", flush=True)
+    elif kind == "switch":
+        print(f"  switching to ASGD after epoch {info['epoch'] + 1}", flush=True)
+    elif kind == "done":
+        print(json.dumps({k: info[k] for k in ("valid_ppl", "test_ppl", "best_epoch", "epochs", "params", "seconds")}),
+              flush=True)
+
+
+def cmd_train(args) -> int:
+    from .final import FinalConfig, FinalRun, pick_cell
+    fields = {f.name for f in dataclasses.fields(FinalConfig)}
+    given = {k: v for k, v in vars(args).items() if k in fields}
+    if args.resume:
+        keep = {k: v for k, v in given.items() if k in ("epochs", "data")}
+        if set(given) - set(keep) - {"device"}:
+            raise ConfigError(f"--resume keeps the run's settings; only --epochs, --data and --device may change, "
+                              f"not --{sorted(set(given) - set(keep) - {'device'})[0]}")
+        run = FinalRun.open(args.out, device=given.get("device"), **keep)
+    else:
+        cfg = FinalConfig.preset(args.preset, **given)
+        if args.baseline:
+            if args.cell:
+                raise ConfigError("give either --cell or --baseline lstm, not both")
+            run = FinalRun.create(args.out, cfg, model=args.baseline)
+        elif not args.cell:
+            raise ConfigError("give --cell CELL.json|SAVE_DIR|shrinkrnn|darts, or --baseline lstm")
+        else:
+            run = FinalRun.create(args.out, cfg, cell=pick_cell(args.cell, args.which))
+    print(f"final training in {run.folder} on {run.device}; settings {json.dumps(run.cfg.to_dict())}", flush=True)
+    try:
+        run.run(on_event=_train_printer)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the last finished epoch is saved; continue with --resume --out {run.folder}",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+QUALITY_FLAGS = ("data", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt", "device")
+
+
+def cmd_quality(args) -> int:
+    from .quality import QualityReport, write_figures
+    overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
+    report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
+                           lstm=not args.no_lstm, **overrides)
+    todo = len(report.missing())
+
+    def show(kind, **info):
+        if kind == "done":
+            r = info["record"]
+            ppl = "diverged" if r["ppl"] is None else f"{r['ppl']:.1f}"
+            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: ppl {ppl} ({r['seconds']:.1f}s)", flush=True)
+
+    result = report.run(on_event=show)
+    page = write_figures(result, report.state, report.save / "quality.html")
+    print(f"trained {todo - result['missing']}, cached {len(result['records']) - (todo - result['missing'])}; "
+          f"figures in {page}; results in {report.path}")
+    print(json.dumps(result["summary"]))
     return 0
 
 
@@ -179,17 +255,44 @@ def parser() -> argparse.ArgumentParser:
     _add_config_flags(x)
     d = sub.add_parser("data", help="prepare data/penn_proxy from a local folder or by download")
     d.add_argument("--from", default=None, metavar="FOLDER", help="folder holding full PTB or the proxy")
-    d.add_argument("--out", default="data/penn_proxy", help="where the proxy goes (default: data/penn_proxy)")
+    d.add_argument("--out", default=None, help="where the data goes (default: data/penn_proxy, data/ptb with --full)")
+    d.add_argument("--full", action="store_true", help="full PTB (for the final training) instead of the proxy")
     e = sub.add_parser("export", help="export a cell as diagram (SVG, PNG, PDF, DOT), HTML, JSON, pickle and code")
     e.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, or a graph pickle")
     e.add_argument("--out", required=True, help="folder to write into")
     e.add_argument("--which", default="best", help=WHICH_HELP)
+    _train_parser(sub)
+    q = sub.add_parser("quality", help="the discovered cell against random cells and baselines, under the proxy")
+    q.add_argument("--search", required=True, help="a search's save folder")
+    q.add_argument("--random", type=int, default=8, help="random cells with the discovered cell's edge count (default: 8)")
+    q.add_argument("--seeds", type=int, default=3, help="trainings of each cell and baseline (default: 3)")
+    q.add_argument("--which", default="best", help=WHICH_HELP)
+    q.add_argument("--no_lstm", action="store_true", help="leave out the LSTM baseline")
+    _add_config_flags(q, QUALITY_FLAGS)
     return p
 
 
 WHICH_HELP = ("which cell of a search's save folder: best (the step whose chosen candidate scored highest, "
               "as graph-best), final, or step:N (default: best)")
-COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export}
+
+
+def _train_parser(sub) -> None:
+    from .final import PRESETS, FinalConfig
+    t = sub.add_parser("train", help="final training of a cell (or --baseline lstm) with the published recipe",
+                       description="Defaults shown are the paper preset's; --preset sets the others, flags override. "
+                                   "To end a run early and test its best weights: --resume --epochs <epochs done>.")
+    t.add_argument("--cell", default=None, help="cell JSON, graph pickle, a search's save folder, shrinkrnn or darts")
+    t.add_argument("--which", default="best", help=WHICH_HELP)
+    t.add_argument("--baseline", default=None, choices=("lstm",), help="train torch's one-layer LSTM instead of a cell")
+    t.add_argument("--preset", default="small", choices=tuple(PRESETS),
+                   help="paper (published, GPU), small (proxy, ~30 min on a 2-core CPU), tiny (tests) (default: small)")
+    t.add_argument("--out", required=True, help="run folder: run.json, checkpoint.pt, best.pt")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    _add_config_flags(t, cls=FinalConfig)
+
+
+COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export, "train": cmd_train,
+            "quality": cmd_quality}
 
 
 def main(argv=None) -> int:

@@ -8,6 +8,8 @@
 - `prepare_data(dest, source=None)` makes the proxy (first 4,000 train lines, first 300 valid and
   test lines) from a local folder or by downloading Mikolov's simple-examples archive, and
   checks every file against its known sha256.
+- `prepare_full(dest, source=None)` copies full PTB (train, valid, test) the same way, for the
+  final training: valid and test checked by sha256, train by its published MD5.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ FULL_SHA256 = {  # full PTB valid and test, as in Mikolov's archive
     "valid": "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
     "test": "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
 }
+FULL_TRAIN_MD5 = "f26c4b92c5fdc7b3f8c7cdcb991d8420"   # full PTB train (the MD5 torchtext checks)
 PTB_URL = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
 
 
@@ -199,3 +202,40 @@ def prepare_data(dest="data/penn_proxy", source=None, url: str = PTB_URL) -> Pat
         if all(sha256((dest / f"{s}.txt").read_bytes()) == PROXY_SHA256[s] for s in SPLITS):
             return dest
     return _write_proxy(_download(url), dest)
+
+
+def _check_full(texts: dict[str, bytes]) -> None:
+    for s, digest in FULL_SHA256.items():
+        if sha256(texts[s]) != digest:
+            raise ConfigError(f"{s} text is not full PTB (sha256 differs); give Mikolov's ptb.{s}.txt")
+    if hashlib.md5(texts["train"]).hexdigest() != FULL_TRAIN_MD5:
+        raise ConfigError("train text is not full PTB (MD5 differs); give Mikolov's ptb.train.txt")
+
+
+def prepare_full(dest="data/ptb", source=None, url: str = PTB_URL) -> Path:
+    """Copy full PTB into `dest` (train.txt, valid.txt, test.txt) from a local folder or by download,
+    every file checked against its known digest."""
+    dest = Path(dest)
+    if source is None:
+        if all((dest / f"{s}.txt").is_file() for s in SPLITS):
+            _check_full({s: (dest / f"{s}.txt").read_bytes() for s in SPLITS})
+            return dest
+        texts = _download(url)
+    else:
+        source = Path(source)
+        if not source.is_dir():
+            raise ConfigError(f"--from {source} is not a folder; name a folder holding full PTB (ptb.train.txt ...)")
+        if source.resolve() == dest.resolve():
+            raise ConfigError(f"--from and the destination are the same folder {dest}; name another folder")
+        paths = {s: _find_split(source, s) for s in SPLITS}
+        missing = [s for s, p in paths.items() if p is None]
+        if missing:
+            raise ConfigError(f"{source} has no {missing[0]}.txt or ptb.{missing[0]}.txt; name a folder with full PTB")
+        texts = {s: p.read_bytes() for s, p in paths.items()}
+    _check_full(texts)
+    dest.mkdir(parents=True, exist_ok=True)
+    for s in SPLITS:
+        tmp = dest / f".{s}.txt.tmp"
+        tmp.write_bytes(texts[s])
+        tmp.replace(dest / f"{s}.txt")
+    return dest

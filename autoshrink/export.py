@@ -107,12 +107,17 @@ _MODULE = '''"""A recurrent cell found by AutoShrink, as a self-contained PyTorc
 One time step, input x_t (B, ninp) and previous hidden h (B, nhid):
     [c0, g0] = [x_t, h] @ W0;  s0 = h + sigmoid(c0) * (tanh(g0) - h)
     edge i -> j: [c, g] = s_i @ W_ij;  message = s_i + sigmoid(c) * (op_j(g) - s_i)
-    s_j = mean of the messages entering j;  output = next hidden = mean of the leaf states.
-Edges leaving nodes that node 0 cannot reach are dropped; leaves are reachable nodes with no
-outgoing edge. Weights start U(-0.04, 0.04).
+    s_j = mean of the messages entering j;  output = next hidden = mean of the output nodes' states.
+The output nodes are CELL["outputs"] when listed, else the leaves (reachable nodes with no
+outgoing edge); an output node node 0 cannot reach counts as a zero state. Edges leaving nodes
+that node 0 cannot reach are dropped. Weights start U(-0.04, 0.04).
 
     cell = ShrinkCell(ninp=100, nhid=100, cell_json_path_or_dict=CELL)
     outputs, h_T = cell(x, h)   # x (T, B, ninp), h (B, nhid) -> (T, B, nhid), (B, nhid)
+
+Weights of a finished final training (`python -m autoshrink train`, its best.pt):
+
+    cell, encoder, bias = load_trained("RUN_DIR/best.pt")   # logits = cell outputs @ encoder.T + bias
 """
 import json
 
@@ -126,10 +131,13 @@ INIT_RANGE = 0.04
 
 
 def load_cell(path):
-    """A cell {"mask": N x N 0/1, "ops": N names} from a cell JSON file."""
+    """A cell {"mask": N x N 0/1, "ops": N names[, "outputs": nodes]} from a cell JSON file."""
     with open(path) as f:
         d = json.load(f)
-    return {"mask": [list(r) for r in d["mask"]], "ops": list(d["ops"])}
+    cell = {"mask": [list(r) for r in d["mask"]], "ops": list(d["ops"])}
+    if d.get("outputs") is not None:
+        cell["outputs"] = list(d["outputs"])
+    return cell
 
 
 def live_edges(mask):
@@ -153,7 +161,8 @@ class ShrinkCell(nn.Module):
         if bad:
             raise ValueError(f"unknown op {bad[0]!r}; ops must be one of {sorted(OPS)}")
         self.ninp, self.nhid, self.ops = ninp, nhid, list(cell["ops"])
-        self.edges, self.leaves = live_edges(cell["mask"])
+        self.edges, leaves = live_edges(cell["mask"])
+        self.outputs = list(cell["outputs"]) if cell.get("outputs") is not None else leaves
         self.w0 = nn.Parameter(torch.empty(ninp + nhid, 2 * nhid))
         self.w = nn.ParameterDict({f"{i}_{j}": nn.Parameter(torch.empty(nhid, 2 * nhid)) for i, j in self.edges})
         self.reset_parameters()
@@ -175,7 +184,8 @@ class ShrinkCell(nn.Module):
             inbox.setdefault(j, []).append(s + torch.sigmoid(c) * (OPS[self.ops[j]](g) - s))
         for j, msgs in inbox.items():
             states.setdefault(j, torch.stack(msgs).mean(0))
-        return torch.stack([states[k] for k in self.leaves]).mean(0)
+        zero = torch.zeros_like(h)
+        return torch.stack([states.get(k, zero) for k in self.outputs]).mean(0)
 
     def forward(self, x, h):
         """x (T, B, ninp), h (B, nhid) -> outputs (T, B, nhid), last hidden (B, nhid)."""
@@ -184,4 +194,14 @@ class ShrinkCell(nn.Module):
             h = self.step(x_t, h)
             outputs.append(h)
         return torch.stack(outputs), h
+
+
+def load_trained(path, cell=CELL):
+    """The cell module with the weights of a final training's best.pt (a tensors-only state dict,
+    read with weights_only=True), plus the tied embedding/decoder matrix (V, nhid) and decoder bias (V,)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    encoder, bias = state["encoder.weight"], state["decoder_bias"]
+    module = ShrinkCell(encoder.shape[1], encoder.shape[1], cell)
+    module.load_state_dict({k[len("cell."):]: v for k, v in state.items() if k.startswith("cell.")})
+    return module.eval(), encoder, bias
 '''

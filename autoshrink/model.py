@@ -72,7 +72,7 @@ class BatchedRNNModel(nn.Module):
         leaves = np.zeros((K, N), dtype=np.float32)
         for k, c in enumerate(cells):
             masks[k] = np.array(c.prune().mask)
-            leaves[k, c.leaves()] = 1.0
+            leaves[k, c.output_nodes()] = 1.0
         self.register_buffer("mask", torch.from_numpy(masks))                             # (K, N, N)
         self.register_buffer("leaf", torch.from_numpy(leaves))                            # (K, N)
         self.register_buffer("op_idx", torch.tensor([[OPS.index(o) for o in c.ops] for c in cells]))  # (K, N)

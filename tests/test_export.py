@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import torch
 
-from autoshrink.cell import SHRINK_RNN, Cell, load_cell
+from autoshrink.cell import DARTS, SHRINK_RNN, Cell, load_cell
 from autoshrink.export import export_cell, export_from
 from autoshrink.model import BatchedRNNModel
 
@@ -73,8 +73,9 @@ def _reference(model, w0, x, h):
     return torch.stack(outs), hk[0]
 
 
-@pytest.mark.parametrize("cell", [SHRINK_RNN, DEAD_CELL, Cell.full(("relu", "tanh", "identity", "sigmoid"))],
-                         ids=["shrink_rnn", "dead_edge", "full4"])
+@pytest.mark.parametrize("cell", [SHRINK_RNN, DEAD_CELL, Cell.full(("relu", "tanh", "identity", "sigmoid")), DARTS,
+                                  Cell.from_edges([(0, 1), (2, 3)], ("tanh",) * 4, outputs=[1, 3])],
+                         ids=["shrink_rnn", "dead_edge", "full4", "darts", "unreachable_output"])
 def test_generated_module_matches_model(cell, tmp_path):
     paths = export_cell(cell, tmp_path)
     source = paths["module"].read_text()
@@ -84,7 +85,7 @@ def test_generated_module_matches_model(cell, tmp_path):
     E = H = 16
     model = BatchedRNNModel([cell], torch.randn(30, E), seeds=[7], nhid=H)
     net = mod.ShrinkCell(E, H, str(paths["json"]))
-    assert sorted(net.edges) == sorted(cell.prune().edges) and net.leaves == cell.leaves()
+    assert sorted(net.edges) == sorted(cell.prune().edges) and net.outputs == cell.output_nodes()
     with torch.no_grad():
         net.w0.copy_(model.w0[0])
         for i, j in net.edges:
@@ -120,3 +121,11 @@ def test_export_from_folder_json_and_pickle(tmp_path, exported):
         export_from(run, tmp_path / "c")
     assert load_cell(export_from(exported["graph"], tmp_path / "c")["json"]) == SHRINK_RNN
     assert load_cell(export_from(exported["json"], tmp_path / "d")["json"]) == SHRINK_RNN
+
+
+def test_darts_diagram_shows_its_output_nodes(tmp_path):
+    paths = export_cell(DARTS, tmp_path)
+    dot = paths["dot"].read_text()
+    assert {int(v) for v in re.findall(r"^\s*(\d+) -> h_t;", dot, re.M)} == set(range(1, 9))
+    assert "outputs 1, 2, 3, 4, 5, 6, 7, 8" in dot
+    assert load_cell(paths["json"]) == DARTS and load_cell(paths["graph"]) == DARTS

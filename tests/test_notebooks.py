@@ -124,3 +124,33 @@ def test_02_compare_cells_trains_all_four(kernel, tmp_path, tiny_data):
     assert table.count("<tr") == 5
     nodes, edges = re.search(r">discovered</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", table).groups()
     assert (int(nodes), int(edges)) == (4, records.AFTER0.n_edges) != (4, records.AFTER1.n_edges)
+
+
+def test_03_quality_draws_both_plots(kernel, tmp_path, tiny_data, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    save = tmp_path / "search"
+    Search(SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), save=str(save), **TINY)).run()
+    nb = execute("03_quality.ipynb", dict(search=str(save), n_random=2, seeds=1, which="final", lstm=True, epochs=None,
+                 emsize=None, batch_size=None, eval_batch_size=None, bptt=None, device=None, data=None), kernel)
+    assert not [o for o in outputs(nb) if o["output_type"] == "error"]
+    plotly = [o["data"]["application/vnd.plotly.v1+json"] for o in outputs(nb)
+              if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert len(plotly) == 2
+    assert [t["name"] for t in plotly[0]["data"]] == ["discovered", "random (2 cells)", "ShrinkRNN", "DARTS", "LSTM"]
+    assert [t["name"] for t in plotly[1]["data"]][:2] == ["candidates", "Pareto front"]
+    assert (save / "quality.json").is_file() and "6 trainings, 0 missing" in text_of(nb)
+
+
+def test_04_final_training_runs_and_reopens(kernel, tmp_path, tiny_data, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "final"
+    values = dict(cell="shrinkrnn", which="final", baseline=None, preset="tiny", epochs=2, device="cpu", data=None,
+                  out=str(out), baselines={}, run_to_end=True)
+    nb = execute("04_final_training.ipynb", values, kernel)
+    assert not [o for o in outputs(nb) if o["output_type"] == "error"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs(nb))
+    record = json.loads((out / "run.json").read_text())
+    assert len(record["history"]) == 2 and record["result"] is not None
+    assert f"'test_ppl': {record['result']['test_ppl']!r}" in text_of(nb)
+    again = execute("04_final_training.ipynb", {**values, "run_to_end": False}, kernel)   # a new kernel reopens it
+    assert f"'test_ppl': {record['result']['test_ppl']!r}" in text_of(again)

@@ -96,7 +96,7 @@ def _node_style(cell: Cell):
         i, op = d["index"], d["op"]
         text = f"<b>{i}</b><br>{'init' if i == 0 else op}"
         notes = ["initial state s0 (its op is unused)"] if i == 0 else []
-        notes += ["leaf (averaged into h_t)"] if d["leaf"] else []
+        notes += ["output (averaged into h_t)"] if d["leaf"] else []
         notes += [] if d["reachable"] else ["unreachable (no live input)"]
         hover = "<br>".join([f"<b>{d['label']}</b>", *notes])
         rows.append((d["label"], text, hover, NODE_FILL[op], "#333333" if d["reachable"] else "#bbbbbb",
@@ -147,7 +147,7 @@ def _dag_updates(cell: Cell, edge_states) -> dict[str, dict]:
     up["edge info (scored)"] = dict(x=scored_x, y=scored_y, hovertext=scored_text,
                                     marker=dict(color=scored_val, cmin=lo, cmax=hi,
                                                 showscale=any(v is not None for v in scored_x)))
-    leaves = set(cell.leaves())
+    leaves = set(cell.output_nodes())
     for leaf in range(n):
         pts = arc_points(pos[leaf], pos[OUTPUT], bend(n - leaf)) if leaf in leaves else None
         up[f"out {leaf}"] = _edge_trace_update(pts, EDGE_STYLE["live"], "#555555")

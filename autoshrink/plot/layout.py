@@ -26,7 +26,7 @@ def bend(span: int) -> float:
 
 def cell_graph(cell: Cell) -> nx.DiGraph:
     """The cell as a networkx DAG: inputs, nodes 0..N-1 and the output, with labels and positions."""
-    n, live, leaves = cell.nodes, set(cell.reachable()), cell.leaves()
+    n, live, leaves = cell.nodes, set(cell.reachable()), cell.output_nodes()
     pos = node_positions(n)
     g = nx.DiGraph()
     for v in INPUTS:

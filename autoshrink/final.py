@@ -1,0 +1,537 @@
+"""Final training: one cell (or torch's one-layer LSTM, the baseline) trained to the end with the
+published recipe (ALGORITHM.md, "Reference cells and published numbers").
+
+    run = FinalRun.create("runs/shrink", FinalConfig.preset("small", data="data/ptb"), cell=SHRINK_RNN)
+    run.run(on_event=print_event, should_stop=lambda: False)    # or FinalRun.open("runs/shrink").run()
+    run.result                                                  # {"valid_ppl", "test_ppl", ...}
+
+The recipe: each training step's length drawn from N(bptt, 5), clipped to [5, bptt + 20], with the
+learning rate scaled by length / bptt; five dropouts (output, hidden, cell input, embedding
+output, whole words of the embedding), all variational (one mask per batch, shared over time);
+weight decay; temporal activation regularisation beta * mean (h_t - h_{t-1})^2; SGD, switching to
+averaged SGD (ASGD, t0 = 0, lambd = 0) once the validation loss is worse than the best of all but
+the last `nonmono` epochs (validated with the averaged weights from then on); at the end the best
+weights are validated (eval batch) and tested (test batch).
+
+The run folder holds run.json (settings, cell, history, result), checkpoint.pt (written after every
+epoch: weights, optimizer state with the ASGD averages, RNG states, epoch, best validation) and
+best.pt (the best weights). Both .pt files are tensors-only and load with weights_only=True;
+best.pt loads into the cell module written by autoshrink.export (`load_trained`). Resuming
+continues to the same numbers as an uninterrupted run (CPU, fp32): all randomness comes from
+generators whose states are checkpointed. Progress goes out through `on_event(kind, **info)`,
+kinds: start, epoch, switch, done; `should_stop()` is asked between batches.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .cell import DARTS, SHRINK_RNN, Cell, load_cell
+from .config import ConfigError
+from .data import batchify, load_corpus
+from .model import INIT_RANGE
+from .train import resolve_device
+
+FORMAT = "autoshrink-final/1"
+MODELS = ("cell", "lstm")
+EMB_RANGE = 0.1        # embedding (and tied decoder) init U(-0.1, 0.1)
+LEN_SD, LEN_MIN, LEN_OVER = 5, 5, 20   # step length ~ N(bptt, 5) clipped to [5, bptt + 20]
+_OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda g: g}
+
+
+@dataclass
+class FinalConfig:
+    # --- data and sizes
+    data: str = "data/ptb"            # folder with train.txt, valid.txt, test.txt (full PTB, or the proxy)
+    emsize: int = 745                 # embedding size = hidden size (the decoder is tied to the embedding)
+    # --- optimisation
+    lr: float = 20.0                  # learning rate (SGD, then ASGD), scaled per step by length / bptt
+    clip: float = 0.25                # gradient-norm clip
+    epochs: int = 3000                # training epochs (upper bound)
+    batch_size: int = 64              # training batch (columns of the token stream)
+    eval_batch_size: int = 10         # validation batch
+    test_batch_size: int = 1          # test batch
+    bptt: int = 35                    # mean training step length: N(bptt, 5) clipped to [5, bptt + 20]
+    nonmono: int = 5                  # switch SGD -> ASGD once valid loss > best of all but the last nonmono epochs
+    # --- regularisation
+    dropout: float = 0.75             # output dropout (cell output before the decoder)
+    dropouth: float = 0.25            # hidden dropout (recurrent state entering the cell's matrices)
+    dropoutx: float = 0.75            # cell input dropout (x_t entering the cell)
+    dropouti: float = 0.2             # embedding output dropout
+    dropoute: float = 0.1             # word-level embedding dropout (whole words)
+    wdecay: float = 8e-7              # weight decay
+    beta: float = 1e-3                # temporal activation regularisation: beta * mean (h_t - h_{t-1})^2
+    # --- running
+    seed: int = 1                     # seed of the weights, dropout masks and step lengths
+    device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FinalConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"unknown final-training setting(s) {unknown}; known settings are {sorted(names)}")
+        return cls(**d)
+
+    @classmethod
+    def preset(cls, name: str, **changes) -> "FinalConfig":
+        if name not in PRESETS:
+            raise ConfigError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+        return dataclasses.replace(cls(**PRESETS[name]), **changes)
+
+    def replace(self, **changes) -> "FinalConfig":
+        return dataclasses.replace(self, **changes)
+
+    def check(self) -> "FinalConfig":
+        for problem in _problems(self):
+            raise ConfigError(problem)
+        return self
+
+
+PRESETS = {
+    # the published recipe: 745 units, up to 3,000 epochs; meant for a GPU
+    "paper": {},
+    # the proxy on a 2-core CPU in about half an hour: 200 units, 30 epochs, dropouts about halved
+    "small": dict(data="data/penn_proxy", emsize=200, epochs=30, batch_size=32, eval_batch_size=10,
+                  test_batch_size=1, dropout=0.4, dropouth=0.15, dropoutx=0.4, dropouti=0.1, dropoute=0.05),
+    # tests: seconds
+    "tiny": dict(data="data/penn_proxy", emsize=8, epochs=3, batch_size=8, eval_batch_size=4, test_batch_size=2,
+                 bptt=8, nonmono=1, dropout=0.3, dropouth=0.1, dropoutx=0.3, dropouti=0.1, dropoute=0.05),
+}
+
+
+def _problems(c: FinalConfig):
+    for name in ("emsize", "epochs", "batch_size", "eval_batch_size", "test_batch_size", "bptt", "nonmono", "seed"):
+        v = getattr(c, name)
+        if isinstance(v, bool) or not isinstance(v, int):
+            yield f"--{name} must be a whole number, got {v!r}"
+        elif v < (0 if name == "seed" else 1):
+            yield f"--{name} must be at least {0 if name == 'seed' else 1}, got {v}"
+    for name in ("dropout", "dropouth", "dropoutx", "dropouti", "dropoute"):
+        if not 0 <= getattr(c, name) < 1:
+            yield f"--{name} must be in [0, 1), got {getattr(c, name)}"
+    for name in ("lr", "clip"):
+        if not getattr(c, name) > 0:
+            yield f"--{name} must be positive, got {getattr(c, name)}"
+    for name in ("wdecay", "beta"):
+        if not getattr(c, name) >= 0:
+            yield f"--{name} must be 0 or more, got {getattr(c, name)}"
+
+
+REFERENCE_CELLS = {"shrinkrnn": SHRINK_RNN, "darts": DARTS}   # names --cell accepts besides files
+
+
+def pick_cell(source, which: str = "best") -> Cell:
+    """The cell to train: a reference cell's name (shrinkrnn, darts), else what load_cell reads (a
+    cell JSON, a graph pickle, or a search's save folder, whose `which` cell is taken: best, final
+    or step:N)."""
+    if str(source).lower() in REFERENCE_CELLS:
+        return REFERENCE_CELLS[str(source).lower()]
+    return load_cell(source, which)
+
+
+# ----------------------------------------------------------------------------- models
+
+def _mask(gen: torch.Generator, shape, p: float, device) -> torch.Tensor | None:
+    """A dropout mask (kept entries 1 / (1 - p), dropped 0) drawn from `gen`; None when p is 0."""
+    if p <= 0:
+        return None
+    return (torch.empty(shape).bernoulli_(1 - p, generator=gen) / (1 - p)).to(device)
+
+
+def _times(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    return x if mask is None else x * mask
+
+
+class CellCore(nn.Module):
+    """The recurrent cell interpreted from its mask, ops and output nodes. Parameter names match
+    the module autoshrink.export writes (w0; w.i_j for every live edge), so weights move between them."""
+
+    def __init__(self, cell: Cell, ninp: int, nhid: int, gen: torch.Generator):
+        super().__init__()
+        self.ninp, self.nhid, self.ops, self.n = ninp, nhid, cell.ops, cell.nodes
+        self.edges = cell.prune().edges
+        self.outputs = cell.output_nodes()
+        u = lambda *shape: nn.Parameter(torch.empty(*shape).uniform_(-INIT_RANGE, INIT_RANGE, generator=gen))
+        self.w0 = u(ninp + nhid, 2 * nhid)
+        self.w = nn.ParameterDict({f"{i}_{j}": u(nhid, 2 * nhid) for i, j in self.edges})
+        self.targets = {i: [j for a, j in self.edges if a == i] for i in range(self.n)}
+        self.count = {j: sum(b == j for _, b in self.edges) for j in range(self.n)}
+
+    def forward(self, x, h, xmask=None, hmask=None):
+        """x (T, B, ninp), h (B, nhid) -> outputs (T, B, nhid), last hidden (B, nhid)."""
+        E = self.ninp
+        xw = _times(x, xmask) @ self.w0[:E]
+        w_h = self.w0[E:]
+        w_src = {i: torch.cat([self.w[f"{i}_{j}"] for j in js], 1) for i, js in self.targets.items() if js}
+        outs = []
+        for t in range(x.shape[0]):
+            h = self.step(xw[t], h, w_h, w_src, hmask)
+            outs.append(h)
+        return torch.stack(outs), h
+
+    def step(self, xw_t, h, w_h, w_src, hmask):
+        H = self.nhid
+        c0, g0 = (xw_t + _times(h, hmask) @ w_h).chunk(2, -1)
+        states = {0: h + torch.sigmoid(c0) * (torch.tanh(g0) - h)}
+        inbox: dict[int, torch.Tensor] = {}
+        for i in range(self.n):
+            if i not in states:
+                if i not in inbox:
+                    continue                                   # unreachable: no state
+                states[i] = inbox.pop(i) / self.count[i]
+            if i not in w_src:
+                continue
+            s = states[i]
+            out = _times(s, hmask) @ w_src[i]
+            for k, j in enumerate(self.targets[i]):
+                c, g = out[:, 2 * H * k: 2 * H * k + H], out[:, 2 * H * k + H: 2 * H * (k + 1)]
+                msg = s + torch.sigmoid(c) * (_OP_FN[self.ops[j]](g) - s)
+                inbox[j] = msg if j not in inbox else inbox[j] + msg
+        zero = torch.zeros_like(h)
+        return torch.stack([states.get(k, zero) for k in self.outputs]).mean(0)
+
+
+class LanguageModel(nn.Module):
+    """Embedding -> recurrent core (a cell, or torch's nn.LSTM) -> tied decoder, with the recipe's
+    dropouts. `forward` returns logits (T*B, V), the last hidden state and the raw outputs (T, B, H)."""
+
+    def __init__(self, kind: str, cell: Cell | None, ntokens: int, nhid: int, seed: int):
+        super().__init__()
+        gen = torch.Generator().manual_seed(int(seed))
+        self.kind, self.nhid = kind, nhid
+        self.encoder = nn.Embedding(ntokens, nhid)
+        with torch.no_grad():
+            self.encoder.weight.uniform_(-EMB_RANGE, EMB_RANGE, generator=gen)
+        self.decoder_bias = nn.Parameter(torch.zeros(ntokens))
+        if kind == "cell":
+            self.cell = CellCore(cell, nhid, nhid, gen)
+        else:
+            self.lstm = nn.LSTM(nhid, nhid)
+            with torch.no_grad():
+                bound = 1 / math.sqrt(nhid)       # torch's own LSTM init, drawn from the run's generator
+                for p in self.lstm.parameters():
+                    p.uniform_(-bound, bound, generator=gen)
+
+    def init_hidden(self, batch: int):
+        z = self.decoder_bias.new_zeros(batch, self.nhid)
+        return z if self.kind == "cell" else (z[None], z[None].clone())
+
+    def forward(self, x, h, masks: dict | None = None):
+        m = masks or {}
+        weight = self.encoder.weight if m.get("e") is None else self.encoder.weight * m["e"]
+        emb = _times(F.embedding(x, weight), m.get("i"))
+        if self.kind == "cell":
+            raw, h = self.cell(emb, h, m.get("x"), m.get("h"))
+        else:
+            raw, h = self.lstm(emb, h)
+        out = _times(raw, m.get("o"))
+        logits = F.linear(out.reshape(-1, self.nhid), self.encoder.weight, self.decoder_bias)
+        return logits, h, raw
+
+    def draw_masks(self, gen: torch.Generator, batch: int, cfg: FinalConfig) -> dict:
+        """One batch's dropout masks; the same masks serve every time step of the batch."""
+        V, H, dev = self.encoder.num_embeddings, self.nhid, self.decoder_bias.device
+        masks = {"e": _mask(gen, (V, 1), cfg.dropoute, dev), "i": _mask(gen, (1, batch, H), cfg.dropouti, dev),
+                 "o": _mask(gen, (1, batch, H), cfg.dropout, dev)}
+        if self.kind == "cell":
+            masks.update(x=_mask(gen, (1, batch, H), cfg.dropoutx, dev), h=_mask(gen, (batch, H), cfg.dropouth, dev))
+        return masks
+
+
+def detach(h):
+    return tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def step_lengths(n_rows: int, bptt: int, rng: np.random.Generator) -> list[int]:
+    """One epoch's training step lengths: N(bptt, 5) rounded down, clipped to [5, bptt + 20] and to the data."""
+    lengths, i = [], 0
+    while i < n_rows - 1:
+        L = min(max(LEN_MIN, int(rng.normal(bptt, LEN_SD))), bptt + LEN_OVER, n_rows - 1 - i)
+        lengths.append(L)
+        i += L
+    return lengths
+
+
+@torch.no_grad()
+def evaluate(model: LanguageModel, data: torch.Tensor, bptt: int) -> float:
+    """Mean next-word loss over `data` (T, B): hidden carried across chunks, weighted by their length."""
+    model.eval()
+    h = model.init_hidden(data.shape[1])
+    total, n = 0.0, data.shape[0] - 1
+    for i in range(0, n, bptt):
+        L = min(bptt, n - i)
+        logits, h, _ = model(data[i:i + L], h)
+        total += F.cross_entropy(logits, data[i + 1:i + 1 + L].reshape(-1)).item() * L
+    return total / n
+
+
+def ppl(loss: float) -> float | None:
+    return math.exp(loss) if loss < 30 else None
+
+
+# ----------------------------------------------------------------------------- the run
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _save_pt(obj, path: Path) -> None:
+    _atomic(path, lambda tmp: torch.save(obj, tmp))
+
+
+def _clean(obj):
+    """JSON has no nan or inf: store them as null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _save_json(obj, path: Path) -> None:
+    _atomic(path, lambda tmp: tmp.write_text(json.dumps(_clean(obj), indent=1, allow_nan=False)))
+
+
+def load_weights(path) -> dict:
+    """A tensors-only state dict (best.pt), read without running code (weights_only=True)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class FinalRun:
+    """One final training in its folder: create it, run it (again after a stop or a crash), read it."""
+
+    def __init__(self, folder, record: dict, device: str | None = None):
+        self.folder = Path(folder)
+        self.record = record
+        self.cfg = FinalConfig.from_dict(record["config"]).check()
+        self.cell = Cell.from_dict(record["cell"]) if record["cell"] else None
+        self.device = resolve_device(device or self.cfg.device)
+
+    @classmethod
+    def create(cls, folder, cfg: FinalConfig, cell: Cell | None = None, model: str = "cell") -> "FinalRun":
+        folder = Path(folder)
+        if model not in MODELS:
+            raise ConfigError(f"unknown model {model!r}; use one of {', '.join(MODELS)}")
+        if (model == "cell") != (cell is not None):
+            raise ConfigError("give a cell (--cell) to train a cell, or --baseline lstm without a cell")
+        if (folder / "run.json").exists():
+            raise ConfigError(f"{folder}/run.json exists; continue it with --resume or choose another --out")
+        record = {"format": FORMAT, "model": model, "config": cfg.check().to_dict(),
+                  "cell": cell.to_dict() if cell else None, "history": [], "status": "new", "result": None}
+        folder.mkdir(parents=True, exist_ok=True)
+        _save_json(record, folder / "run.json")
+        return cls(folder, record)
+
+    @classmethod
+    def open(cls, folder, device: str | None = None, **changes) -> "FinalRun":
+        """A run from its folder; `changes` (epochs, data, ...) replace saved settings."""
+        path = Path(folder) / "run.json"
+        if not path.is_file():
+            raise ConfigError(f"no final training at {folder}; give the --out folder of an earlier `train`")
+        try:
+            record = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ConfigError(f"{path} is corrupt (not JSON); start a new run with another --out") from None
+        if not isinstance(record, dict) or record.get("format") != FORMAT:
+            raise ConfigError(f"{path} is not a final-training record ({FORMAT})")
+        record["config"] = {**record["config"], **changes}
+        return cls(folder, record, device)
+
+    # --- what the folder says
+    @property
+    def history(self) -> list[dict]:
+        return self.record["history"]
+
+    @property
+    def result(self) -> dict | None:
+        return self.record["result"]
+
+    @property
+    def finished(self) -> bool:
+        return self.record["result"] is not None
+
+    def model(self, ntokens: int) -> LanguageModel:
+        return LanguageModel(self.record["model"], self.cell, ntokens, self.cfg.emsize, self.cfg.seed).to(self.device)
+
+    # --- training
+    def run(self, on_event=None, should_stop=None) -> dict | None:
+        """Train (from the last checkpoint, if any) to the last epoch, then validate and test the best
+        weights. Returns the result, or None when `should_stop()` ended it first (resumable)."""
+        emit = on_event or (lambda kind, **info: None)
+        stop = should_stop or (lambda: False)
+        if self.finished:
+            return self.result
+        t = _Trainer(self, emit)
+        emit("start", epoch=t.epoch, epochs=self.cfg.epochs, phase=t.phase, params=n_params(t.model),
+             model=self.record["model"], resumed=t.epoch > 0)
+        while t.epoch < self.cfg.epochs:
+            if stop() or not t.train_epoch(stop):
+                self._status("paused")
+                return None
+            t.end_epoch()
+        return self.finish(emit, t.model, t.corpus)
+
+    def finish(self, on_event=None, model=None, corpus=None) -> dict:
+        """Validate (eval batch) and test (test batch) the best weights; record and return the result."""
+        emit = on_event or (lambda kind, **info: None)
+        if not (self.folder / "best.pt").is_file():
+            raise ConfigError(f"{self.folder} has no best.pt yet: train at least one epoch first")
+        corpus = corpus or load_corpus(self.cfg.data)
+        model = model or self.model(corpus.ntokens)
+        model.load_state_dict(load_weights(self.folder / "best.pt"))
+        cfg = self.cfg
+        valid = evaluate(model, batchify(corpus.valid, cfg.eval_batch_size, "--eval_batch_size").to(self.device), cfg.bptt)
+        test = evaluate(model, batchify(corpus.test, cfg.test_batch_size, "--test_batch_size").to(self.device), cfg.bptt)
+        scored = [r for r in self.history if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
+        best = min(scored, key=lambda r: r["val_loss"]) if scored else {}
+        result = {"valid_loss": valid, "test_loss": test, "valid_ppl": ppl(valid), "test_ppl": ppl(test),
+                  "best_epoch": best.get("epoch"), "epochs": len(self.history), "params": n_params(model),
+                  "seconds": sum(r["seconds"] for r in self.history)}
+        self.record["result"] = result
+        self._status("done")
+        emit("done", **result)
+        return result
+
+    def _status(self, status: str) -> None:
+        self.record["status"] = status
+        _save_json(self.record, self.folder / "run.json")
+
+
+class _Trainer:
+    """The state of a run in training: model, optimizer, generators; checkpointed after every epoch."""
+
+    def __init__(self, run: FinalRun, emit):
+        self.run, self.emit, cfg = run, emit, run.cfg
+        self.corpus = load_corpus(cfg.data)
+        self.model = run.model(self.corpus.ntokens)
+        dev = run.device
+        self.train = batchify(self.corpus.train, cfg.batch_size).to(dev)
+        self.valid = batchify(self.corpus.valid, cfg.eval_batch_size, "--eval_batch_size").to(dev)
+        self.masks = torch.Generator().manual_seed(int(cfg.seed) + 1)
+        self.lengths = np.random.default_rng(int(cfg.seed))
+        self.epoch, self.phase, self.best, self.sgd_vals = 0, "SGD", math.inf, []
+        self.opt = self._optimizer("SGD")
+        if (run.folder / "checkpoint.pt").is_file():
+            self._load(load_weights(run.folder / "checkpoint.pt"))
+        self.train_loss, self.tick = None, time.perf_counter()
+
+    def _optimizer(self, phase: str):
+        params, cfg = self.model.parameters(), self.run.cfg
+        if phase == "SGD":
+            return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.wdecay)
+        return torch.optim.ASGD(params, lr=cfg.lr, t0=0, lambd=0.0, weight_decay=cfg.wdecay)
+
+    def train_epoch(self, stop) -> bool:
+        """One pass over the training rows; False if `stop()` said so (the epoch is then redone on resume)."""
+        cfg, model, data = self.run.cfg, self.model, self.train
+        model.train()
+        h = model.init_hidden(data.shape[1])
+        total, i = 0.0, 0
+        for L in step_lengths(data.shape[0], cfg.bptt, self.lengths):
+            if stop():
+                return False
+            logits, h, raw = model(data[i:i + L], detach(h), model.draw_masks(self.masks, data.shape[1], cfg))
+            loss = F.cross_entropy(logits, data[i + 1:i + 1 + L].reshape(-1))
+            tar = cfg.beta * (raw[1:] - raw[:-1]).pow(2).mean() if L > 1 and cfg.beta else 0.0
+            self.opt.zero_grad(set_to_none=True)
+            (loss + tar).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            self.opt.param_groups[0]["lr"] = cfg.lr * L / cfg.bptt
+            self.opt.step()
+            self.opt.param_groups[0]["lr"] = cfg.lr
+            total += loss.item() * L
+            i += L
+        self.train_loss = total / i
+        return True
+
+    def _averaged(self) -> dict | None:
+        """ASGD's averaged weights by parameter name (None in the SGD phase)."""
+        if self.phase != "ASGD":
+            return None
+        names = dict(self.model.named_parameters())
+        return {n: self.opt.state[p]["ax"] for n, p in names.items() if "ax" in self.opt.state[p]}
+
+    def _validate(self) -> tuple[float, dict]:
+        """Validation loss, with ASGD's averaged weights in the ASGD phase; and the weights validated."""
+        avg = self._averaged()
+        if not avg:
+            return evaluate(self.model, self.valid, self.run.cfg.bptt), self.model.state_dict()
+        saved = {n: p.detach().clone() for n, p in self.model.named_parameters()}
+        with torch.no_grad():
+            for n, p in self.model.named_parameters():
+                p.copy_(avg.get(n, p))
+        val, weights = evaluate(self.model, self.valid, self.run.cfg.bptt), {
+            k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        with torch.no_grad():
+            for n, p in self.model.named_parameters():
+                p.copy_(saved[n])
+        return val, weights
+
+    def end_epoch(self) -> None:
+        cfg, folder = self.run.cfg, self.run.folder
+        val, weights = self._validate()
+        if val < self.best:
+            self.best = val
+            _save_pt({k: v.cpu() for k, v in weights.items()}, folder / "best.pt")
+        now = time.perf_counter()
+        row = {"epoch": self.epoch, "train_loss": self.train_loss, "val_loss": val, "val_ppl": ppl(val),
+               "phase": self.phase, "best_val_loss": self.best, "seconds": now - self.tick}
+        self.tick = now
+        self.run.history.append(row)
+        self.emit("epoch", epochs=cfg.epochs, **row)
+        if self.phase == "SGD":
+            if len(self.sgd_vals) > cfg.nonmono and val > min(self.sgd_vals[:-cfg.nonmono]):
+                self.phase, self.opt = "ASGD", self._optimizer("ASGD")
+                self.emit("switch", epoch=self.epoch, phase="ASGD")
+            self.sgd_vals.append(val)
+        self.epoch += 1
+        _save_pt(self._checkpoint(), folder / "checkpoint.pt")
+        self.run._status("training")
+
+    def _checkpoint(self) -> dict:
+        np_state = np.random.get_state()
+        return {"format": FORMAT, "model": {k: v.cpu() for k, v in self.model.state_dict().items()},
+                "optimizer": self.opt.state_dict(), "phase": self.phase, "epoch": self.epoch,
+                "best_val": self.best, "sgd_vals": list(self.sgd_vals), "history": list(self.run.history),
+                "rng": {"masks": self.masks.get_state(), "lengths": self.lengths.bit_generator.state,
+                        "torch": torch.get_rng_state(), "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)),
+                                                                  *np_state[2:]],
+                        "python": list(random.getstate()[1])}}
+
+    def _load(self, ck: dict) -> None:
+        self.model.load_state_dict(ck["model"])
+        self.phase, self.epoch, self.best = ck["phase"], ck["epoch"], ck["best_val"]
+        self.sgd_vals = list(ck["sgd_vals"])
+        self.opt = self._optimizer(self.phase)
+        self.opt.load_state_dict(ck["optimizer"])
+        self.run.record["history"] = list(ck["history"])
+        rng = ck["rng"]
+        self.masks.set_state(rng["masks"])
+        self.lengths.bit_generator.state = rng["lengths"]
+        torch.set_rng_state(rng["torch"])
+        n = rng["numpy"]
+        np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
+        random.setstate((3, tuple(rng["python"]), None))

@@ -1,0 +1,197 @@
+"""The final training in JupyterLab: a preset and every recipe setting in widgets, Start / Pause /
+Stop, live train and valid curves with the SGD/ASGD phase, and the test perplexity at the end
+next to the baselines' figures (the published ones and any finished runs given).
+
+    lab = FinalLab("runs/final", cell=SHRINK_RNN, preset="small")   # reopens the run if it exists
+    lab                 # the panel; Start trains in the background, Pause keeps the last epoch
+    lab.run()           # ... or train in this thread to the end (the tests do this)
+
+The run lives in its folder (autoshrink.final), so after a kernel restart the same line reopens it
+with its curves, and Start continues from its last finished epoch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import threading
+import typing
+from pathlib import Path
+
+import ipywidgets as W
+import plotly.graph_objects as go
+
+from .cell import Cell
+from .config import ConfigError
+from .final import PRESETS, FinalConfig, FinalRun
+from .quality_plot import final_figure, update_final
+
+PUBLISHED = (  # ALGORITHM.md: the papers' final training on full PTB
+    ("ShrinkRNN (paper)", 58.5, 56.5),
+    ("DARTS (paper)", 58.1, 55.7),
+)
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def result_rows(runs: dict) -> list[tuple[str, str, str]]:
+    """(name, valid ppl, test ppl) of the published results and of each finished run folder given."""
+    rows = [(name, _fmt(v), _fmt(t)) for name, v, t in PUBLISHED]
+    for name, folder in runs.items():
+        path = Path(folder)
+        if not (path / "run.json").is_file():
+            continue
+        result = FinalRun.open(path).result
+        if result:
+            rows.append((name, _fmt(result["valid_ppl"]), _fmt(result["test_ppl"])))
+    return rows
+
+
+class FinalLab:
+    def __init__(self, out, cell: Cell | None = None, model: str = "cell", preset: str = "small",
+                 baselines: dict | None = None, **settings):
+        self.out, self.cell, self.model = Path(out), cell, model
+        self.baselines = dict(baselines or {})
+        self.run_obj: FinalRun | None = FinalRun.open(self.out) if (self.out / "run.json").is_file() else None
+        self._pause = self._stop = False
+        self._thread: threading.Thread | None = None
+        self._working = False
+        self.error: BaseException | None = None
+        self._build(preset, settings)
+        self._draw()
+
+    # --- widgets
+    def _build(self, preset: str, settings: dict) -> None:
+        cfg = self.run_obj.cfg if self.run_obj else FinalConfig.preset(preset, **settings)
+        self.preset = W.Dropdown(options=list(PRESETS), value=preset, description="preset")
+        self.preset.observe(self._on_preset, names="value")
+        hints = typing.get_type_hints(FinalConfig)
+        self.inputs = {}
+        for f in dataclasses.fields(FinalConfig):
+            kind = hints[f.name]
+            box = {int: W.IntText, float: W.FloatText}.get(kind, W.Text)
+            self.inputs[f.name] = box(value=getattr(cfg, f.name), description=f.name,
+                                      style={"description_width": "110px"}, layout=W.Layout(width="260px"))
+        self.buttons = {n: W.Button(description=n) for n in ("Start", "Pause", "Stop")}
+        self.buttons["Start"].on_click(lambda b: self.start())
+        self.buttons["Pause"].on_click(lambda b: self.pause())
+        self.buttons["Stop"].on_click(lambda b: self.stop())
+        self.status = W.HTML()
+        self.results = W.HTML()
+        self.figure = go.FigureWidget(final_figure())
+        grid = W.GridBox(list(self.inputs.values()), layout=W.Layout(grid_template_columns="repeat(3, 270px)"))
+        self.panel = W.VBox([W.HBox([self.preset, *self.buttons.values()]), grid, self.status, self.figure,
+                             self.results])
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.panel._repr_mimebundle_(**kwargs)
+
+    def _on_preset(self, change) -> None:
+        if self.run_obj is not None:
+            return
+        cfg = FinalConfig.preset(change["new"], data=self.inputs["data"].value, device=self.inputs["device"].value)
+        for name, box in self.inputs.items():
+            box.value = getattr(cfg, name)
+
+    def config(self) -> FinalConfig:
+        """The settings in the panel (the run's own once it exists)."""
+        if self.run_obj is not None:
+            return self.run_obj.cfg
+        return FinalConfig(**{n: box.value for n, box in self.inputs.items()}).check()
+
+    # --- drawing
+    @property
+    def history(self) -> list[dict]:
+        return self.run_obj.history if self.run_obj else []
+
+    def _draw(self, note: str | None = None) -> None:
+        run = self.run_obj
+        hist = self.history
+        phase = hist[-1]["phase"] if hist else "SGD"
+        if run is None:
+            text = "not started: choose a preset and settings, then Start"
+        elif run.finished:
+            r = run.result
+            text = f"finished: valid ppl {_fmt(r['valid_ppl'])}, test ppl {_fmt(r['test_ppl'])} (best epoch {r['best_epoch'] + 1 if r['best_epoch'] is not None else 'n/a'})"
+        else:
+            text = f"epoch {len(hist)}/{run.cfg.epochs}, phase {phase}"
+        self.status.value = f"<b>{html.escape(note or text)}</b>"
+        update_final(self.figure, hist, title=f"Final training ({phase})" if hist else "Final training")
+        rows = result_rows(self.baselines)
+        if run is not None and run.finished:
+            rows.append(("this run", _fmt(run.result["valid_ppl"]), _fmt(run.result["test_ppl"])))
+        body = "".join(f"<tr><td>{html.escape(n)}</td><td>{v}</td><td>{t}</td></tr>" for n, v, t in rows)
+        self.results.value = ("<table><tr><th>model</th><th>valid ppl</th><th>test ppl</th></tr>" + body + "</table>")
+        for name in self.inputs:
+            self.inputs[name].disabled = run is not None
+        self.preset.disabled = run is not None
+        busy = self.busy
+        self.buttons["Start"].disabled = busy or bool(run and run.finished)
+        self.buttons["Pause"].disabled = self.buttons["Stop"].disabled = not busy
+
+    @property
+    def busy(self) -> bool:
+        return self._working
+
+    # --- training
+    def _on_event(self, kind: str, **info) -> None:
+        if kind in ("epoch", "switch", "done"):
+            self._draw()
+
+    def _ensure_run(self) -> FinalRun:
+        if self.run_obj is None:
+            self.run_obj = FinalRun.create(self.out, self.config(), cell=self.cell, model=self.model)
+        return self.run_obj
+
+    def _work(self) -> dict | None:
+        self._working = True
+        try:
+            run = self._ensure_run()
+            self._draw("training")
+            out = run.run(on_event=self._on_event, should_stop=lambda: self._pause or self._stop)
+            if out is None and self._stop and (run.folder / "best.pt").is_file():
+                out = run.finish(self._on_event)
+            return out
+        except (ConfigError, RuntimeError) as e:
+            self.error = e
+            self._draw(f"error: {e}")
+            return None
+        finally:
+            self._working = False
+            if self.error is None:
+                self._draw("paused: Start continues from the last finished epoch"
+                           if self._pause and not (self.run_obj and self.run_obj.finished) else None)
+
+    def start(self) -> None:
+        """Train in the background (continuing a paused or interrupted run)."""
+        if self.busy:
+            return
+        self._pause = self._stop = False
+        self.error = None
+        self._working = True
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+        self._draw("training")
+
+    def run(self) -> dict | None:
+        """Train in this thread to the end (or until Pause/Stop); returns the result."""
+        self._pause = self._stop = False
+        self.error = None
+        out = self._work()
+        if self.error is not None:
+            raise self.error
+        return out
+
+    def pause(self) -> None:
+        """Stop after the batch in training; the last finished epoch is kept and Start continues."""
+        self._pause = True
+
+    def stop(self) -> None:
+        """End the training now and test the best weights so far."""
+        self._stop = True
+
+    def wait(self, timeout: float | None = None) -> None:
+        t = self._thread
+        if t is not None:
+            t.join(timeout)

@@ -1,0 +1,52 @@
+"""03_quality.ipynb in a real browser (JupyterLab + headless Chromium, as tests/test_browser.py):
+Run All Cells on a tiny search, then both figures (groups with the rank in the title, and the
+candidates with their Pareto front) are drawn on the page."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import browser_util as bu  # noqa: E402
+from test_browser import browser_ok  # noqa: E402,F401  (the fixture: skip without Chromium)
+
+from autoshrink import SearchConfig  # noqa: E402
+from autoshrink.search import Search  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = "notebooks/03_quality.ipynb"
+TINY = dict(emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, seed=1, device="cpu")
+
+
+@pytest.fixture
+def lab(tmp_path, tiny_data, browser_ok):  # noqa: F811
+    root = tmp_path / "lab"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    Search(SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), save=str(root / "runs" / "search"),
+                        **TINY)).run()
+    torch.set_num_threads(n)
+    bu.set_parameters(root / NOTEBOOK, dict(n_random=2, seeds=1))
+    env = {"AUTOSHRINK_DATA": str(tiny_data), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    with bu.JupyterLab(root, env=env, log_path=tmp_path / "jupyter.log") as server:
+        yield server
+
+
+@pytest.mark.timeout(300)
+def test_quality_notebook_in_browser(lab, tmp_path):
+    with bu.browser(tmp_path / "chromium-profile") as ctx:
+        page = ctx.new_page()
+        bu.open_notebook(page, lab, NOTEBOOK)
+        bu.run_all_cells(page, timeout=200_000)
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
+        graphs = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(
+            gd => ({names: gd.data.map(t => t.name), title: (gd.layout.title || {}).text || ''}))""")
+        assert graphs[0]["names"] == ["discovered", "random (2 cells)", "ShrinkRNN", "DARTS", "LSTM"]
+        assert "rank" in graphs[0]["title"]
+        assert graphs[1]["names"][:2] == ["candidates", "Pareto front"]

@@ -1,0 +1,58 @@
+"""The final-training panel: settings from the preset, Start/Pause in the background, reopening
+after a restart (a new FinalLab on the same folder) continues to the straight run's numbers."""
+import pytest
+import torch
+
+from autoshrink.cell import Cell
+from autoshrink.final import FinalConfig, FinalRun
+from autoshrink.final_lab import PUBLISHED, FinalLab
+
+CELL3 = Cell.from_edges([(0, 1), (1, 2), (0, 2)], ("tanh", "sigmoid", "relu"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_panel_follows_the_preset(tmp_path, tiny_data):
+    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu")
+    assert lab.config() == FinalConfig.preset("tiny", data=str(tiny_data), device="cpu")
+    lab.preset.value = "small"
+    assert lab.inputs["emsize"].value == FinalConfig.preset("small").emsize
+    assert lab.inputs["data"].value == str(tiny_data)
+    assert "not started" in lab.status.value and lab.buttons["Pause"].disabled
+
+
+def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):
+    settings = dict(data=str(tiny_data), device="cpu", epochs=3)
+    straight = FinalRun.create(tmp_path / "straight", FinalConfig.preset("tiny", **settings), CELL3).run()
+    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", **settings)
+    paused = []
+    lab._on_event = lambda kind, **info: (paused.append(info["epoch"]), lab.pause()) if kind == "epoch" else None
+    lab.start()
+    lab.wait(120)
+    assert not lab.busy and paused == [0] and not lab.run_obj.finished
+    assert "paused" in lab.status.value
+    reopened = FinalLab(tmp_path / "run", preset="paper")           # after a kernel restart
+    assert len(reopened.history) == 1 and reopened.inputs["emsize"].disabled
+    assert reopened.config().emsize == FinalConfig.preset("tiny").emsize
+    result = reopened.run()
+    assert result["test_ppl"] == straight["test_ppl"]
+    assert len(reopened.figure.data[1].x) == 3 and "finished" in reopened.status.value
+    table = reopened.results.value
+    assert all(name in table for name, _, _ in PUBLISHED) and "this run" in table
+
+
+def test_stop_tests_the_best_weights_so_far(tmp_path, tiny_data):
+    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu", epochs=3)
+    lab._on_event = lambda kind, **info: lab.stop() if kind == "epoch" else None
+    lab.start()
+    lab.wait(120)
+    run = FinalRun.open(tmp_path / "run")
+    assert run.finished and run.result["epochs"] == 1 and len(run.history) == 1
+    assert run.result["valid_loss"] == pytest.approx(run.history[0]["val_loss"])
+    assert "finished" in lab.status.value and lab.buttons["Start"].disabled
