@@ -40,8 +40,9 @@ def _add_config_flags(p: argparse.ArgumentParser, names=None, cls=SearchConfig) 
         kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
         p.add_argument(f"--{f.name}", type=kind, default=argparse.SUPPRESS,
                        help=f"{helps.get(f.name, '')} (default: {f.default})")
-    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="start from these settings (flags given override them): " + ", ".join(PRESETS))
+    if cls is SearchConfig and names is None:   # search and proxy; train has its own presets
+        p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                       help="start from these settings (flags given override them): " + ", ".join(PRESETS))
 
 
 def _flags(args) -> dict:
@@ -52,7 +53,7 @@ def _flags(args) -> dict:
 
 def _config(args, base: dict | None = None) -> SearchConfig:
     """base settings (e.g. a saved search's), then --preset, then the flags given."""
-    given = {**(base or {}), **(preset(args.preset) if args.preset else {}), **_flags(args)}
+    given = {**(base or {}), **(preset(args.preset) if getattr(args, "preset", None) else {}), **_flags(args)}
     return SearchConfig.from_dict(given).check()
 
 
