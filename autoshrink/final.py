@@ -1,5 +1,5 @@
 """Final training: one cell (or torch's one-layer LSTM, the baseline) trained to the end with the
-published recipe (ALGORITHM.md, "Reference cells and published numbers").
+published recipe (docs/algorithm.md, "Final training").
 
     run = FinalRun.create("runs/shrink", FinalConfig.preset("small", data="data/ptb"), cell=SHRINK_RNN)
     run.run(on_event=print_event, should_stop=lambda: False)    # or FinalRun.open("runs/shrink").run()

@@ -25,7 +25,7 @@ from .config import ConfigError
 from .final import PRESETS, FinalConfig, FinalRun
 from .quality_plot import final_figure, update_final
 
-PUBLISHED = (  # ALGORITHM.md: the papers' final training on full PTB
+PUBLISHED = (  # docs/algorithm.md: the papers' final training on full PTB
     ("ShrinkRNN (paper)", 58.5, 56.5),
     ("DARTS (paper)", 58.1, 55.7),
 )

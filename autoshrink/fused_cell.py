@@ -6,7 +6,7 @@ per time step: the forward runs without recording, keeping each step's node stat
 outputs; the backward walks the steps in reverse, source node by source node, and the weight
 gradients are made at the end as one large GEMM per weight over all T x B rows.
 
-For source i and its targets j > i (ALGORITHM.md): [c, g] = s_i @ W_i, c = sigmoid, f = op_j(g),
+For source i and its targets j > i (docs/algorithm.md): [c, g] = s_i @ W_i, c = sigmoid, f = op_j(g),
 m_ij = s_i + c * (f - s_i), and s_j = sum_i a_ij * m_ij with a_ij = mask_ij / (incoming edges of j).
 Each op's derivative is read from its output f: relu (f > 0), sigmoid f(1 - f), tanh 1 - f^2.
 """

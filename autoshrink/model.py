@@ -4,7 +4,7 @@ Each of the K candidates has its own cell (mask and ops), its own weights (tied 
 decoder, the init projection W0, one H x 2H matrix per edge) and is computed in the same pass, so
 a whole shrink step can run as one batched model on a GPU. K = 1 is a plain single model.
 
-The cell, for one time step with input x_t and previous hidden h (ALGORITHM.md):
+The cell, for one time step with input x_t and previous hidden h (docs/algorithm.md):
     [c0, g0] = [x_t, h] @ W0;  s0 = h + sigmoid(c0) * (tanh(g0) - h)
     edge i -> j: [c, g] = s_i @ W_ij;  message = s_i + sigmoid(c) * (op_j(g) - s_i)
     s_j = mean of the messages entering j;  output = next hidden = mean of the leaf states.
