@@ -156,7 +156,7 @@ def test_a_killed_driver_resumes_on_ray_keeping_finished_candidates(tiny_data, t
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     try:
         for line in proc.stdout:
-            if line.startswith("  edge "):   # a candidate is done (and saved before the line is printed)
+            if line.startswith("  edge ") and ": ppl " in line:   # a candidate is done (saved before this line)
                 proc.send_signal(signal.SIGKILL)
                 break
     finally:

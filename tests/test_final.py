@@ -17,7 +17,10 @@ from autoshrink.cell import DARTS, SHRINK_RNN, Cell
 from autoshrink.config import ConfigError
 from autoshrink.data import batchify, load_corpus
 from autoshrink.export import export_cell
+from autoshrink.record import write_json_atomic
 from autoshrink.final import FinalConfig, FinalRun, LanguageModel, evaluate, load_weights, pick_cell, step_lengths
+
+import records  # noqa: E402  (tests/records.py: hand-made search records)
 
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}   # tiny models: thread start-up costs more than it saves
 
@@ -111,15 +114,13 @@ def test_lstm_baseline_is_torchs_lstm_under_the_same_trainer(tmp_path, tiny_data
 
 
 def test_pick_cell_from_a_search_folder(tmp_path):
-    state = {"format": "autoshrink-search/1", "steps": [], "cell": CELL4.to_dict(),
-             "best": {"cell": SHRINK_RNN.to_dict()}, "final": {"cell": DARTS.to_dict()}}
-    (tmp_path / "search.json").write_text(json.dumps(state))
-    assert pick_cell(tmp_path, "best") == SHRINK_RNN and pick_cell(tmp_path, "final") == DARTS
-    state["final"], state["best"] = None, None
-    (tmp_path / "search.json").write_text(json.dumps(state))
-    assert pick_cell(tmp_path / "search.json") == CELL4
-    with pytest.raises(ConfigError, match="no best cell"):
-        pick_cell(tmp_path, "best")
+    save = tmp_path / "run"
+    write_json_atomic(save / "search.json", records.best_first(tmp_path, save))   # best: step 0 of 2
+    assert pick_cell(save) == records.AFTER0 == pick_cell(save, "step:0")
+    assert pick_cell(save / "search.json", "final") == records.AFTER1
+    write_json_atomic(save / "search.json", records.best_first(tmp_path, save, steps=1, final=False))
+    with pytest.raises(ConfigError, match="no final cell yet"):
+        pick_cell(save, "final")
     assert pick_cell("darts") == DARTS and pick_cell("ShrinkRNN") == SHRINK_RNN
 
 

@@ -16,7 +16,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from autoshrink.search import read_state, write_json_atomic
+from autoshrink.config import SearchConfig
+from autoshrink.search import Search, read_state, write_json_atomic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
