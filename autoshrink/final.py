@@ -41,7 +41,8 @@ from .cell import DARTS, SHRINK_RNN, Cell, load_cell
 from .config import ConfigError
 from .data import batchify, load_corpus
 from .model import INIT_RANGE
-from .train import resolve_device
+from .record import write_json_atomic
+from .runtime import resolve_device
 
 FORMAT = "autoshrink-final/1"
 MODELS = ("cell", "lstm")
@@ -300,21 +301,6 @@ def _save_pt(obj, path: Path) -> None:
     _atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
-def _clean(obj):
-    """JSON has no nan or inf: store them as null."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
-def _save_json(obj, path: Path) -> None:
-    _atomic(path, lambda tmp: tmp.write_text(json.dumps(_clean(obj), indent=1, allow_nan=False)))
-
-
 def load_weights(path) -> dict:
     """A tensors-only state dict (best.pt), read without running code (weights_only=True)."""
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -342,7 +328,7 @@ class FinalRun:
         record = {"format": FORMAT, "model": model, "config": cfg.check().to_dict(),
                   "cell": cell.to_dict() if cell else None, "history": [], "status": "new", "result": None}
         folder.mkdir(parents=True, exist_ok=True)
-        _save_json(record, folder / "run.json")
+        write_json_atomic(folder / "run.json", record)
         return cls(folder, record)
 
     @classmethod
@@ -417,7 +403,7 @@ class FinalRun:
 
     def _status(self, status: str) -> None:
         self.record["status"] = status
-        _save_json(self.record, self.folder / "run.json")
+        write_json_atomic(self.folder / "run.json", self.record)
 
 
 class _Trainer:

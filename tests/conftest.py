@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,3 +29,12 @@ def tiny_data(proxy_dir, tmp_path_factory) -> Path:
         lines = (proxy_dir / f"{split}.txt").read_text().splitlines(keepends=True)[:n]
         (out / f"{split}.txt").write_text("".join(lines))
     return out
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test (tiny models: thread start-up costs more than it saves)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -25,12 +25,7 @@ import records  # noqa: E402  (tests/records.py: hand-made search records)
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}   # tiny models: thread start-up costs more than it saves
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny models: thread start-up costs more than it saves
 
 
 CELL4 = Cell.from_edges([(0, 1), (0, 2), (1, 3), (2, 3)], ("tanh", "sigmoid", "relu", "identity"))

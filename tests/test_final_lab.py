@@ -1,7 +1,6 @@
 """The final-training panel: settings from the preset, Start/Pause in the background, reopening
 after a restart (a new FinalLab on the same folder) continues to the straight run's numbers."""
 import pytest
-import torch
 
 from autoshrink.cell import Cell
 from autoshrink.final import FinalConfig, FinalRun
@@ -10,12 +9,7 @@ from autoshrink.final_lab import PUBLISHED, FinalLab
 CELL3 = Cell.from_edges([(0, 1), (1, 2), (0, 2)], ("tanh", "sigmoid", "relu"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny models: thread start-up costs more than it saves
 
 
 def test_panel_follows_the_preset(tmp_path, tiny_data):
