@@ -74,9 +74,10 @@ class CompareLab:
                ("params", "params"), ("seconds", "seconds"), ("epochs", "epochs"), ("ended", "ended")]
 
     def rows(self) -> list[dict]:
-        """One summary row per trained cell: name, nodes, edges, ppl, flops, params, seconds, epochs, ended."""
+        """One summary row per trained cell, in the cells' order (Ray tasks end in any order): name,
+        nodes, edges, ppl, flops, params, seconds, epochs, ended."""
         out = []
-        for name, r in self.results.items():
+        for name, r in ((n, self.results[n]) for n in self.cells if n in self.results):
             cell = self.cells[name].prune()
             out.append(dict(name=name, nodes=cell.nodes, edges=cell.n_edges, ppl=r.ppl, flops=r.flops,
                             params=r.params, seconds=r.seconds, epochs=r.epochs, ended=r.ended))
