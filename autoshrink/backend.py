@@ -1,4 +1,4 @@
-"""Where candidates train: `local` (in this process) or `ray` (as Ray tasks, on this machine or a cluster).
+"""Where candidates and final trainings run: `local` (this process) or `ray` (Ray tasks, here or on a cluster).
 
     backend = make_backend(cfg)              # connects to Ray when cfg.backend == "ray"
     results = backend.train(cells, seeds, corpus, embedding, cfg, device, group=2, on_event=..., should_stop=...)
@@ -14,16 +14,23 @@ is run again from scratch (up to RETRIES times); its events then start over with
 events of candidates already done are dropped. Events travel through a small actor that the driver
 polls (one actor per backend, reset for each train call), and `should_stop` is passed to the tasks
 through the same actor.
+
+A final training (autoshrink.final) runs here or as one Ray task in its run folder, its events
+relayed the same way, resuming from its last checkpoint when its worker dies:
+
+    run_final(FinalRun.open("runs/shrink"), backend="ray", on_event=...)
 """
 from __future__ import annotations
 
 import os
 import signal
 import socket
+from pathlib import Path
 
 import torch
 
 from .config import ConfigError, SearchConfig
+from .final import FinalRun
 from .runtime import resolve_device
 from .train import train_cells
 
@@ -135,20 +142,32 @@ class RayBackend:
         data = (self._put(corpus), self._put(embedding))
         refs = {task.remote(cells[s:s + group], seeds[s:s + group], *data, cfg, s, relay): s
                 for s in range(0, len(cells), group)}
-        results, done, pending = [None] * len(cells), set(), list(refs)
-        try:
-            while pending:
-                ready, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_SECONDS)
-                _forward(ray.get(relay.drain.remote()), emit, done)
-                if should_stop and should_stop():
-                    relay.stop.remote()
-                for ref in ready:
-                    part = _task_result(ray, ref)
-                    results[refs[ref]:refs[ref] + len(part)] = part
-        finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+        results, done = [None] * len(cells), set()
+
+        def collect(ref):
+            part = _task_result(ray, ref)
+            results[refs[ref]:refs[ref] + len(part)] = part
+
+        _drive(ray, relay, list(refs), lambda events: _forward(events, emit, done), should_stop, collect)
         return results
+
+
+def _drive(ray, relay, refs: list, forward, should_stop, collect) -> None:
+    """Wait for the tasks `refs`, handing the relay's events to `forward` every POLL_SECONDS and each
+    finished task's ref to `collect`; a true should_stop() goes to the tasks through the relay. Tasks
+    still running when this ends otherwise (an error, Ctrl-C) are cancelled."""
+    pending = refs
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_SECONDS)
+            forward(ray.get(relay.drain.remote()))
+            if should_stop and should_stop():
+                relay.stop.remote()
+            for ref in ready:
+                collect(ref)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
 
 
 def _task_result(ray, ref) -> list:
@@ -195,26 +214,42 @@ class _Relay:
         return self.stopped
 
 
-def _train_task(cells, seeds, corpus, embedding, cfg: SearchConfig, offset: int, relay) -> list:
-    """One group, in a Ray worker: train_cells with its events sent to the relay as they happen.
-    Sends are not waited for (an actor runs one caller's calls in order); the last one is, so that
-    every event is with the relay before the results reach the driver."""
-    import ray
-    torch.set_num_threads(TASK_THREADS)
-    marker = os.environ.get(KILL_MARKER_ENV)
-    sent = []
+class _Sender:
+    """A task's events, sent to the relay as they happen. Sends are not waited for (an actor runs one
+    caller's calls in order); `flush` waits for the last, so that every event is with the relay before
+    the task's result reaches the driver. The kill-marker hook: at an event `may_kill` accepts, a task
+    that takes the marker file kills its own worker process."""
 
-    def send(kind, index, **info):
-        sent[:] = [relay.put.remote((kind, index + offset, info))]
-        if kind == "epoch" and marker and _take(marker):
-            ray.get(sent[0])
+    def __init__(self, relay, may_kill):
+        self.relay, self.may_kill, self.last = relay, may_kill, None
+        self.marker = os.environ.get(KILL_MARKER_ENV)
+
+    def __call__(self, event) -> None:
+        self.last = self.relay.put.remote(event)
+        if self.marker and self.may_kill(event) and _take(self.marker):
+            self.flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
+    def flush(self) -> None:
+        import ray
+        if self.last is not None:
+            ray.get(self.last)
+
+
+def _train_task(cells, seeds, corpus, embedding, cfg: SearchConfig, offset: int, relay) -> list:
+    """One group, in a Ray worker: train_cells with its events sent to the relay as they happen."""
+    import ray
+    torch.set_num_threads(TASK_THREADS)
+    send = _Sender(relay, lambda event: event[0] == "epoch")
+
+    def emit(kind, index, **info):
+        send((kind, index + offset, info))
+
     for k in range(len(cells)):
-        send("start", k)
-    results = train_cells(cells, seeds, corpus, embedding, cfg, resolve_device(cfg.device), on_event=send,
+        emit("start", k)
+    results = train_cells(cells, seeds, corpus, embedding, cfg, resolve_device(cfg.device), on_event=emit,
                           should_stop=lambda: ray.get(relay.should_stop.remote()))
-    ray.get(sent[0])
+    send.flush()
     return results
 
 
@@ -225,3 +260,58 @@ def _take(path: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+# ----------------------------------------------------------------------------- final training
+
+def run_final(run: FinalRun, backend: str = "local", ray_address: str | None = None, gpus_per_task: float = 0.0,
+              device: str | None = None, on_event=None, should_stop=None) -> dict | None:
+    """`run.run(on_event, should_stop)` here (local), or as one Ray task (ray) asking for one CPU and
+    `gpus_per_task` GPUs, that runs the training in the run's folder (so the worker must reach that
+    folder and the run's data: on a cluster, storage every node shares). `device` replaces the run's
+    device setting on the worker (None: the setting, resolved there). A task whose worker dies is
+    run again (up to RETRIES times) and resumes from the last checkpoint; the epochs it redoes are not
+    emitted again. `run.record` becomes the task's. Returns the result, as FinalRun.run."""
+    SearchConfig(backend=backend, ray_address=ray_address, gpus_per_task=gpus_per_task).check()
+    if backend == "local":
+        return run.run(on_event=on_event, should_stop=should_stop)
+    emit = on_event or (lambda kind, **info: None)
+    ray = connect(ray_address)
+    relay = ray.remote(_Relay).options(num_cpus=0).remote()
+    task = ray.remote(_final_task).options(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES)
+    ref = task.remote(str(run.folder.resolve()), run.record, device, relay, should_stop is not None)
+    seen, records = set(), []
+    try:
+        _drive(ray, relay, [ref], lambda events: _forward_final(events, emit, seen), should_stop,
+               lambda done: records.append(_task_result(ray, done)))
+    finally:
+        ray.kill(relay)
+    run.record = records[0]
+    return run.result
+
+
+def _forward_final(events, emit, seen: set) -> None:
+    """Re-emit a final training's events on the driver, dropping the epochs (and switches) that a
+    retried task, resumed from its last checkpoint, redoes."""
+    for kind, info in events:
+        if kind in ("epoch", "switch"):
+            if (kind, info["epoch"]) in seen:
+                continue
+            seen.add((kind, info["epoch"]))
+        emit(kind, **info)
+
+
+def _final_task(folder: str, record: dict, device: str | None, relay, ask_stop: bool) -> dict:
+    """The final training, in a Ray worker, in its folder; returns the run's record. The kill-marker
+    hook fires after an epoch that has a checkpoint before it, so that the retry resumes from one."""
+    import ray
+    torch.set_num_threads(TASK_THREADS)
+    if not (Path(folder) / "run.json").is_file():
+        raise ConfigError(f"--out {folder} is not reachable from the Ray worker on {socket.gethostname()}; "
+                          "put --out on storage every node shares")
+    run = FinalRun(folder, record, device)
+    send = _Sender(relay, lambda event: event[0] == "epoch" and event[1]["epoch"] >= 1)
+    stop = (lambda: ray.get(relay.should_stop.remote())) if ask_stop else None
+    run.run(on_event=lambda kind, **info: send((kind, info)), should_stop=stop)
+    send.flush()
+    return run.record

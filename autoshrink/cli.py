@@ -188,7 +188,11 @@ def _train_printer(kind, **info):
               flush=True)
 
 
+BACKEND_FLAGS = ("backend", "ray_address", "gpus_per_task")   # train's: where it runs, not its numbers
+
+
 def cmd_train(args) -> int:
+    from .backend import run_final
     from .final import FinalConfig, FinalRun, pick_cell
     fields = {f.name for f in dataclasses.fields(FinalConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields}
@@ -208,9 +212,11 @@ def cmd_train(args) -> int:
             raise ConfigError("give --cell CELL.json|SAVE_DIR|shrinkrnn|darts, or --baseline lstm")
         else:
             run = FinalRun.create(args.out, cfg, cell=pick_cell(args.cell, args.which))
-    print(f"final training in {run.folder} on {run.device}; settings {json.dumps(run.cfg.to_dict())}", flush=True)
+    where = {k: v for k, v in vars(args).items() if k in BACKEND_FLAGS}
+    host = run.device if where.get("backend", "local") == "local" else f"Ray ({where.get('gpus_per_task', 0.0)} GPUs)"
+    print(f"final training in {run.folder} on {host}; settings {json.dumps(run.cfg.to_dict())}", flush=True)
     try:
-        run.run(on_event=_train_printer)
+        run_final(run, **where, device=given.get("device"), on_event=_train_printer)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the last finished epoch is saved; continue with --resume --out {run.folder}",
               file=sys.stderr)
@@ -290,6 +296,7 @@ def _train_parser(sub) -> None:
     t.add_argument("--out", required=True, help="run folder: run.json, checkpoint.pt, best.pt")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     _add_config_flags(t, cls=FinalConfig)
+    _add_config_flags(t, BACKEND_FLAGS)
 
 
 COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export, "train": cmd_train,

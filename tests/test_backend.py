@@ -1,7 +1,8 @@
 """The Ray backend against the local one, on a local Ray of 2 CPUs at a tiny size: the same cell and
 the same figures (CLI, Search, lab, compared cells, proxy), per-epoch events relayed while tasks run,
-a worker killed mid-candidate retried, a killed driver resumed; and the one-line errors (bad
-settings, Ray missing, an address nobody answers)."""
+a worker killed mid-candidate retried, a killed driver resumed; `train` on Ray printing the local
+epochs and figures, also with its worker killed mid-run; and the one-line errors (bad settings, Ray
+missing, an address nobody answers)."""
 import importlib.util
 import json
 import os
@@ -204,3 +205,52 @@ def test_compared_cells_and_proxy_on_ray_equal_local(tiny_data, tmp_path, ray_cl
         assert cli.main([*proxy, "--backend", backend]) == 0
         outs.append({k: v for k, v in json.loads(capsys.readouterr().out).items() if k != "seconds"})
     assert outs[0] == outs[1]
+
+
+def train_args(tiny_data, out, *more) -> list[str]:
+    return ["train", "--cell", "darts", "--preset", "tiny", "--data", str(tiny_data), "--device", "cpu",
+            "--epochs", "3", "--out", str(out), *more]
+
+
+def train_lines(out: str) -> tuple[list[str], dict]:
+    """The per-epoch (and switch) lines without their times, and the JSON line's perplexities."""
+    lines = out.strip().splitlines()
+    epochs = [line.rsplit("(", 1)[0] for line in lines if line.startswith("  ")]
+    result = json.loads(lines[-1])
+    return epochs, {k: result[k] for k in ("valid_ppl", "test_ppl", "best_epoch", "epochs")}
+
+
+@pytest.fixture(scope="module")
+def local_train(tiny_data, tmp_path_factory):
+    """The reference: the tiny final training of 3 epochs with the local backend, as the CLI prints it."""
+    out = subprocess.run([sys.executable, "-m", "autoshrink", *train_args(tiny_data, tmp_path_factory.mktemp("lt") / "run")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return train_lines(out.stdout)
+
+
+@needs_ray
+def test_train_on_ray_prints_the_local_epochs_and_figures(tiny_data, tmp_path, local_train, ray_cluster, capsys):
+    assert cli.main(train_args(tiny_data, tmp_path / "run", "--backend", "ray")) == 0
+    out = capsys.readouterr().out
+    assert "on Ray" in out and "resuming" not in out
+    epochs, result = train_lines(out)
+    assert sum(line.startswith("  epoch") for line in epochs) == 3 and (epochs, result) == local_train
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "done"
+
+
+@needs_ray
+def test_train_on_ray_with_its_worker_killed_resumes_to_the_local_figures(tiny_data, tmp_path, local_train,
+                                                                          ray_cluster, capsys):
+    ray_cluster.touch()   # the task kills its worker after epoch 2, before that epoch's checkpoint
+    assert cli.main(train_args(tiny_data, tmp_path / "run", "--backend", "ray", "--ray_address", "auto")) == 0
+    assert not ray_cluster.exists()
+    out = capsys.readouterr().out
+    assert "training from epoch 1 of 3" in out and "resuming after epoch 1 of 3" in out
+    assert train_lines(out) == local_train   # the redone epoch 2 is printed once
+
+
+def test_train_backend_settings_are_one_line(tiny_data, tmp_path, capsys):
+    assert cli.main(train_args(tiny_data, tmp_path / "run", "--backend", "slurm")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--backend must be one of local, ray" in err, err
