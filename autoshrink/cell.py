@@ -187,7 +187,10 @@ def _valid_outputs(outputs, n: int) -> tuple[int, ...]:
 
 def load_cell(path, which="best") -> Cell:
     """A cell from a JSON cell file, a seed graph pickle, or a search's save folder or search.json:
-    there its best cell, or `which` ("final", "step:N"; see record.cell_of)."""
+    there its best cell, or `which` ("final", "step:N"; see record.cell_of). The names shrinkrnn and
+    darts (where no such file exists) give the published cells."""
+    if str(path).lower() in REFERENCE_CELLS and not Path(path).exists():
+        return REFERENCE_CELLS[str(path).lower()]
     path = Path(path)
     if path.is_dir():
         path = path / "search.json"
@@ -240,3 +243,5 @@ DARTS_GENOTYPE = (("sigmoid", 0), ("relu", 1), ("relu", 1), ("identity", 1),
                   ("tanh", 2), ("sigmoid", 5), ("tanh", 3), ("relu", 5))
 DARTS = Cell.from_edges([(pred, j) for j, (_, pred) in enumerate(DARTS_GENOTYPE, 1)],
                         ("tanh",) + tuple(op for op, _ in DARTS_GENOTYPE), outputs=range(1, 9))
+
+REFERENCE_CELLS = {"shrinkrnn": SHRINK_RNN, "darts": DARTS}   # names load_cell (and --cell) accepts besides files

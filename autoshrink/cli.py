@@ -257,7 +257,7 @@ def parser() -> argparse.ArgumentParser:
                    help="continue the search saved in SAVE_DIR (default: --save)")
     x = sub.add_parser("proxy", help="train one cell under the proxy and print one JSON line")
     x.add_argument("--cell", required=True, help="cell JSON file, a search's save folder (its settings are used; "
-                   "flags given override them), or a graph pickle")
+                   "flags given override them), a graph pickle, or shrinkrnn / darts")
     x.add_argument("--which", default="best", help=WHICH_HELP)
     _add_config_flags(x)
     d = sub.add_parser("data", help="prepare data/penn_proxy from a local folder or by download")
@@ -265,7 +265,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default=None, help="where the data goes (default: data/penn_proxy, data/ptb with --full)")
     d.add_argument("--full", action="store_true", help="full PTB (for the final training) instead of the proxy")
     e = sub.add_parser("export", help="export a cell as diagram (SVG, PNG, PDF, DOT), HTML, JSON, pickle and code")
-    e.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, or a graph pickle")
+    e.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, a graph pickle, or shrinkrnn / darts")
     e.add_argument("--out", required=True, help="folder to write into")
     e.add_argument("--which", default="best", help=WHICH_HELP)
     _train_parser(sub)

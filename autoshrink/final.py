@@ -37,7 +37,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .cell import DARTS, SHRINK_RNN, Cell, load_cell
+from .cell import Cell, load_cell
 from .config import ConfigError
 from .data import batchify, load_corpus
 from .model import INIT_RANGE
@@ -133,15 +133,9 @@ def _problems(c: FinalConfig):
             yield f"--{name} must be 0 or more, got {getattr(c, name)}"
 
 
-REFERENCE_CELLS = {"shrinkrnn": SHRINK_RNN, "darts": DARTS}   # names --cell accepts besides files
-
-
 def pick_cell(source, which: str = "best") -> Cell:
-    """The cell to train: a reference cell's name (shrinkrnn, darts), else what load_cell reads (a
-    cell JSON, a graph pickle, or a search's save folder, whose `which` cell is taken: best, final
-    or step:N)."""
-    if str(source).lower() in REFERENCE_CELLS:
-        return REFERENCE_CELLS[str(source).lower()]
+    """The cell to train: what load_cell reads (a cell JSON, a graph pickle, shrinkrnn or darts, or a
+    search's save folder, whose `which` cell is taken: best, final or step:N)."""
     return load_cell(source, which)
 
 

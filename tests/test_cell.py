@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from autoshrink.cell import SHRINK_RNN, Cell, load_cell, save_graph
+from autoshrink.cell import DARTS, SHRINK_RNN, Cell, load_cell, save_graph
 from autoshrink.config import ConfigError
 
 OPS6 = ("tanh", "relu", "sigmoid", "identity", "tanh", "relu")
@@ -89,3 +89,10 @@ def test_random_cell_has_the_asked_number_of_edges_and_follows_the_seed():
     assert a.n_edges == 12 and a.nodes == 6
     assert a == random_cell(6, 12, np.random.default_rng(4))
     assert a != random_cell(6, 12, np.random.default_rng(5))
+
+
+def test_load_cell_reads_the_reference_names_unless_a_file_has_that_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_cell("darts") == DARTS and load_cell("ShrinkRNN") == SHRINK_RNN
+    (tmp_path / "darts").write_text(Cell.full(("tanh", "relu", "sigmoid")).to_json())
+    assert load_cell("darts") == Cell.full(("tanh", "relu", "sigmoid"))
