@@ -147,17 +147,22 @@ def _find_split(folder: Path, split: str) -> Path | None:
     return None
 
 
+def _write_splits(texts: dict[str, bytes], dest: Path) -> Path:
+    """train.txt, valid.txt and test.txt into `dest`, each through a temporary file and a rename."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for s in SPLITS:
+        tmp = dest / f".{s}.txt.tmp"
+        tmp.write_bytes(texts[s])
+        tmp.replace(dest / f"{s}.txt")
+    return dest
+
+
 def _write_proxy(texts: dict[str, bytes], dest: Path) -> Path:
     proxy = {s: _head(texts[s], PROXY_LINES[s]) for s in SPLITS}
     for s in SPLITS:
         if sha256(proxy[s]) != PROXY_SHA256[s]:
             raise ConfigError(f"{s} text does not match PTB (sha256 differs); give the Mikolov PTB files or the proxy")
-    dest.mkdir(parents=True, exist_ok=True)
-    for s in SPLITS:
-        tmp = dest / f".{s}.txt.tmp"
-        tmp.write_bytes(proxy[s])
-        tmp.replace(dest / f"{s}.txt")
-    return dest
+    return _write_splits(proxy, dest)
 
 
 def _from_folder(source: Path, dest: Path) -> Path:
@@ -233,9 +238,4 @@ def prepare_full(dest="data/ptb", source=None, url: str = PTB_URL) -> Path:
             raise ConfigError(f"{source} has no {missing[0]}.txt or ptb.{missing[0]}.txt; name a folder with full PTB")
         texts = {s: p.read_bytes() for s, p in paths.items()}
     _check_full(texts)
-    dest.mkdir(parents=True, exist_ok=True)
-    for s in SPLITS:
-        tmp = dest / f".{s}.txt.tmp"
-        tmp.write_bytes(texts[s])
-        tmp.replace(dest / f"{s}.txt")
-    return dest
+    return _write_splits(texts, dest)
