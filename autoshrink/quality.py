@@ -30,8 +30,10 @@ from .cell import DARTS, SHRINK_RNN, Cell, random_cell
 from .config import ConfigError, SearchConfig
 from .data import load_corpus
 from .final import FinalConfig, FinalRun, pick_cell
-from .search import read_state, start_embedding, write_json_atomic
-from .train import derive_seed, resolve_device, train_cells
+from .proxy import start_embedding
+from .record import read_state, write_json_atomic
+from .runtime import derive_seed, resolve_device
+from .train import train_cells
 
 FORMAT = "autoshrink-quality/1"
 SALT_RANDOM, SALT_WEIGHTS = 0x7A4D, 0x3E1

@@ -190,7 +190,7 @@ def cell_of(state: dict, which="best") -> Cell:
     w = parse_which(which)
     if w == "final":
         if not state.get("final"):
-            raise ConfigError(f"the search has no final cell yet (not finished); use --which best or step:N")
+            raise ConfigError("the search has no final cell yet (not finished); use --which best or step:N")
         return Cell.from_dict(state["final"]["cell"])
     if w == "best":
         best = best_of(state)

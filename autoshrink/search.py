@@ -30,9 +30,8 @@ from .cell import Cell, random_ops, save_graph
 from .checkpoint import Checkpoint
 from .config import ConfigError, SearchConfig
 from .data import load_corpus
-from .proxy import SALT_EMB, SALT_FINAL, cell_seed, start_embedding, train_cell  # noqa: F401 (SALT_*: importable here)
-from .record import (FORMAT, Best, Candidate, Final, WriterLock, best_of, cell_of, clean, read_state,  # noqa: F401
-                     write_json_atomic, write_state)
+from .proxy import start_embedding, train_cell
+from .record import FORMAT, WriterLock, best_of, cell_of, clean, read_state, write_state
 from .runtime import derive_seed, resolve_device
 
 SALT_OPS, SALT_ORDER = 0x0B5, 0x5F

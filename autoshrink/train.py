@@ -21,7 +21,7 @@ from .config import SearchConfig
 from .data import Corpus, batchify
 from .model import BatchedRNNModel
 from .precision import resolve_fuse, resolve_precision
-from .runtime import derive_seed, resolve_device  # noqa: F401 (resolve_device: kept importable here)
+from .runtime import derive_seed
 
 DIVERGED_LOSS = 30.0   # a best validation loss at or above this (or NaN) counts as diverged
 PATIENCE = 4           # epochs in a row without a new best validation loss before an early end

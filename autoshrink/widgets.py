@@ -27,7 +27,7 @@ from .config import BACKENDS, FUSES, PRECISIONS, PRESETS, ConfigError, SearchCon
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .runner import LabError, Runner, fresh_folder, read_search
 from .search import SAFE_ON_RESUME, initial_cell
-from .train import resolve_device
+from .runtime import resolve_device
 
 SETTINGS = (  # SearchConfig field, label, widget class
     ("nodes", "nodes", W.IntText),

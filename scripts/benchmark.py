@@ -20,7 +20,8 @@ from autoshrink.config import SearchConfig
 from autoshrink.data import batchify, initial_embedding, load_corpus
 from autoshrink.model import BatchedRNNModel
 from autoshrink.precision import resolve_precision
-from autoshrink.train import _clip_step, resolve_device, train_cells
+from autoshrink.runtime import resolve_device
+from autoshrink.train import _clip_step, train_cells
 
 
 def sync(device) -> None:

@@ -22,8 +22,9 @@ import torch
 from autoshrink.backend import TASK_THREADS, LocalBackend, RayBackend
 from autoshrink.config import SearchConfig
 from autoshrink.data import load_corpus
-from autoshrink.search import initial_cell, start_embedding
-from autoshrink.train import derive_seed, resolve_device
+from autoshrink.proxy import start_embedding
+from autoshrink.runtime import derive_seed, resolve_device
+from autoshrink.search import initial_cell
 
 
 def timed(backend, cells, seeds, corpus, emb, cfg) -> float:

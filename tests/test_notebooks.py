@@ -17,7 +17,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from autoshrink.config import SearchConfig
-from autoshrink.search import Search, read_state, write_json_atomic
+from autoshrink.record import read_state, write_json_atomic
+from autoshrink.search import Search
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402

@@ -3,7 +3,6 @@ finite numbers or nulls; a kill during a batched step resumes from the last epoc
 of an uninterrupted run; one writer per save folder; a resume with a changed unsafe setting is
 refused with one line naming it."""
 import json
-import os
 import signal
 import subprocess
 import sys

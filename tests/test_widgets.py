@@ -18,7 +18,8 @@ from autoshrink.cli import _help_texts
 from autoshrink.config import ConfigError
 from autoshrink.runner import LabError
 from autoshrink.search import Search
-from autoshrink.search import initial_cell, write_json_atomic
+from autoshrink.record import write_json_atomic
+from autoshrink.search import initial_cell
 from autoshrink.widgets import SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
