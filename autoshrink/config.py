@@ -12,7 +12,7 @@ from typing import Optional
 
 
 BACKENDS = ("local", "ray")   # where candidates train (backend.py)
-PRECISIONS = ("auto", "fp32", "bf16")   # arithmetic of proxy training (precision.py)
+PRECISIONS = ("auto", "fp32", "bf16", "bf16-decoder")   # arithmetic of proxy training (precision.py)
 FUSES = ("auto", "on", "off")            # fused kernels of proxy training (fused.py, fused_cell.py)
 
 
@@ -52,7 +52,7 @@ class SearchConfig:
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
-    precision: str = "auto"           # "auto" (bf16 where the device runs it fast and nhid >= 64, else fp32), "fp32" or "bf16" (fp32 master weights)
+    precision: str = "auto"           # "auto" (bf16 where the device runs it fast; on a CPU with nhid < 64 only the decoder), "fp32", "bf16" (fp32 master weights) or "bf16-decoder"
     fuse: str = "auto"                # fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"
     backend: str = "local"            # where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)
     ray_address: Optional[str] = None  # for --backend ray: none starts Ray here, "auto" joins the running one, or HOST:PORT
@@ -134,7 +134,7 @@ def _problems(c: SearchConfig):
     if isinstance(c.gpus_per_task, bool) or not isinstance(c.gpus_per_task, (int, float)) or not c.gpus_per_task >= 0:
         yield f"--gpus_per_task must be a number of GPUs, 0 or more, got {c.gpus_per_task!r}"
     if c.precision not in PRECISIONS:
-        yield f"--precision must be auto, fp32 or bf16, got {c.precision!r}"
+        yield f"--precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}"
     if c.fuse not in FUSES:
         yield f"--fuse must be auto, on or off, got {c.fuse!r}"
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from .cell import OPS, Cell
 from .fused import linear_cross_entropy
 from .fused_cell import cell_loop
-from .precision import compute_dtype
+from .precision import compute_dtypes
 
 INIT_RANGE = 0.04  # cell weights ~ U(-0.04, 0.04)
 _OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda x: x}
@@ -48,12 +48,13 @@ def _apply_ops(groups: list, g: torch.Tensor) -> torch.Tensor:
 class BatchedRNNModel(nn.Module):
     def __init__(self, cells: list[Cell], embedding: torch.Tensor, seeds: list[int], nhid: int,
                  precision: str = "fp32", fuse: bool = False):
-        """precision "fp32" or "bf16" (bf16 arithmetic on these fp32 weights); fuse: the chunked fused
+        """precision "fp32", "bf16" (bf16 arithmetic on these fp32 weights) or "bf16-decoder" (bf16 in
+        the tied decoder and its loss only); fuse: the chunked fused
         decoder + cross-entropy (fused.py) and the cell's time loop with a hand-written backward
         (fused_cell.py), each also switchable alone through fuse_loss / fuse_cell. The defaults are
         the plain fp32 reference path."""
         super().__init__()
-        self.dtype, self.fuse_loss, self.fuse_cell = compute_dtype(precision), fuse, fuse
+        (self.dtype, self.dec_dtype), self.fuse_loss, self.fuse_cell = compute_dtypes(precision), fuse, fuse
         K, N = len(cells), cells[0].nodes
         V, E = embedding.shape
         H = nhid
@@ -175,7 +176,8 @@ class BatchedRNNModel(nn.Module):
         """x: (T, B) token ids; h: (K, B, H). Returns logits (K, T, B, V) and the last hidden (K, B, H)."""
         T, B = x.shape
         out, h = self.hidden_states(x, h)
-        logits = torch.baddbmm(self.dec_bias.to(self.dtype)[:, None, :], out, self.encoder.to(self.dtype).transpose(1, 2))
+        d = self.dec_dtype
+        logits = torch.baddbmm(self.dec_bias.to(d)[:, None, :], out.to(d), self.encoder.to(d).transpose(1, 2))
         return logits.view(self.K, T, B, -1), h
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
@@ -189,7 +191,7 @@ class BatchedRNNModel(nn.Module):
         """Mean next-word NLL of every candidate, (K,) fp32, and the last hidden state."""
         if self.fuse_loss:
             out, h = self.hidden_states(x, h)
-            return linear_cross_entropy(out, self.encoder, self.dec_bias, y.reshape(-1), self.dtype), h
+            return linear_cross_entropy(out, self.encoder, self.dec_bias, y.reshape(-1), self.dec_dtype), h
         logits, h = self(x, h)
         K, V = self.K, logits.shape[-1]
         nll = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1).repeat(K), reduction="none")

@@ -1,11 +1,15 @@
 """Precision and kernel choice: which arithmetic a proxy training runs in, decided per device.
 
-`--precision` is "fp32", "bf16" or "auto"; bf16 means bf16 arithmetic on fp32 master weights
-(the loss, the gradient norm and the clip stay fp32). "auto" picks bf16 only where the device
+`--precision` is "fp32", "bf16", "bf16-decoder" or "auto"; bf16 means bf16 arithmetic on fp32
+master weights (the loss, the gradient norm and the clip stay fp32); "bf16-decoder" runs only the
+tied decoder and its loss in bf16 and the cell in fp32. "auto" picks bf16 only where the device
 runs it fast: a CUDA device with bf16 support, or a CPU whose flags (/proc/cpuinfo) list AVX-512
-BF16 or AMX-BF16 and a hidden size of at least BF16_MIN_NHID (measured on a 2-core CPU: at
-nhid 32 bf16 gained nothing over the fused fp32 path, at nhid 100 it did); otherwise fp32. `--fuse` is "on", "off" or "auto" (on): the chunked fused
-decoder + cross-entropy and the fused cell step. fp32 with fuse off is the plain reference path.
+BF16 or AMX-BF16. On such a CPU a cell smaller than BF16_MIN_NHID gets "bf16-decoder": its many
+small ops are bound by per-op overhead, which bf16 casts only add to, while the decoder's large
+GEMMs still gain (measured on a 2-core CPU at nhid 32: the cell 16 ms per step in fp32 against
+22 ms in bf16, the decoder and loss 37 ms against 27 ms). Otherwise fp32. `--fuse` is "on",
+"off" or "auto" (on): the chunked fused decoder + cross-entropy and the fused cell step. fp32
+with fuse off is the plain reference path.
 """
 from __future__ import annotations
 
@@ -13,10 +17,8 @@ from pathlib import Path
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16")
-FUSES = ("auto", "on", "off")
 FAST_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-BF16_MIN_NHID = 64   # on a CPU, smaller cells are bound by per-op overhead, not by GEMMs
+BF16_MIN_NHID = 64   # on a CPU, smaller cells run in fp32: they are bound by per-op overhead, not by GEMMs
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str]:
@@ -41,16 +43,19 @@ def fast_bf16(device: torch.device, flags: set[str] | None = None) -> bool:
 
 
 def resolve_precision(name: str, device: torch.device, nhid: int = BF16_MIN_NHID) -> str:
-    """'fp32' or 'bf16' for the setting `name` on `device`, for a cell of hidden size `nhid`."""
-    if name == "auto":
-        big = device.type != "cpu" or nhid >= BF16_MIN_NHID
-        return "bf16" if big and fast_bf16(device) else "fp32"
-    return name
+    """'fp32', 'bf16' or 'bf16-decoder' for the setting `name` on `device`, for a cell of hidden size `nhid`."""
+    if name != "auto":
+        return name
+    if not fast_bf16(device):
+        return "fp32"
+    return "bf16" if device.type != "cpu" or nhid >= BF16_MIN_NHID else "bf16-decoder"
 
 
 def resolve_fuse(name: str) -> bool:
     return name != "off"
 
 
-def compute_dtype(precision: str) -> torch.dtype:
-    return torch.bfloat16 if precision == "bf16" else torch.float32
+def compute_dtypes(precision: str) -> tuple[torch.dtype, torch.dtype]:
+    """(the cell's dtype, the decoder's dtype) of a resolved precision."""
+    bf, fp = torch.bfloat16, torch.float32
+    return {"fp32": (fp, fp), "bf16": (bf, bf), "bf16-decoder": (fp, bf)}[precision]
