@@ -175,8 +175,8 @@ def cmd_export(args) -> int:
 def _train_printer(kind, **info):
     if kind == "start":
         where = f"resuming after epoch {info['epoch']}" if info["resumed"] else "training from epoch 1"
-        print(f"{where} of {info['epochs']}: {info['model']}, {info['params']:,} parameters, phase {info['phase']}",
-              flush=True)
+        print(f"{where} of {info['epochs']}: {info['model']}, {info['params']:,} parameters, phase {info['phase']}, "
+              f"precision {info['precision']}", flush=True)
     elif kind == "epoch":
         val = "diverged" if info["val_ppl"] is None else f"{info['val_ppl']:.2f}"
         print(f"  epoch {info['epoch'] + 1}/{info['epochs']}  {info['phase']}  train loss {info['train_loss']:.3f}  "

@@ -35,20 +35,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .cell import Cell, load_cell
-from .config import ConfigError
+from .config import FUSES, PRECISIONS, ConfigError
 from .data import batchify, load_corpus
-from .model import INIT_RANGE
+from .final_model import LanguageModel, detach, n_params
+from .precision import resolve_fuse, resolve_precision
 from .record import write_json_atomic
 from .runtime import resolve_device
 
 FORMAT = "autoshrink-final/1"
 MODELS = ("cell", "lstm")
-EMB_RANGE = 0.1        # embedding (and tied decoder) init U(-0.1, 0.1)
 LEN_SD, LEN_MIN, LEN_OVER = 5, 5, 20   # step length ~ N(bptt, 5) clipped to [5, bptt + 20]
-_OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda g: g}
 
 
 @dataclass
@@ -76,6 +74,8 @@ class FinalConfig:
     # --- running
     seed: int = 1                     # seed of the weights, dropout masks and step lengths
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
+    precision: str = "auto"           # as in proxy training: "auto", "fp32", "bf16" or "bf16-decoder" (precision.py)
+    fuse: str = "auto"                # "auto"/"on": decoder + cross-entropy in row chunks (fused.py); "off": full logits
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -131,129 +131,15 @@ def _problems(c: FinalConfig):
     for name in ("wdecay", "beta"):
         if not getattr(c, name) >= 0:
             yield f"--{name} must be 0 or more, got {getattr(c, name)}"
+    for name, allowed in (("precision", PRECISIONS), ("fuse", FUSES)):
+        if getattr(c, name) not in allowed:
+            yield f"--{name} must be one of {', '.join(allowed)}, got {getattr(c, name)!r}"
 
 
 def pick_cell(source, which: str = "best") -> Cell:
     """The cell to train: what load_cell reads (a cell JSON, a graph pickle, shrinkrnn or darts, or a
     search's save folder, whose `which` cell is taken: best, final or step:N)."""
     return load_cell(source, which)
-
-
-# ----------------------------------------------------------------------------- models
-
-def _mask(gen: torch.Generator, shape, p: float, device) -> torch.Tensor | None:
-    """A dropout mask (kept entries 1 / (1 - p), dropped 0) drawn from `gen`; None when p is 0."""
-    if p <= 0:
-        return None
-    return (torch.empty(shape).bernoulli_(1 - p, generator=gen) / (1 - p)).to(device)
-
-
-def _times(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    return x if mask is None else x * mask
-
-
-class CellCore(nn.Module):
-    """The recurrent cell interpreted from its mask, ops and output nodes. Parameter names match
-    the module autoshrink.export writes (w0; w.i_j for every live edge), so weights move between them."""
-
-    def __init__(self, cell: Cell, ninp: int, nhid: int, gen: torch.Generator):
-        super().__init__()
-        self.ninp, self.nhid, self.ops, self.n = ninp, nhid, cell.ops, cell.nodes
-        self.edges = cell.prune().edges
-        self.outputs = cell.output_nodes()
-        u = lambda *shape: nn.Parameter(torch.empty(*shape).uniform_(-INIT_RANGE, INIT_RANGE, generator=gen))
-        self.w0 = u(ninp + nhid, 2 * nhid)
-        self.w = nn.ParameterDict({f"{i}_{j}": u(nhid, 2 * nhid) for i, j in self.edges})
-        self.targets = {i: [j for a, j in self.edges if a == i] for i in range(self.n)}
-        self.count = {j: sum(b == j for _, b in self.edges) for j in range(self.n)}
-
-    def forward(self, x, h, xmask=None, hmask=None):
-        """x (T, B, ninp), h (B, nhid) -> outputs (T, B, nhid), last hidden (B, nhid)."""
-        E = self.ninp
-        xw = _times(x, xmask) @ self.w0[:E]
-        w_h = self.w0[E:]
-        w_src = {i: torch.cat([self.w[f"{i}_{j}"] for j in js], 1) for i, js in self.targets.items() if js}
-        outs = []
-        for t in range(x.shape[0]):
-            h = self.step(xw[t], h, w_h, w_src, hmask)
-            outs.append(h)
-        return torch.stack(outs), h
-
-    def step(self, xw_t, h, w_h, w_src, hmask):
-        H = self.nhid
-        c0, g0 = (xw_t + _times(h, hmask) @ w_h).chunk(2, -1)
-        states = {0: h + torch.sigmoid(c0) * (torch.tanh(g0) - h)}
-        inbox: dict[int, torch.Tensor] = {}
-        for i in range(self.n):
-            if i not in states:
-                if i not in inbox:
-                    continue                                   # unreachable: no state
-                states[i] = inbox.pop(i) / self.count[i]
-            if i not in w_src:
-                continue
-            s = states[i]
-            out = _times(s, hmask) @ w_src[i]
-            for k, j in enumerate(self.targets[i]):
-                c, g = out[:, 2 * H * k: 2 * H * k + H], out[:, 2 * H * k + H: 2 * H * (k + 1)]
-                msg = s + torch.sigmoid(c) * (_OP_FN[self.ops[j]](g) - s)
-                inbox[j] = msg if j not in inbox else inbox[j] + msg
-        zero = torch.zeros_like(h)
-        return torch.stack([states.get(k, zero) for k in self.outputs]).mean(0)
-
-
-class LanguageModel(nn.Module):
-    """Embedding -> recurrent core (a cell, or torch's nn.LSTM) -> tied decoder, with the recipe's
-    dropouts. `forward` returns logits (T*B, V), the last hidden state and the raw outputs (T, B, H)."""
-
-    def __init__(self, kind: str, cell: Cell | None, ntokens: int, nhid: int, seed: int):
-        super().__init__()
-        gen = torch.Generator().manual_seed(int(seed))
-        self.kind, self.nhid = kind, nhid
-        self.encoder = nn.Embedding(ntokens, nhid)
-        with torch.no_grad():
-            self.encoder.weight.uniform_(-EMB_RANGE, EMB_RANGE, generator=gen)
-        self.decoder_bias = nn.Parameter(torch.zeros(ntokens))
-        if kind == "cell":
-            self.cell = CellCore(cell, nhid, nhid, gen)
-        else:
-            self.lstm = nn.LSTM(nhid, nhid)
-            with torch.no_grad():
-                bound = 1 / math.sqrt(nhid)       # torch's own LSTM init, drawn from the run's generator
-                for p in self.lstm.parameters():
-                    p.uniform_(-bound, bound, generator=gen)
-
-    def init_hidden(self, batch: int):
-        z = self.decoder_bias.new_zeros(batch, self.nhid)
-        return z if self.kind == "cell" else (z[None], z[None].clone())
-
-    def forward(self, x, h, masks: dict | None = None):
-        m = masks or {}
-        weight = self.encoder.weight if m.get("e") is None else self.encoder.weight * m["e"]
-        emb = _times(F.embedding(x, weight), m.get("i"))
-        if self.kind == "cell":
-            raw, h = self.cell(emb, h, m.get("x"), m.get("h"))
-        else:
-            raw, h = self.lstm(emb, h)
-        out = _times(raw, m.get("o"))
-        logits = F.linear(out.reshape(-1, self.nhid), self.encoder.weight, self.decoder_bias)
-        return logits, h, raw
-
-    def draw_masks(self, gen: torch.Generator, batch: int, cfg: FinalConfig) -> dict:
-        """One batch's dropout masks; the same masks serve every time step of the batch."""
-        V, H, dev = self.encoder.num_embeddings, self.nhid, self.decoder_bias.device
-        masks = {"e": _mask(gen, (V, 1), cfg.dropoute, dev), "i": _mask(gen, (1, batch, H), cfg.dropouti, dev),
-                 "o": _mask(gen, (1, batch, H), cfg.dropout, dev)}
-        if self.kind == "cell":
-            masks.update(x=_mask(gen, (1, batch, H), cfg.dropoutx, dev), h=_mask(gen, (batch, H), cfg.dropouth, dev))
-        return masks
-
-
-def detach(h):
-    return tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
-
-
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def step_lengths(n_rows: int, bptt: int, rng: np.random.Generator) -> list[int]:
@@ -274,8 +160,8 @@ def evaluate(model: LanguageModel, data: torch.Tensor, bptt: int) -> float:
     total, n = 0.0, data.shape[0] - 1
     for i in range(0, n, bptt):
         L = min(bptt, n - i)
-        logits, h, _ = model(data[i:i + L], h)
-        total += F.cross_entropy(logits, data[i + 1:i + 1 + L].reshape(-1)).item() * L
+        loss, h, _ = model.loss(data[i:i + L], data[i + 1:i + 1 + L], h)
+        total += loss.item() * L
     return total / n
 
 
@@ -353,8 +239,15 @@ class FinalRun:
     def finished(self) -> bool:
         return self.record["result"] is not None
 
+    @property
+    def precision(self) -> str:
+        """The precision `auto` resolves to for this run's device and size."""
+        return resolve_precision(self.cfg.precision, self.device, self.cfg.emsize)
+
     def model(self, ntokens: int) -> LanguageModel:
-        return LanguageModel(self.record["model"], self.cell, ntokens, self.cfg.emsize, self.cfg.seed).to(self.device)
+        cfg = self.cfg
+        return LanguageModel(self.record["model"], self.cell, ntokens, cfg.emsize, cfg.seed, self.precision,
+                             resolve_fuse(cfg.fuse)).to(self.device)
 
     # --- training
     def run(self, on_event=None, should_stop=None) -> dict | None:
@@ -366,7 +259,7 @@ class FinalRun:
             return self.result
         t = _Trainer(self, emit)
         emit("start", epoch=t.epoch, epochs=self.cfg.epochs, phase=t.phase, params=n_params(t.model),
-             model=self.record["model"], resumed=t.epoch > 0)
+             model=self.record["model"], resumed=t.epoch > 0, precision=self.precision)
         while t.epoch < self.cfg.epochs:
             if stop() or not t.train_epoch(stop):
                 self._status("paused")
@@ -433,8 +326,9 @@ class _Trainer:
         for L in step_lengths(data.shape[0], cfg.bptt, self.lengths):
             if stop():
                 return False
-            logits, h, raw = model(data[i:i + L], detach(h), model.draw_masks(self.masks, data.shape[1], cfg))
-            loss = F.cross_entropy(logits, data[i + 1:i + 1 + L].reshape(-1))
+            masks = model.draw_masks(self.masks, data.shape[1], cfg)
+            loss, h, raw = model.loss(data[i:i + L], data[i + 1:i + 1 + L], detach(h), masks)
+            raw = raw.float()
             tar = cfg.beta * (raw[1:] - raw[:-1]).pow(2).mean() if L > 1 and cfg.beta else 0.0
             self.opt.zero_grad(set_to_none=True)
             (loss + tar).backward()

@@ -21,10 +21,11 @@ import ipywidgets as W
 import plotly.graph_objects as go
 
 from .cell import Cell
-from .config import ConfigError
+from .config import FUSES, PRECISIONS, ConfigError
 from .final import PRESETS, FinalConfig, FinalRun
 from .quality_plot import final_figure, update_final
 
+CHOICES = {"precision": PRECISIONS, "fuse": FUSES}   # settings shown as a Dropdown of their values
 PUBLISHED = (  # docs/algorithm.md: the papers' final training on full PTB
     ("ShrinkRNN (paper)", 58.5, 56.5),
     ("DARTS (paper)", 58.1, 55.7),
@@ -69,10 +70,13 @@ class FinalLab:
         hints = typing.get_type_hints(FinalConfig)
         self.inputs = {}
         for f in dataclasses.fields(FinalConfig):
-            kind = hints[f.name]
-            box = {int: W.IntText, float: W.FloatText}.get(kind, W.Text)
-            self.inputs[f.name] = box(value=getattr(cfg, f.name), description=f.name,
-                                      style={"description_width": "110px"}, layout=W.Layout(width="260px"))
+            kind, look = hints[f.name], dict(style={"description_width": "110px"}, layout=W.Layout(width="260px"))
+            if f.name in CHOICES:
+                box = W.Dropdown(options=CHOICES[f.name], value=getattr(cfg, f.name), description=f.name, **look)
+            else:
+                box = {int: W.IntText, float: W.FloatText}.get(kind, W.Text)(value=getattr(cfg, f.name),
+                                                                          description=f.name, **look)
+            self.inputs[f.name] = box
         self.buttons = {n: W.Button(description=n) for n in ("Start", "Pause", "Stop")}
         self.buttons["Start"].on_click(lambda b: self.start())
         self.buttons["Pause"].on_click(lambda b: self.pause())

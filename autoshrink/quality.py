@@ -68,7 +68,7 @@ def lstm_proxy_config(cfg: SearchConfig, seed: int) -> FinalConfig:
                        batch_size=cfg.batch_size, eval_batch_size=cfg.eval_batch_size,
                        test_batch_size=cfg.eval_batch_size, bptt=cfg.bptt, nonmono=cfg.epochs + 1, dropout=0.0,
                        dropouth=0.0, dropoutx=0.0, dropouti=0.0, dropoute=0.0, wdecay=0.0, beta=0.0, seed=seed,
-                       device=cfg.device)
+                       device=cfg.device, precision=cfg.precision, fuse=cfg.fuse)
 
 
 class QualityReport:

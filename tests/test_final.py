@@ -19,6 +19,7 @@ from autoshrink.data import batchify, load_corpus
 from autoshrink.export import export_cell
 from autoshrink.record import write_json_atomic
 from autoshrink.final import FinalConfig, FinalRun, evaluate, load_weights, pick_cell, step_lengths
+from autoshrink.final_model import LanguageModel
 
 import records  # noqa: E402  (tests/records.py: hand-made search records)
 
@@ -81,7 +82,7 @@ def test_resume_after_a_stop_reaches_the_same_numbers(tmp_path, tiny_data):
 
 
 def test_best_weights_run_in_the_exported_module(tmp_path, tiny_data):
-    run = FinalRun.create(tmp_path / "run", tiny(tiny_data, epochs=1), DARTS)
+    run = FinalRun.create(tmp_path / "run", tiny(tiny_data, epochs=1, precision="fp32"), DARTS)   # exact: fp32
     result = run.run()
     spec = importlib.util.spec_from_file_location("gen_darts", export_cell(DARTS, tmp_path / "x")["module"])
     mod = importlib.util.module_from_spec(spec)
@@ -94,6 +95,25 @@ def test_best_weights_run_in_the_exported_module(tmp_path, tiny_data):
         loss = F.cross_entropy(out.reshape(-1, encoder.shape[1]) @ encoder.T + bias, data[1:].reshape(-1)).item()
     assert loss == pytest.approx(result["test_loss"], rel=1e-5)
     assert sorted(load_weights(tmp_path / "run" / "best.pt")) == sorted(run.model(corpus.ntokens).state_dict())
+
+
+@pytest.mark.parametrize("kind", ["cell", "lstm"])
+def test_fast_path_loss_is_close_to_the_plain_path(kind, tiny_data):
+    """fused (chunked decoder + loss) and bf16 against fp32 with full logits and F.cross_entropy."""
+    corpus = load_corpus(tiny_data)
+    x = batchify(corpus.train, 4)[:13]
+    gen = lambda: torch.Generator().manual_seed(3)
+    plain = LanguageModel(kind, DARTS if kind == "cell" else None, corpus.ntokens, 16, 1, "fp32", False)
+    masks = plain.draw_masks(gen(), 4, FinalConfig.preset("tiny"))
+    ref, _, _ = plain.loss(x[:-1], x[1:], plain.init_hidden(4), masks)
+    ref.backward()
+    for precision, fuse, tol in (("fp32", True, 1e-6), ("bf16", True, 2e-2), ("bf16-decoder", False, 2e-2)):
+        m = LanguageModel(kind, DARTS if kind == "cell" else None, corpus.ntokens, 16, 1, precision, fuse)
+        got, _, _ = m.loss(x[:-1], x[1:], m.init_hidden(4), masks)
+        got.backward()
+        assert got.dtype == torch.float32 and got.item() == pytest.approx(ref.item(), rel=tol)
+        for (name, a), b in zip(m.named_parameters(), plain.parameters()):
+            assert torch.allclose(a.grad, b.grad, atol=max(tol, 1e-6) * b.grad.abs().max() * 5), name
 
 
 def test_lstm_baseline_is_torchs_lstm_under_the_same_trainer(tmp_path, tiny_data):
