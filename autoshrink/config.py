@@ -14,6 +14,7 @@ from typing import Optional
 BACKENDS = ("local", "ray")   # where candidates train (backend.py)
 PRECISIONS = ("auto", "fp32", "bf16", "bf16-decoder")   # arithmetic of proxy training (precision.py)
 FUSES = ("auto", "on", "off")            # fused kernels of proxy training (fused.py, fused_cell.py)
+GRAPHS = ("auto", "on", "off")           # CUDA graphs over proxy training steps (graphs.py)
 
 
 class ConfigError(ValueError):
@@ -54,6 +55,7 @@ class SearchConfig:
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
     precision: str = "auto"           # "auto" (bf16 where the device runs it fast; on a CPU with nhid < 64 only the decoder), "fp32", "bf16" (fp32 master weights) or "bf16-decoder"
     fuse: str = "auto"                # fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"
+    graphs: str = "auto"              # CUDA graphs over each training step: "on" (CUDA only), "off", "auto" (off until measured on a GPU)
     backend: str = "local"            # where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)
     ray_address: Optional[str] = None  # for --backend ray: none starts Ray here, "auto" joins the running one, or HOST:PORT
     gpus_per_task: float = 0.0        # GPUs each Ray task asks for (0.5: two tasks share one); 0 trains on CPU
@@ -137,6 +139,8 @@ def _problems(c: SearchConfig):
         yield f"--precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}"
     if c.fuse not in FUSES:
         yield f"--fuse must be auto, on or off, got {c.fuse!r}"
+    if c.graphs not in GRAPHS:
+        yield f"--graphs must be auto, on or off, got {c.graphs!r}"
 
 
 def _ops_problems(text: str, nodes: int):

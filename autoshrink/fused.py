@@ -54,7 +54,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
         total = h.new_zeros(K, dtype=torch.float32)
         dh = torch.empty(h.shape, dtype=torch.float32, device=h.device)
         dw = torch.zeros(weight.shape, dtype=torch.float32, device=h.device)
-        db = -torch.bincount(target, minlength=bias.shape[1]).to(torch.float32).expand(K, -1)   # the one-hots
+        ones = torch.ones(target.shape, dtype=torch.float32, device=h.device)   # the one-hots, by index_add_:
+        db = -torch.zeros(bias.shape[1], device=h.device).index_add_(0, target, ones).expand(K, -1)   # (bincount
+        # waits on the device for its output size, which a CUDA graph cannot record)
         for r in range(0, n, chunk):
             xc, t = x[:, r:r + chunk], target[r:r + chunk]
             e, sums, nll, at = _chunk_exp(xc, w, b, t)

@@ -36,7 +36,7 @@ from .runtime import derive_seed, resolve_device
 
 SALT_OPS, SALT_ORDER = 0x0B5, 0x5F
 # Settings a resumed search may change: where and how candidates train, not their numbers.
-SAFE_ON_RESUME = ("save", "device", "data", "parallel", "precision", "fuse", "backend", "ray_address", "gpus_per_task")
+SAFE_ON_RESUME = ("save", "device", "data", "parallel", "precision", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
 
 
 def score(ppl, flops: int, nhid: int, target_ppl: float = 200.0, ppl_weight: float = 0.25,

@@ -20,6 +20,7 @@ from .cell import Cell
 from .config import SearchConfig
 from .data import Corpus, batchify
 from .model import BatchedRNNModel
+from .graphs import StepRunner, resolve_graphs
 from .precision import resolve_fuse, resolve_precision
 from .runtime import derive_seed
 
@@ -135,10 +136,12 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     saved = checkpoint.load() if checkpoint else None
     if _resumable(saved, seeds):
         first, lr = _restore(saved, seeds, model, tr, spent)
+    graphs = resolve_graphs(cfg.graphs, device)
+    steps = _steps(model, cfg, graphs)
     for epoch in range(first, cfg.epochs):
         if should_stop and should_stop():
             return results
-        train_loss = _train_epoch(model, train, lr, cfg, epoch)
+        train_loss = _train_epoch(steps, train, lr, cfg, epoch)
         val = evaluate(model, valid, cfg.bptt).tolist()
         now = time.perf_counter()
         for k in active:
@@ -157,6 +160,7 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
             keep = [row for row, k in enumerate(active) if k not in done]
             model.keep(torch.tensor(keep, device=device))
             active = [active[row] for row in keep]
+            steps = _steps(model, cfg, graphs)    # a recorded graph holds the old shapes
         elif len(done) == len(active):
             break
         if checkpoint:
@@ -192,17 +196,38 @@ def _restore(saved: dict, seeds: list[int], model: BatchedRNNModel, tr: _Tracker
     return saved["epoch"], saved["lr"]
 
 
-def _train_epoch(model: BatchedRNNModel, data: torch.Tensor, lr: float, cfg: SearchConfig, epoch: int) -> list[float]:
-    """One pass over the training rows; returns each candidate's running (EMA) training loss."""
-    h = model.init_hidden(data.shape[1])
+class _PlainSteps:
+    """Training steps straight through autograd, the hidden state carried from step to step; the
+    same interface as graphs.StepRunner (CUDA graphs)."""
+
+    def __init__(self, model: BatchedRNNModel, batch: int, clip: float):
+        self.model, self.batch, self.clip = model, batch, clip
+
+    def reset(self) -> None:
+        self.h = self.model.init_hidden(self.batch)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
+        loss, self.h = self.model.loss(x, y, self.h.detach())
+        self.model.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        _clip_step(self.model, lr, self.clip)
+        return loss.detach()
+
+
+def _steps(model: BatchedRNNModel, cfg: SearchConfig, graphs: bool):
+    if not graphs:
+        return _PlainSteps(model, cfg.batch_size, cfg.clip)
+    return StepRunner(model, cfg.batch_size, cfg.clip, cfg.bptt, capture=True)
+
+
+def _train_epoch(steps, data: torch.Tensor, lr: float, cfg: SearchConfig, epoch: int) -> list[float]:
+    """One pass over the training rows through `steps` (_PlainSteps or graphs.StepRunner); returns
+    each candidate's running (EMA) training loss."""
+    steps.reset()
     ema = None
     i = 0
     for L in seq_lengths(data.shape[0], cfg.bptt, cfg.seed, epoch):
-        loss, h = model.loss(data[i:i + L], data[i + 1:i + 1 + L], h.detach())
-        model.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        _clip_step(model, lr * L / cfg.bptt, cfg.clip)
-        d = loss.detach()
+        d = steps.step(data[i:i + L], data[i + 1:i + 1 + L], lr * L / cfg.bptt)
         ema = d if ema is None else EMA_MOMENTUM * ema + (1 - EMA_MOMENTUM) * d
         i += L
     return ema.tolist()

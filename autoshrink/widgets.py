@@ -23,7 +23,7 @@ import torch
 
 from . import plot, views
 from .cli import _help_texts
-from .config import BACKENDS, FUSES, PRECISIONS, PRESETS, ConfigError, SearchConfig
+from .config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, ConfigError, SearchConfig
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .runner import LabError, Runner, fresh_folder, read_search
 from .search import SAFE_ON_RESUME, initial_cell
@@ -50,6 +50,7 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("device", "device", W.Dropdown),
     ("precision", "precision", W.Dropdown),
     ("fuse", "fuse", W.Dropdown),
+    ("graphs", "CUDA graphs", W.Dropdown),
     ("data", "data folder", W.Text),
     ("emb_path", "word vectors", W.Text),
     ("save", "save folder", W.Text),
@@ -94,7 +95,8 @@ def device_names() -> list[str]:
     return ["auto", "cpu"] + (["cuda"] if n else []) + [f"cuda:{i}" for i in range(n) if n > 1]
 
 
-CHOICES = {"device": device_names, "backend": lambda: BACKENDS, "precision": lambda: PRECISIONS, "fuse": lambda: FUSES}   # a Dropdown setting's options (its current value is always one)
+CHOICES = {"device": device_names, "backend": lambda: BACKENDS, "precision": lambda: PRECISIONS, "fuse": lambda: FUSES,
+           "graphs": lambda: GRAPHS}   # a Dropdown setting's options (its current value is always one)
 _DEFAULTS = SearchConfig().to_dict()
 
 

@@ -5,7 +5,7 @@ measured side by side in one run, rounds interleaved A/B/A/B so the machine's lo
     python scripts/benchmark.py --data data/penn_proxy [--epochs 1] [--rounds 2] [--threads 2] [--parts]
 
 Prints seconds per candidate-epoch of each path (and of K = 10 candidates in one batched model
-on a GPU), their ratio, the resolved precision and the proxy perplexity of ShrinkRNN after
+on a GPU, and each fast path with CUDA graphs, --graphs on), their ratio, the resolved precision and the proxy perplexity of ShrinkRNN after
 --epochs in each path (10 epochs is the published proxy; fewer is a quick check). --parts
 times training steps with each fast part alone (fused loss, fused cell, bf16) against the
 plain path. Absolute times vary with the machine's load; the ratios are the result.
@@ -44,26 +44,29 @@ def timed_training(k, corpus, emb, cfg, device) -> tuple[float, float]:
 
 
 def paths(a, device) -> dict:
-    out = {"fp32, fuse off": ("fp32", "off", 1), f"{a.precision}, fuse {a.fuse}": (a.precision, a.fuse, 1)}
+    """name -> (precision, fuse, K, graphs): the plain path and the fast one; on a GPU also K = a.k
+    candidates in one batched model, and each fast path with CUDA graphs."""
+    out = {"fp32, fuse off": ("fp32", "off", 1, "off"), f"{a.precision}, fuse {a.fuse}": (a.precision, a.fuse, 1, "off")}
     if device.type == "cuda":
-        out.update({f"{p}, fuse {f}, K={a.k}": (p, f, a.k) for p, f, _ in list(out.values())})
+        out.update({f"{p}, fuse {f}, K={a.k}": (p, f, a.k, "off") for p, f, _, _ in list(out.values())})
+        out.update({f"{n}, graphs": (p, f, k, "on") for n, (p, f, k, _) in list(out.items()) if n != "fp32, fuse off"})
     return out
 
 
 def compare_training(a, cfg, corpus, emb, device) -> None:
     runs = paths(a, device)
     secs, ppl = {n: [] for n in runs}, {}
-    for name, (p, f, k) in runs.items():          # warm-up: one short run each, not counted
-        timed_training(k, corpus, emb, cfg.replace(epochs=1, precision=p, fuse=f), device)
+    for name, (p, f, k, g) in runs.items():          # warm-up: one short run each, not counted
+        timed_training(k, corpus, emb, cfg.replace(epochs=1, precision=p, fuse=f, graphs=g), device)
     for _ in range(a.rounds):
-        for name, (p, f, k) in runs.items():
-            s, ppl[name] = timed_training(k, corpus, emb, cfg.replace(precision=p, fuse=f), device)
+        for name, (p, f, k, g) in runs.items():
+            s, ppl[name] = timed_training(k, corpus, emb, cfg.replace(precision=p, fuse=f, graphs=g), device)
             secs[name].append(s)
     base = sum(secs["fp32, fuse off"])
     print(f"{'ShrinkRNN' if cfg.nodes == 6 else 'full cell'}, {cfg.nodes} nodes, emsize {cfg.emsize}, batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
           f"{a.rounds} interleaved round(s); auto precision here: {resolve_precision('auto', device, cfg.nhid)}")
     for name, s in secs.items():
-        print(f"  {name:24s} {sum(s) / len(s):7.2f} s per candidate-epoch   x{base / sum(s):.2f}   "
+        print(f"  {name:32s} {sum(s) / len(s):7.2f} s per candidate-epoch   x{base / sum(s):.2f}   "
               f"proxy ppl {ppl[name]:.2f}")
 
 
