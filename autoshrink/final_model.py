@@ -8,6 +8,11 @@ takes dropout masks. `precision` and `fuse` mean what they mean in proxy trainin
 only the decoder; fuse runs the decoder and its cross-entropy in chunks (fused.py) instead of
 making the full logits tensor. The LSTM's core stays fp32 (torch's own kernel). fp32 with fuse
 off is the plain path.
+
+The LSTM has no place for masks inside its fused recurrence, so its hidden dropout is a
+DropConnect mask on its hidden-to-hidden matrix, drawn per batch (as AWD-LSTM regularises an
+LSTM); its input is the embedding output, already dropped by the embedding-output dropout, so the
+cell-input dropout has no separate place in it.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.func import functional_call
 
 from .cell import Cell
 from .fused import linear_cross_entropy
@@ -123,8 +129,10 @@ class LanguageModel(nn.Module):
         emb = _times(F.embedding(x, weight), m.get("i"))
         if self.kind == "cell":
             raw, h = self.cell(emb, h, m.get("x"), m.get("h"))
-        else:
+        elif m.get("w") is None:
             raw, h = self.lstm(emb, h)
+        else:                                                    # hidden dropout as DropConnect
+            raw, h = functional_call(self.lstm, {"weight_hh_l0": self.lstm.weight_hh_l0 * m["w"]}, (emb, h))
         return _times(raw, m.get("o")), h, raw
 
     def forward(self, x, h, masks: dict | None = None):
@@ -153,6 +161,8 @@ class LanguageModel(nn.Module):
                  "o": _mask(gen, (1, batch, H), cfg.dropout, dev)}
         if self.kind == "cell":
             masks.update(x=_mask(gen, (1, batch, H), cfg.dropoutx, dev), h=_mask(gen, (batch, H), cfg.dropouth, dev))
+        else:
+            masks["w"] = _mask(gen, (4 * H, H), cfg.dropouth, dev)
         return masks
 
 

@@ -92,7 +92,7 @@ class StepRunner:
             self._put_back(params, saved)
             self.model.zero_grad(set_to_none=True)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            with torch.cuda.graph(graph, stream=side):         # the stream the warm-up ran on
                 loss = self._body(gx, gy, recording=True)
         except RuntimeError as e:
             self._put_back(params, saved)

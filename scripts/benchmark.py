@@ -74,7 +74,9 @@ def compare_parts(a, cfg, corpus, emb, device) -> None:
     """Training steps (a.steps of them) with each fast part alone, interleaved with the plain path."""
     data = batchify(corpus.train, cfg.batch_size).to(device)
     parts = {"plain fp32": ("fp32", False, False), "fused loss": ("fp32", True, False),
-             "fused cell": ("fp32", False, True), "bf16": ("bf16", False, False), "all": ("bf16", True, True)}
+             "fused cell": ("fp32", False, True), "bf16": ("bf16", False, False),
+             "bf16 decoder": ("bf16-decoder", False, False), "all, bf16": ("bf16", True, True),
+             "all, bf16 dec.": ("bf16-decoder", True, True)}
     models = {}
     for name, (p, loss, cell) in parts.items():
         m = BatchedRNNModel([bench_cell(cfg.nodes)], emb, [1], cfg.nhid, p, True).to(device)
@@ -101,7 +103,7 @@ def compare_parts(a, cfg, corpus, emb, device) -> None:
             tot[name] += time.perf_counter() - t
     print(f"training steps, each part alone ({a.steps} steps x {a.rounds} interleaved rounds):")
     for name, s in tot.items():
-        print(f"  {name:12s} {1000 * s / (a.rounds * a.steps):8.1f} ms per step   x{tot['plain fp32'] / s:.2f}")
+        print(f"  {name:14s} {1000 * s / (a.rounds * a.steps):8.1f} ms per step   x{tot['plain fp32'] / s:.2f}")
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Final training (autoshrink.final): the recipe's pieces, resuming to the same numbers, the best
 weights in the exported module, the DARTS cell and torch's LSTM under the same trainer, the CLI."""
+import copy
 import importlib.util
 import json
 import os
@@ -114,6 +115,22 @@ def test_fast_path_loss_is_close_to_the_plain_path(kind, tiny_data):
         assert got.dtype == torch.float32 and got.item() == pytest.approx(ref.item(), rel=tol)
         for (name, a), b in zip(m.named_parameters(), plain.parameters()):
             assert torch.allclose(a.grad, b.grad, atol=max(tol, 1e-6) * b.grad.abs().max() * 5), name
+
+
+def test_lstm_hidden_dropout_is_dropconnect_on_its_recurrent_matrix(tiny_data):
+    corpus = load_corpus(tiny_data)
+    x = batchify(corpus.train, 3)[:6]
+    m = LanguageModel("lstm", None, corpus.ntokens, 8, 1)
+    w = m.draw_masks(torch.Generator().manual_seed(0), 3, FinalConfig.preset("tiny", dropouth=0.5))["w"]
+    assert w.shape == (32, 8) and (w == 0).any() and (w == 2).any()
+    out, _, _ = m.hidden(x, m.init_hidden(3), {"w": w})
+    ref = copy.deepcopy(m.lstm)                                   # torch's LSTM with the masked matrix
+    with torch.no_grad():
+        ref.weight_hh_l0.mul_(w)
+    expected, _ = ref(F.embedding(x, m.encoder.weight), m.init_hidden(3))
+    assert torch.allclose(out, expected, atol=1e-6)
+    out.sum().backward()
+    assert (m.lstm.weight_hh_l0.grad[w == 0] == 0).all() and m.lstm.weight_hh_l0.grad.abs().sum() > 0
 
 
 def test_lstm_baseline_is_torchs_lstm_under_the_same_trainer(tmp_path, tiny_data):
