@@ -292,7 +292,7 @@ def _train_parser(sub) -> None:
     t.add_argument("--which", default="best", help=WHICH_HELP)
     t.add_argument("--baseline", default=None, choices=("lstm",), help="train torch's one-layer LSTM instead of a cell")
     t.add_argument("--preset", default="small", choices=tuple(PRESETS),
-                   help="paper (published, GPU), small (proxy, ~30 min on a 2-core CPU), tiny (tests) (default: small)")
+                   help="paper (published, GPU), small (proxy, 2 to 5 minutes a model on a 2-core CPU), tiny (tests) (default: small)")
     t.add_argument("--out", required=True, help="run folder: run.json, checkpoint.pt, best.pt")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     _add_config_flags(t, cls=FinalConfig)

@@ -106,7 +106,7 @@ class FinalConfig:
 PRESETS = {
     # the published recipe: 745 units, up to 3,000 epochs; meant for a GPU
     "paper": {},
-    # the proxy on a 2-core CPU in about half an hour: 200 units, 30 epochs, dropouts about halved
+    # the proxy on a 2-core CPU, 2 to 5 minutes a model: 200 units, 30 epochs, dropouts about halved
     "small": dict(data="data/penn_proxy", emsize=200, epochs=30, batch_size=32, eval_batch_size=10,
                   test_batch_size=1, dropout=0.4, dropouth=0.15, dropoutx=0.4, dropouti=0.1, dropoute=0.05),
     # tests: seconds
