@@ -26,10 +26,10 @@ from torch.func import functional_call
 from .cell import Cell
 from .fused import linear_cross_entropy
 from .model import INIT_RANGE
+from .ops import OP_FN
 from .precision import compute_dtypes
 
 EMB_RANGE = 0.1        # embedding (and tied decoder) init U(-0.1, 0.1)
-_OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda g: g}
 
 
 def _mask(gen: torch.Generator, shape, p: float, device) -> torch.Tensor | None:
@@ -88,7 +88,7 @@ class CellCore(nn.Module):
             out = _times(s, hmask) @ w_src[i]
             for k, j in enumerate(self.targets[i]):
                 c, g = out[:, 2 * H * k: 2 * H * k + H], out[:, 2 * H * k + H: 2 * H * (k + 1)]
-                msg = s + torch.sigmoid(c) * (_OP_FN[self.ops[j]](g) - s)
+                msg = s + torch.sigmoid(c) * (OP_FN[self.ops[j]](g) - s)
                 inbox[j] = msg if j not in inbox else inbox[j] + msg
         zero = torch.zeros_like(h)
         return torch.stack([states.get(k, zero) for k in self.outputs]).mean(0)

@@ -8,21 +8,19 @@ gradients are made at the end as one large GEMM per weight over all T x B rows.
 
 For source i and its targets j > i (docs/algorithm.md): [c, g] = s_i @ W_i, c = sigmoid, f = op_j(g),
 m_ij = s_i + c * (f - s_i), and s_j = sum_i a_ij * m_ij with a_ij = mask_ij / (incoming edges of j).
-Each op's derivative is read from its output f: relu (f > 0), sigmoid f(1 - f), tanh 1 - f^2.
+Each op's derivative is read from its output f (ops.py).
 """
 from __future__ import annotations
 
 import torch
 
-_OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda x: x}
-_OP_GRAD = {"relu": lambda f: (f > 0).to(f.dtype), "sigmoid": lambda f: f * (1 - f),
-            "tanh": lambda f: 1 - f * f, "identity": torch.ones_like}
+from .ops import OP_FN, OP_GRAD
 
 
 def _ops(groups: list, g: torch.Tensor) -> torch.Tensor:
     out = None
     for op, sel in groups:
-        y = _OP_FN[op](g) if sel is None else sel * _OP_FN[op](g)
+        y = OP_FN[op](g) if sel is None else sel * OP_FN[op](g)
         out = y if out is None else out + y
     return out
 
@@ -33,7 +31,7 @@ def _ops_grad(groups: list, f: torch.Tensor) -> torch.Tensor | None:
         return None
     out = None
     for op, sel in groups:
-        d = _OP_GRAD[op](f) if sel is None else sel * _OP_GRAD[op](f)
+        d = OP_GRAD[op](f) if sel is None else sel * OP_GRAD[op](f)
         out = d if out is None else out + d
     return out
 

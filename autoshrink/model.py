@@ -20,10 +20,10 @@ import torch.nn.functional as F
 from .cell import OPS, Cell
 from .fused import linear_cross_entropy
 from .fused_cell import cell_loop
+from .ops import OP_FN
 from .precision import compute_dtypes
 
 INIT_RANGE = 0.04  # cell weights ~ U(-0.04, 0.04)
-_OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda x: x}
 
 
 def init_cell_weights(seed: int, nodes: int, E: int, H: int) -> tuple[torch.Tensor, dict]:
@@ -39,9 +39,9 @@ def init_cell_weights(seed: int, nodes: int, E: int, H: int) -> tuple[torch.Tens
 def _apply_ops(groups: list, g: torch.Tensor) -> torch.Tensor:
     """Each target's op on its slice of g (K, B, M, H): one call per op in use, masked when shared."""
     (op, sel), rest = groups[0], groups[1:]
-    out = _OP_FN[op](g) if sel is None else sel * _OP_FN[op](g)
+    out = OP_FN[op](g) if sel is None else sel * OP_FN[op](g)
     for op, sel in rest:
-        out = out + sel * _OP_FN[op](g)
+        out = out + sel * OP_FN[op](g)
     return out
 
 

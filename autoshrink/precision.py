@@ -1,4 +1,4 @@
-"""Precision and kernel choice: which arithmetic a proxy training runs in, decided per device.
+"""Precision and kernel choice: which arithmetic a training (proxy or final) runs in, decided per device.
 
 `--precision` is "fp32", "bf16", "bf16-decoder" or "auto"; bf16 means bf16 arithmetic on fp32
 master weights (the loss, the gradient norm and the clip stay fp32); "bf16-decoder" runs only the

@@ -19,8 +19,8 @@ import torch
 from .cell import Cell
 from .config import SearchConfig
 from .data import Corpus, batchify
-from .model import BatchedRNNModel
 from .graphs import StepRunner, resolve_graphs
+from .model import BatchedRNNModel
 from .precision import resolve_fuse, resolve_precision
 from .runtime import derive_seed
 
