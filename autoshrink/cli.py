@@ -224,7 +224,8 @@ def cmd_train(args) -> int:
     return 0
 
 
-QUALITY_FLAGS = ("data", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt", "device")
+QUALITY_FLAGS = ("data", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt", "device",
+                 "precision", "fuse")
 
 
 def cmd_quality(args) -> int:

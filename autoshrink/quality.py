@@ -57,7 +57,7 @@ def random_cells(nodes: int, n_edges: int, count: int, seed: int) -> list[Cell]:
 def proxy_key(cfg: SearchConfig) -> str:
     """The proxy settings a result depends on, as a short stable key."""
     keys = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt",
-            "seed")
+            "seed", "precision", "fuse")
     text = json.dumps({k: getattr(cfg, k) for k in keys}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -68,6 +68,7 @@ def test_report_trains_once_then_reads_the_cache(search):
     assert QualityReport(search, n_random=3, seeds=2).missing() != []      # one more random cell: 2 new jobs
     assert len(QualityReport(search, n_random=3, seeds=2).missing()) == 2
     assert len(QualityReport(search, n_random=2, seeds=2, epochs=2).missing()) == 12   # other settings: new key
+    assert len(QualityReport(search, n_random=2, seeds=2, precision="fp32", fuse="off").missing()) == 12
     fig = quality_figure(rep)
     assert [t.name for t in fig.data] == ["discovered", "random (2 cells)", "ShrinkRNN", "DARTS", "LSTM"]
     assert "rank" in fig.layout.title.text
