@@ -32,12 +32,11 @@ def resolve_graphs(name: str, device: torch.device) -> bool:
     return name == "on"
 
 
-def clip_step(model: torch.nn.Module, lr: torch.Tensor, clip: float) -> None:
+def clip_step(model, lr: torch.Tensor, clip: float) -> None:
     """SGD step with each candidate's gradient norm clipped to `clip`, the learning rate read from
     the 0-d tensor `lr` so that a recorded graph uses its value at replay."""
-    params = [p for p in model.parameters() if p.grad is not None]
-    sq = sum(p.grad.pow(2).flatten(1).sum(1) for p in params)                  # (K,)
-    coef = (clip / (sq.sqrt() + 1e-6)).clamp(max=1.0) * lr                    # (K,)
+    params, coef = model.clip_factors(clip)
+    coef = coef * lr                                                           # (K,)
     for p in params:
         p.data.sub_(p.grad * coef.view(-1, *[1] * (p.dim() - 1)))
 

@@ -197,6 +197,13 @@ class BatchedRNNModel(nn.Module):
         nll = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1).repeat(K), reduction="none")
         return nll.view(K, -1).mean(1), h
 
+    def clip_factors(self, clip: float) -> tuple[list, torch.Tensor]:
+        """The parameters that have gradients, and each candidate's factor (K,) that clips its
+        gradient norm to `clip` (as torch's clip_grad_norm_)."""
+        params = [p for p in self.parameters() if p.grad is not None]
+        sq = sum(p.grad.pow(2).flatten(1).sum(1) for p in params)          # (K,)
+        return params, (clip / (sq.sqrt() + 1e-6)).clamp(max=1.0)
+
     def edge_weight(self, k: int, i: int, j: int) -> torch.Tensor:
         """W_ij of candidate k, (H, 2H), a view into the stacked parameters."""
         H = self.H

@@ -74,9 +74,7 @@ def evaluate(model: BatchedRNNModel, data: torch.Tensor, bptt: int) -> torch.Ten
 
 def _clip_step(model: BatchedRNNModel, lr: float, clip: float) -> None:
     """SGD step with each candidate's gradient norm clipped to `clip` (as torch's clip_grad_norm_)."""
-    params = [p for p in model.parameters() if p.grad is not None]
-    sq = sum(p.grad.pow(2).flatten(1).sum(1) for p in params)           # (K,)
-    coef = (clip / (sq.sqrt() + 1e-6)).clamp(max=1.0)                   # (K,)
+    params, coef = model.clip_factors(clip)
     for p in params:
         p.data.add_(p.grad * coef.view(-1, *[1] * (p.dim() - 1)), alpha=-lr)
 
