@@ -2,24 +2,27 @@
 (--precision fp32 --fuse off) against the fast path (--precision auto --fuse auto by default),
 measured side by side in one run, rounds interleaved A/B/A/B so the machine's load hits both.
 
-    python scripts/benchmark.py --data data/penn_proxy [--epochs 1] [--rounds 2] [--threads 2] [--parts]
+    python scripts/benchmark.py --data data/penn_proxy [--epochs 1] [--rounds 2] [--threads 2] [--parts] [--final]
 
 Prints seconds per candidate-epoch of each path (and of K = 10 candidates in one batched model
 on a GPU, and each fast path with CUDA graphs, --graphs on), their ratio, the resolved precision and the proxy perplexity of ShrinkRNN after
 --epochs in each path (10 epochs is the published proxy; fewer is a quick check). --parts
 times training steps with each fast part alone (fused loss, fused cell, bf16) against the
-plain path. Absolute times vary with the machine's load; the ratios are the result.
+plain path. --final times final-training steps at the small preset's
+sizes (ShrinkRNN, DARTS, LSTM) in both paths. Absolute times vary with the machine's load; the ratios are the result.
 """
 import argparse
 import time
 
 import torch
 
-from autoshrink.cell import OPS, SHRINK_RNN, Cell
+from autoshrink.cell import DARTS, OPS, SHRINK_RNN, Cell
 from autoshrink.config import SearchConfig
 from autoshrink.data import batchify, initial_embedding, load_corpus
 from autoshrink.model import BatchedRNNModel
-from autoshrink.precision import resolve_precision
+from autoshrink.final import FinalConfig
+from autoshrink.final_model import LanguageModel, detach
+from autoshrink.precision import resolve_fuse, resolve_precision
 from autoshrink.runtime import resolve_device
 from autoshrink.train import _clip_step, train_cells
 
@@ -106,6 +109,42 @@ def compare_parts(a, cfg, corpus, emb, device) -> None:
         print(f"  {name:14s} {1000 * s / (a.rounds * a.steps):8.1f} ms per step   x{tot['plain fp32'] / s:.2f}")
 
 
+def compare_final(a, corpus, device) -> None:
+    """Final-training steps (the `small` preset's sizes, its dropouts) of ShrinkRNN, DARTS and the
+    LSTM: the plain path against a.precision / a.fuse, interleaved."""
+    cfg = FinalConfig.preset("small")
+    data = batchify(corpus.train, cfg.batch_size).to(device)
+    paths = {"fp32, fuse off": ("fp32", "off"), f"{a.precision}, fuse {a.fuse}": (a.precision, a.fuse)}
+    print(f"final training, small preset ({cfg.emsize} units, batch {cfg.batch_size}), {a.steps} steps x "
+          f"{a.rounds} interleaved rounds; auto precision here: {resolve_precision('auto', device, cfg.emsize)}")
+    for name, cell in (("ShrinkRNN", SHRINK_RNN), ("DARTS", DARTS), ("LSTM", None)):
+        models = {p: LanguageModel("lstm" if cell is None else "cell", cell, corpus.ntokens, cfg.emsize, 1,
+                                   resolve_precision(prec, device, cfg.emsize), resolve_fuse(fuse)).to(device)
+                  for p, (prec, fuse) in paths.items()}
+        secs = dict.fromkeys(models, 0.0)
+        for r in range(a.rounds + 1):                   # round 0 warms up, not counted
+            for p, m in models.items():
+                t = time.perf_counter()
+                final_steps(m, data, cfg, a.steps)
+                sync(device)
+                secs[p] += (time.perf_counter() - t) if r else 0.0
+        base = secs["fp32, fuse off"]
+        print(f"  {name:10s} " + "   ".join(f"{p}: {1000 * t / (a.rounds * a.steps):6.1f} ms per step x{base / t:.2f}"
+                                           for p, t in secs.items()))
+
+
+def final_steps(m, data, cfg, steps: int) -> None:
+    opt = torch.optim.SGD(m.parameters(), lr=1.0)
+    h, gen = m.init_hidden(cfg.batch_size), torch.Generator().manual_seed(0)
+    for s in range(steps):
+        i = s * cfg.bptt
+        masks = m.draw_masks(gen, cfg.batch_size, cfg)
+        loss, h, _ = m.loss(data[i:i + cfg.bptt], data[i + 1:i + 1 + cfg.bptt], detach(h), masks)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="data/penn_proxy")
@@ -122,6 +161,7 @@ def main() -> None:
     p.add_argument("--parts", action="store_true", help="also time each fast part alone")
     p.add_argument("--steps", type=int, default=5, help="training steps per round in --parts")
     p.add_argument("--no_training", action="store_true", help="skip the whole-training comparison")
+    p.add_argument("--final", action="store_true", help="also time final-training steps (small preset)")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -136,6 +176,8 @@ def main() -> None:
         compare_training(a, cfg, corpus, emb, device)
     if a.parts:
         compare_parts(a, cfg, corpus, emb, device)
+    if a.final:
+        compare_final(a, corpus, device)
 
 
 if __name__ == "__main__":
