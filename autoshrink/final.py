@@ -24,7 +24,6 @@ kinds: start, epoch, switch, done; `should_stop()` is asked between batches.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import random
@@ -41,7 +40,7 @@ from .config import FUSES, PRECISIONS, ConfigError
 from .data import batchify, load_corpus
 from .final_model import LanguageModel, detach, n_params
 from .precision import resolve_fuse, resolve_precision
-from .record import write_json_atomic
+from .record import read_json, write_json_atomic
 from .runtime import resolve_device
 
 FORMAT = "autoshrink-final/1"
@@ -217,10 +216,7 @@ class FinalRun:
         path = Path(folder) / "run.json"
         if not path.is_file():
             raise ConfigError(f"no final training at {folder}; give the --out folder of an earlier `train`")
-        try:
-            record = json.loads(path.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ConfigError(f"{path} is corrupt (not JSON); start a new run with another --out") from None
+        record = read_json(path, "start a new run with another --out")
         if not isinstance(record, dict) or record.get("format") != FORMAT:
             raise ConfigError(f"{path} is not a final-training record ({FORMAT})")
         record["config"] = {**record["config"], **changes}

@@ -31,7 +31,7 @@ from .config import ConfigError, SearchConfig
 from .data import load_corpus
 from .final import FinalConfig, FinalRun, pick_cell
 from .proxy import start_embedding
-from .record import read_state, write_json_atomic
+from .record import read_json, read_state, write_json_atomic
 from .runtime import derive_seed, resolve_device
 from .train import train_cells
 
@@ -98,10 +98,7 @@ class QualityReport:
     def _read_cache(self) -> dict:
         if not self.path.is_file():
             return {"format": FORMAT, "runs": {}}
-        try:
-            cache = json.loads(self.path.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ConfigError(f"{self.path} is corrupt (not JSON); delete it to retrain the report") from None
+        cache = read_json(self.path, "delete it to retrain the report")
         if cache.get("format") != FORMAT:
             raise ConfigError(f"{self.path} is not a quality record ({FORMAT}); delete it to retrain the report")
         return cache

@@ -220,10 +220,7 @@ def read_state(save) -> dict:
     path = record_path(save)
     if not path.is_file():
         raise ConfigError(f"no search to resume at {path}; give the --save folder of an earlier search")
-    try:
-        state = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ConfigError(f"{path} is corrupt (not JSON); restore it or start a new search with another --save") from None
+    state = read_json(path, "restore it or start a new search with another --save")
     if not isinstance(state, dict) or state.get("format") != FORMAT or any(k not in state for k in KEYS):
         raise ConfigError(f"{path} is not an autoshrink search record ({FORMAT}); give a search's --save folder")
     Cell.from_dict(state["cell"])
@@ -239,6 +236,14 @@ def clean(obj):
     if isinstance(obj, (list, tuple)):
         return [clean(v) for v in obj]
     return obj
+
+
+def read_json(path, fix: str):
+    """The JSON held in `path`; a ConfigError "<path> is corrupt (not JSON); <fix>" when it is not JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ConfigError(f"{path} is corrupt (not JSON); {fix}") from None
 
 
 def write_json_atomic(path, obj) -> None:
