@@ -4,7 +4,9 @@
 candidates still training (tensors only), the epoch to run next, the learning rate, each
 candidate's tracker (best loss, patience, curve) and its share of the wall time; the sequence
 schedule of an epoch follows from (run seed, epoch), so the epoch number is its position. A later
-call with the same candidates (their weight seeds, or some of them) continues from there.
+call with the same candidates (their tags, `tag(cell, seed)`, or some of them) continues from there.
+A candidate is its cell and its weight seed together: under the paired seed rule every candidate of
+a step has the same seed.
 """
 from __future__ import annotations
 
@@ -12,6 +14,12 @@ import os
 from pathlib import Path
 
 import torch
+
+
+def tag(cell, seed: int) -> str:
+    """The identity of one candidate's training in a checkpoint: its weight seed and its pruned mask."""
+    bits = "".join(str(v) for row in cell.prune().mask for v in row)
+    return f"{int(seed)}:{bits}:{','.join(cell.ops)}"
 
 
 class Checkpoint:
@@ -27,9 +35,10 @@ class Checkpoint:
         except Exception:   # a torn or foreign file: start the group over
             return None
 
-    def seeds(self) -> list[int]:
+    def tags(self) -> list[str]:
+        """The candidates the saved training holds (none for a file from before tags)."""
         saved = self.load()
-        return list(saved["seeds"]) if saved else []
+        return list(saved.get("tags", [])) if saved else []
 
     def save(self, payload: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,8 @@ import typing
 from . import config as config_module
 from .config import PRESETS, ConfigError, SearchConfig, preset
 
-SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save")
+SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save", "seed_rule", "retest",
+               "retest_margin")
 
 
 def _help_texts(cls=config_module.SearchConfig) -> dict[str, str]:
@@ -229,23 +230,29 @@ QUALITY_FLAGS = ("data", "emsize", "nhid", "lr", "clip", "epochs", "batch_size",
 
 
 def cmd_quality(args) -> int:
-    from .quality import QualityReport, write_figures
+    from .quality import QualityReport, final_results, proxy_final_tau, write_figures
     overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
     report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
-                           lstm=not args.no_lstm, **overrides)
-    todo = len(report.missing())
+                           lstm=not args.no_lstm, random_search=args.random_search, **overrides)
 
     def show(kind, **info):
         if kind == "done":
             r = info["record"]
-            ppl = "diverged" if r["ppl"] is None else f"{r['ppl']:.1f}"
-            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: ppl {ppl} ({r['seconds']:.1f}s)", flush=True)
+            two = lambda v: "n/a" if v is None else f"{v:.2f}"
+            ppl = "diverged" if r["ppl"] is None else f"valid {two(r['ppl'])}, test {two(r['test_ppl'])}"
+            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: {ppl} ({r['seconds']:.1f} s)", flush=True)
 
+    cached = len(report.runs)
     result = report.run(on_event=show)
-    page = write_figures(result, report.state, report.save / "quality.html")
-    print(f"trained {todo - result['missing']}, cached {len(result['records']) - (todo - result['missing'])}; "
-          f"figures in {page}; results in {report.path}")
-    print(json.dumps(result["summary"]))
+    final = final_results(args.final) if args.final else None
+    page = write_figures(result, report.state, report.save / "quality.html", final)
+    print(f"trained {len(report.runs) - cached}, cached {cached}; figures in {page}; results in {report.path}")
+    summary = {**result["summary"], **({"proxy_final": proxy_final_tau(result, final)} if final else {})}
+    if args.spread > 1:
+        from .spread import run_spread
+        summary["spread"] = run_spread(report.save, args.spread, on_event=lambda kind, **i: None)
+        print(f"spread: edge overlap {summary['spread']['overlap']:.2f} over {len(summary['spread']['runs'])} searches")
+    print(json.dumps(summary))
     return 0
 
 
@@ -276,6 +283,15 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--seeds", type=int, default=3, help="trainings of each cell and baseline (default: 3)")
     q.add_argument("--which", default="best", help=WHICH_HELP)
     q.add_argument("--no_lstm", action="store_true", help="leave out the LSTM baseline")
+    q.add_argument("--random_search", type=int, default=None, metavar="N",
+                   help="random search's budget: N random cells trained once, the best by validation kept "
+                        "(default: as many as the search trained candidates; 0: none)")
+    q.add_argument("--final", default=None, metavar="FOLDER",
+                   help="final trainings of the report's cells (scripts/final_table.py --out FOLDER): "
+                        "adds Kendall's tau between the proxy's order and theirs")
+    q.add_argument("--spread", type=int, default=0, metavar="N",
+                   help="also run the same search (same ops) under N - 1 more run seeds, in SEARCH-seed<N>, and "
+                        "report the discovered cells' edge overlap (default: 0, none)")
     _add_config_flags(q, QUALITY_FLAGS)
     return p
 

@@ -15,6 +15,7 @@ BACKENDS = ("local", "ray")   # where candidates train (backend.py)
 PRECISIONS = ("auto", "fp32", "bf16", "bf16-decoder")   # arithmetic of proxy training (precision.py)
 FUSES = ("auto", "on", "off")            # fused kernels of proxy training (fused.py, fused_cell.py)
 GRAPHS = ("auto", "on", "off")           # CUDA graphs over proxy training steps (graphs.py)
+SEED_RULES = ("step", "candidate")       # where a candidate's weight seed comes from (search.candidate_seed)
 
 
 class ConfigError(ValueError):
@@ -43,6 +44,8 @@ class SearchConfig:
     keep_fraction: float = 0.25       # stop once edges <= round(full edges * keep_fraction)
     max_steps_to_action: int = 10     # candidates (edges tried) per shrink step
     drop_k: int = 1                   # edges removed for good per shrink step
+    retest: int = 0                   # extra seeds for a close step's leaders (0: off): the step then decides on their mean score
+    retest_margin: float = 1.0        # score points: candidates this close to the step's best are its leaders (at most 3)
     ops: Optional[str] = None         # node ops, N comma-separated names (e.g. tanh,identity,sigmoid,...); None draws them from --seed
     # --- the score: (target_ppl - ppl) * ppl_weight - cost_weight * (log10(flops) - 6)
     target_ppl: float = 200.0         # perplexity at which the score's accuracy term is zero
@@ -50,6 +53,7 @@ class SearchConfig:
     cost_weight: float = 1.0          # score points lost per tenfold flops above 10^6
     # --- running
     seed: int = 1                     # run seed: ops, edge order and every candidate's weights follow from it
+    seed_rule: str = "step"           # "step": a step's candidates share one weight seed (paired: they differ only in the removed edge); "candidate": one seed per candidate
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
@@ -101,7 +105,7 @@ SearchConfig.nhidlast = property(lambda self: self.emsize, doc="size of the last
 
 def _problems(c: SearchConfig):
     ints = ("nodes", "emsize", "epochs", "batch_size", "eval_batch_size",
-            "bptt", "max_steps_to_action", "drop_k", "seed", "parallel")
+            "bptt", "max_steps_to_action", "drop_k", "seed", "parallel", "retest")
     for name in ints:
         v = getattr(c, name)
         if isinstance(v, bool) or not isinstance(v, int):
@@ -121,6 +125,8 @@ def _problems(c: SearchConfig):
         yield f"--max_steps_to_action must be at least 1, got {c.max_steps_to_action}"
     if c.drop_k < 1:
         yield f"--drop_k must be at least 1, got {c.drop_k}"
+    if c.retest < 0 or not c.retest_margin >= 0:
+        yield f"--retest and --retest_margin must be 0 or more, got {c.retest} and {c.retest_margin}"
     if c.parallel < 0:
         yield f"--parallel must be 0 (whole step) or a positive number, got {c.parallel}"
     if not c.lr > 0:
@@ -139,6 +145,8 @@ def _problems(c: SearchConfig):
         yield f"--precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}"
     if c.fuse not in FUSES:
         yield f"--fuse must be auto, on or off, got {c.fuse!r}"
+    if c.seed_rule not in SEED_RULES:
+        yield f"--seed_rule must be step or candidate, got {c.seed_rule!r}"
     if c.graphs not in GRAPHS:
         yield f"--graphs must be auto, on or off, got {c.graphs!r}"
 

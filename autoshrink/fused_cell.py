@@ -66,7 +66,7 @@ class _CellLoop(torch.autograd.Function):
                 states[:, :, i + 1:] += a * (si + c * (f - si))
                 gates.append((c, f))
             steps.append((h, c0, g0, states, gates))
-            h = (states * leaf).sum(2)
+            h = (states.float() * leaf).sum(2).to(states.dtype)        # the mean over output nodes in fp32
             outs.append(h)
         ctx.steps, ctx.edges, ctx.leaf = steps, edges, leaf
         ctx.save_for_backward(w0h, *w_src)
@@ -82,7 +82,7 @@ class _CellLoop(torch.autograd.Function):
         dh = torch.zeros_like(dout[:, 0])
         for t in reversed(range(T)):
             h, c0, g0, states, gates = steps[t]
-            ds = leaf * (dout[:, t] + dh)[:, :, None]                                # (K, B, N, H)
+            ds = (leaf * (dout[:, t] + dh)[:, :, None]).to(dout.dtype)               # (K, B, N, H)
             for i in reversed(range(len(edges))):
                 if edges[i] is None:
                     continue

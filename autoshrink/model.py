@@ -7,7 +7,7 @@ a whole shrink step can run as one batched model on a GPU. K = 1 is a plain sing
 The cell, for one time step with input x_t and previous hidden h (docs/algorithm.md):
     [c0, g0] = [x_t, h] @ W0;  s0 = h + sigmoid(c0) * (tanh(g0) - h)
     edge i -> j: [c, g] = s_i @ W_ij;  message = s_i + sigmoid(c) * (op_j(g) - s_i)
-    s_j = mean of the messages entering j;  output = next hidden = mean of the leaf states.
+    s_j = mean of the messages entering j;  output = next hidden = mean of the output nodes' states.
 The model knows nothing of the search: it only reads the cells it is given.
 """
 from __future__ import annotations
@@ -103,12 +103,13 @@ class BatchedRNNModel(nn.Module):
 
     def step_plan(self, dtype: torch.dtype = torch.float32) -> tuple:
         """What every time step reads, made once per forward pass: 1 / incoming edges of each node
-        (K, 1, N, 1), the leaf weights (K, N, 1, 1) that average the leaves, and per source node i
-        the 0/1 mask of its edges i -> i+1..N-1, (K, 1, M, 1), with the op groups of their targets:
-        (op, selection), selection None when that op serves every target of every candidate.
-        Everything in `dtype`, the dtype the cell computes in."""
+        (K, 1, N, 1), the output weights (K, N, 1, 1) that average the output nodes, and per source
+        node i the 0/1 mask of its edges i -> i+1..N-1, (K, 1, M, 1), with the op groups of their
+        targets: (op, selection), selection None when that op serves every target of every candidate.
+        Everything in `dtype`, the dtype the cell computes in, but the output weights: fp32, since
+        the mean over output nodes is taken in fp32 (1/3 in bf16 is 0.33398)."""
         inv_count = (1.0 / self.mask.sum(1).clamp(min=1)[:, None, :, None]).to(dtype)
-        leaf = (self.leaf / self.leaf.sum(1, keepdim=True)).to(dtype)
+        leaf = self.leaf / self.leaf.sum(1, keepdim=True)
         sources = []
         for i in range(self.N - 1):
             if not self._has_out[i]:
@@ -151,7 +152,7 @@ class BatchedRNNModel(nn.Module):
             msgs = edge_mask * (si + c * (g - si))                         # (K, B, M, H)
             msgs = F.pad(msgs, (0, 0, i + 1, 0))                          # (K, B, N, H)
             incoming = msgs if incoming is None else incoming + msgs
-        return (torch.stack(states, 1) * leaf).sum(1)                       # mean of the leaves
+        return (torch.stack(states, 1).float() * leaf).sum(1).to(h.dtype)   # mean of the output nodes, in fp32
 
     def hidden_states(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (T, B) token ids; h: (K, B, H). Returns the cell outputs (K, T*B, H) in the compute

@@ -3,7 +3,8 @@
 `--precision` is "fp32", "bf16", "bf16-decoder" or "auto"; bf16 means bf16 arithmetic on fp32
 master weights (the loss, the gradient norm and the clip stay fp32); "bf16-decoder" runs only the
 tied decoder and its loss in bf16 and the cell in fp32. "auto" picks bf16 only where the device
-runs it fast: a CUDA device with bf16 support, or a CPU whose flags (/proc/cpuinfo) list AVX-512
+runs it fast: a CUDA device with native bf16 (compute capability 8.0 or newer, asked of the
+requested device; older GPUs only emulate it), or a CPU whose flags (/proc/cpuinfo) list AVX-512
 BF16 or AMX-BF16. On such a CPU a cell smaller than BF16_MIN_NHID gets "bf16-decoder": its many
 small ops are bound by per-op overhead, which bf16 casts only add to, while the decoder's large
 GEMMs still gain (measured on a 2-core CPU at nhid 32: the cell 16 ms per step in fp32 against
@@ -18,6 +19,7 @@ from pathlib import Path
 import torch
 
 FAST_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+NATIVE_BF16_MAJOR = 8   # CUDA compute capability from which bf16 runs natively (Ampere)
 BF16_MIN_NHID = 64   # on a CPU, smaller cells run in fp32: they are bound by per-op overhead, not by GEMMs
 
 
@@ -35,8 +37,8 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str]:
 
 def fast_bf16(device: torch.device, flags: set[str] | None = None) -> bool:
     """Whether `device` does bf16 arithmetic faster than fp32 (detected, not assumed)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    if device.type == "cuda":     # the requested device's own bf16 units (compute capability 8.0 on), not emulation
+        return torch.cuda.get_device_capability(device)[0] >= NATIVE_BF16_MAJOR
     if device.type == "cpu":
         return any(f in (cpu_flags() if flags is None else flags) for f in FAST_BF16_FLAGS)
     return False

@@ -1,19 +1,35 @@
-"""Search quality: is the discovered cell any good? Its proxy perplexity against random cells with
-as many live edges, the published ShrinkRNN and DARTS cells and torch's one-layer LSTM, each over a
-few seeds, all under the proxy of the search (same data, sizes, epochs, learning rate).
+"""Search quality: is the discovered cell any good, and better than chance? Every entry trains a
+few times (seeds) under the proxy of the search (same data, sizes, epochs, learning rate) and is
+judged on the test text, with validation beside it (the search chose on validation):
+
+- discovered: the search's cell (best step by default);
+- same ops: random cells with the discovered cell's ops and live-edge count, random edges (the
+  control for the edge search alone);
+- random: random cells with its live-edge count, random ops and edges (the whole space);
+- random search: as many random cells (random ops and edges, the same live-edge count) as the
+  search trained candidates, each trained once like a candidate, the best by validation kept and
+  trained with the report's seeds: random search at the search's training budget;
+- ShrinkRNN, DARTS (the published cells) and torch's one-layer LSTM.
 
     report = quality_report("search-run", n_random=8, seeds=3)     # trains what is not cached yet
-    report["summary"]["discovered"]["rank"]                        # 1 = better than every random cell
+    report["summary"]["discovered"]["rank"]                        # 1 = better on test than every random cell
 
-Cells train with the search's own proxy trainer (`autoshrink.train.train_cells`). The LSTM has no
-place in that batched cell model, so it trains with the final trainer (autoshrink.final) at a
-proxy-like recipe: same data, sizes, lr, clip, epochs and batches, no dropout, no weight decay, no
-activation regularisation, plain SGD (no switch to ASGD); its step lengths follow N(bptt, 5), it
-has no lr decay and no early end, and its embedding starts from U(-0.1, 0.1): close to the proxy,
-not the same. Every finished training is written at once to `<save>/quality.json` (keyed by the
-proxy settings), so reopening a report, or continuing a stopped one, trains nothing twice.
-Progress goes out through `on_event(kind, **info)`, kinds: start, done; `should_stop()` is asked
-between trainings (and between epochs of a cell).
+A failed run (diverged) counts the same way for every entry: each cell's mean is over its finished
+runs and its failures are counted beside it; a cell with none finished ranks last. The summary
+gives per entry mean ± sd on test and validation, the discovered cell's rank among the random
+cells (test, and validation), its relative improvement over the random cells' mean, a one-sided
+permutation p-value that it beats a random cell, and the random search's winner against it.
+`proxy_final_tau` says whether the proxy's order of cells predicts their final training's.
+
+Cells train with the search's own proxy trainer (`autoshrink.train.train_cells`, test split
+evaluated at the best validation epoch). The LSTM has no place in that batched cell model, so it
+trains with the final trainer (autoshrink.final) at a proxy-like recipe: same data, sizes, lr,
+clip, epochs and batches, no dropout, no weight decay, no activation regularisation, plain SGD (no
+switch to ASGD); its step lengths follow N(bptt, 5), it has no lr decay and no early end, and its
+embedding starts from U(-0.1, 0.1): close to the proxy, not the same. Every finished training is
+written at once to `<save>/quality.json` (keyed by the proxy settings), so reopening a report, or
+continuing a stopped one, trains nothing twice. Progress goes out through `on_event(kind, **info)`,
+kinds: start, done; `should_stop()` is asked between trainings (and between epochs of a cell).
 """
 from __future__ import annotations
 
@@ -33,32 +49,41 @@ from .final import FinalConfig, FinalRun, pick_cell
 from .proxy import start_embedding
 from .record import read_json, read_state, write_json_atomic
 from .runtime import derive_seed, resolve_device
+from .stats import kendall_tau, mean_sd, permutation_pvalue
 from .train import train_cells
 
 FORMAT = "autoshrink-quality/1"
-SALT_RANDOM, SALT_WEIGHTS = 0x7A4D, 0x3E1
-GROUPS = ("discovered", "random", "ShrinkRNN", "DARTS", "LSTM")
+VERSION = 2          # part of the cache key: records of version 2 hold the test perplexity
+SALT_RANDOM, SALT_WEIGHTS, SALT_SAME_OPS, SALT_POOL = 0x7A4D, 0x3E1, 0x50C5, 0x9001
+GROUPS = ("discovered", "same ops", "random", "random search", "ShrinkRNN", "DARTS", "LSTM")
 MAX_DRAWS = 1000     # random cells drawn, at most, to find one with the wanted number of live edges
 
 
-def random_cells(nodes: int, n_edges: int, count: int, seed: int) -> list[Cell]:
-    """`count` distinct random cells of `nodes` nodes whose pruned cell has exactly `n_edges` edges."""
-    rng = np.random.default_rng(derive_seed(seed, SALT_RANDOM, nodes, n_edges))
+def random_cells(nodes: int, n_edges: int, count: int, seed: int, ops=None, salt: int = SALT_RANDOM) -> list[Cell]:
+    """`count` distinct random cells of `nodes` nodes whose pruned cell has exactly `n_edges` edges;
+    random ops too unless `ops` is given."""
+    rng = np.random.default_rng(derive_seed(seed, salt, nodes, n_edges))
     cells: list[Cell] = []
     for _ in range(MAX_DRAWS):
         if len(cells) == count:
             break
         c = random_cell(nodes, n_edges, rng)
+        c = c if ops is None else Cell(c.mask, ops)
         if c.prune().n_edges == n_edges and c not in cells:
             cells.append(c)
     return cells
+
+
+def search_budget(state: dict) -> int:
+    """Candidates the search trained (every step, finished or not): random search's budget."""
+    return sum(len(s["candidates"]) for s in state["steps"])
 
 
 def proxy_key(cfg: SearchConfig) -> str:
     """The proxy settings a result depends on, as a short stable key."""
     keys = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt",
             "seed", "precision", "fuse")
-    text = json.dumps({k: getattr(cfg, k) for k in keys}, sort_keys=True)
+    text = json.dumps({"version": VERSION, **{k: getattr(cfg, k) for k in keys}}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -75,21 +100,27 @@ class QualityReport:
     """The jobs of one report, their cached results and the training of what is missing."""
 
     def __init__(self, save, n_random: int = 8, seeds: int = 3, which: str = "best", lstm: bool = True,
-                 **overrides):
+                 random_search: int | None = None, **overrides):
         self.save = Path(save)
         self.state = read_state(self.save)
         if "emsize" in overrides:     # the decoder is tied: one size for all three
             overrides.setdefault("nhid", overrides["emsize"])
             overrides.setdefault("nhidlast", overrides["nhid"])
         self.cfg = SearchConfig.from_dict({**self.state["config"], "save": str(self.save), **overrides}).check()
-        if n_random < 0 or seeds < 1:
-            raise ConfigError(f"--random must be 0 or more and --seeds at least 1, got {n_random} and {seeds}")
+        budget = search_budget(self.state) if random_search is None else random_search
+        if n_random < 0 or seeds < 1 or budget < 0:
+            raise ConfigError(f"--random and --random_search must be 0 or more and --seeds at least 1, "
+                              f"got {n_random}, {budget} and {seeds}")
         self.cell = pick_cell(self.save, which)
         self.seeds = [derive_seed(self.cfg.seed, SALT_WEIGHTS, r) for r in range(seeds)]
-        n_edges = self.cell.prune().n_edges
-        self.randoms = random_cells(self.cfg.nodes, n_edges, n_random, self.cfg.seed)
+        n_edges, nodes = self.cell.prune().n_edges, self.cfg.nodes
+        self.randoms = random_cells(nodes, n_edges, n_random, self.cfg.seed)
+        self.same_ops = random_cells(nodes, n_edges, n_random, self.cfg.seed, ops=self.cell.ops, salt=SALT_SAME_OPS)
+        self.pool = random_cells(nodes, n_edges, budget, self.cfg.seed, salt=SALT_POOL)
         self.cells = {"discovered": self.cell, "ShrinkRNN": SHRINK_RNN, "DARTS": DARTS}
+        self.cells.update({f"same ops {k + 1}": c for k, c in enumerate(self.same_ops)})
         self.cells.update({f"random {k + 1}": c for k, c in enumerate(self.randoms)})
+        self.cells.update({f"pool {k + 1}": c for k, c in enumerate(self.pool)})
         self.lstm = lstm
         self.path = self.save / "quality.json"
         self.key = proxy_key(self.cfg)
@@ -107,43 +138,63 @@ class QualityReport:
     def runs(self) -> dict:
         return self.cache["runs"].setdefault(self.key, {})
 
+    def winner(self) -> str | None:
+        """The random search's pick: the pool cell of lowest validation ppl, once the pool is trained."""
+        pool = [self.runs.get(k) for k, _, _ in self._pool_jobs()]
+        if not pool or None in pool:
+            return None
+        return min(pool, key=lambda r: (r["ppl"] is None, r["ppl"] or 0.0))["name"]
+
+    def _pool_jobs(self) -> list[tuple[str, str, int]]:
+        """Each pool cell trained once, with its own seed (as a search candidate is)."""
+        seeds = [derive_seed(self.cfg.seed, SALT_POOL, k) for k in range(len(self.pool))]
+        return [(f"pool {k + 1} / seed {s}", f"pool {k + 1}", s) for k, s in enumerate(seeds)]
+
     def jobs(self) -> list[tuple[str, str, int]]:
-        """(job key, name, seed) of every training the report needs, cells first."""
-        names = list(self.cells) + (["LSTM"] if self.lstm else [])
-        return [(f"{name} / seed {s}", name, s) for name in names for s in self.seeds]
+        """(job key, name, seed) of every training the report needs: the cells and the LSTM, the
+        random-search pool, then its winner (known once the pool is trained)."""
+        names = [n for n in self.cells if not n.startswith("pool")] + (["LSTM"] if self.lstm else [])
+        win = self.winner()
+        named = names + ([win] if win else [])
+        return [(f"{name} / seed {s}", name, s) for name in named for s in self.seeds] + self._pool_jobs()
 
     def missing(self) -> list[tuple[str, str, int]]:
-        return [j for j in self.jobs() if j[0] not in self.runs]
+        todo = [j for j in self.jobs() if j[0] not in self.runs]
+        return todo + ([("random search winner", None, None)] if self.pool and self.winner() is None else [])
 
     def run(self, on_event=None, should_stop=None) -> dict:
         """Train every missing job (saving each as it ends); return the report (see `report`)."""
         emit = on_event or (lambda kind, **info: None)
-        todo = self.missing()
+        todo = [j for j in self.missing() if j[1] is not None]
         if todo:
             corpus = load_corpus(self.cfg.data)
             emb = start_embedding(self.cfg, corpus.words)
             device = resolve_device(self.cfg.device)
-        for n, (key, name, seed) in enumerate(todo):
+        n = 0
+        while todo:
+            key, name, seed = todo.pop(0)
             if should_stop and should_stop():
                 break
-            emit("start", job=key, index=n, count=len(todo))
+            emit("start", job=key, index=n, count=n + 1 + len(todo))
             rec = (self._lstm(seed, should_stop) if name == "LSTM" else
                    self._cell(name, seed, corpus, emb, device, should_stop))
             if rec is None:
                 break
             self.runs[key] = rec
             write_json_atomic(self.path, self.cache)
-            emit("done", job=key, index=n, count=len(todo), record=rec)
+            emit("done", job=key, index=n, count=n + 1 + len(todo), record=rec)
+            n += 1
+            todo = todo or [j for j in self.missing() if j[1] is not None]    # the winner, once the pool is done
         return self.report()
 
     def _cell(self, name, seed, corpus, emb, device, should_stop) -> dict | None:
         cell = self.cells[name]
-        [r] = train_cells([cell], [seed], corpus, emb, self.cfg, device, should_stop=should_stop)
+        [r] = train_cells([cell], [seed], corpus, emb, self.cfg, device, should_stop=should_stop, test=True)
         if r is None:
             return None
         return {"name": name, "group": _group(name), "seed": seed, "cell": cell.to_dict(),
-                "ppl": r.ppl if math.isfinite(r.ppl) else None, "flops": r.flops, "edges": cell.prune().n_edges,
-                "params": r.params, "seconds": r.seconds, "epochs": r.epochs}
+                "ppl": r.ppl if math.isfinite(r.ppl) else None, "test_ppl": r.test_ppl, "flops": r.flops,
+                "edges": cell.prune().n_edges, "params": r.params, "seconds": r.seconds, "epochs": r.epochs}
 
     def _lstm(self, seed, should_stop) -> dict | None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -152,51 +203,109 @@ class QualityReport:
                 return None
         best = min(r["val_loss"] for r in run.history)
         return {"name": "LSTM", "group": "LSTM", "seed": seed, "cell": None,
-                "ppl": math.exp(best) if best < 30 else None, "flops": None, "edges": None,
-                "params": run.result["params"], "seconds": run.result["seconds"], "epochs": len(run.history)}
+                "ppl": math.exp(best) if best < 30 else None, "test_ppl": run.result["test_ppl"], "flops": None,
+                "edges": None, "params": run.result["params"], "seconds": run.result["seconds"],
+                "epochs": len(run.history)}
 
     def report(self) -> dict:
-        """Every finished job's record, the summary per group and the discovered cell's rank."""
-        records = [self.runs[k] for k, _, _ in self.jobs() if k in self.runs]
+        """Every finished job's record, the summary and the settings it was trained with."""
+        win = self.winner()
+        retrained = {f"{win} / seed {s}" for s in self.seeds} if win else set()
+        records = [{**self.runs[k], **({"group": "random search", "name": "random search", "cell_name": name}
+                                       if k in retrained else {})}
+                   for k, name, _ in self.jobs() if k in self.runs]
         return {"config": self.cfg.to_dict(), "cell": self.cell.to_dict(), "records": records,
                 "summary": summarize(records), "missing": len(self.missing()), "n_random": len(self.randoms),
-                "seeds": len(self.seeds)}
+                "seeds": len(self.seeds), "budget": len(self.pool), "winner": win}
 
 
 def _group(name: str) -> str:
-    return "random" if name.startswith("random") else name
+    for prefix in ("same ops", "random", "pool"):
+        if name.startswith(prefix + " "):
+            return prefix
+    return name
 
 
-def _stats(values: list[float]) -> dict:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return {"n": 0, "mean": None, "sd": None, "min": None, "max": None, "median": None}
-    return {"n": len(vals), "mean": statistics.fmean(vals), "sd": statistics.stdev(vals) if len(vals) > 1 else 0.0,
-            "min": min(vals), "max": max(vals), "median": statistics.median(vals)}
+def _entry(runs: list[dict]) -> dict:
+    """One cell's (or baseline's) runs: mean ± sd of test and valid over finished runs, failures."""
+    test, test_sd = mean_sd(r.get("test_ppl") for r in runs)
+    valid, valid_sd = mean_sd(r["ppl"] for r in runs)
+    failed = sum(r["ppl"] is None for r in runs)
+    return {"runs": len(runs), "failed": failed, "test": test, "test_sd": test_sd, "valid": valid, "valid_sd": valid_sd}
+
+
+def _rank(mine: float | None, others: list) -> int | None:
+    """1 + the entries strictly better (lower) than `mine`; an entry with no finished run (None) is
+    never better, and one of ours with none ranks last."""
+    if mine is None:
+        return len(others) + 1
+    return 1 + sum(o is not None and o < mine for o in others)
 
 
 def summarize(records: list[dict]) -> dict:
-    """Per group: stats of the ppl over all its runs. For the discovered cell also its rank among the
-    random cells (each random cell's mean over seeds; rank 1 = lower than all) and the random median."""
-    groups = {g: _stats([r["ppl"] for r in records if r["group"] == g]) for g in GROUPS}
-    per_cell: dict[str, list] = {}
+    """Per entry (cell or baseline) and per group: mean ± sd of test and valid ppl, failures. For the
+    discovered cell also: its rank among the random cells (each cell's mean over its finished runs;
+    1 = better than all) on test and on validation, among the same-ops cells too, the random cells'
+    mean, its relative improvement over it, a one-sided permutation p-value over the runs' test ppl,
+    and the random search's winner against it."""
+    by_name: dict[str, list] = {}
     for r in records:
-        if r["group"] == "random":
-            per_cell.setdefault(r["name"], []).append(r["ppl"])
-    means = [statistics.fmean(v) if None not in v else math.inf for v in per_cell.values()]
-    mine = groups["discovered"]["mean"]
-    if mine is not None and means:
-        finite = [m for m in means if math.isfinite(m)]
-        groups["discovered"].update(rank=1 + sum(m < mine for m in means), of=len(means) + 1,
-                                    random_median=statistics.median(finite) if finite else None,
-                                    beats_median=bool(finite) and mine < statistics.median(finite))
-    return groups
+        by_name.setdefault(r["name"], []).append(r)
+    entries = {name: {"group": runs[0]["group"], **_entry(runs)} for name, runs in by_name.items()}
+    out = {"entries": entries,
+           "groups": {g: _entry([r for r in records if r["group"] == g]) for g in GROUPS}}
+    mine = entries.get("discovered")
+    if mine is not None:
+        out["discovered"] = _judge(mine, entries, records)
+    return out
 
 
-def write_figures(report: dict, state: dict, path) -> Path:
-    """Both figures of a report in one offline HTML page."""
-    from .quality_plot import pareto_figure, quality_figure
+def _judge(mine: dict, entries: dict, records: list[dict]) -> dict:
+    cells = lambda g: [e for e in entries.values() if e["group"] == g]
+    rand, same = cells("random"), cells("same ops")
+    finite = [e["test"] for e in rand if e["test"] is not None]
+    rand_mean = statistics.fmean(finite) if finite else None
+    out = {"rank": _rank(mine["test"], [e["test"] for e in rand]), "of": len(rand) + 1,
+           "rank_valid": _rank(mine["valid"], [e["valid"] for e in rand]),
+           "rank_same_ops": _rank(mine["test"], [e["test"] for e in same]), "of_same_ops": len(same) + 1,
+           "random_mean": rand_mean,
+           "improvement": (rand_mean - mine["test"]) / rand_mean if rand_mean and mine["test"] is not None else None,
+           "p_value": permutation_pvalue([r.get("test_ppl") for r in records if r["group"] == "discovered"],
+                                         [r.get("test_ppl") for r in records if r["group"] == "random"])}
+    win = cells("random search")
+    if win:
+        out["random_search"] = win[0]["test"]
+        out["beats_random_search"] = (mine["test"] is not None and
+                                      (win[0]["test"] is None or mine["test"] < win[0]["test"]))
+    return out
+
+
+def proxy_final_tau(report: dict, final: dict) -> dict:
+    """Kendall's tau between the cells' proxy order (mean test ppl in `report`) and their final
+    training's test order (`final`: name -> test ppl), over the cells both have."""
+    entries = report["summary"]["entries"]
+    names = [n for n in entries if n in final and entries[n]["test"] is not None and final[n] is not None]
+    proxy, fin = [entries[n]["test"] for n in names], [final[n] for n in names]
+    return {"names": names, "proxy": proxy, "final": fin, "tau": kendall_tau(proxy, fin) if len(names) > 1 else None}
+
+
+def final_results(folder) -> dict:
+    """name -> test ppl of the finished final trainings under `folder` (scripts/final_table.py's
+    run folders: discovered, ShrinkRNN, DARTS, LSTM, random-1, ...)."""
+    out = {}
+    for run_json in sorted(Path(folder).glob("*/run.json")):
+        result = (read_json(run_json, "delete that run folder to retrain it") or {}).get("result")
+        if result and result.get("test_ppl") is not None:
+            out[run_json.parent.name.replace("-", " ")] = result["test_ppl"]
+    return out
+
+
+def write_figures(report: dict, state: dict, path, final: dict | None = None) -> Path:
+    """The report's figures in one offline HTML page."""
+    from .quality_plot import pareto_figure, quality_figure, tau_figure
     figs = [quality_figure(report), pareto_figure(state)]
+    if final:
+        figs.append(tau_figure(proxy_final_tau(report, final)))
     parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figs)]
     Path(path).write_text("<html><head><meta charset='utf-8'><title>Search quality</title></head><body>"
                           + "".join(parts) + "</body></html>")
@@ -204,7 +313,8 @@ def write_figures(report: dict, state: dict, path) -> Path:
 
 
 def quality_report(save, n_random: int = 8, seeds: int = 3, which: str = "best", lstm: bool = True,
-                   on_event=None, should_stop=None, **overrides) -> dict:
+                   on_event=None, should_stop=None, random_search: int | None = None, **overrides) -> dict:
     """Train what the report still needs (nothing when cached) and return it; `overrides` replace
-    the search's proxy settings (epochs, emsize, data, device, ...)."""
-    return QualityReport(save, n_random, seeds, which, lstm, **overrides).run(on_event, should_stop)
+    the search's proxy settings (epochs, emsize, data, device, ...); `random_search` is the random
+    search's budget (default: as many cells as the search trained candidates; 0: none)."""
+    return QualityReport(save, n_random, seeds, which, lstm, random_search, **overrides).run(on_event, should_stop)

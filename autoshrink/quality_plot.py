@@ -1,8 +1,10 @@
 """Figures of the search-quality report and of the final training (Plotly).
 
-- `quality_figure(report)`: proxy perplexity of the discovered cell, the random cells of its edge
-  count, ShrinkRNN, DARTS and the LSTM: every run as a point over a box per group, the discovered
-  cell's mean as a line, its rank among the random cells in the title.
+- `quality_figure(report)`: test perplexity of the discovered cell, the random controls (same ops,
+  random ops), the random search's pick, ShrinkRNN, DARTS and the LSTM: every run as a point over a
+  box per group, the discovered cell's mean as a line, its rank and p-value in the title.
+- `tau_figure(tau)`: proxy test perplexity against final-training test perplexity of each cell,
+  with Kendall's tau (quality.proxy_final_tau).
 - `pareto_figure(state)`: perplexity against flops of every candidate a search tried (search.json),
   coloured by step, with the Pareto front (no other candidate both cheaper and better).
 - `final_figure()` / `update_final(fig, history)`: train and valid perplexity per epoch of a final
@@ -16,47 +18,72 @@ import plotly.graph_objects as go
 
 from .quality import GROUPS
 
-COLORS = {"discovered": "#d62728", "random": "#7f7f7f", "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c",
-          "LSTM": "#9467bd"}
+COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "random search": "#8c564b",
+          "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c", "LSTM": "#9467bd"}
 
 
 def _fmt(v, spec=".1f") -> str:
     return "n/a" if v is None else format(v, spec)
 
 
-def quality_title(summary: dict) -> str:
-    d = summary.get("discovered", {})
-    if not d.get("n"):
-        return "Proxy perplexity (lower is better)"
-    text = f"discovered cell: {_fmt(d['mean'])} ± {_fmt(d['sd'])} over {d['n']} seed{'s' * (d['n'] != 1)}"
-    if "rank" in d:
-        text += f"; rank {d['rank']} of {d['of']} among random cells (random median {_fmt(d['random_median'])})"
-    return text
+def budget(cfg: dict) -> str:
+    """The training budget a figure or table states: 'proxy: 2 epochs, emsize 32, 3 seeds'."""
+    return f"proxy: {cfg['epochs']} epoch{'s' * (cfg['epochs'] != 1)}, emsize {cfg['emsize']}"
+
+
+def quality_title(report: dict) -> str:
+    summary = report["summary"]
+    d, j = summary.get("entries", {}).get("discovered"), summary.get("discovered", {})
+    if not d or d["test"] is None:
+        return f"Test perplexity (lower is better; {budget(report['config'])})"
+    text = (f"discovered cell: test {_fmt(d['test'])} ± {_fmt(d['test_sd'])} over {d['runs'] - d['failed']} "
+            f"seed{'s' * (d['runs'] - d['failed'] != 1)}")
+    if j.get("of", 1) > 1:
+        text += f"; rank {j['rank']} of {j['of']} among random cells, p = {_fmt(j['p_value'], '.2f')}"
+    return text + f"<br><sup>{budget(report['config'])}, {report['seeds']} seeds per cell</sup>"
 
 
 def quality_figure(report: dict) -> go.Figure:
-    """Every run's proxy perplexity by group (points over boxes); diverged runs are left out."""
+    """Every run's test perplexity by group (points over boxes); failed runs are counted in the labels."""
     fig = go.Figure()
-    summary = report["summary"]
+    groups = report["summary"]["groups"]
     for g in GROUPS:
-        runs = [r for r in report["records"] if r["group"] == g and r["ppl"] is not None]
+        runs = [r for r in report["records"] if r["group"] == g]
+        done = [r for r in runs if r.get("test_ppl") is not None]
         if not runs:
             continue
-        s = summary[g]
-        label = f"{g} ({len({r['name'] for r in runs})} cells)" if g == "random" else g
+        cells = len({r["name"] for r in runs})
+        label = f"{g} ({cells} cells)" if cells > 1 else g
+        label += f", {groups[g]['failed']} failed" if groups[g]["failed"] else ""
         fig.add_trace(go.Box(
-            name=label, y=[r["ppl"] for r in runs], boxpoints="all", jitter=0.4, pointpos=0,
+            name=label, y=[r["test_ppl"] for r in done], boxpoints="all", jitter=0.4, pointpos=0,
             marker=dict(color=COLORS[g], size=8, opacity=0.8), line=dict(color=COLORS[g]),
-            text=[f"{r['name']}, seed {r['seed']}" for r in runs],
-            hovertemplate="%{text}<br>ppl %{y:.1f}<extra></extra>",
-            customdata=[[s["mean"], s["sd"]]] * len(runs)))
-    mine = summary.get("discovered", {}).get("mean")
+            text=[f"{r.get('cell_name', r['name'])}, seed {r['seed']}, valid {_fmt(r['ppl'], '.2f')}" for r in done],
+            hovertemplate="%{text}<br>test ppl %{y:.2f}<extra></extra>"))
+    mine = report["summary"].get("entries", {}).get("discovered", {}).get("test")
     if mine is not None:
         fig.add_hline(y=mine, line=dict(color=COLORS["discovered"], dash="dash", width=1),
-                      annotation_text=f"discovered mean {mine:.1f}", annotation_position="top left")
-    fig.update_layout(title=dict(text=quality_title(summary), x=0.02, font=dict(size=14)),
-                      yaxis_title="proxy perplexity (valid)", showlegend=False, width=820, height=460,
-                      plot_bgcolor="white", margin=dict(l=60, r=20, t=60, b=40))
+                      annotation_text=f"discovered mean {mine:.2f}", annotation_position="top right")
+    fig.update_layout(title=dict(text=quality_title(report), x=0.02, font=dict(size=14)),
+                      yaxis_title="proxy perplexity (test)", showlegend=False, width=820, height=480,
+                      plot_bgcolor="white", margin=dict(l=60, r=20, t=80, b=40))
+    fig.update_yaxes(gridcolor="#e5e5e5")
+    return fig
+
+
+def tau_figure(tau: dict) -> go.Figure:
+    """Each cell's proxy test perplexity against its final training's, with Kendall's tau in the title."""
+    fig = go.Figure(go.Scatter(
+        x=tau["proxy"], y=tau["final"], mode="markers+text", text=tau["names"], textposition="top center",
+        marker=dict(size=10, color=[COLORS.get(n if n in COLORS else n.rsplit(" ", 1)[0], "#7f7f7f")
+                                    for n in tau["names"]]),
+        hovertemplate="%{text}<br>proxy %{x:.2f}<br>final %{y:.2f}<extra></extra>"))
+    t = "n/a" if tau["tau"] is None else f"{tau['tau']:.2f}"
+    fig.update_layout(title=dict(text=f"Does the proxy rank cells as the final training does? Kendall's tau {t} "
+                                      f"({len(tau['names'])} cells)", x=0.02, font=dict(size=14)),
+                      xaxis_title="proxy perplexity (test, mean over seeds)", yaxis_title="final training perplexity (test)",
+                      width=820, height=460, plot_bgcolor="white", margin=dict(l=60, r=20, t=60, b=50))
+    fig.update_xaxes(gridcolor="#e5e5e5")
     fig.update_yaxes(gridcolor="#e5e5e5")
     return fig
 
@@ -134,3 +161,47 @@ def update_final(fig, history: list[dict], title: str | None = None) -> None:
                           annotation_text="ASGD", annotation_position="top left")
         if title is not None:
             fig.layout.title.text = title
+
+
+def _pm(mean, sd) -> str:
+    return "n/a" if mean is None else f"{mean:.2f} ± {sd:.2f}"
+
+
+def summary_markdown(report: dict) -> str:
+    """The report as a Markdown table (one row per group) and the verdict's lines, with its budget."""
+    s, cfg = report["summary"], report["config"]
+    lines = [f"Training budget: {budget(cfg)}, {report['seeds']} seeds per cell; ranks and the p-value on test.", "",
+             "| entry | cells | runs (failed) | test ppl, mean ± sd | valid ppl, mean ± sd |",
+             "| --- | --- | --- | --- | --- |"]
+    for g in GROUPS:
+        e = s["groups"][g]
+        if e["runs"]:
+            cells = len({n for n, x in s["entries"].items() if x["group"] == g})
+            lines.append(f"| {g} | {cells} | {e['runs']} ({e['failed']}) | {_pm(e['test'], e['test_sd'])} | "
+                         f"{_pm(e['valid'], e['valid_sd'])} |")
+    d = s.get("discovered")
+    if d:
+        lines += ["", f"- rank {d['rank']} of {d['of']} among random cells on test (validation: rank {d['rank_valid']}); "
+                      f"rank {d['rank_same_ops']} of {d['of_same_ops']} among cells with its ops and random edges",
+                  f"- against the random cells' mean {_fmt(d['random_mean'], '.2f')}: "
+                  f"{_fmt(None if d['improvement'] is None else 100 * d['improvement'], '+.1f')}% "
+                  f"(one-sided permutation p = {_fmt(d['p_value'], '.3f')})"]
+        if "random_search" in d:
+            lines.append(f"- random search at the search's budget ({report['budget']} cells, best by validation: "
+                         f"{report['winner']}): test {_fmt(d['random_search'], '.2f')}; the discovered cell "
+                         f"{'beats' if d['beats_random_search'] else 'does not beat'} it")
+    return "\n".join(lines)
+
+
+def spread_figure(spread: dict, cols: int = 3):
+    """The discovered cells of the same search under several run seeds, side by side, with their
+    edge overlap in the title."""
+    from .cell import Cell
+    from .plot import cells_figure
+    cells = {f"seed {seed}": Cell.from_dict(r["cell"]) for seed, r in spread["runs"].items()}
+    fig = cells_figure(cells, cols=cols)
+    overlap = "n/a" if spread["overlap"] is None else f"{spread['overlap']:.2f} ± {spread['overlap_sd']:.2f}"
+    fig.update_layout(title=dict(text=f"The same search under {len(cells)} run seeds: edge overlap (Jaccard) {overlap}, "
+                                      f"{len(spread['common'])} edges in every cell", x=0.02, font=dict(size=14)),
+                      margin=dict(l=10, r=10, t=70, b=10))
+    return fig

@@ -224,6 +224,8 @@ def read_state(save) -> dict:
     if not isinstance(state, dict) or state.get("format") != FORMAT or any(k not in state for k in KEYS):
         raise ConfigError(f"{path} is not an autoshrink search record ({FORMAT}); give a search's --save folder")
     Cell.from_dict(state["cell"])
+    if isinstance(state["config"], dict):      # records from before the seed rule was a setting
+        state["config"].setdefault("seed_rule", "candidate")
     return state
 
 

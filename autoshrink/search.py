@@ -10,8 +10,12 @@
 Everything the search knows is `search.state`, a JSON-ready dict (record.py types, reads and
 writes it; the layout is in README.md) written atomically to `<save>/search.json` after every
 candidate; the training in flight is saved to `<save>/inflight.pt` after every epoch, so a killed
-run loses at most one epoch. Each candidate's weights come from (seed, step, edge), its edge order
-from (seed, step): a result does not depend on evaluation order or batching. One process writes a
+run loses at most one epoch. A step's edge order comes from (seed, step); its candidates' weights
+from (seed, step) under the paired seed rule (`--seed_rule step`: every candidate starts from the
+same weights on the edges it keeps, so the removed edge is the only difference) or from (seed, step,
+edge) under `--seed_rule candidate`: a result does not depend on evaluation order or batching.
+search.json records the seed rule and the precision as resolved on the device (never "auto"), and
+a resume that would change either is refused: one search never mixes them. One process writes a
 save folder (record.WriterLock); `Search.open_readonly` follows a search another process writes.
 Progress goes out through `on_event(kind, **info)`, kinds: candidate_start, epoch, candidate_done,
 step_done, finished. The search knows nothing of widgets.
@@ -27,16 +31,18 @@ import numpy as np
 
 from .backend import make_backend
 from .cell import Cell, random_ops, save_graph
-from .checkpoint import Checkpoint
+from .checkpoint import Checkpoint, tag
 from .config import ConfigError, SearchConfig
 from .data import load_corpus
+from .precision import resolve_precision
 from .proxy import start_embedding, train_cell
 from .record import FORMAT, WriterLock, best_of, cell_of, clean, read_state, write_state
 from .runtime import derive_seed, resolve_device
 
-SALT_OPS, SALT_ORDER = 0x0B5, 0x5F
+SALT_OPS, SALT_ORDER, SALT_RETEST = 0x0B5, 0x5F, 0x2E7
+MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most
 # Settings a resumed search may change: where and how candidates train, not their numbers.
-SAFE_ON_RESUME = ("save", "device", "data", "parallel", "precision", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
+SAFE_ON_RESUME = ("save", "device", "data", "parallel", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
 
 
 def score(ppl, flops: int, nhid: int, target_ppl: float = 200.0, ppl_weight: float = 0.25,
@@ -61,6 +67,35 @@ def initial_cell(cfg: SearchConfig) -> Cell:
     return Cell.full(random_ops(cfg.nodes, np.random.default_rng(derive_seed(cfg.seed, SALT_OPS))))
 
 
+def candidate_seed(cfg: SearchConfig, step: int, edge) -> int:
+    """The weight seed of the candidate that removes `edge` at `step`, by cfg.seed_rule."""
+    if cfg.seed_rule == "step":
+        return derive_seed(cfg.seed, step)
+    return derive_seed(cfg.seed, step, *edge)
+
+
+def retest_seed(cfg: SearchConfig, step: int, edge, round_: int) -> int:
+    """The weight seed of a leader's extra training `round_` (1, 2, ...): shared by a step's leaders
+    under the paired rule, the leader's own otherwise."""
+    if cfg.seed_rule == "step":
+        return derive_seed(cfg.seed, step, SALT_RETEST, round_)
+    return derive_seed(cfg.seed, step, *edge, SALT_RETEST, round_)
+
+
+def leaders(candidates: list[dict], margin: float) -> list[list[int]]:
+    """The edges of the candidates within `margin` score points of the best (at most MAX_LEADERS),
+    best first; none unless two or more are that close."""
+    ranked = sorted((c for c in candidates if c["score"] is not None), key=lambda c: -c["score"])
+    close = [c["edge"] for c in ranked if c["score"] >= ranked[0]["score"] - margin][:MAX_LEADERS]
+    return close if len(close) > 1 else []
+
+
+def decision_score(c: dict) -> float:
+    """What a step ranks a candidate by: its mean score over seeds when retested, else its score."""
+    s = c.get("mean_score", c["score"])
+    return -math.inf if s is None else s
+
+
 def _mean(xs):
     xs = [x for x in xs if x is not None]
     return sum(xs) / len(xs) if xs else None
@@ -70,7 +105,7 @@ def check_resume(saved: dict, overrides: dict) -> dict:
     """The overrides a resume may honour; a differing unsafe setting is refused with one line."""
     saved_cfg = SearchConfig.from_dict(saved).to_dict()
     for name, value in overrides.items():
-        if name in SAFE_ON_RESUME:
+        if name in SAFE_ON_RESUME or (name == "precision" and value == "auto"):
             continue
         changed = SearchConfig.from_dict({**saved, name: value}).check().to_dict()   # --nhid: must equal emsize
         if changed != saved_cfg:
@@ -91,6 +126,7 @@ class Search:
             self.state = state
             return
         self.device = resolve_device(cfg.device)
+        self.cfg.precision = resolve_precision(cfg.precision, self.device, cfg.nhid)
         if state is None and (self.save_dir / "search.json").exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)
@@ -193,20 +229,67 @@ class Search:
         tried = {tuple(c["edge"]) for c in step["candidates"]}
         todo = [e for e in edges if e not in tried]
         if self.cfg.backend == "ray":    # the groups run at once, each a Ray task (no in-flight checkpoint)
-            return self._train_group(step, todo, self._group_size(todo), should_stop)
-        for group in self._groups(step, todo):
+            if not self._train_group(step, todo, self._group_size(todo), should_stop):
+                return False
+        for group in self._groups(step, todo) if self.cfg.backend != "ray" else []:
             if not self._train_group(step, group, len(group), should_stop):
                 return False
+        return self._retest(step, should_stop)
+
+    def _retest(self, step: dict, should_stop) -> bool:
+        """With --retest K: when two or more candidates lie within --retest_margin of the best, train
+        each of them K more times (other seeds) and give them their mean and sd of score; True when done."""
+        if not self.cfg.retest:
+            return True
+        if "retests" not in step:
+            step["retests"] = {"leaders": leaders(step["candidates"], self.cfg.retest_margin), "runs": []}
+            self.save()
+        rt = step["retests"]
+        done = {(tuple(r["edge"]), r["round"]) for r in rt["runs"]}
+        todo = [(tuple(e), r) for r in range(1, self.cfg.retest + 1) for e in rt["leaders"] if (tuple(e), r) not in done]
+        for edge, r in todo:
+            if not self._retest_one(step, edge, r, len(rt["runs"]), len(rt["leaders"]) * self.cfg.retest, should_stop):
+                return False
+        for c in step["candidates"]:
+            runs = [c["score"]] + [x["score"] for x in rt["runs"] if x["edge"] == c["edge"]]
+            if len(runs) > 1:
+                finite = [-math.inf if x is None else x for x in runs]
+                c.update(mean_score=_mean(finite), sd_score=float(np.std(finite, ddof=1)), seeds=len(runs))
+        self.save()
+        return True
+
+    def _retest_one(self, step: dict, edge, round_: int, position: int, count: int, should_stop) -> bool:
+        cell = self.cell.remove(edge)[0]
+        seed = retest_seed(self.cfg, step["step"], edge, round_)
+
+        def relay(kind, index, **info):
+            if kind == "start":
+                self.on_event("candidate_start", step=step["step"], edge=edge, index=position, count=count)
+            elif kind == "epoch":
+                self.on_event("epoch", step=step["step"], edge=edge, **info)
+
+        [r] = self.backend.train([cell], [seed], self.corpus, self.embedding, self.cfg, self.device, group=1,
+                                 on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
+        if r is None:
+            return False
+        rec = {"edge": list(edge), "round": round_, "seed": seed, **self._record(r)}
+        step["retests"]["runs"].append(rec)
+        self.save()
+        self._log(f"step {step['step']} retest {round_} of edge {edge}: ppl {rec['ppl']} score {rec['score']}")
+        self.on_event("candidate_done", step=step["step"], edge=edge, index=position, count=count, record=rec)
         return True
 
     def _seed(self, step: int, edge) -> int:
-        return derive_seed(self.cfg.seed, step, *edge)
+        return candidate_seed(self.cfg, step, edge)
+
+    def _tag(self, step: int, edge) -> str:
+        return tag(self.cell.remove(tuple(edge))[0], self._seed(step, edge))
 
     def _groups(self, step: dict, todo: list) -> list[list]:
         """Candidates trained together: those of a training in flight (inflight.pt) first, then
         --parallel at a time (0: the whole step on a GPU, one at a time on a CPU)."""
-        saved = set(self._inflight.seeds())
-        first = [e for e in todo if self._seed(step["step"], e) in saved]
+        saved = set(self._inflight.tags())
+        first = [e for e in todo if self._tag(step["step"], e) in saved]
         rest = [e for e in todo if e not in first]
         size = self._group_size(rest)
         return ([first] if first else []) + [rest[i:i + size] for i in range(0, len(rest), size)]
@@ -245,14 +328,15 @@ class Search:
 
     def _record(self, r) -> dict:
         """A training Result as recorded: every non-finite number (a diverged loss) as None."""
-        return clean({**r.to_dict(), "score": cfg_score(self.cfg, r.ppl, r.flops)})
+        fields = {k: v for k, v in r.to_dict().items() if k != "test_ppl"}    # the search never reads the test text
+        return clean({**fields, "score": cfg_score(self.cfg, r.ppl, r.flops)})
 
     def commit(self) -> dict:
         """Remove for good the drop_k best-scoring edges of the finished step, prune, record it."""
         step = self.pending
         if step is None or len(step["candidates"]) < len(step["order"]):
             raise RuntimeError("commit() needs a step whose candidates are all evaluated; call evaluate() first")
-        ranked = sorted(step["candidates"], key=lambda c: -math.inf if c["score"] is None else c["score"], reverse=True)
+        ranked = sorted(step["candidates"], key=decision_score, reverse=True)
         cell, removed, pruned = self.cell, [], []
         for c in ranked[: self.cfg.drop_k]:
             if tuple(c["edge"]) in cell.edges:

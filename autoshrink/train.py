@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .cell import Cell
+from .checkpoint import tag
 from .config import SearchConfig
 from .data import Corpus, batchify
 from .graphs import StepRunner, resolve_graphs
@@ -42,6 +43,7 @@ class Result:
     diverged: bool
     ended: str                 # "epochs", "patience", "overfit" (val > 3x train) or "nan"
     curve: list = field(default_factory=list)  # per epoch: {"epoch", "train_loss", "val_loss", "lr"}
+    test_ppl: float | None = None   # test perplexity at the best validation epoch (train_cells(test=True)), else None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +90,7 @@ class _Tracker:
         self.curve = [[] for _ in range(K)]
         self.ended = [None] * K
         self.epochs = [0] * K
+        self.test = [math.inf] * K    # test loss at the best validation epoch (when tested)
 
     def update(self, k: int, epoch: int, train: float, val: float, lr: float) -> None:
         self.curve[k].append({"epoch": epoch, "train_loss": train, "val_loss": val, "lr": lr})
@@ -108,17 +111,21 @@ class _Tracker:
 def _result(k: int, tr: _Tracker, cell: Cell, cfg: SearchConfig, params: int, seconds: float) -> Result:
     best = tr.best[k]
     diverged = not best < DIVERGED_LOSS
+    test = None if diverged or not tr.test[k] < DIVERGED_LOSS else math.exp(tr.test[k])
     return Result(ppl=math.inf if diverged else math.exp(best), val_loss=best, flops=cell.prune().flops(cfg.nhid),
                   params=params, seconds=seconds, epochs=tr.epochs[k], diverged=diverged,
-                  ended=tr.ended[k] or "epochs", curve=tr.curve[k])
+                  ended=tr.ended[k] or "epochs", curve=tr.curve[k], test_ppl=test)
 
 
 def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: torch.Tensor, cfg: SearchConfig,
-                device: torch.device, on_event=None, should_stop=None, checkpoint=None) -> list[Result | None]:
+                device: torch.device, on_event=None, should_stop=None, checkpoint=None,
+                test: bool = False) -> list[Result | None]:
     """Train and validate every cell from scratch, all in one batched model. Returns one Result per
     cell, in order, or None for those left unfinished because `should_stop()` said so. With a
     `checkpoint` (checkpoint.Checkpoint), the training in flight is saved after every epoch and a
-    saved training of these same cells (same seeds) is continued instead of started over."""
+    saved training of these same cells (same seeds) is continued instead of started over. With
+    `test`, the test split is evaluated whenever a candidate's validation loss improves, so each
+    Result also holds the test perplexity of its best validation epoch."""
     emit = on_event or (lambda kind, **info: None)
     K = len(cells)
     tick = time.perf_counter()
@@ -127,13 +134,15 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     params = [model.n_params(k) for k in range(K)]
     train = batchify(corpus.train, cfg.batch_size).to(device)
     valid = batchify(corpus.valid, cfg.eval_batch_size, "--eval_batch_size").to(device)
+    tests = batchify(corpus.test, cfg.eval_batch_size, "--eval_batch_size").to(device) if test else None
     active = list(range(K))                       # candidate id of each row of the batched model
     tr, results = _Tracker(K), [None] * K
     spent = [0.0] * K                             # each candidate's share of the wall time so far
     lr, first = cfg.lr, 0
     saved = checkpoint.load() if checkpoint else None
-    if _resumable(saved, seeds):
-        first, lr = _restore(saved, seeds, model, tr, spent)
+    tags = [tag(c, s) for c, s in zip(cells, seeds)]
+    if _resumable(saved, tags):
+        first, lr = _restore(saved, tags, model, tr, spent)
     graphs = resolve_graphs(cfg.graphs, device)
     steps = _steps(model, cfg, graphs)
     for epoch in range(first, cfg.epochs):
@@ -145,6 +154,8 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
         for k in active:
             spent[k] += (now - tick) / len(active)
         tick = now
+        if tests is not None:
+            _test_improved(model, tests, cfg.bptt, tr, active, val)
         for row, k in enumerate(active):
             tr.update(k, epoch, train_loss[row], val[row], lr)
             emit("epoch", index=k, epoch=epoch, epochs=cfg.epochs, train_loss=train_loss[row], val_loss=val[row])
@@ -162,34 +173,45 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
         elif len(done) == len(active):
             break
         if checkpoint:
-            checkpoint.save(_snapshot(model, tr, active, seeds, spent, epoch + 1, lr))
+            checkpoint.save(_snapshot(model, tr, active, tags, spent, epoch + 1, lr))
     if checkpoint:
         checkpoint.clear()
     return results
 
 
-def _resumable(saved: dict | None, seeds: list[int]) -> bool:
+def _test_improved(model: BatchedRNNModel, tests: torch.Tensor, bptt: int, tr: _Tracker, active: list[int],
+                   val: list[float]) -> None:
+    """Test the candidates whose validation loss is a new best (before tr.update records it)."""
+    better = [row for row, k in enumerate(active) if val[row] < tr.best[k]]
+    if better:
+        loss = evaluate(model, tests, bptt).tolist()
+        for row in better:
+            tr.test[active[row]] = loss[row]
+
+
+def _resumable(saved: dict | None, tags: list[str]) -> bool:
     """A saved training holds every one of these candidates (and maybe others since finished)."""
-    return bool(saved) and set(seeds) <= set(saved["seeds"])
+    return bool(saved) and set(tags) <= set(saved.get("tags", []))
 
 
-def _snapshot(model: BatchedRNNModel, tr: _Tracker, active: list[int], seeds: list[int], spent: list[float],
+def _snapshot(model: BatchedRNNModel, tr: _Tracker, active: list[int], tags: list[str], spent: list[float],
               next_epoch: int, lr: float) -> dict:
     """What a later call needs to continue the candidates still training, row by row."""
-    return {"seeds": [seeds[k] for k in active], "epoch": next_epoch, "lr": lr,
+    return {"tags": [tags[k] for k in active], "epoch": next_epoch, "lr": lr,
             "spent": [spent[k] for k in active], "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "tracker": [{"best": tr.best[k], "stale": tr.stale[k], "curve": tr.curve[k], "epochs": tr.epochs[k]}
-                        for k in active]}
+            "tracker": [{"best": tr.best[k], "stale": tr.stale[k], "curve": tr.curve[k], "epochs": tr.epochs[k],
+                         "test": tr.test[k]} for k in active]}
 
 
-def _restore(saved: dict, seeds: list[int], model: BatchedRNNModel, tr: _Tracker, spent: list[float]) -> tuple[int, float]:
+def _restore(saved: dict, tags: list[str], model: BatchedRNNModel, tr: _Tracker, spent: list[float]) -> tuple[int, float]:
     """Load the saved rows of these candidates into `model` and `tr`; returns (next epoch, lr)."""
-    rows = [list(saved["seeds"]).index(s) for s in seeds]
+    rows = [list(saved["tags"]).index(t) for t in tags]
     idx = torch.tensor(rows)
     model.load_state_dict({k: v[idx] for k, v in saved["weights"].items()})
     for k, row in enumerate(rows):
         t = saved["tracker"][row]
         tr.best[k], tr.stale[k], tr.curve[k], tr.epochs[k] = t["best"], t["stale"], list(t["curve"]), t["epochs"]
+        tr.test[k] = t.get("test", math.inf)
         spent[k] = saved["spent"][row]
     return saved["epoch"], saved["lr"]
 

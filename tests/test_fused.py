@@ -95,6 +95,15 @@ def test_auto_precision_reads_the_cpu_flags():
     assert resolve_precision("auto", CPU, 32) == ("bf16-decoder" if fast_bf16(CPU) else "fp32")   # small cells: the cell stays fp32
 
 
+def test_auto_precision_on_cuda_asks_the_requested_device_for_native_bf16(monkeypatch):
+    asked = []
+    caps = {0: (7, 5), 1: (9, 0)}      # a Turing card (bf16 only emulated) beside a Hopper card
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None: asked.append(d) or caps[d.index])
+    assert not fast_bf16(torch.device("cuda", 0)) and fast_bf16(torch.device("cuda", 1))
+    assert [d.index for d in asked] == [0, 1]
+    assert resolve_precision("auto", torch.device("cuda", 0), 100) == "fp32"
+
+
 @pytest.mark.parametrize("name,value", [("precision", "fp16"), ("fuse", "yes")])
 def test_bad_precision_or_fuse_is_a_config_error(name, value):
     with pytest.raises(ConfigError, match=f"--{name}"):

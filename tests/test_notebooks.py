@@ -128,19 +128,29 @@ def test_02_compare_cells_trains_all_four(kernel, tmp_path, tiny_data):
     assert (int(nodes), int(edges)) == (4, records.AFTER0.n_edges) != (4, records.AFTER1.n_edges)
 
 
-def test_03_quality_draws_both_plots(kernel, tmp_path, tiny_data, monkeypatch):
+def test_03_quality_draws_every_figure_and_the_summary(kernel, tmp_path, tiny_data, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     save = tmp_path / "search"
     Search(SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), save=str(save), **TINY)).run()
-    nb = execute("03_quality.ipynb", dict(search=str(save), n_random=2, seeds=1, which="final", lstm=True, epochs=None,
-                 emsize=None, batch_size=None, eval_batch_size=None, bptt=None, device=None, data=None), kernel)
+    final = tmp_path / "final"
+    for name, test in (("discovered", 50.0), ("ShrinkRNN", 60.0), ("DARTS", 55.0)):
+        (final / name).mkdir(parents=True)
+        (final / name / "run.json").write_text(json.dumps({"result": {"test_ppl": test}}))
+    nb = execute("03_quality.ipynb", dict(search=str(save), n_random=2, seeds=1, which="final", lstm=True,
+                                          random_search=2, final=str(final), spread=2, epochs=None, emsize=None, batch_size=None,
+                                          eval_batch_size=None, bptt=None, device=None, data=None), kernel)
     assert not [o for o in outputs(nb) if o["output_type"] == "error"]
     plotly = [o["data"]["application/vnd.plotly.v1+json"] for o in outputs(nb)
               if "application/vnd.plotly.v1+json" in o.get("data", {})]
-    assert len(plotly) == 2
-    assert [t["name"] for t in plotly[0]["data"]] == ["discovered", "random (2 cells)", "ShrinkRNN", "DARTS", "LSTM"]
+    assert len(plotly) == 4 and "edge overlap" in plotly[3]["layout"]["title"]["text"]
+    assert [t["name"] for t in plotly[0]["data"]] == ["discovered", "same ops (2 cells)", "random (2 cells)",
+                                                      "random search", "ShrinkRNN", "DARTS", "LSTM"]
     assert [t["name"] for t in plotly[1]["data"]][:2] == ["candidates", "Pareto front"]
-    assert (save / "quality.json").is_file() and "6 trainings, 0 missing" in text_of(nb)
+    assert plotly[2]["data"][0]["text"] == ["discovered", "ShrinkRNN", "DARTS"]
+    assert "Kendall's tau" in plotly[2]["layout"]["title"]["text"]
+    markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs(nb) if "data" in o)
+    assert "| random search | 1 |" in markdown and "p = " in markdown and "Training budget" in markdown
+    assert (save / "quality.json").is_file() and "11 trainings, 0 missing" in text_of(nb)
 
 
 def test_04_final_training_runs_and_reopens(kernel, tmp_path, tiny_data, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from autoshrink import SearchConfig
-from autoshrink.quality import QualityReport, quality_report, random_cells, summarize
+from autoshrink.quality import QualityReport, proxy_final_tau, quality_report, random_cells, summarize
 from autoshrink.quality_plot import pareto_figure, pareto_front, quality_figure
 from autoshrink.search import Search
 
@@ -37,15 +37,54 @@ def test_random_cells_have_the_live_edge_count_asked():
     assert random_cells(6, 4, 10, seed=3) == cells
 
 
+def _runs(name, group, valid, test=None):
+    test = valid if test is None else test
+    return [{"name": name, "group": group, "seed": k, "ppl": v, "test_ppl": t} for k, (v, t) in enumerate(zip(valid, test))]
+
+
 def test_summary_rank_by_hand():
-    recs = [{"name": "discovered", "group": "discovered", "ppl": p} for p in (100, 110)]
-    recs += [{"name": f"random {k}", "group": "random", "ppl": p} for k, p in ((1, 90), (1, 96), (2, 120), (3, 200),
-                                                                                (3, None))]
+    recs = _runs("discovered", "discovered", (100, 110), (90, 100))
+    recs += _runs("random 1", "random", (90, 96), (80, 90)) + _runs("random 2", "random", (120, 130))
+    recs += _runs("random 3", "random", (200, None))
+    recs += _runs("same ops 1", "same ops", (99, 99), (96, 96)) + _runs("same ops 2", "same ops", (150, 150))
     s = summarize(recs)
-    # random cell means: 93, 120, diverged (inf); discovered mean 105: one random cell is better
-    assert s["discovered"]["mean"] == 105 and s["discovered"]["rank"] == 2 and s["discovered"]["of"] == 4
-    assert s["discovered"]["random_median"] == statistics.median([93, 120]) and s["discovered"]["beats_median"]
-    assert s["random"]["n"] == 4 and s["random"]["mean"] == pytest.approx(np.mean([90, 96, 120, 200]))
+    d, e = s["discovered"], s["entries"]
+    # test means: discovered 95, random 85, 125, 200 (its one finished run); same ops 96, 150
+    assert e["discovered"]["test"] == 95 and e["random 3"]["test"] == 200 and e["random 3"]["failed"] == 1
+    assert d["rank"] == 2 and d["of"] == 4 and d["rank_same_ops"] == 1 and d["of_same_ops"] == 3
+    # valid means: discovered 105, random 93, 125, 200
+    assert d["rank_valid"] == 2
+    assert d["random_mean"] == pytest.approx((85 + 125 + 200) / 3)
+    assert d["improvement"] == pytest.approx(((85 + 125 + 200) / 3 - 95) / ((85 + 125 + 200) / 3))
+    assert s["groups"]["random"]["runs"] == 6 and s["groups"]["random"]["failed"] == 1
+    assert s["groups"]["random"]["test"] == pytest.approx(np.mean([80, 90, 120, 130, 200]))
+
+
+def test_summary_counts_failures_alike():
+    """The records of the issue: a diverged seed drops out of every entry's mean alike, so random A,
+    better on every seed it finished, ranks ahead of the discovered cell."""
+    recs = _runs("discovered", "discovered", (400, None, 400))
+    recs += _runs("random 1", "random", (300, None, 300)) + _runs("random 2", "random", (410, 410, 410))
+    s = summarize(recs)
+    assert s["entries"]["discovered"]["test"] == 400 and s["entries"]["discovered"]["failed"] == 1
+    assert s["entries"]["random 1"]["test"] == 300 and s["entries"]["random 1"]["failed"] == 1
+    assert s["discovered"]["rank"] == 2 and s["discovered"]["of"] == 3
+
+
+def test_summary_p_value_and_random_search_by_hand():
+    recs = _runs("discovered", "discovered", (10, 11)) + _runs("random 1", "random", (12, 13))
+    recs += [{"name": "random search", "group": "random search", "seed": 0, "ppl": 9.0, "test_ppl": 9.5}]
+    d = summarize(recs)["discovered"]
+    assert d["p_value"] == pytest.approx(1 / 6)      # {10, 11} is the lowest of the 6 splits of four values
+    assert d["random_search"] == 9.5 and d["beats_random_search"] is False
+
+
+def test_proxy_final_tau_by_hand():
+    rep = {"summary": summarize(_runs("discovered", "discovered", (10,)) + _runs("ShrinkRNN", "ShrinkRNN", (12,))
+                                + _runs("DARTS", "DARTS", (11,)) + _runs("random 1", "random", (None,)))}
+    t = proxy_final_tau(rep, {"discovered": 50.0, "ShrinkRNN": 55.0, "DARTS": 60.0, "random 1": 70.0, "LSTM": 1.0})
+    assert t["names"] == ["discovered", "ShrinkRNN", "DARTS"]       # random 1 failed on the proxy; no LSTM proxy run
+    assert t["tau"] == pytest.approx(1 / 3)     # proxy 10 < 11 < 12 against final 50 < 60 < 55: 2 of 3 pairs agree
 
 
 def test_pareto_front_by_hand():
@@ -55,27 +94,35 @@ def test_pareto_front_by_hand():
 
 def test_report_trains_once_then_reads_the_cache(search):
     events = []
+    budget = sum(len(s["candidates"]) for s in json.loads((search / "search.json").read_text())["steps"])
     rep = quality_report(search, n_random=2, seeds=2, on_event=lambda kind, **i: events.append(kind))
-    assert rep["missing"] == 0 and len(rep["records"]) == (1 + 2 + 2 + 1) * 2
-    assert events.count("done") == 12
+    # discovered, 2 same-ops cells, 2 random cells, ShrinkRNN, DARTS, LSTM and the random search's winner,
+    # two seeds each, and the random search's pool once each
+    assert rep["missing"] == 0 and len(rep["records"]) == (1 + 2 + 2 + 1 + 1 + 1 + 1) * 2 + budget
+    assert events.count("done") == len(rep["records"]) and rep["budget"] == budget
     groups = {r["group"] for r in rep["records"]}
-    assert groups == {"discovered", "random", "ShrinkRNN", "DARTS", "LSTM"}
-    edges = {r["edges"] for r in rep["records"] if r["group"] in ("discovered", "random")}
+    assert groups == {"discovered", "same ops", "random", "random search", "pool", "ShrinkRNN", "DARTS", "LSTM"}
+    edges = {r["edges"] for r in rep["records"] if r["group"] in ("discovered", "same ops", "random", "pool")}
     assert len(edges) == 1
+    mine = [r for r in rep["records"] if r["group"] == "discovered"][0]["cell"]["ops"]
+    assert all(r["cell"]["ops"] == mine for r in rep["records"] if r["group"] == "same ops")
+    assert all(r["test_ppl"] is not None for r in rep["records"] if r["ppl"] is not None)
+    pool = [r for r in rep["records"] if r["group"] == "pool"]
+    best = min(pool, key=lambda r: r["ppl"])["name"]
+    assert rep["winner"] == best and all(r["cell_name"] == best for r in rep["records"] if r["group"] == "random search")
     again = []
     assert quality_report(search, n_random=2, seeds=2, on_event=lambda kind, **i: again.append(kind)) == rep
     assert again == []
-    assert QualityReport(search, n_random=3, seeds=2).missing() != []      # one more random cell: 2 new jobs
-    assert len(QualityReport(search, n_random=3, seeds=2).missing()) == 2
-    assert len(QualityReport(search, n_random=2, seeds=2, epochs=2).missing()) == 12   # other settings: new key
-    assert len(QualityReport(search, n_random=2, seeds=2, precision="fp32", fuse="off").missing()) == 12
+    assert len(QualityReport(search, n_random=3, seeds=2).missing()) == 4    # one more cell in both controls
+    assert len(QualityReport(search, n_random=2, seeds=2, epochs=2).missing()) == (2 + 2 + 4) * 2 + budget + 1
     fig = quality_figure(rep)
-    assert [t.name for t in fig.data] == ["discovered", "random (2 cells)", "ShrinkRNN", "DARTS", "LSTM"]
-    assert "rank" in fig.layout.title.text
+    assert [t.name for t in fig.data] == ["discovered", "same ops (2 cells)", "random (2 cells)", "random search",
+                                          "ShrinkRNN", "DARTS", "LSTM"]
+    assert "rank" in fig.layout.title.text and "1 epoch" in fig.layout.title.text
     state = json.loads((search / "search.json").read_text())
     pf = pareto_figure(state)
     n = sum(len(s["candidates"]) for s in state["steps"])
-    assert len(pf.data[0].x) == n and pf.data[1].name == "Pareto front" and pf.data[2].name == "final cell"
+    assert len(pf.data[0].x) == n and pf.data[1].name == "Pareto front"
 
 
 def test_quality_cli_prints_the_summary(search):
@@ -85,4 +132,35 @@ def test_quality_cli_prints_the_summary(search):
     assert r.returncode == 0, r.stderr
     assert "trained 0" in r.stdout and (search / "quality.html").is_file()
     summary = json.loads(r.stdout.strip().splitlines()[-1])
-    assert summary["discovered"]["of"] == 3
+    assert summary["discovered"]["of"] == 3 and "p_value" in summary["discovered"]
+
+
+def test_spread_summary_by_hand():
+    from autoshrink.cell import Cell
+    from autoshrink.spread import jaccard, spread_summary
+
+    def state(edges):
+        cell = Cell.from_edges(edges, ("tanh",) * 4).to_dict()
+        return {"steps": [{"step": 0, "done": True, "best_score": -1.0, "cell": cell}], "cell": cell, "final": None}
+    s = spread_summary({1: state([(0, 1), (1, 2), (2, 3)]), 2: state([(0, 1), (1, 3)]), 3: state([(0, 1), (1, 2), (2, 3)])})
+    # pairs: {01,12,23} vs {01,13}: 1 / 4; vs itself: 1; {01,13} vs {01,12,23}: 1 / 4
+    assert s["pairs"] == {"1 / 2": 0.25, "1 / 3": 1.0, "2 / 3": 0.25}
+    assert s["overlap"] == pytest.approx(0.5) and s["common"] == [[0, 1]]
+    assert jaccard(set(), set()) == 1.0
+
+
+def test_spread_runs_the_search_under_other_seeds_with_the_same_ops(search):
+    from autoshrink.quality_plot import spread_figure
+    from autoshrink.spread import run_spread, spread_folder
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = run_spread(search, n=2)
+    finally:
+        torch.set_num_threads(n)
+    state = json.loads((search / "search.json").read_text())
+    other = json.loads((spread_folder(search, 2) / "search.json").read_text())
+    assert other["config"]["seed"] == 2 and other["initial"]["ops"] == state["initial"]["ops"]
+    assert set(result["runs"]) == {1, 2} and 0.0 <= result["overlap"] <= 1.0
+    assert run_spread(search, n=2) == result                  # finished: read, not trained again
+    assert "edge overlap" in spread_figure(result).layout.title.text

@@ -72,7 +72,7 @@ def test_kill_during_a_batched_step_resumes_from_the_last_epoch_to_the_same_numb
             saved = torch.load(save / "inflight.pt", weights_only=True)
         except Exception:
             saved = None
-        if saved and saved["epoch"] >= 2 and len(saved["seeds"]) == 3:   # step 0's three candidates, 2 epochs in
+        if saved and saved["epoch"] >= 2 and len(saved["tags"]) == 3:   # step 0's three candidates, 2 epochs in
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
@@ -120,3 +120,39 @@ def test_resume_refuses_a_changed_setting_and_honours_the_machine_ones(tiny_data
     r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(save), "--epochs", "1", "--device", "cpu",
              "--parallel", "2", "--data", str(tiny_data)])
     assert r.returncode == 0, r.stderr        # same epochs; device, parallel and data may change
+
+
+def test_record_holds_the_resolved_precision_and_seed_rule_and_resume_refuses_a_change(tiny_data, tmp_path):
+    from autoshrink.precision import resolve_precision
+    save = tmp_path / "p"
+    proc = run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67"))
+    assert proc.returncode == 0, proc.stderr
+    cfg = strict_json(save / "search.json")["config"]
+    assert cfg["precision"] == resolve_precision("auto", torch.device("cpu"), 8) != "auto"
+    assert cfg["seed_rule"] == "step"
+    other = "fp32" if cfg["precision"] != "fp32" else "bf16"
+    before = (save / "search.json").read_text()
+    for flag, value, saved in (("--precision", other, cfg["precision"]), ("--seed_rule", "candidate", "step")):
+        r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(save), flag, value])
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert f"{flag} {value} differs from the saved search's {saved}" in r.stderr
+    assert (save / "search.json").read_text() == before
+    r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(save), "--precision", "auto"])
+    assert r.returncode == 0, r.stderr        # auto is what the record resolved
+
+
+def test_an_old_record_replays_with_its_seed_rule(tiny_data, tmp_path):
+    """A record from before the seed rule was a setting resumes with one seed per candidate."""
+    save = tmp_path / "old"
+    proc = run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "2", "--keep_fraction", "0.34",
+                    "--seed_rule", "candidate"))
+    assert proc.returncode == 0, proc.stderr
+    state = json.loads((save / "search.json").read_text())
+    del state["config"]["seed_rule"]
+    (save / "search.json").write_text(json.dumps(state))
+    s = Search.resume(save)
+    try:
+        assert s.cfg.seed_rule == "candidate"
+        assert s._seed(0, (0, 1)) != s._seed(0, (0, 2))
+    finally:
+        s.close()

@@ -3,11 +3,13 @@ resume after a stop without retraining finished candidates, diverged candidates 
 import json
 import math
 
+import numpy as np
 import pytest
+import torch
 
 from autoshrink.cell import Cell, load_cell
 from autoshrink.config import ConfigError, SearchConfig
-from autoshrink.search import Search, read_state, score
+from autoshrink.search import Search, candidate_seed, decision_score, leaders, read_state, score
 
 
 def tiny(tiny_data, save, **kw):
@@ -149,3 +151,40 @@ def test_score_coefficients_are_settings(tiny_data, tmp_path):
     cfg = tiny(tiny_data, tmp_path / "sc", target_ppl=300.0, ppl_weight=0.5, cost_weight=2.0)
     assert cfg_score(cfg, 120.0, 140_000) == pytest.approx((300 - 120) * 0.5 - 2 * (math.log10(140_000) - 6))
     assert cfg_score(SearchConfig(), 120.0, 140_000) == pytest.approx(score(120.0, 140_000, 100))
+
+
+def test_leaders_by_hand():
+    cands = [{"edge": [0, 1], "score": -10.0}, {"edge": [0, 2], "score": -10.5}, {"edge": [1, 2], "score": -12.0},
+             {"edge": [0, 3], "score": None}, {"edge": [1, 3], "score": -10.9}, {"edge": [2, 3], "score": -10.2}]
+    assert leaders(cands, 1.0) == [[0, 1], [2, 3], [0, 2]]      # within 1 point of -10, at most three
+    assert leaders(cands, 0.1) == []                              # the best stands alone
+    assert decision_score({"score": -3.0, "mean_score": -5.0}) == -5.0 and decision_score({"score": None}) == -math.inf
+
+
+def test_paired_seed_rule_gives_every_candidate_of_a_step_one_seed():
+    cfg = SearchConfig(seed=3, seed_rule="step")
+    assert candidate_seed(cfg, 2, (0, 1)) == candidate_seed(cfg, 2, (1, 3)) != candidate_seed(cfg, 3, (0, 1))
+    cand = cfg.replace(seed_rule="candidate")
+    assert candidate_seed(cand, 2, (0, 1)) != candidate_seed(cand, 2, (1, 3))
+    # paired: the weights of every edge two candidates keep are the same numbers (one draw per seed)
+    from autoshrink.model import init_cell_weights
+    _, a = init_cell_weights(candidate_seed(cfg, 2, (0, 1)), 4, 8, 8)
+    _, b = init_cell_weights(candidate_seed(cfg, 2, (1, 3)), 4, 8, 8)
+    assert all(torch.equal(a[e], b[e]) for e in a)
+
+
+def test_retest_trains_the_leaders_again_and_decides_on_their_mean(tiny_data, tmp_path):
+    cfg = SearchConfig(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.67,
+                       max_steps_to_action=3, device="cpu", data=str(tiny_data), save=str(tmp_path / "r"),
+                       retest=2, retest_margin=1e9)
+    with Search(cfg) as s:
+        step = s.step()
+    rt = step["retests"]
+    assert len(rt["leaders"]) == 3 and len(rt["runs"]) == 6
+    assert len({r["seed"] for r in rt["runs"]}) == 2      # paired: one seed per round, shared by the leaders
+    for c in step["candidates"]:
+        scores = [c["score"]] + [r["score"] for r in rt["runs"] if r["edge"] == c["edge"]]
+        assert c["seeds"] == 3 and c["mean_score"] == pytest.approx(sum(scores) / 3)
+        assert c["sd_score"] == pytest.approx(float(np.std(scores, ddof=1)))
+    best = max(step["candidates"], key=lambda c: c["mean_score"])
+    assert step["removed"] == [best["edge"]]

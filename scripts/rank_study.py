@@ -1,0 +1,136 @@
+"""Rank study: does a Step's decision survive another seed or another precision?
+
+Trains every candidate of one step (the full cell's first step, every edge tried) under each design
+(seed rule x precision) and run seed, the way a search on this machine trains them (one at a
+time), and reports per design: Kendall's tau of the candidates' score order between run seeds,
+top-1 agreement (same edge removed) between run seeds, tau and top-1 against fp32 (fuse off) at
+the same seed and seed rule, and the seconds a step took (wall and this process's CPU time).
+
+    python scripts/rank_study.py --preset tiny --seeds 1 2 3 --out runs/rank-tiny.json
+    python scripts/rank_study.py --preset published --seeds 1 2 --rules step candidate \
+        --precisions fp32 fused --out runs/rank-published.json
+
+Every finished step is written to --out at once; a rerun with the same --out trains only what is
+missing (a killed study continues), then prints the table. The node ops are fixed across run seeds
+(--ops, else the ones seed 1 draws), so only the weights, the embedding and the step lengths move.
+"""
+import argparse
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from autoshrink.config import PRESETS, SearchConfig
+from autoshrink.data import load_corpus
+from autoshrink.proxy import start_embedding
+from autoshrink.runtime import resolve_device
+from autoshrink.search import cfg_score, candidate_seed, initial_cell
+from autoshrink.stats import argbest, kendall_tau, mean_sd
+from autoshrink.train import train_cells
+
+PRECISIONS = {"fp32": ("fp32", "off"), "fused": ("fp32", "on"), "bf16": ("bf16", "on"),
+              "bf16-decoder": ("bf16-decoder", "on")}   # design name -> (--precision, --fuse)
+
+
+def run_step(cfg: SearchConfig, corpus, device) -> dict:
+    """Train every candidate of the full cell's first step under `cfg`; their edges, scores, ppl, time."""
+    full = initial_cell(cfg)
+    emb = start_embedding(cfg, corpus.words)
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = {"edges": [], "ppl": [], "score": [], "val_loss": []}
+    for edge in full.edges:
+        cell = full.remove(edge)[0]
+        [r] = train_cells([cell], [candidate_seed(cfg, 0, edge)], corpus, emb, cfg, device)
+        out["edges"].append(list(edge))
+        out["ppl"].append(r.ppl if r.ppl != float("inf") else None)
+        out["score"].append(cfg_score(cfg, r.ppl, r.flops))
+        out["val_loss"].append([c["val_loss"] for c in r.curve])     # per epoch: for successive halving's study
+    out.update(seconds=time.perf_counter() - wall, cpu_seconds=time.process_time() - cpu)
+    return out
+
+
+def key(rule: str, precision: str, seed: int) -> str:
+    return f"{rule} / {precision} / seed {seed}"
+
+
+def _pairs_stats(runs: list[dict], others: list[dict]) -> tuple:
+    """Mean tau and top-1 agreement over pairs (run, other) of score orders."""
+    taus, tops = [], []
+    for a, b in zip(runs, others) if others is not runs else itertools.combinations(runs, 2):
+        s_a = [-1e9 if v is None else v for v in a["score"]]
+        s_b = [-1e9 if v is None else v for v in b["score"]]
+        taus.append(kendall_tau(s_a, s_b))
+        tops.append(argbest(s_a) == argbest(s_b))
+    if not taus:
+        return None, None, None, 0
+    t_mean, t_sd = mean_sd(taus)
+    return t_mean, t_sd, sum(tops) / len(tops), len(taus)
+
+
+def table(results: dict, rules, precisions, seeds, reference: str = "fp32") -> list[str]:
+    lines = [f"| seed rule | precision | seed-to-seed tau (pairs) | top-1 same edge, seeds | tau vs {reference}, same seed |"
+             f" top-1 vs {reference} | s per step (wall / CPU) |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for rule, prec in itertools.product(rules, precisions):
+        runs = [results[key(rule, prec, s)] for s in seeds if key(rule, prec, s) in results]
+        refs = [results.get(key(rule, reference, s)) for s in seeds if key(rule, prec, s) in results]
+        if not runs:
+            continue
+        t, t_sd, top, n = _pairs_stats(runs, runs)
+        seed_part = "n/a" if t is None else f"{t:.2f} ± {t_sd:.2f} ({n})"
+        top_part = "n/a" if top is None else f"{top:.0%}"
+        if prec == reference or None in refs:
+            ref_part = ref_top = "(reference)" if prec == reference else "n/a"
+        else:
+            rt, rt_sd, rtop, rn = _pairs_stats(runs, refs)
+            ref_part, ref_top = f"{rt:.2f} ± {rt_sd:.2f} ({rn})", f"{rtop:.0%}"
+        wall = mean_sd([r["seconds"] for r in runs])[0]
+        cpu = mean_sd([r["cpu_seconds"] for r in runs])[0]
+        lines.append(f"| {rule} | {prec} | {seed_part} | {top_part} | {ref_part} | {ref_top} | {wall:.0f} / {cpu:.0f} |")
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", choices=list(PRESETS), default="tiny")
+    ap.add_argument("--data", default="data/penn_proxy")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--rules", nargs="+", default=["step", "candidate"], choices=["step", "candidate"])
+    ap.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=list(PRECISIONS))
+    ap.add_argument("--nodes", type=int)
+    ap.add_argument("--emsize", type=int)
+    ap.add_argument("--epochs", type=int)
+    ap.add_argument("--ops", help="node ops (default: those the preset draws with seed 1)")
+    ap.add_argument("--reference", default="fp32", choices=list(PRECISIONS),
+                    help="the precision the others are compared with (default fp32: fp32, fuse off)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", required=True, help="JSON file of finished steps (continued when it exists)")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    sizes = {k: v for k, v in (("nodes", a.nodes), ("emsize", a.emsize), ("epochs", a.epochs)) if v}
+    base = SearchConfig(**{**PRESETS[a.preset], **sizes, "data": a.data, "device": a.device, "seed": 1})
+    base = base.replace(ops=a.ops or ",".join(initial_cell(base).ops))
+    out = Path(a.out)
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    corpus, device = load_corpus(a.data), resolve_device(a.device)
+    print(f"rank study: {a.preset} {sizes or ''} ops {base.ops}, {len(initial_cell(base).edges)} candidates", flush=True)
+    for rule, prec, seed in itertools.product(a.rules, a.precisions, a.seeds):
+        k = key(rule, prec, seed)
+        if k in results:
+            continue
+        precision, fuse = PRECISIONS[prec]
+        cfg = base.replace(seed=seed, seed_rule=rule, precision=precision, fuse=fuse)
+        results[k] = run_step(cfg, corpus, device)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".tmp").write_text(json.dumps(results, indent=1))
+        os.replace(out.with_suffix(".tmp"), out)
+        best = argbest(results[k]["score"])
+        print(f"{k}: removes {results[k]['edges'][best]} ({results[k]['seconds']:.0f} s)", flush=True)
+    print("\n".join(table(results, a.rules, a.precisions, a.seeds, a.reference)))
+
+
+if __name__ == "__main__":
+    main()
