@@ -40,7 +40,7 @@ from .config import FUSES, PRECISIONS, ConfigError
 from .data import batchify, load_corpus
 from .final_model import LanguageModel, detach, n_params
 from .precision import resolve_fuse, resolve_precision
-from .record import read_json, write_json_atomic
+from .record import WriterLock, read_json, write_json_atomic
 from .runtime import resolve_device
 
 FORMAT = "autoshrink-final/1"
@@ -253,6 +253,10 @@ class FinalRun:
         stop = should_stop or (lambda: False)
         if self.finished:
             return self.result
+        with WriterLock(self.folder, hint="or choose another --out"):
+            return self._run(emit, stop)
+
+    def _run(self, emit, stop) -> dict | None:
         t = _Trainer(self, emit)
         emit("start", epoch=t.epoch, epochs=self.cfg.epochs, phase=t.phase, params=n_params(t.model),
              model=self.record["model"], resumed=t.epoch > 0, precision=self.precision)

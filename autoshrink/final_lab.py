@@ -179,7 +179,10 @@ class FinalLab:
         self._draw("training")
 
     def run(self) -> dict | None:
-        """Train in this thread to the end (or until Pause/Stop); returns the result."""
+        """Train in this thread to the end (or until Pause/Stop); returns the result. Refused while
+        a Start is training (two trainers would write one folder)."""
+        if self.busy:
+            raise RuntimeError("a training started with Start is running; wait for it (wait()) or pause it first")
         self._pause = self._stop = False
         self.error = None
         out = self._work()

@@ -47,7 +47,7 @@ from .config import ConfigError, SearchConfig
 from .data import load_corpus
 from .final import FinalConfig, FinalRun, pick_cell
 from .proxy import start_embedding
-from .record import read_json, read_state, write_json_atomic
+from .record import WriterLock, read_json, read_state, write_json_atomic
 from .runtime import derive_seed, resolve_device
 from .stats import kendall_tau, mean_sd, permutation_pvalue
 from .train import train_cells
@@ -164,7 +164,11 @@ class QualityReport:
 
     def run(self, on_event=None, should_stop=None) -> dict:
         """Train every missing job (saving each as it ends); return the report (see `report`)."""
-        emit = on_event or (lambda kind, **info: None)
+        with WriterLock(self.save, "quality.lock", hint="or report on a copy of the search folder"):
+            return self._run(on_event or (lambda kind, **info: None), should_stop)
+
+    def _run(self, emit, should_stop) -> dict:
+        self.cache = self._read_cache()          # as the last writer left it
         todo = [j for j in self.missing() if j[1] is not None]
         if todo:
             corpus = load_corpus(self.cfg.data)

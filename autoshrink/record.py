@@ -279,12 +279,22 @@ def _alive(pid: int) -> bool:
 
 
 class WriterLock:
-    """`<save>/lock` holding the writer's pid. Taking it twice in one process is allowed (a lab
-    reopening its own search); a lock whose process is gone is stale and taken over."""
+    """`<folder>/<name>` holding the writer's pid: one writer per search folder ("lock"), final
+    training folder ("lock") or quality report ("quality.lock" in its search folder). Taking it
+    twice in one process is allowed (a lab reopening its own run); a lock whose process is gone is
+    stale and taken over. `hint` ends the one-line refusal a second writer gets."""
 
-    def __init__(self, save):
-        self.path = Path(save) / "lock"
+    def __init__(self, save, name: str = "lock",
+                 hint: str = "or open it read-only (Search.open_readonly), or choose another --save"):
+        self.path = Path(save) / name
+        self.hint = hint
         self.held = False
+
+    def __enter__(self) -> "WriterLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
     def owner(self) -> int | None:
         try:
@@ -304,14 +314,14 @@ class WriterLock:
                     return self
                 if pid is not None and _alive(pid):
                     raise ConfigError(f"{self.path.parent} is being written by process {pid}; wait for it to end, "
-                                      f"or open it read-only (Search.open_readonly), or choose another --save")
+                                      f"{self.hint}")
                 self.path.unlink(missing_ok=True)   # stale: its process is gone
                 continue
             with os.fdopen(fd, "w") as f:
                 f.write(f"{os.getpid()}\n")
             self.held = True
             return self
-        raise ConfigError(f"could not take {self.path}; remove it if no search is running there")
+        raise ConfigError(f"could not take {self.path}; remove it if nothing is running there")
 
     def release(self) -> None:
         if self.held and self.owner() == os.getpid():

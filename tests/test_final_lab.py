@@ -50,3 +50,15 @@ def test_stop_tests_the_best_weights_so_far(tmp_path, tiny_data):
     assert run.finished and run.result["epochs"] == 1 and len(run.history) == 1
     assert run.result["valid_loss"] == pytest.approx(run.history[0]["val_loss"])
     assert "finished" in lab.status.value and lab.buttons["Start"].disabled
+
+
+def test_run_during_a_start_is_refused(tmp_path, tiny_data):
+    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu", epochs=50)
+    lab.start()
+    try:
+        with pytest.raises(RuntimeError, match="Start is running"):
+            lab.run()
+    finally:
+        lab.stop()
+        lab.wait(120)
+    assert not lab.busy

@@ -156,3 +156,31 @@ def test_an_old_record_replays_with_its_seed_rule(tiny_data, tmp_path):
         assert s._seed(0, (0, 1)) != s._seed(0, (0, 2))
     finally:
         s.close()
+
+
+def _wait_for(path, proc, seconds=120):
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None and not path.exists():
+        time.sleep(0.2)
+    assert path.exists(), f"{path} never appeared"
+
+
+def test_a_second_writer_of_a_train_folder_or_a_quality_run_gets_one_line(tiny_data, tmp_path):
+    save = tmp_path / "s"
+    assert run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67")).returncode == 0
+    train = [sys.executable, "-m", "autoshrink", "train", "--cell", "shrinkrnn", "--preset", "tiny", "--data",
+             str(tiny_data), "--epochs", "500", "--out", str(tmp_path / "t")]
+    quality = [sys.executable, "-m", "autoshrink", "quality", "--search", str(save), "--random", "1", "--seeds", "1",
+               "--epochs", "500", "--random_search", "0", "--no_lstm"]
+    for cmd, lock, again in ((train, tmp_path / "t" / "lock", train[:4] + ["--resume", "--out", str(tmp_path / "t")]),
+                             (quality, save / "quality.lock", quality)):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for(lock, proc)
+            r = run(again)
+            lines = r.stderr.strip().splitlines()
+            assert r.returncode == 2 and len(lines) == 1, r.stderr
+            assert f"being written by process {proc.pid}" in lines[0], r.stderr
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
