@@ -1,12 +1,28 @@
 """AutoShrink Lab: search an efficient RNN cell by shrinking a fully connected DAG (AAAI 2020).
 
-Stages, one file each: config (settings), cell (the search space), data (PTB), model (the batched
-RNN), train (proxy training), search (the shrink loop), plot (a package: layout, series, files,
-figures), the lab (runner: the search's lifecycle and threads; views: what the panel shows;
-widgets: the panel; compare: the compare panel), export, cli.
+One file per stage (docs/algorithm.md describes the method):
+- settings and plain data: config (SearchConfig, presets), cell (the search space), ops (the node
+  ops in torch), record (search.json: read, write, query, one writer per folder), runtime (seeds,
+  device), stats (mean ± sd, Kendall's tau, permutation p-value), data (PTB and its proxy);
+- proxy training: model (K cells in one batched model), fused and fused_cell (fast kernels),
+  precision, graphs (CUDA graphs), checkpoint (the training in flight), train (train_cells),
+  proxy (one cell), backend (here or Ray tasks);
+- the search: search (the shrink loop), spread (the same search under other seeds);
+- final training and judging: final_model, final (the published recipe), quality (the report),
+  quality_plot (its figures);
+- faces: plot (a package: layout, series, files, figures), runner (the lab's lifecycle), views,
+  widgets (the search panel), compare (the compare panel), final_lab, export, cli.
+
+`import autoshrink` stays light: Search (and with it torch) loads when first asked for.
 """
 from .cell import OPS, SHRINK_RNN, Cell, load_cell
 from .config import ConfigError, SearchConfig
-from .search import Search
 
 __all__ = ["Cell", "ConfigError", "OPS", "SHRINK_RNN", "Search", "SearchConfig", "load_cell"]
+
+
+def __getattr__(name: str):
+    if name == "Search":
+        from .search import Search
+        return Search
+    raise AttributeError(f"module 'autoshrink' has no attribute {name!r}")
