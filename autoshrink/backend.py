@@ -56,7 +56,7 @@ class LocalBackend:
     """Groups trained one after another in this process."""
 
     def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group: int = 1,
-              on_event=None, should_stop=None, checkpoint=None) -> list:
+              on_event=None, should_stop=None, checkpoint=None, stop_after=None) -> list:
         emit = on_event or (lambda kind, **info: None)
         results = [None] * len(cells)
         for start in range(0, len(cells), group):
@@ -64,7 +64,8 @@ class LocalBackend:
             for k in range(start, min(start + group, len(cells))):
                 emit("start", index=k)
             results[part] = train_cells(cells[part], seeds[part], corpus, embedding, cfg, device,
-                                        on_event=_shifted(emit, start), should_stop=should_stop, checkpoint=checkpoint)
+                                        on_event=_shifted(emit, start), should_stop=should_stop, checkpoint=checkpoint,
+                                        stop_after=stop_after)
             if any(r is None for r in results[part]):
                 break
         return results

@@ -44,6 +44,7 @@ class SearchConfig:
     keep_fraction: float = 0.25       # stop once edges <= round(full edges * keep_fraction)
     max_steps_to_action: int = 10     # candidates (edges tried) per shrink step
     drop_k: int = 1                   # edges removed for good per shrink step
+    halving: int = 0                  # successive halving: after this many epochs the worse half of a step's candidates stops (0: off)
     retest: int = 0                   # extra seeds for a close step's leaders (0: off): the step then decides on their mean score
     retest_margin: float = 1.0        # score points: candidates this close to the step's best are its leaders (at most 3)
     ops: Optional[str] = None         # node ops, N comma-separated names (e.g. tanh,identity,sigmoid,...); None draws them from --seed
@@ -105,7 +106,7 @@ SearchConfig.nhidlast = property(lambda self: self.emsize, doc="size of the last
 
 def _problems(c: SearchConfig):
     ints = ("nodes", "emsize", "epochs", "batch_size", "eval_batch_size",
-            "bptt", "max_steps_to_action", "drop_k", "seed", "parallel", "retest")
+            "bptt", "max_steps_to_action", "drop_k", "seed", "parallel", "retest", "halving")
     for name in ints:
         v = getattr(c, name)
         if isinstance(v, bool) or not isinstance(v, int):
@@ -125,6 +126,10 @@ def _problems(c: SearchConfig):
         yield f"--max_steps_to_action must be at least 1, got {c.max_steps_to_action}"
     if c.drop_k < 1:
         yield f"--drop_k must be at least 1, got {c.drop_k}"
+    if c.halving < 0 or (c.halving and c.halving >= c.epochs):
+        yield f"--halving must be 0 (off) or fewer epochs than --epochs ({c.epochs}), got {c.halving}"
+    if c.halving and c.backend != "local":
+        yield "--halving needs --backend local (its paused trainings live in the save folder); drop --halving"
     if c.retest < 0 or not c.retest_margin >= 0:
         yield f"--retest and --retest_margin must be 0 or more, got {c.retest} and {c.retest_margin}"
     if c.parallel < 0:

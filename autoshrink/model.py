@@ -212,6 +212,11 @@ class BatchedRNNModel(nn.Module):
 
     def n_params(self, k: int = 0) -> int:
         """Trainable numbers of candidate k's model, counting only the edges its cell has."""
-        E, H = self.encoder.shape[2], self.H
-        edges = int(self.mask[k].sum())
-        return self.encoder[k].numel() + self.dec_bias[k].numel() + (E + H) * 2 * H + edges * H * 2 * H
+        _, V, E = self.encoder.shape
+        return count_params(int(self.mask[k].sum()), V, E, self.H)
+
+
+def count_params(edges: int, V: int, E: int, H: int) -> int:
+    """Trainable numbers of one candidate's model with `edges` live edges: embedding (tied decoder),
+    decoder bias, W0 and one H x 2H matrix per edge."""
+    return V * E + V + (E + H) * 2 * H + edges * H * 2 * H

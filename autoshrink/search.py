@@ -34,13 +34,16 @@ from .cell import Cell, random_ops, save_graph
 from .checkpoint import Checkpoint, tag
 from .config import ConfigError, SearchConfig
 from .data import load_corpus
+from .model import count_params
 from .precision import resolve_precision
 from .proxy import start_embedding, train_cell
 from .record import FORMAT, WriterLock, best_of, cell_of, clean, read_state, write_state
 from .runtime import derive_seed, resolve_device
+from .train import DIVERGED_LOSS, Result
 
 SALT_OPS, SALT_ORDER, SALT_RETEST = 0x0B5, 0x5F, 0x2E7
 MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most
+HALVING_KEEP = 0.5  # share of a step's candidates that trains on past the --halving rung
 # Settings a resumed search may change: where and how candidates train, not their numbers.
 SAFE_ON_RESUME = ("save", "device", "data", "parallel", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
 
@@ -85,15 +88,26 @@ def retest_seed(cfg: SearchConfig, step: int, edge, round_: int) -> int:
 def leaders(candidates: list[dict], margin: float) -> list[list[int]]:
     """The edges of the candidates within `margin` score points of the best (at most MAX_LEADERS),
     best first; none unless two or more are that close."""
-    ranked = sorted((c for c in candidates if c["score"] is not None), key=lambda c: -c["score"])
+    ranked = sorted((c for c in candidates if c["score"] is not None and c.get("ended") != "halved"),
+                    key=lambda c: -c["score"])
     close = [c["edge"] for c in ranked if c["score"] >= ranked[0]["score"] - margin][:MAX_LEADERS]
     return close if len(close) > 1 else []
 
 
-def decision_score(c: dict) -> float:
-    """What a step ranks a candidate by: its mean score over seeds when retested, else its score."""
+def decision_score(c: dict) -> tuple:
+    """What a step ranks a candidate by: not halved first, then its mean score over seeds when
+    retested, else its score (a diverged one last)."""
     s = c.get("mean_score", c["score"])
-    return -math.inf if s is None else s
+    return c.get("ended") != "halved", -math.inf if s is None else s
+
+
+def halved_result(saved: dict, cell: Cell, cfg: SearchConfig) -> Result:
+    """The Result of a candidate stopped at the halving rung, from its paused training (checkpoint)."""
+    t, (_, V, E) = saved["tracker"][0], saved["weights"]["encoder"].shape
+    best = t["best"]
+    return Result(ppl=math.exp(best) if best < DIVERGED_LOSS else math.inf, val_loss=best,
+                  flops=cell.prune().flops(cfg.nhid), params=count_params(cell.prune().n_edges, V, E, cfg.nhid),
+                  seconds=saved["spent"][0], epochs=t["epochs"], diverged=False, ended="halved", curve=t["curve"])
 
 
 def _mean(xs):
@@ -228,6 +242,8 @@ class Search:
         step = self.pending
         tried = {tuple(c["edge"]) for c in step["candidates"]}
         todo = [e for e in edges if e not in tried]
+        if self.cfg.halving:
+            return self._halving(step, todo, should_stop) and self._retest(step, should_stop)
         if self.cfg.backend == "ray":    # the groups run at once, each a Ray task (no in-flight checkpoint)
             if not self._train_group(step, todo, self._group_size(todo), should_stop):
                 return False
@@ -297,8 +313,9 @@ class Search:
     def _group_size(self, todo: list) -> int:
         return self.cfg.parallel or (max(len(todo), 1) if self.device.type == "cuda" else 1)
 
-    def _train_group(self, step: dict, edges: list, size: int, should_stop) -> bool:
-        """Train `edges`' candidates through the backend, `size` of them to a batched model."""
+    def _train_group(self, step: dict, edges: list, size: int, should_stop, checkpoint=None, stop_after=None) -> bool:
+        """Train `edges`' candidates through the backend, `size` of them to a batched model (with
+        `stop_after`, only that many epochs, paused in `checkpoint`)."""
         n, cfg = len(step["order"]), self.cfg
         removed = [self.cell.remove(e) for e in edges]
         seeds = [self._seed(step["step"], e) for e in edges]
@@ -312,19 +329,63 @@ class Search:
             if kind == "epoch":
                 self.on_event("epoch", step=step["step"], edge=edge, **info)
                 return
-            cell, pruned = removed[index]
-            rec = {"edge": list(edge), "pruned": [list(p) for p in pruned], "edges_left": cell.n_edges,
-                   **self._record(info["result"])}
-            step["candidates"].append(rec)
-            self.save()
-            self._log(f"step {step['step']} candidate {len(step['candidates'])}/{n} edge {edge}: "
-                      f"ppl {rec['ppl']} score {rec['score']} ({rec['seconds']:.1f}s, {rec['ended']})")
-            self.on_event("candidate_done", step=step["step"], edge=edge, index=len(step["candidates"]) - 1,
-                          count=n, record=rec)
+            self._add_candidate(step, edge, info["result"])
 
         results = self.backend.train([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg, self.device,
-                                     group=size, on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
+                                     group=size, on_event=relay, should_stop=should_stop,
+                                     checkpoint=checkpoint or self._inflight, **({"stop_after": stop_after} if stop_after else {}))
         return all(r is not None for r in results)
+
+    def _add_candidate(self, step: dict, edge, result) -> None:
+        """Record a finished candidate (a train.Result), save, log and tell."""
+        cell, pruned = self.cell.remove(tuple(edge))
+        rec = {"edge": list(edge), "pruned": [list(p) for p in pruned], "edges_left": cell.n_edges,
+               **self._record(result)}
+        step["candidates"].append(rec)
+        self.save()
+        n = len(step["order"])
+        self._log(f"step {step['step']} candidate {len(step['candidates'])}/{n} edge {tuple(edge)}: "
+                  f"ppl {rec['ppl']} score {rec['score']} ({rec['seconds']:.1f}s, {rec['ended']})")
+        self.on_event("candidate_done", step=step["step"], edge=tuple(edge), index=len(step["candidates"]) - 1,
+                      count=n, record=rec)
+
+    # --- successive halving inside a step (--halving E)
+    def _rung_file(self, step: dict, edge) -> Checkpoint:
+        return Checkpoint(self.save_dir / f"rung-{step['step']}-{edge[0]}-{edge[1]}.pt")
+
+    def _halving(self, step: dict, todo: list, should_stop) -> bool:
+        """Every candidate trains --halving epochs; the better half (by validation loss then) trains on
+        to --epochs, the others stop and are recorded as halved (never as diverged)."""
+        rung = step.setdefault("rung", {"epochs": self.cfg.halving, "loss": {}})
+        for edge in todo:
+            key = f"{edge[0]}-{edge[1]}"
+            if key in rung["loss"]:
+                continue
+            ck = self._rung_file(step, edge)
+            self._train_group(step, [edge], 1, should_stop, checkpoint=ck, stop_after=self.cfg.halving)
+            if should_stop and should_stop():
+                return False
+            saved = ck.load()
+            rung["loss"][key] = saved["tracker"][0]["best"] if saved else None     # None: it ended before the rung
+            self.save()
+        if "survivors" not in rung:
+            self._halve(step, rung)
+        tried = {tuple(c["edge"]) for c in step["candidates"]}
+        for edge in [tuple(e) for e in rung["survivors"] if tuple(e) not in tried]:
+            if not self._train_group(step, [edge], 1, should_stop, checkpoint=self._rung_file(step, edge)):
+                return False
+        return True
+
+    def _halve(self, step: dict, rung: dict) -> None:
+        """Keep the better half of the step's candidates at the rung; record the others as halved."""
+        waiting = sorted((tuple(e) for e in step["order"] if rung["loss"].get(f"{e[0]}-{e[1]}") is not None),
+                         key=lambda e: rung["loss"][f"{e[0]}-{e[1]}"])
+        keep = max(1, math.ceil(len(step["order"]) * HALVING_KEEP) - (len(step["order"]) - len(waiting)))
+        rung["survivors"] = [list(e) for e in waiting[:keep]]
+        for edge in waiting[keep:]:
+            ck = self._rung_file(step, edge)
+            self._add_candidate(step, edge, halved_result(ck.load(), self.cell.remove(edge)[0], self.cfg))
+            ck.clear()
 
     def _record(self, r) -> dict:
         """A training Result as recorded: every non-finite number (a diverged loss) as None."""

@@ -119,13 +119,15 @@ def _result(k: int, tr: _Tracker, cell: Cell, cfg: SearchConfig, params: int, se
 
 def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: torch.Tensor, cfg: SearchConfig,
                 device: torch.device, on_event=None, should_stop=None, checkpoint=None,
-                test: bool = False) -> list[Result | None]:
+                test: bool = False, stop_after: int | None = None) -> list[Result | None]:
     """Train and validate every cell from scratch, all in one batched model. Returns one Result per
     cell, in order, or None for those left unfinished because `should_stop()` said so. With a
     `checkpoint` (checkpoint.Checkpoint), the training in flight is saved after every epoch and a
     saved training of these same cells (same seeds) is continued instead of started over. With
     `test`, the test split is evaluated whenever a candidate's validation loss improves, so each
-    Result also holds the test perplexity of its best validation epoch."""
+    Result also holds the test perplexity of its best validation epoch. With `stop_after` E (and a
+    checkpoint), training pauses after epoch E, its state left in the checkpoint for a later call to
+    continue (successive halving); the candidates still training then get None."""
     emit = on_event or (lambda kind, **info: None)
     K = len(cells)
     tick = time.perf_counter()
@@ -143,6 +145,8 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     tags = [tag(c, s) for c, s in zip(cells, seeds)]
     if _resumable(saved, tags):
         first, lr = _restore(saved, tags, model, tr, spent)
+    if stop_after is not None and first >= stop_after:     # paused there already
+        return results
     graphs = resolve_graphs(cfg.graphs, device)
     steps = _steps(model, cfg, graphs)
     for epoch in range(first, cfg.epochs):
@@ -174,6 +178,8 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
             break
         if checkpoint:
             checkpoint.save(_snapshot(model, tr, active, tags, spent, epoch + 1, lr))
+            if stop_after is not None and epoch + 1 >= stop_after:
+                return results
     if checkpoint:
         checkpoint.clear()
     return results

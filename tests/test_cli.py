@@ -53,6 +53,10 @@ def bad_files(tmp_path):
     (["--device", "banana"], ["--device"]),
     (["--resume", "{tmp}/nothing"], ["no search to resume"]),
     (["--emb_path", "{tmp}/nope.pkl"], ["--emb_path", "not found"]),
+    (["--halving", "10", "--epochs", "10"], ["--halving", "fewer epochs"]),
+    (["--halving", "2", "--backend", "ray"], ["--halving", "--backend local"]),
+    (["--seed_rule", "edge"], ["--seed_rule", "step or candidate"]),
+    (["--retest", "-1"], ["--retest"]),
 ])
 def test_bad_search_input_is_one_clear_line(args, words, bad_files, tiny_data):
     args = [a.format(tmp=bad_files) for a in args]

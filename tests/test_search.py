@@ -188,3 +188,26 @@ def test_retest_trains_the_leaders_again_and_decides_on_their_mean(tiny_data, tm
         assert c["sd_score"] == pytest.approx(float(np.std(scores, ddof=1)))
     best = max(step["candidates"], key=lambda c: c["mean_score"])
     assert step["removed"] == [best["edge"]]
+
+
+def test_halving_stops_the_worse_half_at_the_rung_and_decides_among_the_rest(tiny_data, tmp_path):
+    common = dict(nodes=4, emsize=8, epochs=3, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.84,
+                  max_steps_to_action=4, device="cpu", data=str(tiny_data))
+    with Search(SearchConfig(save=str(tmp_path / "full"), **common)) as s:
+        full = s.step()
+    with Search(SearchConfig(save=str(tmp_path / "half"), halving=1, **common)) as s:
+        half = s.step()
+    by_edge = {tuple(c["edge"]): c for c in full["candidates"]}
+    at_rung = sorted(by_edge, key=lambda e: by_edge[e]["curve"][0]["val_loss"])
+    survivors, stopped = at_rung[:2], at_rung[2:]
+    assert sorted(map(tuple, half["rung"]["survivors"])) == sorted(survivors)
+    for c in half["candidates"]:
+        e, twin = tuple(c["edge"]), by_edge[tuple(c["edge"])]
+        if e in stopped:      # the same first epoch as in the full schedule, then stopped, not diverged
+            assert c["ended"] == "halved" and not c["diverged"] and c["epochs"] == 1
+            assert c["val_loss"] == pytest.approx(twin["curve"][0]["val_loss"])
+        else:                 # paused at the rung and continued: the full schedule's numbers
+            assert c["ppl"] == pytest.approx(twin["ppl"]) and c["epochs"] == twin["epochs"]
+    best_survivor = max(survivors, key=lambda e: by_edge[e]["score"])
+    assert half["removed"] == [list(best_survivor)]
+    assert not list((tmp_path / "half").glob("rung-*.pt"))
