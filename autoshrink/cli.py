@@ -112,15 +112,14 @@ def _last_line(search) -> str:
 def _saved_config(path) -> dict | None:
     """The settings of the search whose save folder or search.json `path` is, else None."""
     from pathlib import Path
-    from .record import is_search_record, record_path
+    from .record import read_state
     p = Path(path)
     if not (p.is_dir() or p.suffix == ".json"):
         return None
     try:
-        state = json.loads(record_path(p).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return read_state(p)["config"]   # its paths as seen from here
+    except (OSError, ConfigError):
         return None
-    return state["config"] if is_search_record(state) else None
 
 
 def cmd_proxy(args) -> int:

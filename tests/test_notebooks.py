@@ -98,7 +98,8 @@ def test_01_search_with_a_missing_data_folder_says_so_in_one_line(kernel, tmp_pa
     with pytest.raises(CellExecutionError):
         NotebookClient(nb, kernel_name=kernel, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     [error] = [o for o in outputs(nb) if o["output_type"] == "error"]
-    assert error["traceback"] == [f"error: data folder {missing} not found; run `python -m autoshrink data` "
+    assert error["traceback"] == [f"error: data folder {missing} not found (looked for {missing}); give --data the "
+                                  "folder of train.txt, valid.txt, test.txt, or run `python -m autoshrink data` "
                                   "to prepare data/penn_proxy"]
 
 

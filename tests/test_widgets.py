@@ -259,7 +259,7 @@ def test_a_user_error_in_the_thread_is_one_line(tmp_path):
     lab.buttons["Step"].click()
     lab.wait(60)
     assert isinstance(lab.error, ConfigError)
-    assert lab.summary.startswith(f"error: data folder {tmp_path / 'missing'} not found; run")
+    assert lab.summary.startswith(f"error: data folder {tmp_path / 'missing'} not found (looked for")
     assert lab.errors.value == ""                                   # no traceback for a user error
     assert not lab.buttons["Step"].disabled and not lab.busy
 
