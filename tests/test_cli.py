@@ -210,3 +210,10 @@ def test_a_search_saved_from_the_notebooks_folder_is_usable_from_the_root(tiny_d
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: data folder data{os.sep}penn_proxy not found (looked for {missing})"), last
+
+
+def test_quality_help_says_its_defaults_are_the_searchs():
+    r = cli("quality", "--help")
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 0 and "(default: 100)" not in text and "(default: 10)" not in text
+    assert "proxy training epochs per candidate (default: the search's)" in text

@@ -85,8 +85,8 @@ def test_01_search_runs_steps_to_the_end_and_exports(kernel, tmp_path, tiny_data
     assert "steps: 1" in text and "edges left: 1" in text and "finished" in text
     assert (save / "export" / "cell-best.json").is_file() and "cell-best.json" in text
     assert json.loads((save / "export" / "cell-best.json").read_text()) == state["best"]["cell"]
-    assert f"best cell: after step {state['best']['step']}, score {state['best']['score']:.3f}" in text
-    assert f"'ppl': {state['final']['ppl']!r}" in text
+    assert f"best cell: after step {state['best']['step']}, score {state['best']['score']:.2f}" in text
+    assert f"final cell: ppl {state['final']['ppl']:.2f}, flops {state['final']['flops']:,}" in text
 
 
 def test_01_search_with_a_missing_data_folder_says_so_in_one_line(kernel, tmp_path):
