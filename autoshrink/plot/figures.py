@@ -241,7 +241,7 @@ def curves_figure(state: dict) -> go.Figure:
                            showarrow=False, font=dict(size=14, color="#777777"))
     _pad_flat_axes(fig, s)
     fig.update_yaxes(tickformat=",.0f", row=1, col=3)
-    budget = f" ({formats.budget(state['config'])})" if state else ""
+    budget = f" ({formats.budget(state['config'])})" if (state or {}).get("config") else ""
     fig.update_layout(height=360, width=960, margin=dict(l=40, r=10, t=60, b=40), plot_bgcolor="white",
                       title=dict(text=f"per shrink step{budget}", x=0.02, font=dict(size=13)),
                       legend=dict(orientation="h", y=-0.25))
