@@ -22,7 +22,7 @@ LAB_ARGS    ?=
 ROOT_ARGS   := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: venv data lab test clean-venv
+.PHONY: venv data lab test clean-venv git-filter
 
 venv: $(STAMP)
 
@@ -37,8 +37,13 @@ $(STAMP): pyproject.toml | $(VPY)
 data: venv
 	$(VPY) -m autoshrink data $(if $(PTB),--from '$(PTB)')
 
+# Git stores notebooks/*.ipynb without their outputs (.gitattributes names the filter, which is
+# local git configuration): running the notebooks leaves them unmodified in git.
+git-filter:
+	@git rev-parse --git-dir >/dev/null 2>&1 && git config filter.nbstrip.clean '$(PYTHON) scripts/nbstrip.py' || true
+
 # Data preparation failing must not keep the lab from starting.
-lab: venv
+lab: venv git-filter
 	@$(MAKE) --no-print-directory data || \
 	  echo "make lab: preparing data failed (see above); starting JupyterLab anyway. Try: make data PTB=path/to/ptb_or_proxy"
 	$(VENV)/bin/jupyter lab notebooks/ $(ROOT_ARGS) $(LAB_ARGS)

@@ -18,6 +18,7 @@ import sys
 import typing
 
 from . import config as config_module
+from . import formats
 from .config import PRESETS, ConfigError, SearchConfig, preset
 
 SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save", "seed_rule", "retest",
@@ -30,7 +31,8 @@ def _help_texts(cls=config_module.SearchConfig) -> dict[str, str]:
     return dict(re.findall(r"^\s+(\w+): [^#\n]+#\s*(.+)$", src, re.M))
 
 
-def _add_config_flags(p: argparse.ArgumentParser, names=None, cls=SearchConfig) -> None:
+def _add_config_flags(p: argparse.ArgumentParser, names=None, cls=SearchConfig, default: str | None = None) -> None:
+    """One flag per setting of `cls` (those in `names`); its help shows `default` when given, else the field's."""
     helps = _help_texts(cls)
     hints = typing.get_type_hints(cls)
     for f in cls.__dataclass_fields__.values():   # the fields (and SearchConfig's seed flags nhid, nhidlast)
@@ -40,7 +42,7 @@ def _add_config_flags(p: argparse.ArgumentParser, names=None, cls=SearchConfig) 
         kind = getattr(kind, "type", kind)                  # InitVar[T] -> T
         kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
         p.add_argument(f"--{f.name}", type=kind, default=argparse.SUPPRESS,
-                       help=f"{helps.get(f.name, '')} (default: {f.default})")
+                       help=f"{helps.get(f.name, '')} (default: {f.default if default is None else default})")
     if cls is SearchConfig and names is None:   # search and proxy; train has its own presets
         p.add_argument("--preset", choices=sorted(PRESETS), default=None,
                        help="start from these settings (flags given override them): " + ", ".join(PRESETS))
@@ -67,17 +69,20 @@ def _printer(kind, out=sys.stdout, **info):
     elif kind == "epoch":
         ppl = math.exp(info["val_loss"]) if info["val_loss"] < 30 else float("inf")
         edge = f"  edge {info['edge']}" if info.get("edge") else ""
-        say(f"{edge}  epoch {info['epoch'] + 1}/{info['epochs']}  train loss {info['train_loss']:.3f}  valid ppl {ppl:.1f}")
+        say(f"{edge}  epoch {info['epoch'] + 1}/{info['epochs']}  train loss {info['train_loss']:.3f}  "
+            f"valid ppl {formats.ppl(ppl)}")
     elif kind == "candidate_done":
         r = info["record"]
-        say(f"  edge {info['edge']}: ppl {r['ppl']}, flops {r['flops']}, score {r['score']}, {r['seconds']:.1f}s")
+        say(f"  edge {info['edge']}: ppl {formats.ppl(r['ppl'])}, flops {formats.flops(r['flops'])}, "
+            f"score {formats.score(r['score'])}, {formats.seconds(r['seconds'])} s")
     elif kind == "step_done":
         r = info["record"]
         say(f"step {r['step']} done: removed {r['removed']}, pruned {r['pruned']}, {r['edges_left']} edges left, "
-            f"best score {r['best_score']}")
+            f"best score {formats.score(r['best_score'])}")
     elif kind == "finished":
         r = info["record"]
-        say(f"final cell: ppl {r['ppl']}, flops {r['flops']}, mask {r['cell']['mask']}, ops {r['cell']['ops']}")
+        say(f"final cell: ppl {formats.ppl(r['ppl'])}, flops {formats.flops(r['flops'])}, mask {r['cell']['mask']}, "
+            f"ops {r['cell']['ops']}")
 
 
 # Settings a resumed search may change: they decide where and how candidates train, not their numbers.
@@ -106,22 +111,21 @@ def _last_line(search) -> str:
         return f"done: no shrink step scored (every candidate diverged); see {save}/search.json"
     from .cell import Cell
     edges = Cell.from_dict(best["cell"]).n_edges
-    return (f"done: the discovered cell is the best step's (step {best['step']}, score {best['score']:.3f}, "
+    return (f"done: the discovered cell is the best step's (step {best['step']}, score {formats.score(best['score'])}, "
             f"{edges} edges) in {save}/graph-best; export it: python -m autoshrink export --cell {save} --out DIR")
 
 
 def _saved_config(path) -> dict | None:
     """The settings of the search whose save folder or search.json `path` is, else None."""
     from pathlib import Path
-    from .record import is_search_record, record_path
+    from .record import read_state
     p = Path(path)
     if not (p.is_dir() or p.suffix == ".json"):
         return None
     try:
-        state = json.loads(record_path(p).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return read_state(p)["config"]   # its paths as seen from here
+    except (OSError, ConfigError):
         return None
-    return state["config"] if is_search_record(state) else None
 
 
 def cmd_proxy(args) -> int:
@@ -238,9 +242,10 @@ def cmd_quality(args) -> int:
     def show(kind, **info):
         if kind == "done":
             r = info["record"]
-            two = lambda v: "n/a" if v is None else f"{v:.2f}"
-            ppl = "diverged" if r["ppl"] is None else f"valid {two(r['ppl'])}, test {two(r['test_ppl'])}"
-            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: {ppl} ({r['seconds']:.1f} s)", flush=True)
+            ppl = ("diverged" if r["ppl"] is None else
+                   f"valid {formats.ppl(r['ppl'])}, test {formats.ppl(r['test_ppl'])}")
+            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: {ppl} ({formats.seconds(r['seconds'])})",
+                  flush=True)
 
     cached = len(report.runs)
     result = report.run(on_event=show)
@@ -292,7 +297,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--spread", type=int, default=0, metavar="N",
                    help="also run the same search (same ops) under N - 1 more run seeds, in SEARCH-seed<N>, and "
                         "report the discovered cells' edge overlap (default: 0, none)")
-    _add_config_flags(q, QUALITY_FLAGS)
+    _add_config_flags(q, QUALITY_FLAGS, default="the search's")
     return p
 
 

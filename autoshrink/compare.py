@@ -10,11 +10,11 @@ from __future__ import annotations
 import html
 
 import ipywidgets as W
-import plotly.graph_objects as go
 
-from . import plot, views
+from . import formats, plot, views
 from .cell import Cell
 from .config import SearchConfig
+from .figure_widget import FigureWidget
 from .runner import train_each
 
 
@@ -26,14 +26,15 @@ class CompareLab:
         self.cells, self.cfg, self.on_event = dict(cells), cfg.check(), on_event
         self.results: dict = {}
         self._curves = {name: [] for name in self.cells}
-        self.figure = go.FigureWidget(plot.comparison_figure(list(self.cells)))
+        self.figure = FigureWidget(plot.comparison_figure(list(self.cells), formats.budget(cfg)))
         self.figure.add_class("autoshrink-compare")
         self.bar = W.IntProgress(min=0, max=len(self.cells) * cfg.epochs, description="epochs")
         self.status = W.HTML("ready: call run()")
         self.status.add_class("autoshrink-status")
         self.table = W.HTML(views.html_table([], [], "no cell trained yet"))
         self.table.add_class("autoshrink-table")
-        self.widget = W.VBox([W.HBox([self.bar, self.status]), self.figure, self.table])
+        self.heading = W.HTML(self.caption())
+        self.widget = W.VBox([W.HBox([self.bar, self.status]), self.figure, self.heading, self.table])
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -65,10 +66,13 @@ class CompareLab:
         self.status.value = "done"
         return self.results
 
+    def caption(self) -> str:
+        return f"<b>validation perplexity after training</b> ({html.escape(formats.budget(self.cfg))})"
+
     def summary(self):
-        """The summary table, for a notebook cell to show."""
+        """The summary table with its training budget, for a notebook cell to show."""
         from IPython.display import HTML
-        return HTML(views.html_table(self.rows(), self.COLUMNS, "no cell trained yet"))
+        return HTML(self.caption() + views.html_table(self.rows(), self.COLUMNS, "no cell trained yet"))
 
     COLUMNS = [("name", "cell"), ("nodes", "nodes"), ("edges", "edges"), ("ppl", "val ppl"), ("flops", "flops"),
                ("params", "params"), ("seconds", "seconds"), ("epochs", "epochs"), ("ended", "ended")]

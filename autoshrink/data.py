@@ -68,7 +68,8 @@ def _read_text(path: Path) -> str:
 def load_corpus(folder) -> Corpus:
     folder = Path(folder)
     if not folder.is_dir():
-        raise ConfigError(f"data folder {folder} not found; run `python -m autoshrink data` to prepare data/penn_proxy")
+        raise ConfigError(f"data folder {folder} not found (looked for {folder.resolve()}); give --data the folder "
+                          f"of train.txt, valid.txt, test.txt, or run `python -m autoshrink data` to prepare data/penn_proxy")
     vocab: dict[str, int] = {}
     streams = {}
     for split in SPLITS:

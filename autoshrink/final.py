@@ -40,7 +40,7 @@ from .config import FUSES, PRECISIONS, ConfigError
 from .data import batchify, load_corpus
 from .final_model import LanguageModel, detach, n_params
 from .precision import resolve_fuse, resolve_precision
-from .record import WriterLock, read_json, write_json_atomic
+from .record import WriterLock, paths_from_record, paths_to_record, read_json, write_json_atomic
 from .runtime import resolve_device
 
 FORMAT = "autoshrink-final/1"
@@ -207,7 +207,7 @@ class FinalRun:
         record = {"format": FORMAT, "model": model, "config": cfg.check().to_dict(),
                   "cell": cell.to_dict() if cell else None, "history": [], "status": "new", "result": None}
         folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / "run.json", record)
+        write_json_atomic(folder / "run.json", {**record, "config": paths_to_record(record["config"], folder)})
         return cls(folder, record)
 
     @classmethod
@@ -219,7 +219,7 @@ class FinalRun:
         record = read_json(path, "start a new run with another --out")
         if not isinstance(record, dict) or record.get("format") != FORMAT:
             raise ConfigError(f"{path} is not a final-training record ({FORMAT})")
-        record["config"] = {**record["config"], **changes}
+        record["config"] = {**paths_from_record(record["config"], Path(folder)), **changes}
         return cls(folder, record, device)
 
     # --- what the folder says
@@ -290,7 +290,7 @@ class FinalRun:
 
     def _status(self, status: str) -> None:
         self.record["status"] = status
-        write_json_atomic(self.folder / "run.json", self.record)
+        write_json_atomic(self.folder / "run.json", {**self.record, "config": paths_to_record(self.record["config"], self.folder)})
 
 
 class _Trainer:

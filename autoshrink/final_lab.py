@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import math
 import threading
 import typing
 from pathlib import Path
 
 import ipywidgets as W
-import plotly.graph_objects as go
 
-from .cell import Cell
+from . import formats, views
+from .cell import SHRINK_RNN, Cell
 from .config import FUSES, PRECISIONS, ConfigError
-from .final import PRESETS, FinalConfig, FinalRun
+from .figure_widget import FigureWidget
+from .final import PRESETS, FinalConfig, FinalRun, pick_cell
 from .quality_plot import final_figure, update_final
 
 CHOICES = {"precision": PRECISIONS, "fuse": FUSES}   # settings shown as a Dropdown of their values
@@ -30,23 +32,46 @@ PUBLISHED = (  # docs/algorithm.md: the papers' final training on full PTB
     ("ShrinkRNN (paper)", 58.5, 56.5),
     ("DARTS (paper)", 58.1, 55.7),
 )
+PAPER_TRAINING = "full PTB, the papers' recipe"
+COLUMNS = [("name", "model"), ("valid_ppl", "valid ppl"), ("test_ppl", "test ppl"), ("training", "trained on")]
+NOTE = ("The papers' figures come from full PTB and hundreds of epochs; a run on the proxy (penn_proxy, "
+        "4,000 lines) ends near several hundred and compares only with other proxy runs.")
 
 
-def _fmt(v) -> str:
-    return "n/a" if v is None else f"{v:.2f}"
+def training_of(cfg: FinalConfig) -> str:
+    """What a final run trained on, e.g. "penn_proxy, 30 epochs, emsize 200"."""
+    return formats.budget(cfg, where=Path(cfg.data).name or str(cfg.data))
 
 
-def result_rows(runs: dict) -> list[tuple[str, str, str]]:
-    """(name, valid ppl, test ppl) of the published results and of each finished run folder given."""
-    rows = [(name, _fmt(v), _fmt(t)) for name, v, t in PUBLISHED]
+def run_row(name: str, run: FinalRun) -> dict:
+    return {"name": name, "valid_ppl": run.result["valid_ppl"], "test_ppl": run.result["test_ppl"],
+            "training": training_of(run.cfg)}
+
+
+def result_rows(runs: dict) -> list[dict]:
+    """Rows {name, valid_ppl, test_ppl, training} of the published results and of each finished run folder given."""
+    rows = [{"name": name, "valid_ppl": v, "test_ppl": t, "training": PAPER_TRAINING} for name, v, t in PUBLISHED]
     for name, folder in runs.items():
         path = Path(folder)
-        if not (path / "run.json").is_file():
-            continue
-        result = FinalRun.open(path).result
-        if result:
-            rows.append((name, _fmt(result["valid_ppl"]), _fmt(result["test_ppl"])))
+        if (path / "run.json").is_file() and FinalRun.open(path).result:
+            rows.append(run_row(name, FinalRun.open(path)))
     return rows
+
+
+def results_html(rows: list[dict]) -> str:
+    return views.html_table(rows, COLUMNS) + f"<p style='color:#555;font-size:12px'>{html.escape(NOTE)}</p>"
+
+
+def choose_cell(source, which: str = "best") -> tuple[Cell, str]:
+    """The cell final.pick_cell reads from `source` (a search's save folder: its cell `which`, by
+    default the discovered one; a cell file; shrinkrnn; darts) and what it is; the published
+    ShrinkRNN cell when `source` names a folder (a path without a suffix) that holds no search yet."""
+    path = Path(str(source))
+    folder = path.is_dir() or not (path.suffix or str(source).lower() in ("shrinkrnn", "darts"))
+    if folder and not (path / "search.json").is_file():
+        return SHRINK_RNN, f"ShrinkRNN (no search in {source} yet)"
+    where = f"the {which} cell of the search in {source}" if path.is_dir() else str(source)
+    return pick_cell(source, which), where
 
 
 class FinalLab:
@@ -83,7 +108,7 @@ class FinalLab:
         self.buttons["Stop"].on_click(lambda b: self.stop())
         self.status = W.HTML()
         self.results = W.HTML()
-        self.figure = go.FigureWidget(final_figure())
+        self.figure = FigureWidget(final_figure())
         grid = W.GridBox(list(self.inputs.values()), layout=W.Layout(grid_template_columns="repeat(3, 270px)"))
         self.panel = W.VBox([W.HBox([self.preset, *self.buttons.values()]), grid, self.status, self.figure,
                              self.results])
@@ -117,22 +142,26 @@ class FinalLab:
             text = "not started: choose a preset and settings, then Start"
         elif run.finished:
             r = run.result
-            text = f"finished: valid ppl {_fmt(r['valid_ppl'])}, test ppl {_fmt(r['test_ppl'])} (best epoch {r['best_epoch'] + 1 if r['best_epoch'] is not None else 'n/a'})"
+            text = f"finished: valid ppl {formats.ppl(r['valid_ppl'])}, test ppl {formats.ppl(r['test_ppl'])} (best epoch {r['best_epoch'] + 1 if r['best_epoch'] is not None else 'n/a'})"
         else:
             text = f"epoch {len(hist)}/{run.cfg.epochs}, phase {phase}"
         self.status.value = f"<b>{html.escape(note or text)}</b>"
         update_final(self.figure, hist, title=f"Final training ({phase})" if hist else "Final training")
+        self._epoch_ticks(len(hist))
         rows = result_rows(self.baselines)
         if run is not None and run.finished:
-            rows.append(("this run", _fmt(run.result["valid_ppl"]), _fmt(run.result["test_ppl"])))
-        body = "".join(f"<tr><td>{html.escape(n)}</td><td>{v}</td><td>{t}</td></tr>" for n, v, t in rows)
-        self.results.value = ("<table><tr><th>model</th><th>valid ppl</th><th>test ppl</th></tr>" + body + "</table>")
+            rows.append(run_row("this run", run))
+        self.results.value = results_html(rows)
         for name in self.inputs:
             self.inputs[name].disabled = run is not None
         self.preset.disabled = run is not None
         busy = self.busy
         self.buttons["Start"].disabled = busy or bool(run and run.finished)
         self.buttons["Pause"].disabled = self.buttons["Stop"].disabled = not busy
+
+    def _epoch_ticks(self, epochs: int) -> None:
+        """Whole epochs on the x axis (plotly ticks a short run at 1.2, 1.4, ...)."""
+        self.figure.update_xaxes(tick0=1, dtick=max(1, math.ceil(epochs / 10)))
 
     @property
     def busy(self) -> bool:

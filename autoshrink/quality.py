@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -83,7 +84,9 @@ def proxy_key(cfg: SearchConfig) -> str:
     """The proxy settings a result depends on, as a short stable key."""
     keys = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt",
             "seed", "precision", "fuse")
-    text = json.dumps({"version": VERSION, **{k: getattr(cfg, k) for k in keys}}, sort_keys=True)
+    values = {k: getattr(cfg, k) for k in keys}
+    values.update({k: os.path.realpath(values[k]) for k in ("data", "emb_path") if values[k]})   # the same from any folder
+    text = json.dumps({"version": VERSION, **values}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

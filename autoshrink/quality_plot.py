@@ -16,6 +16,7 @@ import math
 
 import plotly.graph_objects as go
 
+from .formats import budget
 from .quality import GROUPS
 
 COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "random search": "#8c564b",
@@ -24,11 +25,6 @@ COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "
 
 def _fmt(v, spec=".1f") -> str:
     return "n/a" if v is None else format(v, spec)
-
-
-def budget(cfg: dict) -> str:
-    """The training budget a figure or table states: 'proxy: 2 epochs, emsize 32, 3 seeds'."""
-    return f"proxy: {cfg['epochs']} epoch{'s' * (cfg['epochs'] != 1)}, emsize {cfg['emsize']}"
 
 
 def quality_title(report: dict) -> str:
@@ -63,10 +59,11 @@ def quality_figure(report: dict) -> go.Figure:
     mine = report["summary"].get("entries", {}).get("discovered", {}).get("test")
     if mine is not None:
         fig.add_hline(y=mine, line=dict(color=COLORS["discovered"], dash="dash", width=1),
-                      annotation_text=f"discovered mean {mine:.2f}", annotation_position="top right")
+                      annotation_text=f"discovered<br>mean {mine:.2f}", annotation_position="right")
     fig.update_layout(title=dict(text=quality_title(report), x=0.02, font=dict(size=14)),
-                      yaxis_title="proxy perplexity (test)", showlegend=False, width=820, height=480,
-                      plot_bgcolor="white", margin=dict(l=60, r=20, t=80, b=40))
+                      yaxis_title=f"proxy perplexity (test; {budget(report['config'])})", showlegend=False,
+                      width=820, height=480, plot_bgcolor="white", margin=dict(l=60, r=110, t=80, b=40))
+    fig.update_xaxes(range=[-0.8, len(fig.data) - 0.2])   # the first and last boxes clear of the axes
     fig.update_yaxes(gridcolor="#e5e5e5")
     return fig
 
@@ -108,6 +105,17 @@ def search_points(state: dict) -> list[dict]:
     return pts
 
 
+def discovered_point(state: dict) -> dict | None:
+    """The discovered cell's point: the best step's chosen candidate (its removed edge), None before one."""
+    best = state.get("best")
+    steps = {s["step"]: s for s in state.get("steps", [])}
+    if not best or best["step"] not in steps:
+        return None
+    step = steps[best["step"]]
+    chosen = [c for c in step["candidates"] if c["edge"] in (step.get("removed") or [])]
+    return {"step": best["step"], "flops": chosen[0]["flops"], "ppl": chosen[0]["ppl"]} if chosen else None
+
+
 def pareto_figure(state: dict) -> go.Figure:
     pts = search_points(state)
     tried = [p for p in pts if p["step"] != "final"]
@@ -117,18 +125,21 @@ def pareto_figure(state: dict) -> go.Figure:
         text=[f"step {p['step']}, removing {p['edge'][0]}->{p['edge'][1]}" for p in tried],
         hovertemplate="%{text}<br>flops %{x:,}<br>ppl %{y:.1f}<extra></extra>",
         marker=dict(size=9, color=[p["step"] for p in tried], colorscale="Viridis", opacity=0.8,
-                    colorbar=dict(title=dict(text="step"), thickness=12))))
+                    colorbar=dict(title=dict(text="step"), thickness=12, tick0=0,
+                                  dtick=max(1, math.ceil(len(state.get("steps", [])) / 10))))))
     front = pareto_front([(p["flops"], p["ppl"]) for p in pts])
     fig.add_trace(go.Scatter(name="Pareto front", mode="lines+markers", x=[f for f, _ in front],
                              y=[p for _, p in front], line=dict(color="#d62728", shape="hv", width=2),
                              marker=dict(size=5, color="#d62728")))
-    final = [p for p in pts if p["step"] == "final"]
-    if final:
-        fig.add_trace(go.Scatter(name="final cell", mode="markers", x=[final[0]["flops"]], y=[final[0]["ppl"]],
+    best = discovered_point(state)
+    if best:
+        fig.add_trace(go.Scatter(name=f"discovered cell (after step {best['step']})", mode="markers",
+                                 x=[best["flops"]], y=[best["ppl"]],
                                  marker=dict(symbol="star", size=16, color="#ff7f0e", line=dict(color="black", width=1))))
     fig.update_layout(title=dict(text=f"Every candidate of the search ({len(tried)}): perplexity against flops",
                                  x=0.02, font=dict(size=14)),
-                      xaxis_title="flops (live edges x nhid²)", yaxis_title="proxy perplexity (valid)",
+                      xaxis_title="flops (live edges x nhid²)",
+                      yaxis_title=f"proxy perplexity (valid; {budget(state['config'])})",
                       width=820, height=460, plot_bgcolor="white", legend=dict(x=0.99, xanchor="right", y=0.99),
                       margin=dict(l=60, r=20, t=60, b=50))
     fig.update_xaxes(gridcolor="#e5e5e5")

@@ -216,7 +216,8 @@ def is_search_record(d) -> bool:
 
 
 def read_state(save) -> dict:
-    """The search record in `save`/search.json (or the file `save`), checked enough to resume from."""
+    """The search record in `save`/search.json (or the file `save`), checked enough to resume from;
+    its paths (data, emb_path, save) made usable from here (paths_from_record)."""
     path = record_path(save)
     if not path.is_file():
         raise ConfigError(f"no search to resume at {path}; give the --save folder of an earlier search")
@@ -224,9 +225,37 @@ def read_state(save) -> dict:
     if not isinstance(state, dict) or state.get("format") != FORMAT or any(k not in state for k in KEYS):
         raise ConfigError(f"{path} is not an autoshrink search record ({FORMAT}); give a search's --save folder")
     Cell.from_dict(state["cell"])
-    if isinstance(state["config"], dict):      # records from before the seed rule was a setting
-        state["config"].setdefault("seed_rule", "candidate")
-    return state
+    config = paths_from_record(state["config"], path.parent)
+    config.setdefault("seed_rule", "candidate")     # records from before the seed rule was a setting
+    return {**state, "config": config}
+
+
+# --- paths a record holds: written relative to the record's folder, read back relative to here
+PATHS = ("data", "emb_path", "save")
+
+
+def paths_to_record(config: dict, folder) -> dict:
+    """`config` with its relative paths (given relative to the working folder) made relative to
+    `folder`, where the record is written; absolute paths stay as they are."""
+    out = dict(config)
+    for key in PATHS:
+        value = out.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            out[key] = os.path.relpath(os.path.abspath(value), os.path.abspath(folder))
+    return out
+
+
+def paths_from_record(config: dict, folder) -> dict:
+    """The inverse of paths_to_record: each relative path taken relative to `folder` (the record's),
+    given back relative to the working folder. A path that exists as written but not relative to
+    the record (a record written before paths were relative to it) is kept."""
+    out = dict(config)
+    for key in PATHS:
+        value = out.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            here = os.path.normpath(os.path.join(folder, value))
+            out[key] = value if os.path.exists(value) and not os.path.exists(here) else here
+    return out
 
 
 def clean(obj):
@@ -264,7 +293,9 @@ def write_json_atomic(path, obj) -> None:
 
 
 def write_state(save, state: dict) -> None:
-    write_json_atomic(record_path(save), state)
+    """Write the search record; its paths relative to its own folder (paths_to_record)."""
+    path = record_path(save)
+    write_json_atomic(path, {**state, "config": paths_to_record(state["config"], path.parent)})
 
 
 # --- one writer per save folder

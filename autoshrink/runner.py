@@ -18,6 +18,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import formats
 from .cell import Cell
 from .config import ConfigError, SearchConfig
 from .data import load_corpus
@@ -408,15 +409,11 @@ class Runner:
 
 def _finished_phase(state: dict) -> str:
     final, best = state["final"], state.get("best")
-    text = f"finished: final cell ppl {_short(final['ppl'])}, {Cell.from_dict(final['cell']).n_edges} edges"
+    text = f"finished: final cell ppl {formats.ppl(final['ppl'])}, {Cell.from_dict(final['cell']).n_edges} edges"
     if best:
-        text += f"; best cell after step {best['step']} (score {_short(best['score'])}, " \
+        text += f"; best cell after step {best['step']} (score {formats.score(best['score'])}, " \
                 f"{Cell.from_dict(best['cell']).n_edges} edges)"
     return text
-
-
-def _short(v) -> str:
-    return "—" if v is None else f"{v:.4g}"
 
 
 def _record_path(save) -> Path:

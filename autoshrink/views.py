@@ -8,9 +8,9 @@ one is the step in progress (or the final cell once the search has finished).
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 
+from . import formats
 from .cell import Cell
 from .config import SearchConfig
 from .plot import best_step, candidates_table, cell_at, edge_states_at
@@ -34,14 +34,9 @@ def n_edges(n) -> str:
     return f"{n} edge{'s' * (n != 1)}"
 
 
-def cell_text(v) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return "inf" if math.isinf(v) else f"{v:.4g}"
-    if isinstance(v, int) and abs(v) >= 10000:
-        return f"{v:,}"
-    return html.escape(str(v))
+def cell_text(key: str, v) -> str:
+    """A table cell: the quantity `key` names in its one format (formats.py), anything else as text."""
+    return html.escape(formats.value(key, v))
 
 
 def edge_text(e) -> str:
@@ -49,14 +44,14 @@ def edge_text(e) -> str:
 
 
 def html_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "nothing yet") -> str:
-    """An HTML table of `rows` (dicts) with `columns` (key, header); floats shown to 4 digits."""
+    """An HTML table of `rows` (dicts) with `columns` (key, header); each quantity in its format (formats.py)."""
     if not rows:
         return f"<i style='color:#777'>{html.escape(empty)}</i>"
     head = "".join(f"<th style='padding:2px 8px;text-align:right'>{html.escape(h)}</th>" for _, h in columns)
     body = []
     for r in rows:
         cells = "".join(f"<td style='padding:2px 8px;text-align:{'left' if isinstance(r.get(k), str) else 'right'}'>"
-                        f"{cell_text(r.get(k))}</td>" for k, _ in columns)
+                        f"{cell_text(k, r.get(k))}</td>" for k, _ in columns)
         body.append(f"<tr style='{r.get('_style', '')}'>{cells}</tr>")
     return (f"<table style='border-collapse:collapse;font-size:12px'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
@@ -73,7 +68,7 @@ def best_position(state: dict | None) -> int | None:
 
 
 def best_mark(state: dict) -> str:
-    return f"★ best (score {cell_text(state['best']['score'])})"
+    return f"★ best (score {formats.score(state['best']['score'])})"
 
 
 def view_at(state: dict | None, position: int, training=(), preview: Cell | None = None) -> View:
@@ -94,7 +89,7 @@ def view_at(state: dict | None, position: int, training=(), preview: Cell | None
         for e in training:
             states[e] = {**states.get(e, {}), "state": "training", "step": len(steps) - 1}
     if position >= n_done and state.get("final") is not None:
-        where = f"final cell (ppl {cell_text(state['final']['ppl'])})"
+        where = f"final cell (ppl {formats.ppl(state['final']['ppl'])})"
         states = {e: s for e, s in states.items() if s["state"] != "tried"}  # what is left is the cell
     best = index is not None and index >= 0 and position == best_position(state)
     if best:
@@ -108,8 +103,7 @@ def slider_note(state: dict | None, position: int, title: str) -> str:
     text = html.escape(title)
     best = best_position(state)
     if best is not None and best != position:
-        text += (f" <span style='color:#b35900'>· ★ best cell: after step {best - 1} "
-                 f"(slider at {best})</span>")
+        text += f" <span style='color:#b35900'>· ★ best cell: after step {best - 1}</span>"
     return text
 
 
@@ -146,8 +140,36 @@ def status_html(phase: str, state: dict | None, cfg: SearchConfig | None, save_d
             f"target: {target} edges{where}")
 
 
-def training_title(step, edge) -> str:
-    return "training the final cell" if edge is None else f"training: step {step}, without edge {edge_text(edge)}"
+def training_title(step, edge, done: bool = False) -> str:
+    if edge is None:
+        return "the final cell, trained" if done else "training the final cell"
+    return f"{'trained' if done else 'training'}: step {step}, without edge {edge_text(edge)}"
+
+
+def training_view(state: dict | None, progress) -> tuple[str, list]:
+    """The training figure's title and curve: the candidate the runner shows while it trains
+    (`progress`, a runner.Progress), else the last training the record holds: the final cell's
+    once the search has finished, else the last candidate trained."""
+    shown = progress.shown
+    if shown is not None and progress.curves.get(shown):
+        step = state["steps"][-1]["step"] if state and state["steps"] else 0
+        return training_title(step, None if shown == "final" else shown), progress.curves[shown]
+    if state is None:
+        return "training", []
+    if state.get("final"):
+        return training_title(None, None, done=True), state["final"].get("curve") or []
+    for step in reversed(state["steps"]):
+        if step["candidates"]:
+            last = step["candidates"][-1]
+            return training_title(step["step"], tuple(last["edge"]), done=True), last.get("curve") or []
+    return "training", []
+
+
+def candidates_header(state: dict | None, cfg: SearchConfig | None) -> str:
+    """The heading of the candidates table, with the training behind its numbers."""
+    cfg = state["config"] if state is not None else cfg
+    where = f" ({html.escape(formats.budget(cfg))})" if cfg is not None else ""
+    return f"<b>candidates of this step</b>, best first{where}"
 
 
 def bars_text(done: int, count: int, epoch: int, epochs: int) -> str:

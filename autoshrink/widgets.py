@@ -25,6 +25,7 @@ from . import plot, views
 from .cli import _help_texts
 from .config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, ConfigError, SearchConfig
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
+from .figure_widget import FigureWidget
 from .runner import LabError, Runner, fresh_folder, read_search
 from .search import SAFE_ON_RESUME, initial_cell
 from .runtime import resolve_device
@@ -100,7 +101,7 @@ CHOICES = {"device": device_names, "backend": lambda: BACKENDS, "precision": lam
 _DEFAULTS = SearchConfig().to_dict()
 
 
-def _replace_figure(fw: go.FigureWidget, fig: go.Figure) -> None:
+def _replace_figure(fw: FigureWidget, fig: go.Figure) -> None:
     """Make a FigureWidget show `fig`: traces updated in place when they match, else replaced."""
     if [t.name for t in fw.data] == [t.name for t in fig.data]:
         with fw.batch_update():
@@ -170,22 +171,23 @@ class SearchLab:
         self.bar_candidates = W.IntProgress(min=0, max=1, description="candidates", style=style)
         self.bar_epochs = W.IntProgress(min=0, max=1, description="epochs", style=style)
         self.bar_text = W.HTML()
-        self.slider = W.IntSlider(min=0, max=0, value=0, description="after step", continuous_update=False,
-                                  style=style, disabled=True)
+        self.slider = W.IntSlider(min=0, max=0, value=0, description="history", continuous_update=False,
+                                  readout=False, style=style, disabled=True)   # the note beside it says where
         self.slider.add_class("autoshrink-history")
         self.slider.observe(lambda change: self._draw_view(), names="value")
         self.slider_text = W.HTML()
         self.slider_text.add_class("autoshrink-history-note")
-        self.dag = go.FigureWidget(plot.dag_figure(initial_cell(cfg)))
+        self.dag = FigureWidget(plot.dag_figure(initial_cell(cfg)))
         self._dag_nodes = cfg.nodes
         self.dag.add_class("autoshrink-dag")
-        self.curves = go.FigureWidget(plot.curves_figure(None))
+        self.curves = FigureWidget(plot.curves_figure(None))
         self.curves.add_class("autoshrink-curves")
-        self.training = go.FigureWidget(plot.training_figure())
+        self.training = FigureWidget(plot.training_figure())
         self.training.update_layout(width=480)
         self.training.add_class("autoshrink-training")
         self.table = W.HTML()
         self.table.add_class("autoshrink-table")
+        self.table_head = W.HTML(views.candidates_header(None, cfg))
         self.exported = W.HTML()
         self.exported.add_class("autoshrink-exported")
         self.widget = W.VBox([
@@ -193,7 +195,7 @@ class SearchLab:
             self.panel, self.message, W.HBox([*self.buttons.values(), self.which]), self.status, self.estimate,
             self.errors, W.HBox([self.bar_candidates, self.bar_epochs, self.bar_text]),
             W.HBox([self.slider, self.slider_text]), self.dag,
-            W.HBox([self.training, W.VBox([W.HTML("<b>candidates of this step</b>, best first"), self.table])]),
+            W.HBox([self.training, W.VBox([self.table_head, self.table])]),
             self.curves, self.exported,
         ])
         self.widget.add_class("autoshrink-lab")
@@ -287,6 +289,7 @@ class SearchLab:
         busy, frozen, ok = r.busy, r.following, self._panel_config() is not None
         b = self.buttons
         b["Step"].disabled = b["Run"].disabled = busy or frozen or not ok or r.finished
+        b["Step"].button_style = "" if b["Step"].disabled else "primary"
         b["Pause"].disabled = not busy or r.pausing or r.stopping
         b["Stop"].disabled = not busy or r.stopping
         b["Reset"].disabled = busy or frozen or not ok
@@ -341,7 +344,14 @@ class SearchLab:
                 self.which.options, self.which.value = choices, keep
             self._draw_view()
             _replace_figure(self.curves, plot.curves_figure(state))
+            self._draw_training()
+            self.table_head.value = views.candidates_header(state, self._panel_config())
             self._buttons()
+
+    def _draw_training(self) -> None:
+        """The training figure from the runner's progress, else from the record (views.training_view)."""
+        title, curve = views.training_view(self.state, self.runner.progress)
+        plot.update_training(self.training, curve, title=title)
 
     # --- what the runner tells (in whichever thread runs the search)
     def _on_change(self, kind: str, **info) -> None:
@@ -451,7 +461,6 @@ class SearchLab:
         self.runner.reset()
         self._shown = None
         self.inputs["save"].value = fresh_folder(self.inputs["save"].value.strip())
-        plot.update_training(self.training, [], title="training")
         self._draw_bars()
         self.exported.value = self.errors.value = ""
         self._on_setting()

@@ -88,8 +88,13 @@ def test_search_notebook_in_browser(lab, lab_root, tmp_path):
         page = ctx.new_page()
         console = []
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("response", lambda r: console.append(f"http {r.status}: {r.url.split('?')[0]}")
+                if r.status >= 400 else None)
         try:
             _drive(page, lab, lab_root, shots)
+            _finish_and_reopen(page, ctx, lab, console)
+            _compare_fits(ctx.new_page(), lab, console)
+            assert not console, "browser console errors:\n" + "\n".join(console)
         except BaseException:
             shots.mkdir(exist_ok=True)
             with contextlib.suppress(Exception):
@@ -187,3 +192,39 @@ def _wait_for_file(path: Path, timeout: float) -> Path:
     folder = path.parent
     raise AssertionError(f"{path.name} not written in {timeout:.0f}s; {folder} holds "
                          f"{sorted(p.name for p in folder.glob('*')) if folder.is_dir() else 'nothing'}")
+
+
+def _finish_and_reopen(page, ctx, lab, console) -> None:
+    """Run to the end, then open 01 in a new tab on the same kernel: the panel's figures and table
+    must show the finished search, not the state they were created in."""
+    page.locator("button.autoshrink-run").first.click()
+    page.locator(".autoshrink-status", has_text="finished").wait_for(timeout=150_000)
+    page.wait_for_timeout(500)
+    steps = _edges_steps(page.locator(".autoshrink-status").first.inner_text())[1]
+    again = ctx.new_page()
+    again.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    again.goto(lab.url(f"lab/tree/{NOTEBOOK}"), wait_until="domcontentloaded", timeout=90_000)
+    again.wait_for_selector(".autoshrink-dag .main-svg", timeout=60_000)
+    again.wait_for_selector(".autoshrink-curves .main-svg", timeout=30_000)
+    title = again.locator(".autoshrink-dag .gtitle").first.text_content()
+    assert "★ best" in title and not title.startswith("start"), title
+    assert _curve_points(again) == steps, f"the reopened curves show {_curve_points(again)} points, not {steps}"
+    training = bu.plotly_data(again, ".autoshrink-training") or []
+    assert training and training[0]["points"] > 0, "the reopened training figure is empty"
+    rows = again.locator(".autoshrink-table tbody tr").count()
+    assert rows > 0, "the reopened candidates table is empty"
+    again.close()
+
+
+def _compare_fits(page, lab, console) -> None:
+    """02's cells figure fits the notebook's width."""
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    bu.open_notebook(page, lab, "notebooks/02_compare_cells.ipynb")
+    bu.run_through(page, bu.code_cell_index(page, "plot.cells_figure"), timeout=90_000)
+    page.wait_for_selector(".jp-OutputArea .js-plotly-plot .main-svg", timeout=30_000)
+    fig, area = page.evaluate("""() => {
+        const gd = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .js-plotly-plot');
+        const out = gd.closest('.jp-OutputArea-output');
+        return [gd.getBoundingClientRect().width, out.getBoundingClientRect().width];
+    }""")
+    assert fig <= area + 1, f"the cells figure is {fig:.0f} px wide in an output area of {area:.0f} px"

@@ -1,8 +1,11 @@
 """The command line as a user runs it: one clear line and a non-zero exit for bad input, the seed's
 flags accepted, the proxy command printing one JSON line, the data command copying PTB."""
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +186,38 @@ def test_preset_gives_its_settings_and_flags_override_them():
     assert cfg == SearchConfig(**{**PRESETS["tiny"], "epochs": 3})
     assert _config(parser().parse_args(["search", "--preset", "published"])) == SearchConfig()  # the defaults are published
     assert (SearchConfig().target_ppl, SearchConfig().ppl_weight, SearchConfig().cost_weight) == (200, 0.25, 1)
+
+
+def test_a_search_saved_from_the_notebooks_folder_is_usable_from_the_root(tiny_data, tmp_path, monkeypatch):
+    """The lab saves from notebooks/ with data ../data/penn_proxy; the record must work from the
+    repo root (and from anywhere), through the command line, and a missing folder is named in full."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import records
+    from autoshrink.record import read_state, write_state
+
+    root = tmp_path / "repo"
+    shutil.copytree(tiny_data, root / "data" / "penn_proxy")
+    (root / "notebooks").mkdir()
+    monkeypatch.chdir(root / "notebooks")
+    write_state("../runs/search", records.best_first("../data/penn_proxy", "../runs/search"))
+    saved = json.loads((root / "runs" / "search" / "search.json").read_text())["config"]
+    assert (saved["data"], saved["save"]) == (str(Path("..", "..", "data", "penn_proxy")), ".")
+    monkeypatch.chdir(root)
+    assert read_state("runs/search")["config"]["data"] == str(Path("data", "penn_proxy"))
+    for where, cell in ((root, "runs/search"), (tmp_path, "repo/runs/search")):
+        r = cli("proxy", "--cell", cell, "--which", "final", cwd=where)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout.strip().splitlines()[-1])["edges"] == records.AFTER1.prune().n_edges
+    shutil.rmtree(root / "data")
+    missing = root / "data" / "penn_proxy"
+    r = cli("proxy", "--cell", "runs/search", cwd=root)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: data folder data{os.sep}penn_proxy not found (looked for {missing})"), last
+
+
+def test_quality_help_says_its_defaults_are_the_searchs():
+    r = cli("quality", "--help")
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 0 and "(default: 100)" not in text and "(default: 10)" not in text
+    assert "proxy training epochs per candidate (default: the search's)" in text

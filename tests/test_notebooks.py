@@ -85,8 +85,8 @@ def test_01_search_runs_steps_to_the_end_and_exports(kernel, tmp_path, tiny_data
     assert "steps: 1" in text and "edges left: 1" in text and "finished" in text
     assert (save / "export" / "cell-best.json").is_file() and "cell-best.json" in text
     assert json.loads((save / "export" / "cell-best.json").read_text()) == state["best"]["cell"]
-    assert f"best cell: after step {state['best']['step']}, score {state['best']['score']:.3f}" in text
-    assert f"'ppl': {state['final']['ppl']!r}" in text
+    assert f"best cell: after step {state['best']['step']}, score {state['best']['score']:.2f}" in text
+    assert f"final cell: ppl {state['final']['ppl']:.2f}, flops {state['final']['flops']:,}" in text
 
 
 def test_01_search_with_a_missing_data_folder_says_so_in_one_line(kernel, tmp_path):
@@ -98,7 +98,8 @@ def test_01_search_with_a_missing_data_folder_says_so_in_one_line(kernel, tmp_pa
     with pytest.raises(CellExecutionError):
         NotebookClient(nb, kernel_name=kernel, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     [error] = [o for o in outputs(nb) if o["output_type"] == "error"]
-    assert error["traceback"] == [f"error: data folder {missing} not found; run `python -m autoshrink data` "
+    assert error["traceback"] == [f"error: data folder {missing} not found (looked for {missing}); give --data the "
+                                  "folder of train.txt, valid.txt, test.txt, or run `python -m autoshrink data` "
                                   "to prepare data/penn_proxy"]
 
 

@@ -65,7 +65,7 @@ def test_dag_states_and_update_in_place():
     assert info["edge 1->3"].line.color != info["edge 1->4"].line.color    # coloured by score
     assert info["edge 2->4"].line.color == "#ff7f0e"
     hover = " ".join(info["edge info"].hovertext + info["edge info (scored)"].hovertext)
-    assert "removed at step 2" in hover and "score: -3.000" in hover
+    assert "removed at step 2" in hover and "score: -3.00" in hover
     widget_like = go.Figure(fig)
     update_dag(widget_like, SHRINK_RNN, None)
     assert len(_hover_points(widget_like)) == 12 and {t.name: t for t in widget_like.data}["edge 0->1"].line.dash == "solid"

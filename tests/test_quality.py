@@ -122,7 +122,7 @@ def test_report_trains_once_then_reads_the_cache(search):
     state = json.loads((search / "search.json").read_text())
     pf = pareto_figure(state)
     n = sum(len(s["candidates"]) for s in state["steps"])
-    assert len(pf.data[0].x) == n and pf.data[1].name == "Pareto front"
+    assert len(pf.data[0].x) == n and pf.data[1].name == "Pareto front" and pf.data[2].name.startswith("discovered cell")
 
 
 def test_quality_cli_prints_the_summary(search):

@@ -12,8 +12,9 @@ import records  # noqa: E402
 
 from autoshrink import SearchConfig  # noqa: E402
 from autoshrink.runner import LabError, pick_cell  # noqa: E402
-from autoshrink.views import (UNKNOWN_TIME, best_position, estimate, estimate_text, export_choices,  # noqa: E402
-                              slider_note, view_at)
+from autoshrink.runner import Progress  # noqa: E402
+from autoshrink.views import (UNKNOWN_TIME, best_position, candidates_html, estimate, estimate_text,  # noqa: E402
+                              export_choices, slider_note, training_view, view_at)
 
 
 def test_the_best_step_is_marked_where_it_is_not_the_last(tmp_path):
@@ -21,11 +22,11 @@ def test_the_best_step_is_marked_where_it_is_not_the_last(tmp_path):
     assert best_position(state) == 1 and best_position(None) is None
     at_best = view_at(state, 1)
     assert at_best.best and at_best.cell == records.AFTER0
-    assert at_best.title == "after step 0 ★ best (score -10): 5 edges"
+    assert at_best.title == "after step 0 ★ best (score -10.00): 5 edges"
     final = view_at(state, 2)
     assert not final.best and final.cell == records.AFTER1
-    assert final.title == "final cell (ppl 250): 3 edges"
-    assert "★ best cell: after step 0 (slider at 1)" in slider_note(state, 2, final.title)
+    assert final.title == "final cell (ppl 250.00): 3 edges"
+    assert "★ best cell: after step 0" in slider_note(state, 2, final.title)
     assert "★ best cell" not in slider_note(state, 1, at_best.title)
     assert not view_at(state, 0).best and view_at(state, 0).title == "start: 6 edges"
 
@@ -60,3 +61,27 @@ def test_estimate_from_the_candidates_measured(tmp_path):
     assert estimate(state, cfg)[:2] == (30.0, (3 + 3 + 3 + 1) * 10.0)
     state["steps"][0]["candidates"] = []
     assert estimate_text(state, None) == UNKNOWN_TIME
+
+
+def test_the_training_figure_redraws_from_the_record(tmp_path):
+    state = records.best_first(tmp_path, tmp_path / "run")
+    final_curve = [{"epoch": 0, "train_loss": 6.0, "val_loss": 6.2, "lr": 20.0}]
+    state["final"]["curve"] = final_curve
+    assert training_view(state, Progress()) == ("the final cell, trained", final_curve)
+    state["final"] = None
+    state["steps"][1]["candidates"][-1]["curve"] = final_curve[:1]
+    assert training_view(state, Progress()) == ("trained: step 1, without edge 1→3", final_curve[:1])
+    live = Progress(shown=(2, 3), curves={(2, 3): final_curve})
+    assert training_view(state, live) == ("training: step 1, without edge 2→3", final_curve)
+    assert training_view(None, Progress()) == ("training", [])
+
+
+def test_the_candidates_table_prints_each_quantity_in_its_format(tmp_path):
+    state = records.best_first(tmp_path, tmp_path / "run")
+    step = state["steps"][0]
+    step["candidates"][0].update(ppl=650.6094669056729, flops=12288, score=-13.351, seconds=8.496)
+    step["candidates"][1].update(flops=5120, seconds=8.72)
+    table = candidates_html(step)
+    for text in ("650.61", "12,288", "5,120", "-13.35", "8.5", "8.7", "300.00"):
+        assert f">{text}</td>" in table, text
+    assert "650.609" not in table and ">5120<" not in table and "8.496" not in table

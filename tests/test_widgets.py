@@ -259,7 +259,7 @@ def test_a_user_error_in_the_thread_is_one_line(tmp_path):
     lab.buttons["Step"].click()
     lab.wait(60)
     assert isinstance(lab.error, ConfigError)
-    assert lab.summary.startswith(f"error: data folder {tmp_path / 'missing'} not found; run")
+    assert lab.summary.startswith(f"error: data folder {tmp_path / 'missing'} not found (looked for")
     assert lab.errors.value == ""                                   # no traceback for a user error
     assert not lab.buttons["Step"].disabled and not lab.busy
 
@@ -308,7 +308,7 @@ def test_open_a_finished_search_shows_its_best_cell_not_the_last(tiny_data, tmp_
     write_json_atomic(save / "search.json", records.best_first(tiny_data, save))
     lab = SearchLab.open(save)
     assert lab.slider.max == 2 and lab.slider.value == 1                 # on the best step, not the last
-    assert lab.dag.layout.title.text == "after step 0 ★ best (score -10): 5 edges"
+    assert lab.dag.layout.title.text == "after step 0 ★ best (score -10.00): 5 edges"
     assert dag_states(lab)["removed"] == 1
     [star] = [t for t in lab.curves.data if t.name == "best step"]
     assert list(star.x) == [5] and list(star.y) == [-10.0]
@@ -318,6 +318,27 @@ def test_open_a_finished_search_shows_its_best_cell_not_the_last(tiny_data, tmp_
     files = lab.export()
     assert Cell.from_dict(json.loads(files["json"].read_text())) == records.AFTER0
     assert "estimate: nothing left to run" in lab.estimate.value
+
+
+def test_a_new_view_of_a_reopened_search_shows_its_whole_state(tiny_data, tmp_path):
+    """What a second browser tab on the same kernel draws: each figure's state for a new view
+    (plotly's _widget_data/_widget_layout), which must be the figure as it is now, not at its start."""
+    save = tmp_path / "run"
+    state = records.best_first(tiny_data, save)
+    curve = [{"epoch": e, "train_loss": 6.0 - e, "val_loss": 6.5 - e, "lr": 20.0} for e in range(2)]
+    state["final"]["curve"] = curve
+    write_json_atomic(save / "search.json", state)
+    lab = SearchLab.open(save)
+    for figure in (lab.dag, lab.curves, lab.training):
+        assert figure.view_state_current
+    dag_title = lab.dag._widget_layout["title"]["text"]
+    assert dag_title == "after step 0 ★ best (score -10.00): 5 edges"
+    assert [len(t.get("x") or ()) for t in lab.curves._widget_data[:2]] == [2, 2]
+    assert list(lab.training._widget_data[1]["y"]) == [6.5, 5.5]
+    assert lab.training.layout.title.text == "the final cell, trained"
+    assert "<b>removed</b>" not in lab.table.value and lab.table.value.count("<tr") == 4
+    assert lab.buttons["Step"].disabled and lab.buttons["Step"].button_style == ""
+    assert "(proxy, 1 epoch, emsize 8)" in lab.table_head.value
 
 
 def test_follow_refreshes_the_panel_read_only(tmp_path):

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from .. import formats
 from ..cell import Cell
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
 from .series import best_step, edge_key, step_series
@@ -63,7 +64,7 @@ def _edge_hover(edge, info: dict) -> str:
         lines.append("diverged")
     if info.get("ppl") is not None or info.get("score") is not None:
         lines += [f"ppl: {_fmt(info.get('ppl'), '.2f')}", f"flops: {_fmt(info.get('flops'), ',.0f')}",
-                  f"score: {_fmt(info.get('score'), '.3f')}"]
+                  f"score: {_fmt(info.get('score'), '.2f')}"]
     if info["state"] in ("removed", "pruned") and info.get("step") is not None:
         lines.append(f"{info['state']} at step {info['step']}")
     elif info.get("step") is not None:
@@ -230,7 +231,7 @@ def curves_figure(state: dict) -> go.Figure:
         y = [None if math.isnan(v) else v for v in s[key]]
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", customdata=steps,
                                  line=dict(color=color, dash="solid" if key.startswith("best") else "dot"),
-                                 hovertemplate=f"{name}: %{{y:.4g}}<br>edges left: %{{x}}<br>step %{{customdata}}"
+                                 hovertemplate=f"{name}: %{{y:{',.0f' if key == 'mean_flops' else '.2f'}}}<br>edges left: %{{x}}<br>step %{{customdata}}"
                                                "<extra></extra>"), row=1, col=col)
     fig.add_trace(_best_marker(state, s), row=1, col=1)
     for col in (1, 2, 3):
@@ -238,11 +239,25 @@ def curves_figure(state: dict) -> go.Figure:
     if not x:
         fig.add_annotation(text="no finished shrink steps yet", x=0.5, y=0.5, xref="paper", yref="paper",
                            showarrow=False, font=dict(size=14, color="#777777"))
-    fig.update_layout(height=340, width=960, margin=dict(l=40, r=10, t=40, b=40), plot_bgcolor="white",
+    _pad_flat_axes(fig, s)
+    fig.update_yaxes(tickformat=",.0f", row=1, col=3)
+    budget = f" ({formats.budget(state['config'])})" if (state or {}).get("config") else ""
+    fig.update_layout(height=360, width=960, margin=dict(l=40, r=10, t=60, b=40), plot_bgcolor="white",
+                      title=dict(text=f"per shrink step{budget}", x=0.02, font=dict(size=13)),
                       legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(gridcolor="#eeeeee")
     fig.update_yaxes(gridcolor="#eeeeee")
     return fig
+
+
+def _pad_flat_axes(fig, s: dict) -> None:
+    """A subplot whose values are all one (a single step) gets a range of 5% around it (at least
+    2 units) instead of plotly's ±1, whose ticks fall between whole numbers (4,778.5, 4779, ...)."""
+    for col, keys in ((1, ("best_score", "mean_score")), (2, ("best_ppl", "mean_ppl")), (3, ("mean_flops",))):
+        ys = [v for k in keys for v in s[k] if not math.isnan(v)]
+        if ys and max(ys) == min(ys):
+            pad = max(abs(ys[0]) * 0.05, 2.0)
+            fig.update_yaxes(range=[ys[0] - pad, ys[0] + pad], row=1, col=col)
 
 
 def _best_marker(state: dict, s: dict) -> go.Scatter:
@@ -276,8 +291,13 @@ def update_training(fig, curve, title=None) -> None:
             fig.layout.title.text = title
 
 
+STATIC_STATES = ("live", "pruned")   # the edge states a cell has outside a search: the legend of cells_figure
+MAX_WIDTH = 880   # pixels: cells_figure is scaled down to fit a notebook's output area
+
+
 def cells_figure(cells: dict, cols: int = 2) -> go.Figure:
-    """Several cells as DAGs side by side (name -> Cell), `cols` to a row, titled with their edges."""
+    """Several cells as DAGs side by side (name -> Cell), `cols` to a row, titled with their edges,
+    scaled down (keeping its proportions) to at most MAX_WIDTH pixels wide."""
     names = list(cells)
     cols = max(1, min(cols, len(names)))
     rows = math.ceil(len(names) / cols)
@@ -288,22 +308,26 @@ def cells_figure(cells: dict, cols: int = 2) -> go.Figure:
         one = dag_figure(cells[name])
         r, c = k // cols + 1, k % cols + 1
         for t in one.data:
-            t.showlegend = t.showlegend is not False and k == 0
+            t.showlegend = t.showlegend is not False and k == 0 and t.legendgroup in STATIC_STATES
             fig.add_trace(t, row=r, col=c)
         fig.update_xaxes(visible=False, range=one.layout.xaxis.range, fixedrange=True, row=r, col=c)
         fig.update_yaxes(visible=False, range=one.layout.yaxis.range, fixedrange=True, row=r, col=c)
         heights.append(one.layout.height - 60)
         widths.append(one.layout.width)
-    fig.update_layout(width=max(widths) * cols, height=max(heights) * rows + 80, plot_bgcolor="white",
+    scale = min(1.0, MAX_WIDTH / (max(widths) * cols))
+    fig.update_layout(width=round(max(widths) * cols * scale), height=round(max(heights) * rows * scale) + 80,
+                      plot_bgcolor="white",
                       paper_bgcolor="white", hovermode="closest", margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0))
     return fig
 
 
-def comparison_figure(names) -> go.Figure:
-    """An empty validation-perplexity-per-epoch figure with one line per cell name."""
+def comparison_figure(names, budget: str = "") -> go.Figure:
+    """An empty validation-perplexity-per-epoch figure with one line per cell name; `budget` (e.g.
+    formats.budget(cfg)) joins the title."""
     fig = go.Figure([go.Scatter(name=str(n), x=[], y=[], mode="lines+markers") for n in names])
-    fig.update_layout(title=dict(text="validation perplexity per epoch", x=0.02), xaxis_title="epoch",
+    title = "validation perplexity per epoch" + (f" ({budget})" if budget else "")
+    fig.update_layout(title=dict(text=title, x=0.02), xaxis_title="epoch",
                       yaxis_title="validation ppl", height=340, margin=dict(l=50, r=10, t=40, b=40),
                       plot_bgcolor="white", xaxis=dict(gridcolor="#eeeeee", dtick=1),
                       yaxis=dict(gridcolor="#eeeeee"))
