@@ -41,7 +41,8 @@ def _add_config_flags(p: argparse.ArgumentParser, names=None, cls=SearchConfig, 
         kind = hints[f.name]
         kind = getattr(kind, "type", kind)                  # InitVar[T] -> T
         kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
-        p.add_argument(f"--{f.name}", type=kind, default=argparse.SUPPRESS,
+        names_ = [f"--{f.name}"] + (["--out"] if f.name == "save" else [])    # a folder written: --save or --out
+        p.add_argument(*names_, type=kind, default=argparse.SUPPRESS,
                        help=f"{helps.get(f.name, '')} (default: {f.default if default is None else default})")
     if cls is SearchConfig and names is None:   # search and proxy; train has its own presets
         p.add_argument("--preset", choices=sorted(PRESETS), default=None,
@@ -244,7 +245,7 @@ def cmd_quality(args) -> int:
             r = info["record"]
             ppl = ("diverged" if r["ppl"] is None else
                    f"valid {formats.ppl(r['ppl'])}, test {formats.ppl(r['test_ppl'])}")
-            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: {ppl} ({formats.seconds(r['seconds'])})",
+            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: {ppl} ({formats.seconds(r['seconds'])} s)",
                   flush=True)
 
     cached = len(report.runs)
@@ -279,7 +280,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--full", action="store_true", help="full PTB (for the final training) instead of the proxy")
     e = sub.add_parser("export", help="export a cell as diagram (SVG, PNG, PDF, DOT), HTML, JSON, pickle and code")
     e.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, a graph pickle, or shrinkrnn / darts")
-    e.add_argument("--out", required=True, help="folder to write into")
+    e.add_argument("--out", "--save", dest="out", required=True, help="folder to write into")
     e.add_argument("--which", default="best", help=WHICH_HELP)
     _train_parser(sub)
     q = sub.add_parser("quality", help="the discovered cell against random cells and baselines, under the proxy")
@@ -315,7 +316,7 @@ def _train_parser(sub) -> None:
     t.add_argument("--baseline", default=None, choices=("lstm",), help="train torch's one-layer LSTM instead of a cell")
     t.add_argument("--preset", default="small", choices=tuple(PRESETS),
                    help="paper (published, GPU), small (proxy, 2 to 5 minutes a model on a 2-core CPU), tiny (tests) (default: small)")
-    t.add_argument("--out", required=True, help="run folder: run.json, checkpoint.pt, best.pt")
+    t.add_argument("--out", "--save", dest="out", required=True, help="run folder: run.json, checkpoint.pt, best.pt")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     _add_config_flags(t, cls=FinalConfig)
     _add_config_flags(t, BACKEND_FLAGS)

@@ -156,6 +156,13 @@ def done_steps(state: dict) -> list[dict]:
     return [s for s in state["steps"] if s.get("done")]
 
 
+def decision_score(c: dict) -> tuple:
+    """What a step ranks a candidate record by: not halved first, then its mean score over seeds
+    when retested (--retest), else its score; a diverged one (score null) last."""
+    s = c.get("mean_score", c.get("score"))
+    return c.get("ended") != "halved", -math.inf if s is None else s
+
+
 def best_of(state: dict) -> dict | None:
     """{"step", "score", "cell"} of the step whose chosen candidate scored highest (first on a tie),
     None while no finished step has a score."""

@@ -37,7 +37,7 @@ from .data import load_corpus
 from .model import count_params
 from .precision import resolve_precision
 from .proxy import start_embedding, train_cell
-from .record import FORMAT, WriterLock, best_of, cell_of, clean, read_state, write_state
+from .record import FORMAT, WriterLock, best_of, cell_of, clean, decision_score, read_state, write_state
 from .runtime import derive_seed, resolve_device
 from .train import DIVERGED_LOSS, Result
 
@@ -94,13 +94,6 @@ def leaders(candidates: list[dict], margin: float) -> list[list[int]]:
     return close if len(close) > 1 else []
 
 
-def decision_score(c: dict) -> tuple:
-    """What a step ranks a candidate by: not halved first, then its mean score over seeds when
-    retested, else its score (a diverged one last)."""
-    s = c.get("mean_score", c["score"])
-    return c.get("ended") != "halved", -math.inf if s is None else s
-
-
 def halved_result(saved: dict, cell: Cell, cfg: SearchConfig) -> Result:
     """The Result of a candidate stopped at the halving rung, from its paused training (checkpoint)."""
     t, (_, V, E) = saved["tracker"][0], saved["weights"]["encoder"].shape
@@ -140,7 +133,7 @@ class Search:
             self.state = state
             return
         self.device = resolve_device(cfg.device)
-        self.cfg.precision = resolve_precision(cfg.precision, self.device, cfg.nhid)
+        self.cfg = self.cfg.replace(precision=resolve_precision(cfg.precision, self.device, cfg.nhid))
         if state is None and (self.save_dir / "search.json").exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)

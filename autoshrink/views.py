@@ -115,6 +115,11 @@ def candidates_html(step: dict | None, training=()) -> str:
     rows = []
     for rank, r in enumerate(candidates_table(step), 1):
         note = "removed" if r["edge"] in removed else ("diverged" if r["diverged"] else "")
+        if r["halved"]:
+            note = f"stopped at epoch {r['epochs']} (halving)"
+        if r["seeds"] > 1:
+            spread = f"{r['seeds']} seeds: {formats.score(r['mean_score'])} ± {formats.score(r['sd_score'])}"
+            note = f"{note}, {spread}" if note else spread
         rows.append({**r, "rank": rank, "edge": edge_text(r["edge"]), "note": note,
                      "_style": "font-weight:bold" if note == "removed" else ""})
     tried = {tuple(c["edge"]) for c in step["candidates"]}

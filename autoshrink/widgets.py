@@ -23,7 +23,7 @@ import torch
 
 from . import plot, views
 from .cli import _help_texts
-from .config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, ConfigError, SearchConfig
+from .config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, ConfigError, SearchConfig
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .figure_widget import FigureWidget
 from .runner import LabError, Runner, fresh_folder, read_search
@@ -47,6 +47,10 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("ppl_weight", "ppl weight", W.FloatText),
     ("cost_weight", "cost weight", W.FloatText),
     ("seed", "seed", W.IntText),
+    ("seed_rule", "seed rule", W.Dropdown),
+    ("retest", "retest seeds", W.IntText),
+    ("retest_margin", "retest margin", W.FloatText),
+    ("halving", "halving epochs", W.IntText),
     ("parallel", "parallel", W.IntText),
     ("device", "device", W.Dropdown),
     ("precision", "precision", W.Dropdown),
@@ -97,7 +101,7 @@ def device_names() -> list[str]:
 
 
 CHOICES = {"device": device_names, "backend": lambda: BACKENDS, "precision": lambda: PRECISIONS, "fuse": lambda: FUSES,
-           "graphs": lambda: GRAPHS}   # a Dropdown setting's options (its current value is always one)
+           "graphs": lambda: GRAPHS, "seed_rule": lambda: SEED_RULES}   # a Dropdown setting's options (its current value is always one)
 _DEFAULTS = SearchConfig().to_dict()
 
 

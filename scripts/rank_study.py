@@ -92,6 +92,33 @@ def table(results: dict, rules, precisions, seeds, reference: str = "fp32") -> l
     return lines
 
 
+def halving_table(results: dict, keep: float = 0.5) -> list[str]:
+    """Successive halving simulated on the finished steps' per-epoch validation losses (exact: a
+    survivor's training is the full schedule's): per rung E, Kendall's tau of the candidates' order
+    at epoch E (best validation loss so far) against their order at the end, how often the halved
+    step removes the full step's edge, and the candidate-epochs it trains."""
+    runs = [r for r in results.values() if r.get("val_loss")]
+    if not runs:
+        return ["(no per-epoch losses recorded)"]
+    epochs = max(len(c) for r in runs for c in r["val_loss"])
+    lines = ["| rung (epochs) | tau, validation order at the rung vs at the end | same edge as the full step | candidate-epochs |",
+             "| --- | --- | --- | --- |"]
+    for rung in range(1, epochs):
+        taus, same, cost = [], [], []
+        for r in runs:
+            at = [min(c[:rung]) if c else float("inf") for c in r["val_loss"]]
+            score = [-1e9 if v is None else v for v in r["score"]]
+            taus.append(kendall_tau(at, [min(c) if c else float("inf") for c in r["val_loss"]]))
+            n_keep = max(1, -(-len(at) * keep // 1))
+            survivors = sorted(range(len(at)), key=lambda i: at[i])[:int(n_keep)]
+            same.append(max(survivors, key=lambda i: score[i]) == argbest(score))
+            cost.append((len(at) * rung + n_keep * (epochs - rung)) / (len(at) * epochs))
+        t, t_sd = mean_sd(taus)
+        lines.append(f"| {rung} | {t:.2f} ± {t_sd:.2f} ({len(taus)} steps) | {sum(same)}/{len(same)} | "
+                     f"{mean_sd(cost)[0]:.0%} of the full step's |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", choices=list(PRESETS), default="tiny")
@@ -130,6 +157,8 @@ def main() -> None:
         best = argbest(results[k]["score"])
         print(f"{k}: removes {results[k]['edges'][best]} ({results[k]['seconds']:.0f} s)", flush=True)
     print("\n".join(table(results, a.rules, a.precisions, a.seeds, a.reference)))
+    print("\nsuccessive halving, simulated on these steps' curves:")
+    print("\n".join(halving_table({k: v for k, v in results.items() if k.split(" / ")[1] in a.precisions})))
 
 
 if __name__ == "__main__":

@@ -221,3 +221,11 @@ def test_quality_help_says_its_defaults_are_the_searchs():
     text = " ".join(r.stdout.split())
     assert r.returncode == 0 and "(default: 100)" not in text and "(default: 10)" not in text
     assert "proxy training epochs per candidate (default: the search's)" in text
+
+
+def test_a_command_that_writes_a_folder_takes_save_and_out_alike():
+    from autoshrink.cli import parser
+    p = parser()
+    assert p.parse_args(["search", "--out", "x"]).save == p.parse_args(["search", "--save", "x"]).save == "x"
+    assert p.parse_args(["train", "--cell", "darts", "--save", "y"]).out == "y"
+    assert p.parse_args(["export", "--cell", "darts", "--save", "z"]).out == "z"

@@ -9,7 +9,8 @@ import torch
 
 from autoshrink.cell import Cell, load_cell
 from autoshrink.config import ConfigError, SearchConfig
-from autoshrink.search import Search, candidate_seed, decision_score, leaders, read_state, score
+from autoshrink.record import decision_score
+from autoshrink.search import Search, candidate_seed, leaders, read_state, score
 
 
 def tiny(tiny_data, save, **kw):
@@ -158,7 +159,9 @@ def test_leaders_by_hand():
              {"edge": [0, 3], "score": None}, {"edge": [1, 3], "score": -10.9}, {"edge": [2, 3], "score": -10.2}]
     assert leaders(cands, 1.0) == [[0, 1], [2, 3], [0, 2]]      # within 1 point of -10, at most three
     assert leaders(cands, 0.1) == []                              # the best stands alone
-    assert decision_score({"score": -3.0, "mean_score": -5.0}) == -5.0 and decision_score({"score": None}) == -math.inf
+    assert decision_score({"score": -3.0, "mean_score": -5.0}) == (True, -5.0)
+    assert decision_score({"score": None}) == (True, -math.inf)
+    assert decision_score({"score": 0.0, "ended": "halved"}) < decision_score({"score": None})   # halved: never chosen
 
 
 def test_paired_seed_rule_gives_every_candidate_of_a_step_one_seed():

@@ -85,3 +85,23 @@ def test_the_candidates_table_prints_each_quantity_in_its_format(tmp_path):
     for text in ("650.61", "12,288", "5,120", "-13.35", "8.5", "8.7", "300.00"):
         assert f">{text}</td>" in table, text
     assert "650.609" not in table and ">5120<" not in table and "8.496" not in table
+
+
+def test_the_table_and_the_dag_show_a_retested_spread_and_a_halved_candidate():
+    from autoshrink.plot.figures import _edge_hover
+    from autoshrink.plot.series import edge_states_at
+    from autoshrink.views import candidates_html
+    step = {"step": 0, "order": [[0, 1], [0, 2], [1, 2]], "removed": [[0, 2]], "candidates": [
+        {"edge": [0, 1], "ppl": 300.0, "flops": 64, "score": -9.0, "seconds": 1.0, "diverged": False,
+         "ended": "epochs", "epochs": 3, "mean_score": -11.0, "sd_score": 2.0, "seeds": 3},
+        {"edge": [0, 2], "ppl": 310.0, "flops": 64, "score": -10.0, "seconds": 1.0, "diverged": False,
+         "ended": "epochs", "epochs": 3, "mean_score": -10.5, "sd_score": 0.5, "seeds": 3},
+        {"edge": [1, 2], "ppl": 200.0, "flops": 64, "score": -1.0, "seconds": 1.0, "diverged": False,
+         "ended": "halved", "epochs": 1}]}
+    table = candidates_html(step)
+    # the step decides on the mean: (0, 2) first although (0, 1) scored higher once; halved last
+    assert table.index("0→2") < table.index("0→1") < table.index("1→2")
+    assert "3 seeds: -10.50 ± 0.50" in table and "stopped at epoch 1 (halving)" in table
+    states = edge_states_at({"steps": [step]}, 0)
+    assert "3 seeds: -11.00 ± 2.00" in _edge_hover((0, 1), states[(0, 1)])
+    assert "stopped at epoch 1" in _edge_hover((1, 2), states[(1, 2)])

@@ -65,6 +65,10 @@ def _edge_hover(edge, info: dict) -> str:
     if info.get("ppl") is not None or info.get("score") is not None:
         lines += [f"ppl: {_fmt(info.get('ppl'), '.2f')}", f"flops: {_fmt(info.get('flops'), ',.0f')}",
                   f"score: {_fmt(info.get('score'), '.2f')}"]
+    if info.get("seeds", 1) > 1:
+        lines.append(f"{info['seeds']} seeds: {_fmt(info['mean_score'], '.2f')} ± {_fmt(info['sd_score'], '.2f')}")
+    if info.get("halved"):
+        lines.append(f"stopped at epoch {info['halved']} (halving)")
     if info["state"] in ("removed", "pruned") and info.get("step") is not None:
         lines.append(f"{info['state']} at step {info['step']}")
     elif info.get("step") is not None:

@@ -4,6 +4,7 @@ the cell and the edge states at any step, a step's candidates ranked, and the be
 from __future__ import annotations
 
 from ..cell import Cell
+from ..record import decision_score
 
 
 def edge_key(e) -> tuple[int, int]:
@@ -48,7 +49,9 @@ def edge_states_at(state: dict, step_index=None) -> dict[tuple[int, int], dict]:
     out = {}
     for c in steps[k].get("candidates", []):
         out[edge_key(c["edge"])] = dict(state="tried", score=c.get("score"), ppl=c.get("ppl"),
-                                     flops=c.get("flops"), step=steps[k].get("step", k))
+                                     flops=c.get("flops"), step=steps[k].get("step", k),
+                                     **{key: c[key] for key in ("mean_score", "sd_score", "seeds") if key in c},
+                                     **({"halved": c["epochs"]} if c.get("ended") == "halved" else {}))
     for s in steps[:k + 1]:
         for kind, key in (("removed", "removed"), ("pruned", "pruned")):
             for e in s.get(key) or []:
@@ -58,13 +61,16 @@ def edge_states_at(state: dict, step_index=None) -> dict[tuple[int, int], dict]:
 
 
 def candidates_table(step_record: dict) -> list[dict]:
-    """Rows {edge, ppl, flops, score, seconds, diverged} of one step: best score first, diverged last."""
+    """Rows {edge, ppl, flops, score, seconds, diverged, halved, seeds, mean_score, sd_score} of one
+    step, in the order the step decides by (record.decision_score): best first, halved and diverged last."""
     rows = []
-    for c in step_record.get("candidates", []):
+    for c in sorted(step_record.get("candidates", []), key=decision_score, reverse=True):
         diverged = bool(c.get("diverged")) or c.get("score") is None
         rows.append(dict(edge=edge_key(c["edge"]), ppl=c.get("ppl"), flops=c.get("flops"),
-                         score=c.get("score"), seconds=c.get("seconds"), diverged=diverged))
-    return sorted(rows, key=lambda r: (r["diverged"], -(r["score"] if not r["diverged"] else 0.0)))
+                         score=c.get("score"), seconds=c.get("seconds"), diverged=diverged,
+                         halved=c.get("ended") == "halved", epochs=c.get("epochs"), seeds=c.get("seeds", 1),
+                         mean_score=c.get("mean_score"), sd_score=c.get("sd_score")))
+    return rows
 
 
 def best_step(state: dict | None) -> int | None:
