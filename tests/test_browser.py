@@ -201,10 +201,17 @@ def _finish_and_reopen(page, ctx, lab, console) -> None:
     page.locator(".autoshrink-status", has_text="finished").wait_for(timeout=150_000)
     page.wait_for_timeout(500)
     steps = _edges_steps(page.locator(".autoshrink-status").first.inner_text())[1]
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+s")          # the new tab loads the notebook (and its widget views) from disk
+    page.wait_for_timeout(2000)
     again = ctx.new_page()
     again.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
     again.goto(lab.url(f"lab/tree/{NOTEBOOK}"), wait_until="domcontentloaded", timeout=90_000)
-    again.wait_for_selector(".autoshrink-dag .main-svg", timeout=60_000)
+    try:
+        again.wait_for_selector(".autoshrink-dag .main-svg", timeout=60_000)
+    except Exception:
+        again.screenshot(path=str(Path(lab.log_path).parent / "reopened.png"))
+        raise
     again.wait_for_selector(".autoshrink-curves .main-svg", timeout=30_000)
     title = again.locator(".autoshrink-dag .gtitle").first.text_content()
     assert "★ best" in title and not title.startswith("start"), title
