@@ -2,7 +2,9 @@
 
 `--precision` is "fp32", "bf16", "bf16-decoder" or "auto"; bf16 means bf16 arithmetic on fp32
 master weights (the loss, the gradient norm and the clip stay fp32); "bf16-decoder" runs only the
-tied decoder and its loss in bf16 and the cell in fp32. "auto" picks bf16 only where the device
+tied decoder and its loss in bf16 and the cell in fp32. In proxy training (search candidates)
+"auto" is fp32 (`proxy_precision`: the rank study found bf16 adds noise to a step's decisions).
+In the final training "auto" picks bf16 only where the device
 runs it fast: a CUDA device with native bf16 (compute capability 8.0 or newer, asked of the
 requested device; older GPUs only emulate it), or a CPU whose flags (/proc/cpuinfo) list AVX-512
 BF16 or AMX-BF16. On such a CPU a cell smaller than BF16_MIN_NHID gets "bf16-decoder": its many
@@ -51,6 +53,14 @@ def resolve_precision(name: str, device: torch.device, nhid: int = BF16_MIN_NHID
     if not fast_bf16(device):
         return "fp32"
     return "bf16" if device.type != "cpu" or nhid >= BF16_MIN_NHID else "bf16-decoder"
+
+
+def proxy_precision(name: str) -> str:
+    """The precision of proxy training (search candidates, the quality report, `proxy`): "auto" is
+    fp32 on every device. The rank study (README, "Trusting a search's decisions") measured that
+    bf16 and bf16-decoder widen the seed-to-seed noise of a step's comparisons, so bf16 serves
+    proxy training only when asked for; the final training keeps `resolve_precision`'s choice."""
+    return "fp32" if name == "auto" else name
 
 
 def resolve_fuse(name: str) -> bool:

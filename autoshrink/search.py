@@ -35,7 +35,7 @@ from .checkpoint import Checkpoint, tag
 from .config import ConfigError, SearchConfig
 from .data import load_corpus
 from .model import count_params
-from .precision import resolve_precision
+from .precision import proxy_precision
 from .proxy import start_embedding, train_cell
 from .record import FORMAT, WriterLock, best_of, cell_of, clean, decision_score, read_state, write_state
 from .runtime import derive_seed, resolve_device
@@ -133,7 +133,7 @@ class Search:
             self.state = state
             return
         self.device = resolve_device(cfg.device)
-        self.cfg = self.cfg.replace(precision=resolve_precision(cfg.precision, self.device, cfg.nhid))
+        self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision))
         if state is None and (self.save_dir / "search.json").exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)

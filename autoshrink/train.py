@@ -22,7 +22,7 @@ from .config import SearchConfig
 from .data import Corpus, batchify
 from .graphs import StepRunner, resolve_graphs
 from .model import BatchedRNNModel
-from .precision import resolve_fuse, resolve_precision
+from .precision import proxy_precision, resolve_fuse
 from .runtime import derive_seed
 
 DIVERGED_LOSS = 30.0   # a best validation loss at or above this (or NaN) counts as diverged
@@ -131,7 +131,7 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     emit = on_event or (lambda kind, **info: None)
     K = len(cells)
     tick = time.perf_counter()
-    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, resolve_precision(cfg.precision, device, cfg.nhid),
+    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, proxy_precision(cfg.precision),
                             resolve_fuse(cfg.fuse)).to(device)
     params = [model.n_params(k) for k in range(K)]
     train = batchify(corpus.train, cfg.batch_size).to(device)

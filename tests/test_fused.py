@@ -95,6 +95,11 @@ def test_auto_precision_reads_the_cpu_flags():
     assert resolve_precision("auto", CPU, 32) == ("bf16-decoder" if fast_bf16(CPU) else "fp32")   # small cells: the cell stays fp32
 
 
+def test_proxy_training_resolves_auto_to_fp32_and_keeps_a_precision_asked_for():
+    from autoshrink.precision import proxy_precision
+    assert proxy_precision("auto") == "fp32" and proxy_precision("bf16-decoder") == "bf16-decoder"
+
+
 def test_auto_precision_on_cuda_asks_the_requested_device_for_native_bf16(monkeypatch):
     asked = []
     caps = {0: (7, 5), 1: (9, 0)}      # a Turing card (bf16 only emulated) beside a Hopper card

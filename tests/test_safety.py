@@ -123,12 +123,11 @@ def test_resume_refuses_a_changed_setting_and_honours_the_machine_ones(tiny_data
 
 
 def test_record_holds_the_resolved_precision_and_seed_rule_and_resume_refuses_a_change(tiny_data, tmp_path):
-    from autoshrink.precision import resolve_precision
     save = tmp_path / "p"
     proc = run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67"))
     assert proc.returncode == 0, proc.stderr
     cfg = strict_json(save / "search.json")["config"]
-    assert cfg["precision"] == resolve_precision("auto", torch.device("cpu"), 8) != "auto"
+    assert cfg["precision"] == "fp32"          # auto, resolved: proxy training runs fp32 (precision.proxy_precision)
     assert cfg["seed_rule"] == "step"
     other = "fp32" if cfg["precision"] != "fp32" else "bf16"
     before = (save / "search.json").read_text()
