@@ -89,7 +89,13 @@ def _printer(kind, out=sys.stdout, **info):
 # Settings a resumed search may change: they decide where and how candidates train, not their numbers.
 def cmd_search(args) -> int:
     from .search import Search
-    if args.resume:
+    if args.branch:
+        given = _flags(args)
+        if args.at_step is None or "save" not in given:
+            raise ConfigError("--branch SAVE_DIR needs --at_step K (a finished step of it) and --save NEW_DIR")
+        search = Search.branch(args.branch, args.at_step, given.pop("save"), on_event=_printer,
+                               **{**(preset(args.preset) if args.preset else {}), **given})
+    elif args.resume:
         if args.preset:
             raise ConfigError("--preset chooses the settings of a new search; drop it when resuming (--resume)")
         given = _flags(args)
@@ -198,7 +204,8 @@ BACKEND_FLAGS = ("backend", "ray_address", "gpus_per_task")   # train's: where i
 
 def cmd_train(args) -> int:
     from .backend import run_final
-    from .final import FinalConfig, FinalRun, pick_cell
+    from .final import FinalRun, pick_cell
+    from .final_config import FinalConfig
     fields = {f.name for f in dataclasses.fields(FinalConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields}
     if args.resume:
@@ -261,6 +268,13 @@ def cmd_quality(args) -> int:
     return 0
 
 
+def cmd_runs(args) -> int:
+    from .runs import list_runs, runs_table
+    rows = list_runs(args.folder)
+    print(json.dumps(rows) if args.json else runs_table(rows))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autoshrink", description="AutoShrink RNN cell search.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -268,6 +282,10 @@ def parser() -> argparse.ArgumentParser:
     _add_config_flags(s)
     s.add_argument("--resume", nargs="?", const=True, default=None, metavar="SAVE_DIR",
                    help="continue the search saved in SAVE_DIR (default: --save)")
+    s.add_argument("--branch", default=None, metavar="SAVE_DIR",
+                   help="start a new search (--save) from the cell after step --at_step of the search in SAVE_DIR, "
+                        "its steps 0..K copied; flags given change the other settings (not --nodes or --ops)")
+    s.add_argument("--at_step", type=int, default=None, metavar="K", help="with --branch: the step to branch after")
     x = sub.add_parser("proxy", help="train one cell under the proxy and print one JSON line")
     x.add_argument("--cell", required=True, help="cell JSON file, a search's save folder (its settings are used; "
                    "flags given override them), a graph pickle, or shrinkrnn / darts")
@@ -282,6 +300,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--out", "--save", dest="out", required=True, help="folder to write into")
     e.add_argument("--which", default="best", help=WHICH_HELP)
     _train_parser(sub)
+    r = sub.add_parser("runs", help="list the searches, quality reports and final trainings under a folder")
+    r.add_argument("folder", nargs="?", default="runs", help="where to look (default: runs)")
+    r.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     q = sub.add_parser("quality", help="the discovered cell against random cells and baselines, under the proxy")
     q.add_argument("--search", required=True, help="a search's save folder")
     q.add_argument("--random", type=int, default=8, help="random cells with the discovered cell's edge count (default: 8)")
@@ -306,7 +327,7 @@ WHICH_HELP = ("which cell of a search's save folder: best (the step whose chosen
 
 
 def _train_parser(sub) -> None:
-    from .final import PRESETS, FinalConfig
+    from .final_config import PRESETS, FinalConfig
     t = sub.add_parser("train", help="final training of a cell (or --baseline lstm) with the published recipe",
                        description="Defaults shown are the paper preset's; --preset sets the others, flags override. "
                                    "To end a run early and test its best weights: --resume --epochs <epochs done>.")
@@ -322,7 +343,7 @@ def _train_parser(sub) -> None:
 
 
 COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export, "train": cmd_train,
-            "quality": cmd_quality}
+            "quality": cmd_quality, "runs": cmd_runs}
 
 
 def main(argv=None) -> int:

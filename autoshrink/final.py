@@ -23,12 +23,10 @@ kinds: start, epoch, switch, done; `should_stop()` is asked between batches.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +34,9 @@ import torch
 import torch.nn as nn
 
 from .cell import Cell, load_cell
-from .config import FUSES, PRECISIONS, ConfigError
+from .config import ConfigError
 from .data import batchify, load_corpus
+from .final_config import FinalConfig
 from .final_model import LanguageModel, detach, n_params
 from .precision import resolve_fuse, resolve_precision
 from .record import WriterLock, paths_from_record, paths_to_record, read_json, write_json_atomic
@@ -46,93 +45,6 @@ from .runtime import resolve_device
 FORMAT = "autoshrink-final/1"
 MODELS = ("cell", "lstm")
 LEN_SD, LEN_MIN, LEN_OVER = 5, 5, 20   # step length ~ N(bptt, 5) clipped to [5, bptt + 20]
-
-
-@dataclass
-class FinalConfig:
-    # --- data and sizes
-    data: str = "data/ptb"            # folder with train.txt, valid.txt, test.txt (full PTB, or the proxy)
-    emsize: int = 745                 # embedding size = hidden size (the decoder is tied to the embedding)
-    # --- optimisation
-    lr: float = 20.0                  # learning rate (SGD, then ASGD), scaled per step by length / bptt
-    clip: float = 0.25                # gradient-norm clip
-    epochs: int = 3000                # training epochs (upper bound)
-    batch_size: int = 64              # training batch (columns of the token stream)
-    eval_batch_size: int = 10         # validation batch
-    test_batch_size: int = 1          # test batch
-    bptt: int = 35                    # mean training step length: N(bptt, 5) clipped to [5, bptt + 20]
-    nonmono: int = 5                  # switch SGD -> ASGD once valid loss > best of all but the last nonmono epochs
-    # --- regularisation
-    dropout: float = 0.75             # output dropout (cell output before the decoder)
-    dropouth: float = 0.25            # hidden dropout (recurrent state entering the cell's matrices)
-    dropoutx: float = 0.75            # cell input dropout (x_t entering the cell)
-    dropouti: float = 0.2             # embedding output dropout
-    dropoute: float = 0.1             # word-level embedding dropout (whole words)
-    wdecay: float = 8e-7              # weight decay
-    beta: float = 1e-3                # temporal activation regularisation: beta * mean (h_t - h_{t-1})^2
-    # --- running
-    seed: int = 1                     # seed of the weights, dropout masks and step lengths
-    device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
-    precision: str = "auto"           # as in proxy training: "auto", "fp32", "bf16" or "bf16-decoder" (precision.py)
-    fuse: str = "auto"                # "auto"/"on": decoder + cross-entropy in row chunks (fused.py); "off": full logits
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "FinalConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"unknown final-training setting(s) {unknown}; known settings are {sorted(names)}")
-        return cls(**d)
-
-    @classmethod
-    def preset(cls, name: str, **changes) -> "FinalConfig":
-        if name not in PRESETS:
-            raise ConfigError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
-        return dataclasses.replace(cls(**PRESETS[name]), **changes)
-
-    def replace(self, **changes) -> "FinalConfig":
-        return dataclasses.replace(self, **changes)
-
-    def check(self) -> "FinalConfig":
-        for problem in _problems(self):
-            raise ConfigError(problem)
-        return self
-
-
-PRESETS = {
-    # the published recipe: 745 units, up to 3,000 epochs; meant for a GPU
-    "paper": {},
-    # the proxy on a 2-core CPU, 2 to 5 minutes a model: 200 units, 30 epochs, dropouts about halved
-    "small": dict(data="data/penn_proxy", emsize=200, epochs=30, batch_size=32, eval_batch_size=10,
-                  test_batch_size=1, dropout=0.4, dropouth=0.15, dropoutx=0.4, dropouti=0.1, dropoute=0.05),
-    # tests: seconds
-    "tiny": dict(data="data/penn_proxy", emsize=8, epochs=3, batch_size=8, eval_batch_size=4, test_batch_size=2,
-                 bptt=8, nonmono=1, dropout=0.3, dropouth=0.1, dropoutx=0.3, dropouti=0.1, dropoute=0.05),
-}
-
-
-def _problems(c: FinalConfig):
-    for name in ("emsize", "epochs", "batch_size", "eval_batch_size", "test_batch_size", "bptt", "nonmono", "seed"):
-        v = getattr(c, name)
-        if isinstance(v, bool) or not isinstance(v, int):
-            yield f"--{name} must be a whole number, got {v!r}"
-        elif v < (0 if name == "seed" else 1):
-            yield f"--{name} must be at least {0 if name == 'seed' else 1}, got {v}"
-    for name in ("dropout", "dropouth", "dropoutx", "dropouti", "dropoute"):
-        if not 0 <= getattr(c, name) < 1:
-            yield f"--{name} must be in [0, 1), got {getattr(c, name)}"
-    for name in ("lr", "clip"):
-        if not getattr(c, name) > 0:
-            yield f"--{name} must be positive, got {getattr(c, name)}"
-    for name in ("wdecay", "beta"):
-        if not getattr(c, name) >= 0:
-            yield f"--{name} must be 0 or more, got {getattr(c, name)}"
-    for name, allowed in (("precision", PRECISIONS), ("fuse", FUSES)):
-        if getattr(c, name) not in allowed:
-            yield f"--{name} must be one of {', '.join(allowed)}, got {getattr(c, name)!r}"
 
 
 def pick_cell(source, which: str = "best") -> Cell:

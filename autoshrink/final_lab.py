@@ -24,7 +24,8 @@ from . import formats, views
 from .cell import SHRINK_RNN, Cell
 from .config import FUSES, PRECISIONS, ConfigError
 from .figure_widget import FigureWidget
-from .final import PRESETS, FinalConfig, FinalRun, pick_cell
+from .final import FinalRun, pick_cell
+from .final_config import PRESETS, FinalConfig
 from .quality_plot import final_figure, update_final
 
 CHOICES = {"precision": PRECISIONS, "fuse": FUSES}   # settings shown as a Dropdown of their values

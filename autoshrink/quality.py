@@ -46,7 +46,8 @@ import numpy as np
 from .cell import DARTS, SHRINK_RNN, Cell, random_cell
 from .config import ConfigError, SearchConfig
 from .data import load_corpus
-from .final import FinalConfig, FinalRun, pick_cell
+from .final import FinalRun, pick_cell
+from .final_config import FinalConfig
 from .proxy import start_embedding
 from .record import WriterLock, read_json, read_state, write_json_atomic
 from .runtime import derive_seed, resolve_device

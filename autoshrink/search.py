@@ -23,7 +23,9 @@ step_done, finished. The search knows nothing of widgets.
 from __future__ import annotations
 
 import atexit
+import copy
 import math
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -45,6 +47,7 @@ SALT_OPS, SALT_ORDER, SALT_RETEST = 0x0B5, 0x5F, 0x2E7
 MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most
 HALVING_KEEP = 0.5  # share of a step's candidates that trains on past the --halving rung
 # Settings a resumed search may change: where and how candidates train, not their numbers.
+SPACE = ("nodes", "ops")   # settings that define the search space: a branch keeps its parent's
 SAFE_ON_RESUME = ("save", "device", "data", "parallel", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
 
 
@@ -165,6 +168,37 @@ class Search:
         cfg = SearchConfig.from_dict({**state["config"], **safe, "save": str(save)})
         search = cls(cfg, on_event=on_event, state=state)
         search.state = read_state(save)     # as it is now that this process is the folder's writer
+        return search
+
+    @classmethod
+    def branch(cls, parent, at_step: int, save, on_event=None, **changes) -> "Search":
+        """A new search in `save` that starts from the cell after step `at_step` of the search in
+        `parent`: that search's record of steps 0..at_step is copied (each copied step marked
+        "from_parent"), its settings apply but for `changes` (not SPACE: the search space stays),
+        and search.json records the parent (folder, relative to the new record, and step). The
+        parent is only read."""
+        state = read_state(parent)
+        done = [s for s in state["steps"] if s["done"]]
+        if not 0 <= at_step < len(done):
+            raise ConfigError(f"--at_step {at_step}: {parent} has finished steps 0 to {len(done) - 1}; "
+                              f"branch from one of them" if done else f"{parent} has no finished step to branch from")
+        ops = ",".join(Cell.from_dict(state["initial"]).ops)
+        space = {"nodes": state["config"]["nodes"], "ops": ops}
+        for name in SPACE:
+            if name in changes and changes[name] not in (None, space[name]):
+                raise ConfigError(f"--{name} defines the search space, which a branch keeps ({space[name]}); "
+                                  f"drop --{name}")
+        cfg = SearchConfig.from_dict({**state["config"], **changes, "ops": ops, "save": str(save)}).check()
+        cfg = cfg.replace(precision=proxy_precision(cfg.precision))
+        if (Path(save) / "search.json").exists():
+            raise ConfigError(f"{save}/search.json exists; branch into another --save")
+        steps = [{**copy.deepcopy(s), "from_parent": True} for s in done[: at_step + 1]]
+        rel = os.path.relpath(os.path.abspath(parent), os.path.abspath(save))
+        new = {"format": FORMAT, "config": cfg.to_dict(), "initial": state["initial"], "cell": steps[-1]["cell"],
+               "steps": steps, "best": None, "final": None, "parent": {"save": rel, "step": done[at_step]["step"]}}
+        new["best"] = best_of(new)
+        search = cls(cfg, on_event=on_event, state=new)
+        search.save()
         return search
 
     @classmethod

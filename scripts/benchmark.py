@@ -20,7 +20,7 @@ from autoshrink.cell import DARTS, OPS, SHRINK_RNN, Cell
 from autoshrink.config import SearchConfig
 from autoshrink.data import batchify, initial_embedding, load_corpus
 from autoshrink.model import BatchedRNNModel
-from autoshrink.final import FinalConfig
+from autoshrink.final_config import FinalConfig
 from autoshrink.final_model import LanguageModel, detach
 from autoshrink.precision import resolve_fuse, resolve_precision
 from autoshrink.runtime import resolve_device

@@ -14,7 +14,8 @@ import statistics
 from pathlib import Path
 
 from autoshrink.cell import DARTS, SHRINK_RNN
-from autoshrink.final import FinalConfig, FinalRun, pick_cell
+from autoshrink.final import FinalRun, pick_cell
+from autoshrink.final_config import FinalConfig
 from autoshrink.quality import random_cells
 from autoshrink.record import read_state
 

@@ -3,8 +3,9 @@
 Trains every candidate of one step (the full cell's first step, every edge tried) under each design
 (seed rule x precision) and run seed, the way a search on this machine trains them (one at a
 time), and reports per design: Kendall's tau of the candidates' score order between run seeds,
-top-1 agreement (same edge removed) between run seeds, tau and top-1 against fp32 (fuse off) at
-the same seed and seed rule, and the seconds a step took (wall and this process's CPU time).
+top-1 agreement (same edge removed) between run seeds, the noise of a comparison (the sd over
+seeds of two candidates' score difference, median over pairs), tau and top-1 against fp32 (fuse
+off) at the same seed and seed rule, and the seconds a step took (wall and this process's CPU time).
 
     python scripts/rank_study.py --preset tiny --seeds 1 2 3 --out runs/rank-tiny.json
     python scripts/rank_study.py --preset published --seeds 1 2 --rules step candidate \
@@ -18,6 +19,7 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -70,9 +72,20 @@ def _pairs_stats(runs: list[dict], others: list[dict]) -> tuple:
     return t_mean, t_sd, sum(tops) / len(tops), len(taus)
 
 
+def pair_noise(runs: list[dict]) -> float:
+    """The noise of a comparison: for every two candidates, the sd over run seeds of their score
+    difference; the median over the pairs (score points; what a step's decision has to beat)."""
+    n = len(runs[0]["score"])
+    fill = lambda v: -1e9 if v is None else v
+    sds = [statistics.stdev([fill(r["score"][i]) - fill(r["score"][j]) for r in runs])
+           for i, j in itertools.combinations(range(n), 2)]
+    return statistics.median(sds)
+
+
 def table(results: dict, rules, precisions, seeds, reference: str = "fp32") -> list[str]:
-    lines = [f"| seed rule | precision | seed-to-seed tau (pairs) | top-1 same edge, seeds | tau vs {reference}, same seed |"
-             f" top-1 vs {reference} | s per step (wall / CPU) |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [f"| seed rule | precision | seed-to-seed tau (pairs) | top-1 same edge, seeds | noise of a comparison |"
+             f" tau vs {reference}, same seed | top-1 vs {reference} | s per step (wall / CPU) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for rule, prec in itertools.product(rules, precisions):
         runs = [results[key(rule, prec, s)] for s in seeds if key(rule, prec, s) in results]
         refs = [results.get(key(rule, reference, s)) for s in seeds if key(rule, prec, s) in results]
@@ -88,7 +101,9 @@ def table(results: dict, rules, precisions, seeds, reference: str = "fp32") -> l
             ref_part, ref_top = f"{rt:.2f} ± {rt_sd:.2f} ({rn})", f"{rtop:.0%}"
         wall = mean_sd([r["seconds"] for r in runs])[0]
         cpu = mean_sd([r["cpu_seconds"] for r in runs])[0]
-        lines.append(f"| {rule} | {prec} | {seed_part} | {top_part} | {ref_part} | {ref_top} | {wall:.0f} / {cpu:.0f} |")
+        noise = "n/a" if len(runs) < 2 else f"{pair_noise(runs):.2f}"
+        lines.append(f"| {rule} | {prec} | {seed_part} | {top_part} | {noise} | {ref_part} | {ref_top} | "
+                     f"{wall:.0f} / {cpu:.0f} |")
     return lines
 
 

@@ -229,3 +229,26 @@ def test_a_command_that_writes_a_folder_takes_save_and_out_alike():
     assert p.parse_args(["search", "--out", "x"]).save == p.parse_args(["search", "--save", "x"]).save == "x"
     assert p.parse_args(["train", "--cell", "darts", "--save", "y"]).out == "y"
     assert p.parse_args(["export", "--cell", "darts", "--save", "z"]).out == "z"
+
+
+def test_runs_lists_searches_reports_and_final_trainings_without_torch(tmp_path, tiny_data):
+    import records
+    from autoshrink.record import write_state
+    write_state(tmp_path / "runs" / "a", records.best_first(tiny_data, tmp_path / "runs" / "a"))
+    write_state(tmp_path / "runs" / "b", records.best_first(tiny_data, tmp_path / "runs" / "b", steps=1, final=False))
+    (tmp_path / "runs" / "b" / "lock").write_text(f"{os.getpid()}\n")          # a live writer
+    (tmp_path / "runs" / "t").mkdir()
+    (tmp_path / "runs" / "t" / "run.json").write_text("{not json")
+    code = ("import sys, json; from autoshrink.cli import main; main(['runs', sys.argv[1], '--json']); "
+            "print(json.dumps('torch' in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "runs")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.strip().splitlines()
+    rows, torch_loaded = json.loads(out[0]), json.loads(out[1])
+    assert not torch_loaded
+    by = {(Path(x["folder"]).name, x["kind"]): x for x in rows}
+    assert by[("a", "search")]["status"] == "finished" and by[("a", "search")]["edges"] == 5
+    assert by[("a", "search")]["best_ppl"] == 300.0 and by[("a", "search")]["steps"] == 2
+    assert by[("b", "search")]["status"] == "running" and by[("t", "run")]["status"] == "unreadable"
+    one_line_error(cli("runs", str(tmp_path / "nowhere")), "no folder")

@@ -19,7 +19,8 @@ from autoshrink.config import ConfigError
 from autoshrink.data import batchify, load_corpus
 from autoshrink.export import export_cell
 from autoshrink.record import write_json_atomic
-from autoshrink.final import FinalConfig, FinalRun, evaluate, load_weights, pick_cell, step_lengths
+from autoshrink.final import FinalRun, evaluate, load_weights, pick_cell, step_lengths
+from autoshrink.final_config import FinalConfig
 from autoshrink.final_model import LanguageModel
 
 import records  # noqa: E402  (tests/records.py: hand-made search records)

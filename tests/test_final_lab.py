@@ -3,7 +3,8 @@ after a restart (a new FinalLab on the same folder) continues to the straight ru
 import pytest
 
 from autoshrink.cell import Cell
-from autoshrink.final import FinalConfig, FinalRun
+from autoshrink.final import FinalRun
+from autoshrink.final_config import FinalConfig
 from autoshrink.final_lab import PUBLISHED, FinalLab
 
 CELL3 = Cell.from_edges([(0, 1), (1, 2), (0, 2)], ("tanh", "sigmoid", "relu"))

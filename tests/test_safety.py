@@ -183,3 +183,27 @@ def test_a_second_writer_of_a_train_folder_or_a_quality_run_gets_one_line(tiny_d
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+
+
+def test_a_branch_copies_the_parents_steps_follows_its_new_settings_and_resumes(tiny_data, tmp_path):
+    parent, branch = tmp_path / "parent", tmp_path / "branch"
+    assert run(args(tiny_data, parent, "--nodes", "4", "--epochs", "1", "--max_steps_to_action", "2",
+                    "--keep_fraction", "0.34")).returncode == 0
+    before = (parent / "search.json").read_text()
+    cmd = [sys.executable, "-m", "autoshrink", "search", "--branch", str(parent), "--at_step", "0", "--save",
+           str(branch), "--epochs", "2", "--device", "cpu"]
+    r = run(cmd)
+    assert r.returncode == 0, r.stderr
+    assert (parent / "search.json").read_text() == before               # the parent is only read
+    mine, theirs = json.loads((branch / "search.json").read_text()), json.loads(before)
+    assert mine["parent"]["step"] == 0 and (branch / mine["parent"]["save"]).resolve() == parent.resolve()
+    first = {k: v for k, v in mine["steps"][0].items() if k != "from_parent"}
+    assert first == theirs["steps"][0] and mine["steps"][0]["from_parent"]
+    assert mine["config"]["epochs"] == 2 and len(mine["steps"]) > 1
+    assert all(len(c["curve"]) == 2 for s in mine["steps"][1:] for c in s["candidates"] if c["ended"] == "epochs")
+    assert mine["initial"] == theirs["initial"] and mine["final"] is not None
+    r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(branch)])
+    assert r.returncode == 0 and "done:" in r.stdout, r.stderr
+    for extra, words in ((["--nodes", "5"], "--nodes defines the search space"), (["--at_step", "9"], "--at_step 9")):
+        r = run(cmd[:-4] + ["--save", str(tmp_path / "other"), *extra])
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr

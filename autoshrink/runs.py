@@ -1,0 +1,90 @@
+"""Every run under a folder: the searches (search.json), their quality reports (quality.json) and
+the final trainings (run.json), one row each, read without importing torch.
+
+    rows = list_runs("runs")      # [{"kind", "folder", "status", "parent", "settings", "best_ppl", ...}]
+    print(runs_table(rows))       # `python -m autoshrink runs [FOLDER]`
+
+Status: "running" while the folder's writer lock names a live process, else "finished" (a search
+with its final cell, a final training with its result, a quality report with nothing missing) or
+"stopped" (it can be resumed). A record that cannot be read is listed as "unreadable".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import formats
+from .cell import Cell
+from .config import ConfigError
+from .record import WriterLock, _alive, best_of, read_json, read_state
+
+KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")
+
+
+def _status(folder: Path, lock: str, finished: bool) -> str:
+    pid = WriterLock(folder, lock).owner()
+    if pid is not None and _alive(pid):
+        return "running"
+    return "finished" if finished else "stopped"
+
+
+def _search_row(folder: Path) -> dict:
+    state = read_state(folder)
+    cfg, best, parent = state["config"], best_of(state), state.get("parent")
+    step = next((s for s in state["steps"] if best and s["step"] == best["step"]), None)
+    chosen = [c for c in (step or {}).get("candidates", []) if c["edge"] in (step.get("removed") or [])]
+    return {"kind": "search", "folder": str(folder), "status": _status(folder, "lock", state["final"] is not None),
+            "parent": f"{parent['save']} @ step {parent['step']}" if parent else "",
+            "settings": {k: cfg.get(k) for k in KEY_SETTINGS}, "best_ppl": chosen[0]["ppl"] if chosen else None,
+            "edges": Cell.from_dict(best["cell"]).n_edges if best else None,
+            "steps": sum(1 for s in state["steps"] if s.get("done")),
+            "seconds": sum(c.get("seconds") or 0.0 for s in state["steps"] for c in s["candidates"])}
+
+
+def _final_row(folder: Path) -> dict:
+    rec = read_json(folder / "run.json", "delete that run folder to retrain it")
+    cfg, result = rec.get("config", {}), rec.get("result")
+    edges = Cell.from_dict(rec["cell"]).n_edges if rec.get("cell") else None
+    return {"kind": "final", "folder": str(folder), "status": _status(folder, "lock", result is not None),
+            "parent": "", "settings": {k: cfg.get(k) for k in ("emsize", "epochs", "seed", "precision")},
+            "best_ppl": (result or {}).get("valid_ppl"), "edges": edges, "steps": len(rec.get("history", [])),
+            "seconds": sum(h.get("seconds") or 0.0 for h in rec.get("history", []))}
+
+
+def _quality_row(folder: Path) -> dict:
+    cache = read_json(folder / "quality.json", "delete it to retrain the report")
+    runs = [r for key in cache.get("runs", {}).values() for r in key.values()]
+    return {"kind": "quality", "folder": str(folder), "status": _status(folder, "quality.lock", True),
+            "parent": str(folder), "settings": {}, "best_ppl": None, "edges": None, "steps": len(runs),
+            "seconds": sum(r.get("seconds") or 0.0 for r in runs)}
+
+
+READERS = (("search.json", _search_row), ("quality.json", _quality_row), ("run.json", _final_row))
+
+
+def list_runs(folder="runs") -> list[dict]:
+    """One row per search, quality report and final training in `folder` and its subfolders."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigError(f"no folder {root} (looked for {root.resolve()}); give the folder your runs are in")
+    rows = []
+    for name, reader in READERS:
+        for path in sorted(root.rglob(name)):
+            try:
+                rows.append(reader(path.parent))
+            except (ConfigError, KeyError, TypeError, ValueError):
+                rows.append({"kind": name.split(".")[0], "folder": str(path.parent), "status": "unreadable",
+                             "parent": "", "settings": {}, "best_ppl": None, "edges": None, "steps": 0,
+                             "seconds": 0.0})
+    return sorted(rows, key=lambda r: (r["folder"], r["kind"]))
+
+
+def runs_table(rows: list[dict]) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| kind | folder | status | parent | settings | best ppl | edges | steps / epochs / runs | time used |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items() if v is not None)
+        lines.append(f"| {r['kind']} | {r['folder']} | {r['status']} | {r['parent']} | {settings} | "
+                     f"{formats.ppl(r['best_ppl'])} | {formats.value('edges', r['edges'])} | {r['steps']} | "
+                     f"{formats.seconds(r['seconds'])} s |")
+    return "\n".join(lines)
