@@ -275,6 +275,13 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .searches import write_comparison
+    page = write_comparison(args.searches, args.out, args.which)
+    print(f"comparison of {len(args.searches)} searches in {page}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autoshrink", description="AutoShrink RNN cell search.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -300,6 +307,10 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--out", "--save", dest="out", required=True, help="folder to write into")
     e.add_argument("--which", default="best", help=WHICH_HELP)
     _train_parser(sub)
+    c = sub.add_parser("compare", help="searches side by side in one offline HTML page: curves, cell diff, settings")
+    c.add_argument("searches", nargs="+", metavar="SAVE_DIR", help="two or more search folders")
+    c.add_argument("--out", "--save", dest="out", default="compare.html", help="the page (default: compare.html)")
+    c.add_argument("--which", default="best", help=WHICH_HELP)
     r = sub.add_parser("runs", help="list the searches, quality reports and final trainings under a folder")
     r.add_argument("folder", nargs="?", default="runs", help="where to look (default: runs)")
     r.add_argument("--json", action="store_true", help="one JSON list instead of a table")
@@ -343,7 +354,7 @@ def _train_parser(sub) -> None:
 
 
 COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export, "train": cmd_train,
-            "quality": cmd_quality, "runs": cmd_runs}
+            "quality": cmd_quality, "runs": cmd_runs, "compare": cmd_compare}
 
 
 def main(argv=None) -> int:

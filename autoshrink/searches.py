@@ -1,0 +1,112 @@
+"""Searches side by side (branches, seeds, settings): their step curves overlaid, their discovered
+cells as one DAG diff, and their settings with the differences marked; in a notebook or as one
+offline HTML page.
+
+    states = read_searches(["runs/a", "runs/b"])      # name -> search record
+    curves_overlay(states)                            # best score, best ppl, cost against edges left
+    cell_diff_figure(states)                          # edges in both, only in the first, only in the second
+    settings_rows(states)                             # [{"setting", "runs/a", "runs/b", "differs"}]
+    write_comparison(["runs/a", "runs/b"], "compare.html")   # `python -m autoshrink compare A B --out F`
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from . import formats
+from .cell import Cell
+from .config import ConfigError
+from .plot import dag_figure, step_series
+from .record import cell_of, read_state
+
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+DIFF = {"both": ("#3b6ea8", "solid"), "first": ("#d62728", "dash"), "second": ("#2ca02c", "dot")}
+
+
+def read_searches(saves) -> dict[str, dict]:
+    """Each save folder's search record, by its folder name as given (two at least)."""
+    saves = [str(s) for s in saves]
+    if len(saves) < 2:
+        raise ConfigError(f"compare needs two or more search folders, got {len(saves)}; name another --save folder")
+    return {s: read_state(s) for s in saves}
+
+
+def curves_overlay(states: dict[str, dict]) -> go.Figure:
+    """Best score and best ppl per step, and mean cost against edges left, one colour per search."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("best score per step", "best ppl per step",
+                                                        "mean flops against edges left"))
+    for k, (name, state) in enumerate(states.items()):
+        s, color = step_series(state), COLORS[k % len(COLORS)]
+        for col, (x, y) in enumerate(((s["step"], s["best_score"]), (s["step"], s["best_ppl"]),
+                                      (s["edges_left"], s["mean_flops"])), 1):
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, legendgroup=name,
+                                     showlegend=col == 1, line=dict(color=color)), row=1, col=col)
+    fig.update_xaxes(title_text="step", row=1, col=1)
+    fig.update_xaxes(title_text="step", row=1, col=2)
+    fig.update_xaxes(title_text="edges left", autorange="reversed", row=1, col=3)
+    fig.update_layout(width=880, height=360, plot_bgcolor="white", margin=dict(l=50, r=10, t=50, b=40),
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def cell_diff_figure(states: dict[str, dict], which: str = "best") -> go.Figure:
+    """The first two searches' discovered cells as one DAG: edges in both, only in the first, only in
+    the second (pruned cells; the node ops are the first's, and the title says if they differ)."""
+    (name_a, a), (name_b, b) = list(states.items())[:2]
+    cell_a, cell_b = cell_of(a, which).prune(), cell_of(b, which).prune()
+    if cell_a.nodes != cell_b.nodes:
+        raise ConfigError(f"{name_a} has {cell_a.nodes} nodes and {name_b} {cell_b.nodes}: their cells cannot be "
+                          f"drawn as one; compare searches of one search space")
+    ea, eb = set(cell_a.edges), set(cell_b.edges)
+    union = Cell.from_edges(sorted(ea | eb), cell_a.ops)
+    ops = "" if cell_a.ops == cell_b.ops else f"; ops differ ({', '.join(cell_b.ops)} in {name_b})"
+    fig = dag_figure(union, title=f"{name_a}: {len(ea)} edges, {name_b}: {len(eb)} edges, {len(ea & eb)} in both{ops}")
+    for (i, j) in union.edges:
+        color, dash = DIFF["both" if (i, j) in ea & eb else "first" if (i, j) in ea else "second"]
+        fig.update_traces(selector=dict(name=f"edge {i}->{j}"), line=dict(color=color, dash=dash),
+                          marker=dict(color=color))
+    fig.update_traces(selector=lambda t: t.legendgroup in ("live", "training", "tried", "removed", "pruned"),
+                      showlegend=False)
+    for key, label in (("both", "in both"), ("first", f"only in {name_a}"), ("second", f"only in {name_b}")):
+        color, dash = DIFF[key]
+        fig.add_trace(go.Scatter(name=label, x=[None], y=[None], mode="lines", line=dict(color=color, dash=dash)))
+    return fig
+
+
+def settings_rows(states: dict[str, dict]) -> list[dict]:
+    """Every setting of the searches side by side; `differs` marks those not equal in all."""
+    names = sorted({k for st in states.values() for k in st["config"]})
+    rows = []
+    for key in names:
+        values = [st["config"].get(key) for st in states.values()]
+        rows.append({"setting": key, **{name: v for name, v in zip(states, values)},
+                     "differs": any(v != values[0] for v in values)})
+    return rows
+
+
+def settings_html(states: dict[str, dict]) -> str:
+    """The settings table, the differing rows in bold on a yellow ground."""
+    head = "".join(f"<th style='padding:2px 8px'>{html.escape(n)}</th>" for n in states)
+    body = []
+    for r in settings_rows(states):
+        style = " style='font-weight:bold;background:#fff3c4'" if r["differs"] else ""
+        cells = "".join(f"<td style='padding:2px 8px'>{html.escape(formats.value(r['setting'], r[n]))}</td>"
+                        for n in states)
+        body.append(f"<tr{style}><td style='padding:2px 8px'>{html.escape(r['setting'])}</td>{cells}</tr>")
+    return (f"<table style='border-collapse:collapse'><thead><tr><th style='padding:2px 8px'>setting</th>{head}"
+            f"</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def write_comparison(saves, path, which: str = "best") -> Path:
+    """The curves, the cell diff (the first two) and the settings of the searches in one offline HTML page."""
+    states = read_searches(saves)
+    figs = [curves_overlay(states), cell_diff_figure(states, which)]
+    parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figs)]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("<html><head><meta charset='utf-8'><title>Searches compared</title></head><body>"
+                          f"<h2>{' vs '.join(html.escape(s) for s in states)}</h2>" + "".join(parts)
+                          + "<h3>Settings (differences in bold)</h3>" + settings_html(states) + "</body></html>")
+    return Path(path)

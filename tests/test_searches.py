@@ -1,0 +1,45 @@
+"""Searches side by side: the settings diff, the cell diff and the overlaid curves, from hand-made
+records whose differences are known."""
+import copy
+
+import pytest
+import records
+
+from autoshrink.config import ConfigError
+from autoshrink.record import write_state
+from autoshrink.searches import DIFF, cell_diff_figure, curves_overlay, read_searches, settings_rows, write_comparison
+
+
+@pytest.fixture
+def two(tmp_path, tiny_data):
+    a = records.best_first(tiny_data, tmp_path / "a")
+    b = copy.deepcopy(a)
+    b["steps"][0]["cell"] = records.FULL4.remove((0, 3))[0].to_dict()     # best cell: all but 0->3
+    b["config"] = {**b["config"], "epochs": 3}
+    write_state(tmp_path / "a", a)
+    write_state(tmp_path / "b", b)
+    return [str(tmp_path / "a"), str(tmp_path / "b")]
+
+
+def test_settings_rows_mark_what_differs(two):
+    rows = {r["setting"]: r for r in settings_rows(read_searches(two))}
+    assert rows["epochs"]["differs"] and rows["epochs"][two[0]] == 1 and rows["epochs"][two[1]] == 3
+    assert not rows["lr"]["differs"] and not rows["nodes"]["differs"]
+
+
+def test_cell_diff_colours_each_edge_by_where_it_is(two):
+    fig = cell_diff_figure(read_searches(two))
+    colour = {t.name: t.line.color for t in fig.data if t.name.startswith("edge ") and t.visible}
+    # a: all but 1->2; b: all but 0->3
+    assert colour["edge 0->3"] == DIFF["first"][0] and colour["edge 1->2"] == DIFF["second"][0]
+    assert {colour[f"edge {e}"] for e in ("0->1", "0->2", "1->3", "2->3")} == {DIFF["both"][0]}
+    assert "5 edges" in fig.layout.title.text and "4 in both" in fig.layout.title.text
+
+
+def test_curves_and_the_page(two, tmp_path):
+    fig = curves_overlay(read_searches(two))
+    assert {t.name for t in fig.data} == set(two) and len(fig.data) == 6
+    page = write_comparison(two, tmp_path / "c.html").read_text()
+    assert "Settings (differences in bold)" in page and "font-weight:bold" in page
+    with pytest.raises(ConfigError, match="two or more"):
+        read_searches(two[:1])
