@@ -188,6 +188,26 @@ class Runner:
         self.opened = None
         return self.search
 
+    def branch(self, at_step: int) -> Path:
+        """A new search from the cell after step `at_step` of this one (Search.branch), with the
+        panel's settings but the search space; this runner drives the branch from then on (the
+        parent is only read). Returns the branch's folder."""
+        if self.busy or self.following:
+            raise LabError("pause the search (or stop following it) before branching")
+        parent = self.save_dir
+        if parent is None or not self.history:
+            raise LabError("no finished step to branch from yet: Step first")
+        cfg = self.config()
+        save = fresh_folder(f"{parent}-from{at_step}")
+        changes = {k: v for k, v in cfg.to_dict().items() if k != "save"}    # SPACE: refused unless the parent's
+        branch = Search.branch(parent, at_step, save, on_event=self._on_event, **changes)
+        if self.search is not None:
+            self.search.close()
+        self.search, self.opened = branch, None
+        self._tell("save", save=save)
+        self.set_phase(f"branched after step {at_step} of {parent}: Step or Run continues the branch")
+        return Path(save)
+
     def open(self, save) -> None:
         """Take up the search saved in `save`: resumed at once when its settings allow, else shown
         read-only until they are fixed (Step or Run tries again)."""

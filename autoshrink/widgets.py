@@ -74,6 +74,8 @@ TIPS = {
     "which": "the cell Export writes: best (the step whose chosen candidate scored highest), "
              "final (the cell the search ends with), or the cell after step N",
     "preset": "fill the panel with a preset: tiny for a quick demo on a laptop, or the published search",
+    "Branch": "a new search from the cell the history slider shows, with the panel's settings (in a new folder; "
+              "this search is left as it is)",
 }
 
 
@@ -178,9 +180,13 @@ class SearchLab:
         self.slider = W.IntSlider(min=0, max=0, value=0, description="history", continuous_update=False,
                                   readout=False, style=style, disabled=True)   # the note beside it says where
         self.slider.add_class("autoshrink-history")
-        self.slider.observe(lambda change: self._draw_view(), names="value")
+        self.slider.observe(lambda change: (self._draw_view(), self._buttons()), names="value")
         self.slider_text = W.HTML()
         self.slider_text.add_class("autoshrink-history-note")
+        self.branch_button = W.Button(description="Branch from here", tooltip=TIPS["Branch"],
+                                      layout=W.Layout(width="140px"), disabled=True)
+        self.branch_button.add_class("autoshrink-branch")
+        self.branch_button.on_click(self._on_branch)
         self.dag = FigureWidget(plot.dag_figure(initial_cell(cfg)))
         self._dag_nodes = cfg.nodes
         self.dag.add_class("autoshrink-dag")
@@ -198,7 +204,7 @@ class SearchLab:
             W.HTML("<b>AutoShrink Lab</b>: shrink a fully connected cell one edge at a time"),
             self.panel, self.message, W.HBox([*self.buttons.values(), self.which]), self.status, self.estimate,
             self.errors, W.HBox([self.bar_candidates, self.bar_epochs, self.bar_text]),
-            W.HBox([self.slider, self.slider_text]), self.dag,
+            W.HBox([self.slider, self.branch_button, self.slider_text]), self.dag,
             W.HBox([self.training, W.VBox([self.table_head, self.table])]),
             self.curves, self.exported,
         ])
@@ -299,6 +305,7 @@ class SearchLab:
         b["Reset"].disabled = busy or frozen or not ok
         b["Export"].disabled = self.which.disabled = busy or frozen or state is None
         self.slider.disabled = state is None or not r.history
+        self.branch_button.disabled = busy or frozen or not ok or self.slider.value == 0 or not r.history
 
     def _draw_view(self) -> None:
         with self.runner.lock:
@@ -469,6 +476,22 @@ class SearchLab:
         self.exported.value = self.errors.value = ""
         self._on_setting()
         self._draw_all()
+
+    def branch(self, at_step: int | None = None) -> str:
+        """Branch a new search from the cell after step `at_step` (default: the step the history
+        slider shows) with the panel's settings; the lab then drives the branch. Returns its folder."""
+        at = self.slider.value - 1 if at_step is None else at_step
+        save = self.runner.branch(at)
+        self.inputs["save"].value = str(save)
+        self._draw_all(to="latest")
+        return str(save)
+
+    def _on_branch(self, button=None) -> None:
+        try:
+            self.branch()
+        except (ConfigError, LabError) as e:
+            self.runner.error = e
+            self.runner.set_phase(f"branch failed: {e}")
 
     def _on_export(self, button=None) -> None:
         try:

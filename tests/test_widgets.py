@@ -381,3 +381,26 @@ def test_presets_fill_the_panel():
     lab.preset.value = "tiny"
     assert lab.config() == default_config("cpu", data=cfg.data, save=cfg.save)
     assert lab.estimate.value.endswith("estimate: unknown until the first candidate</span>")
+
+
+def test_branch_from_the_history_slider_leaves_the_parent_and_follows_the_panel(tiny_data, tmp_path):
+    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
+    lab.step()
+    lab.step()
+    parent = Path(lab.runner.save_dir)
+    before = (parent / "search.json").read_text()
+    lab.slider.value = 1                                   # after step 0
+    assert not lab.branch_button.disabled
+    lab.inputs["epochs"].value = 2
+    save = lab.branch()
+    assert Path(save).name == "run-from0" and lab.runner.save_dir == Path(save)
+    assert (parent / "search.json").read_text() == before
+    assert len(lab.state["steps"]) == 1 and lab.state["parent"]["step"] == 0
+    lab.step()
+    new = json.loads((Path(save) / "search.json").read_text())
+    assert new["config"]["epochs"] == 2 and len(new["steps"]) == 2 and "from_parent" not in new["steps"][1]
+    assert all(len(c["curve"]) == 2 for c in new["steps"][1]["candidates"] if c["ended"] == "epochs")
+    lab.inputs["nodes"].value = 5                          # the search space stays: one line, no branch
+    lab.slider.value = 1
+    lab._on_branch()
+    assert "branch failed" in lab.summary and "--nodes" in lab.summary, lab.summary
