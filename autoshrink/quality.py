@@ -61,9 +61,10 @@ GROUPS = ("discovered", "same ops", "random", "random search", "ShrinkRNN", "DAR
 MAX_DRAWS = 1000     # random cells drawn, at most, to find one with the wanted number of live edges
 
 
-def random_cells(nodes: int, n_edges: int, count: int, seed: int, ops=None, salt: int = SALT_RANDOM) -> list[Cell]:
-    """`count` distinct random cells of `nodes` nodes whose pruned cell has exactly `n_edges` edges;
-    random ops too unless `ops` is given."""
+def random_cells(nodes: int, n_edges: int, count: int, seed: int, ops=None, salt: int = SALT_RANDOM,
+                 exclude=()) -> list[Cell]:
+    """`count` distinct random cells of `nodes` nodes whose pruned cell has exactly `n_edges` edges
+    and is none of `exclude` (fewer when the space holds fewer); random ops too unless `ops` is given."""
     rng = np.random.default_rng(derive_seed(seed, salt, nodes, n_edges))
     cells: list[Cell] = []
     for _ in range(MAX_DRAWS):
@@ -71,7 +72,7 @@ def random_cells(nodes: int, n_edges: int, count: int, seed: int, ops=None, salt
             break
         c = random_cell(nodes, n_edges, rng)
         c = c if ops is None else Cell(c.mask, ops)
-        if c.prune().n_edges == n_edges and c not in cells:
+        if c.prune().n_edges == n_edges and c not in cells and c.prune() not in exclude:
             cells.append(c)
     return cells
 
@@ -118,9 +119,11 @@ class QualityReport:
         self.cell = pick_cell(self.save, which)
         self.seeds = [derive_seed(self.cfg.seed, SALT_WEIGHTS, r) for r in range(seeds)]
         n_edges, nodes = self.cell.prune().n_edges, self.cfg.nodes
-        self.randoms = random_cells(nodes, n_edges, n_random, self.cfg.seed)
-        self.same_ops = random_cells(nodes, n_edges, n_random, self.cfg.seed, ops=self.cell.ops, salt=SALT_SAME_OPS)
-        self.pool = random_cells(nodes, n_edges, budget, self.cfg.seed, salt=SALT_POOL)
+        mine = [self.cell.prune()]       # the controls and the pool never hold the discovered cell itself
+        self.randoms = random_cells(nodes, n_edges, n_random, self.cfg.seed, exclude=mine)
+        self.same_ops = random_cells(nodes, n_edges, n_random, self.cfg.seed, ops=self.cell.ops, salt=SALT_SAME_OPS,
+                                     exclude=mine)
+        self.pool = random_cells(nodes, n_edges, budget, self.cfg.seed, salt=SALT_POOL, exclude=mine)
         self.cells = {"discovered": self.cell, "ShrinkRNN": SHRINK_RNN, "DARTS": DARTS}
         self.cells.update({f"same ops {k + 1}": c for k, c in enumerate(self.same_ops)})
         self.cells.update({f"random {k + 1}": c for k, c in enumerate(self.randoms)})
@@ -142,9 +145,17 @@ class QualityReport:
     def runs(self) -> dict:
         return self.cache["runs"].setdefault(self.key, {})
 
+    def _cached(self, key: str, name: str) -> dict | None:
+        """The cached record of a job, if it trained this job's cell (a cache of other cells under
+        the same name, e.g. from an older list of controls, is retrained)."""
+        rec = self.runs.get(key)
+        if rec is None or name == "LSTM" or rec.get("cell") == self.cells[name].to_dict():
+            return rec
+        return None
+
     def winner(self) -> str | None:
         """The random search's pick: the pool cell of lowest validation ppl, once the pool is trained."""
-        pool = [self.runs.get(k) for k, _, _ in self._pool_jobs()]
+        pool = [self._cached(k, name) for k, name, _ in self._pool_jobs()]
         if not pool or None in pool:
             return None
         return min(pool, key=lambda r: (r["ppl"] is None, r["ppl"] or 0.0))["name"]
@@ -163,7 +174,7 @@ class QualityReport:
         return [(f"{name} / seed {s}", name, s) for name in named for s in self.seeds] + self._pool_jobs()
 
     def missing(self) -> list[tuple[str, str, int]]:
-        todo = [j for j in self.jobs() if j[0] not in self.runs]
+        todo = [j for j in self.jobs() if self._cached(j[0], j[1]) is None]
         return todo + ([("random search winner", None, None)] if self.pool and self.winner() is None else [])
 
     def run(self, on_event=None, should_stop=None) -> dict:
@@ -221,7 +232,7 @@ class QualityReport:
         retrained = {f"{win} / seed {s}" for s in self.seeds} if win else set()
         records = [{**self.runs[k], **({"group": "random search", "name": "random search", "cell_name": name}
                                        if k in retrained else {})}
-                   for k, name, _ in self.jobs() if k in self.runs]
+                   for k, name, _ in self.jobs() if self._cached(k, name) is not None]
         return {"config": self.cfg.to_dict(), "cell": self.cell.to_dict(), "records": records,
                 "summary": summarize(records), "missing": len(self.missing()), "n_random": len(self.randoms),
                 "seeds": len(self.seeds), "budget": len(self.pool), "winner": win}

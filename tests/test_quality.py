@@ -164,3 +164,13 @@ def test_spread_runs_the_search_under_other_seeds_with_the_same_ops(search):
     assert set(result["runs"]) == {1, 2} and 0.0 <= result["overlap"] <= 1.0
     assert run_spread(search, n=2) == result                  # finished: read, not trained again
     assert "edge overlap" in spread_figure(result).layout.title.text
+
+
+def test_the_controls_never_hold_the_discovered_cell():
+    from autoshrink.cell import Cell
+    ops = ("identity", "identity", "identity", "sigmoid")
+    mine = Cell.full(ops).remove((1, 3))[0]
+    # 5 of 6 edges with all 5 live: every edge but (0, 1) can go (without 0->1 node 1 is cut off): 5 cells
+    assert len(random_cells(4, 5, 8, seed=1, ops=ops)) == 5
+    cells = random_cells(4, 5, 8, seed=1, ops=ops, exclude=[mine.prune()])
+    assert len(cells) == 4 and mine.prune() not in [c.prune() for c in cells]
