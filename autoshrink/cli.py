@@ -246,19 +246,22 @@ def cmd_quality(args) -> int:
     report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
                            lstm=not args.no_lstm, random_search=args.random_search, **overrides)
 
+    trained = []
+
     def show(kind, **info):
         if kind == "done":
+            trained.append(info["job"])
             r = info["record"]
             ppl = ("diverged" if r["ppl"] is None else
                    f"valid {formats.ppl(r['ppl'])}, test {formats.ppl(r['test_ppl'])}")
             print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: {ppl} ({formats.seconds(r['seconds'])} s)",
                   flush=True)
 
-    cached = len(report.runs)
     result = report.run(on_event=show)
     final = final_results(args.final) if args.final else None
     page = write_figures(result, report.state, report.save / "quality.html", final)
-    print(f"trained {len(report.runs) - cached}, cached {cached}; figures in {page}; results in {report.path}")
+    print(f"trained {len(trained)}, cached {len(result['records']) - len(trained)}; figures in {page}; "
+          f"results in {report.path}")
     summary = {**result["summary"], **({"proxy_final": proxy_final_tau(result, final)} if final else {})}
     if args.spread > 1:
         from .spread import run_spread

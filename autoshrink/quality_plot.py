@@ -178,6 +178,12 @@ def _pm(mean, sd) -> str:
     return "n/a" if mean is None else f"{mean:.2f} ± {sd:.2f}"
 
 
+def _better(improvement) -> str:
+    if improvement is None:
+        return "n/a"
+    return f"{abs(100 * improvement):.1f}% {'lower' if improvement >= 0 else 'higher'} test perplexity"
+
+
 def summary_markdown(report: dict) -> str:
     """The report as a Markdown table (one row per group) and the verdict's lines, with its budget."""
     s, cfg = report["summary"], report["config"]
@@ -194,8 +200,7 @@ def summary_markdown(report: dict) -> str:
     if d:
         lines += ["", f"- rank {d['rank']} of {d['of']} among random cells on test (validation: rank {d['rank_valid']}); "
                       f"rank {d['rank_same_ops']} of {d['of_same_ops']} among cells with its ops and random edges",
-                  f"- against the random cells' mean {_fmt(d['random_mean'], '.2f')}: "
-                  f"{_fmt(None if d['improvement'] is None else 100 * d['improvement'], '+.1f')}% "
+                  f"- against the random cells' mean {_fmt(d['random_mean'], '.2f')}: {_better(d['improvement'])} "
                   f"(one-sided permutation p = {_fmt(d['p_value'], '.3f')})"]
         if "random_search" in d:
             lines.append(f"- random search at the search's budget ({report['budget']} cells, best by validation: "
