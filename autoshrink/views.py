@@ -170,6 +170,25 @@ def training_view(state: dict | None, progress) -> tuple[str, list]:
     return "training", []
 
 
+def candidate_choices(step: dict | None) -> list[tuple[str, object]]:
+    """The inspect menu of a step: "—" and each trained candidate's edge, best first."""
+    rows = candidates_table(step) if step else []
+    return [("—", None)] + [(edge_text(r["edge"]), r["edge"]) for r in rows]
+
+
+def candidate_view(state: dict, step: dict, edge) -> tuple[str, list]:
+    """The training figure's title and curve for one trained candidate of any step: its curve, the
+    cell it left (edges) and its weight seed(s), as the search's seed rule gives them."""
+    from .search import candidate_seed      # the seed rule has one home
+    c = next(c for c in step["candidates"] if tuple(c["edge"]) == tuple(edge))
+    cfg = SearchConfig.from_dict(state["config"])
+    seeds = [candidate_seed(cfg, step["step"], edge)]
+    seeds += [r["seed"] for r in step.get("retests", {}).get("runs", []) if tuple(r["edge"]) == tuple(edge)]
+    title = (f"step {step['step']}, without edge {edge_text(edge)}: {c['edges_left']} edges left, "
+             f"ppl {formats.ppl(c['ppl'])}, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}")
+    return title, c.get("curve") or []
+
+
 def candidates_header(state: dict | None, cfg: SearchConfig | None) -> str:
     """The heading of the candidates table, with the training behind its numbers."""
     cfg = state["config"] if state is not None else cfg

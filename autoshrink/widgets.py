@@ -198,6 +198,12 @@ class SearchLab:
         self.table = W.HTML()
         self.table.add_class("autoshrink-table")
         self.table_head = W.HTML(views.candidates_header(None, cfg))
+        self.inspect = W.Dropdown(options=views.candidate_choices(None), value=None, description="inspect",
+                                  tooltip="show a trained candidate's curve, cell and seed in the training figure",
+                                  style=style, layout=W.Layout(width="220px"))
+        self.inspect.add_class("autoshrink-inspect")
+        self.inspect.observe(lambda change: self._draw_inspected(), names="value")
+        self._shown_step = None
         self.exported = W.HTML()
         self.exported.add_class("autoshrink-exported")
         self.widget = W.VBox([
@@ -205,7 +211,7 @@ class SearchLab:
             self.panel, self.message, W.HBox([*self.buttons.values(), self.which]), self.status, self.estimate,
             self.errors, W.HBox([self.bar_candidates, self.bar_epochs, self.bar_text]),
             W.HBox([self.slider, self.branch_button, self.slider_text]), self.dag,
-            W.HBox([self.training, W.VBox([self.table_head, self.table])]),
+            W.HBox([self.training, W.VBox([self.table_head, self.inspect, self.table])]),
             self.curves, self.exported,
         ])
         self.widget.add_class("autoshrink-lab")
@@ -324,7 +330,20 @@ class SearchLab:
                 self.dag.layout.title.text = v.title
             self.slider_text.value = views.slider_note(self.state, self.slider.value, v.title)
             self.table.value = views.candidates_html(v.step, self.runner.progress.training)
+            self._shown_step = v.step
+            choices = views.candidate_choices(v.step)
+            if list(self.inspect.options) != choices:
+                self.inspect.options = choices
             self._draw_status()
+
+    def _draw_inspected(self) -> None:
+        """The candidate chosen in the inspect menu, in the training figure (else what training shows)."""
+        edge, step = self.inspect.value, self._shown_step
+        if edge is None or step is None:
+            self._draw_training()
+            return
+        title, curve = views.candidate_view(self.state, step, edge)
+        plot.update_training(self.training, curve, title=title)
 
     def _draw_status(self) -> None:
         state = self.state

@@ -404,3 +404,19 @@ def test_branch_from_the_history_slider_leaves_the_parent_and_follows_the_panel(
     lab.slider.value = 1
     lab._on_branch()
     assert "branch failed" in lab.summary and "--nodes" in lab.summary, lab.summary
+
+
+def test_inspect_shows_any_past_candidates_curve_cell_and_seed(tiny_data, tmp_path):
+    from autoshrink.search import candidate_seed
+    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2, epochs=2)
+    lab.step()
+    lab.step()
+    lab.slider.value = 1                                     # after step 0: its candidates
+    step0 = lab.state["steps"][0]
+    edges = [v for _, v in lab.inspect.options if v is not None]
+    assert sorted(edges) == sorted(tuple(c["edge"]) for c in step0["candidates"])
+    lab.inspect.value = edges[-1]
+    seed = candidate_seed(SearchConfig.from_dict(lab.state["config"]), 0, edges[-1])
+    title = lab.training.layout.title.text
+    assert "step 0" in title and str(seed) in title and "edges left" in title
+    assert len(lab.training.data[0].x) == 2                 # its two epochs, from the record
