@@ -63,6 +63,13 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("ray_address", "Ray address", W.Text),
     ("gpus_per_task", "GPUs per task", W.FloatText),
 )
+PANEL_GROUPS = (  # the panel's headed groups of SETTINGS, then ADVANCED in a fold, closed at first
+    ("the search", ("nodes", "ops", "max_steps_to_action", "drop_k", "keep_fraction", "target_ppl", "ppl_weight",
+                    "cost_weight", "seed", "seed_rule", "retest", "retest_margin", "halving")),
+    ("training", ("emsize", "epochs", "lr", "clip", "batch_size", "eval_batch_size", "bptt")),
+    ("files", ("data", "emb_path", "save")),
+)
+ADVANCED = ("device", "parallel", "precision", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
 BUTTONS = ("Step", "Run", "Pause", "Stop", "Reset", "Export")
 TIPS = {
     "Step": "one shrink step (or the final training once the cell is small enough)",
@@ -154,8 +161,13 @@ class SearchLab:
                                  tooltip=TIPS["preset"], style=style, layout=W.Layout(width="250px"))
         self.preset.add_class("autoshrink-preset")
         self.preset.observe(self._on_preset, names="value")
-        self.panel = W.GridBox([self.preset, *self.inputs.values()],
-                               layout=W.Layout(grid_template_columns="repeat(auto-fill, 255px)"))
+        grid = lambda names: W.GridBox([self.inputs[n] for n in names],
+                                       layout=W.Layout(grid_template_columns="repeat(auto-fill, 255px)"))
+        self.advanced = W.Accordion(children=[grid(ADVANCED)], titles=("running (advanced): device, precision, "
+                                                                       "kernels, backend",), selected_index=None)
+        self.advanced.add_class("autoshrink-advanced")
+        self.panel = W.VBox([self.preset, *[W.VBox([W.HTML(f"<b>{title}</b>"), grid(names)])
+                                            for title, names in PANEL_GROUPS], self.advanced])
         self.message = W.HTML()
         self.message.add_class("autoshrink-message")
         self.buttons = {}

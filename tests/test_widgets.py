@@ -420,3 +420,12 @@ def test_inspect_shows_any_past_candidates_curve_cell_and_seed(tiny_data, tmp_pa
     title = lab.training.layout.title.text
     assert "step 0" in title and str(seed) in title and "edges left" in title
     assert len(lab.training.data[0].x) == 2                 # its two epochs, from the record
+
+
+def test_the_panel_groups_every_setting_once_with_running_in_a_closed_fold(tiny_data, tmp_path):
+    from autoshrink.widgets import ADVANCED, PANEL_GROUPS
+    grouped = [n for _, names in PANEL_GROUPS for n in names] + list(ADVANCED)
+    assert sorted(grouped) == sorted(name for name, _, _ in SETTINGS) and len(grouped) == len(set(grouped))
+    lab = make_lab(tiny_data, tmp_path)
+    assert lab.advanced.selected_index is None
+    assert lab.inputs["precision"] in lab.advanced.children[0].children
