@@ -50,7 +50,7 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("seed_rule", "seed rule", W.Dropdown),
     ("retest", "retest seeds", W.IntText),
     ("retest_margin", "retest margin", W.FloatText),
-    ("halving", "halving epochs", W.IntText),
+    ("halving", "halving rung", W.IntText),
     ("parallel", "parallel", W.IntText),
     ("device", "device", W.Dropdown),
     ("precision", "precision", W.Dropdown),
