@@ -138,6 +138,7 @@ def _saved_config(path) -> dict | None:
 def cmd_proxy(args) -> int:
     from .cell import load_cell
     from .precision import proxy_precision
+    from .runtime import resolve_device
     from .proxy import train_cell
     from .record import clean, parse_which
     from .search import cfg_score
@@ -157,7 +158,7 @@ def cmd_proxy(args) -> int:
     out = {"ppl": r.ppl, "flops": r.flops, "params": r.params, "seconds": round(r.seconds, 3),
            "score": cfg_score(cfg, r.ppl, r.flops), "val_loss": r.val_loss, "epochs": r.epochs, "ended": r.ended,
            "diverged": r.diverged, "edges": cell.prune().n_edges,
-           "precision": proxy_precision(cfg.precision)}
+           "precision": proxy_precision(cfg.precision, resolve_device(cfg.device), cfg.nhid)}
     print(json.dumps(clean(out), allow_nan=False))
     return 0
 

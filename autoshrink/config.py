@@ -58,7 +58,7 @@ class SearchConfig:
     device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
     save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
-    precision: str = "auto"           # "auto" (fp32: bf16 adds noise to a step's decisions, README "Trusting a search's decisions"), "fp32", "bf16" (fp32 master weights) or "bf16-decoder"
+    precision: str = "auto"           # "auto" (bf16 on a bf16-fast device from nhid 64, else fp32: README "Trusting a search's decisions"), "fp32", "bf16" (fp32 master weights) or "bf16-decoder"
     fuse: str = "auto"                # fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"
     graphs: str = "auto"              # CUDA graphs over each training step: "on" (CUDA only), "off", "auto" (off until measured on a GPU)
     backend: str = "local"            # where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)

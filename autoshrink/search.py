@@ -136,7 +136,7 @@ class Search:
             self.state = state
             return
         self.device = resolve_device(cfg.device)
-        self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision))
+        self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision, self.device, cfg.nhid))
         if state is None and (self.save_dir / "search.json").exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)
@@ -189,7 +189,7 @@ class Search:
                 raise ConfigError(f"--{name} defines the search space, which a branch keeps ({space[name]}); "
                                   f"drop --{name}")
         cfg = SearchConfig.from_dict({**state["config"], **changes, "ops": ops, "save": str(save)}).check()
-        cfg = cfg.replace(precision=proxy_precision(cfg.precision))
+        cfg = cfg.replace(precision=proxy_precision(cfg.precision, resolve_device(cfg.device), cfg.nhid))
         if (Path(save) / "search.json").exists():
             raise ConfigError(f"{save}/search.json exists; branch into another --save")
         steps = [{**copy.deepcopy(s), "from_parent": True} for s in done[: at_step + 1]]
