@@ -171,9 +171,9 @@ def training_view(state: dict | None, progress) -> tuple[str, list]:
 
 
 def candidate_choices(step: dict | None) -> list[tuple[str, object]]:
-    """The inspect menu of a step: "—" and each trained candidate's edge, best first."""
+    """The inspect menu of a step: "—" (value "": none) and each trained candidate's edge, best first."""
     rows = candidates_table(step) if step else []
-    return [("—", None)] + [(edge_text(r["edge"]), r["edge"]) for r in rows]
+    return [("—", "")] + [(edge_text(r["edge"]), r["edge"]) for r in rows]
 
 
 def candidate_view(state: dict, step: dict, edge) -> tuple[str, list]:

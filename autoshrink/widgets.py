@@ -210,7 +210,7 @@ class SearchLab:
         self.table = W.HTML()
         self.table.add_class("autoshrink-table")
         self.table_head = W.HTML(views.candidates_header(None, cfg))
-        self.inspect = W.Dropdown(options=views.candidate_choices(None), value=None, description="inspect",
+        self.inspect = W.Dropdown(options=views.candidate_choices(None), value="", description="inspect",
                                   tooltip="show a trained candidate's curve, cell and seed in the training figure",
                                   style=style, layout=W.Layout(width="220px"))
         self.inspect.add_class("autoshrink-inspect")
@@ -351,7 +351,7 @@ class SearchLab:
     def _draw_inspected(self) -> None:
         """The candidate chosen in the inspect menu, in the training figure (else what training shows)."""
         edge, step = self.inspect.value, self._shown_step
-        if edge is None or step is None:
+        if not edge or step is None:
             self._draw_training()
             return
         title, curve = views.candidate_view(self.state, step, edge)

@@ -413,7 +413,8 @@ def test_inspect_shows_any_past_candidates_curve_cell_and_seed(tiny_data, tmp_pa
     lab.step()
     lab.slider.value = 1                                     # after step 0: its candidates
     step0 = lab.state["steps"][0]
-    edges = [v for _, v in lab.inspect.options if v is not None]
+    assert lab.inspect.options[0] == ("—", "") and lab.inspect.value == ""
+    edges = [v for _, v in lab.inspect.options if v]
     assert sorted(edges) == sorted(tuple(c["edge"]) for c in step0["candidates"])
     lab.inspect.value = edges[-1]
     seed = candidate_seed(SearchConfig.from_dict(lab.state["config"]), 0, edges[-1])
