@@ -1,7 +1,7 @@
 """One format per quantity, for every panel, table, figure title and progress line:
 
     ppl(650.6094669056729) -> "650.61"      flops(5120) -> "5,120"       seconds(8.496) -> "8.5"
-    score(-13.3512) -> "-13.35"             count(1967402) -> "1,967,402"
+    score(-13.3512) -> "-13.35"             count(1967402) -> "1,967,402"     pvalue(0.00273) -> "0.003"
     budget(cfg) -> "proxy, 2 epochs, emsize 32"   (the training behind a number)
 
 None (a diverged run, a value not known yet) is "—"; an infinite value is "inf".
@@ -38,6 +38,10 @@ def flops(v) -> str:
 def count(v) -> str:
     """Parameters, tokens and other whole numbers: thousands separated."""
     return _number(v, ",.0f")
+
+
+def pvalue(v) -> str:
+    return _number(v, ".3f")
 
 
 def seconds(v) -> str:

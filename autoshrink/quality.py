@@ -253,7 +253,7 @@ def _entry(runs: list[dict]) -> dict:
     return {"runs": len(runs), "failed": failed, "test": test, "test_sd": test_sd, "valid": valid, "valid_sd": valid_sd}
 
 
-def _rank(mine: float | None, others: list) -> int | None:
+def _rank(mine: float | None, others: list) -> int:
     """1 + the entries strictly better (lower) than `mine`; an entry with no finished run (None) is
     never better, and one of ours with none ranks last."""
     if mine is None:

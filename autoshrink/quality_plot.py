@@ -16,6 +16,7 @@ import math
 
 import plotly.graph_objects as go
 
+from . import formats
 from .formats import budget
 from .quality import GROUPS
 
@@ -23,8 +24,8 @@ COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "
           "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c", "LSTM": "#9467bd"}
 
 
-def _fmt(v, spec=".1f") -> str:
-    return "n/a" if v is None else format(v, spec)
+def _pm(mean, sd) -> str:
+    return formats.MISSING if mean is None else f"{formats.ppl(mean)} ± {formats.ppl(sd)}"
 
 
 def quality_title(report: dict) -> str:
@@ -32,10 +33,10 @@ def quality_title(report: dict) -> str:
     d, j = summary.get("entries", {}).get("discovered"), summary.get("discovered", {})
     if not d or d["test"] is None:
         return f"Test perplexity (lower is better; {budget(report['config'])})"
-    text = (f"discovered cell: test {_fmt(d['test'])} ± {_fmt(d['test_sd'])} over {d['runs'] - d['failed']} "
+    text = (f"discovered cell: test {_pm(d['test'], d['test_sd'])} over {d['runs'] - d['failed']} "
             f"seed{'s' * (d['runs'] - d['failed'] != 1)}")
     if j.get("of", 1) > 1:
-        text += f"; rank {j['rank']} of {j['of']} among random cells, p = {_fmt(j['p_value'], '.2f')}"
+        text += f"; rank {j['rank']} of {j['of']} among random cells, p = {formats.pvalue(j['p_value'])}"
     return text + f"<br><sup>{budget(report['config'])}, {report['seeds']} seeds per cell</sup>"
 
 
@@ -54,7 +55,7 @@ def quality_figure(report: dict) -> go.Figure:
         fig.add_trace(go.Box(
             name=label, y=[r["test_ppl"] for r in done], boxpoints="all", jitter=0.4, pointpos=0,
             marker=dict(color=COLORS[g], size=8, opacity=0.8), line=dict(color=COLORS[g]),
-            text=[f"{r.get('cell_name', r['name'])}, seed {r['seed']}, valid {_fmt(r['ppl'], '.2f')}" for r in done],
+            text=[f"{r.get('cell_name', r['name'])}, seed {r['seed']}, valid {formats.ppl(r['ppl'])}" for r in done],
             hovertemplate="%{text}<br>test ppl %{y:.2f}<extra></extra>"))
     mine = report["summary"].get("entries", {}).get("discovered", {}).get("test")
     if mine is not None:
@@ -75,7 +76,7 @@ def tau_figure(tau: dict) -> go.Figure:
         marker=dict(size=10, color=[COLORS.get(n if n in COLORS else n.rsplit(" ", 1)[0], "#7f7f7f")
                                     for n in tau["names"]]),
         hovertemplate="%{text}<br>proxy %{x:.2f}<br>final %{y:.2f}<extra></extra>"))
-    t = "n/a" if tau["tau"] is None else f"{tau['tau']:.2f}"
+    t = formats.MISSING if tau["tau"] is None else f"{tau['tau']:.2f}"
     fig.update_layout(title=dict(text=f"Does the proxy rank cells as the final training does? Kendall's tau {t} "
                                       f"({len(tau['names'])} cells)", x=0.02, font=dict(size=14)),
                       xaxis_title="proxy perplexity (test, mean over seeds)", yaxis_title="final training perplexity (test)",
@@ -174,13 +175,9 @@ def update_final(fig, history: list[dict], title: str | None = None) -> None:
             fig.layout.title.text = title
 
 
-def _pm(mean, sd) -> str:
-    return "n/a" if mean is None else f"{mean:.2f} ± {sd:.2f}"
-
-
 def _better(improvement) -> str:
     if improvement is None:
-        return "n/a"
+        return formats.MISSING
     return f"{abs(100 * improvement):.1f}% {'lower' if improvement >= 0 else 'higher'} test perplexity"
 
 
@@ -200,11 +197,11 @@ def summary_markdown(report: dict) -> str:
     if d:
         lines += ["", f"- rank {d['rank']} of {d['of']} among random cells on test (validation: rank {d['rank_valid']}); "
                       f"rank {d['rank_same_ops']} of {d['of_same_ops']} among cells with its ops and random edges",
-                  f"- against the random cells' mean {_fmt(d['random_mean'], '.2f')}: {_better(d['improvement'])} "
-                  f"(one-sided permutation p = {_fmt(d['p_value'], '.3f')})"]
+                  f"- against the random cells' mean {formats.ppl(d['random_mean'])}: {_better(d['improvement'])} "
+                  f"(one-sided permutation p = {formats.pvalue(d['p_value'])})"]
         if "random_search" in d:
             lines.append(f"- random search at the search's budget ({report['budget']} cells, best by validation: "
-                         f"{report['winner']}): test {_fmt(d['random_search'], '.2f')}; the discovered cell "
+                         f"{report['winner']}): test {formats.ppl(d['random_search'])}; the discovered cell "
                          f"{'beats' if d['beats_random_search'] else 'does not beat'} it")
     return "\n".join(lines)
 
@@ -216,7 +213,7 @@ def spread_figure(spread: dict, cols: int = 3):
     from .plot import cells_figure
     cells = {f"seed {seed}": Cell.from_dict(r["cell"]) for seed, r in spread["runs"].items()}
     fig = cells_figure(cells, cols=cols)
-    overlap = "n/a" if spread["overlap"] is None else f"{spread['overlap']:.2f} ± {spread['overlap_sd']:.2f}"
+    overlap = formats.MISSING if spread["overlap"] is None else f"{spread['overlap']:.2f} ± {spread['overlap_sd']:.2f}"
     fig.update_layout(title=dict(text=f"The same search under {len(cells)} run seeds: edge overlap (Jaccard) {overlap}, "
                                       f"{len(spread['common'])} edges in every cell", x=0.02, font=dict(size=14)),
                       margin=dict(l=10, r=10, t=70, b=10))

@@ -340,17 +340,22 @@ class WriterLock:
         except (OSError, ValueError):
             return None
 
+    def live_owner(self) -> int | None:
+        """The pid of the live process holding the lock, None when none does (no lock, or a stale one)."""
+        pid = self.owner()
+        return pid if pid is not None and _alive(pid) else None
+
     def acquire(self) -> "WriterLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
-                pid = self.owner()
+                pid = self.live_owner()
                 if pid == os.getpid():
                     self.held = True
                     return self
-                if pid is not None and _alive(pid):
+                if pid is not None:
                     raise ConfigError(f"{self.path.parent} is being written by process {pid}; wait for it to end, "
                                       f"{self.hint}")
                 self.path.unlink(missing_ok=True)   # stale: its process is gone

@@ -15,14 +15,13 @@ from pathlib import Path
 from . import formats
 from .cell import Cell
 from .config import ConfigError
-from .record import WriterLock, _alive, best_of, read_json, read_state
+from .record import WriterLock, best_of, read_json, read_state
 
 KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")
 
 
 def _status(folder: Path, lock: str, finished: bool) -> str:
-    pid = WriterLock(folder, lock).owner()
-    if pid is not None and _alive(pid):
+    if WriterLock(folder, lock).live_owner() is not None:
         return "running"
     return "finished" if finished else "stopped"
 

@@ -189,15 +189,15 @@ class Search:
                 raise ConfigError(f"--{name} defines the search space, which a branch keeps ({space[name]}); "
                                   f"drop --{name}")
         cfg = SearchConfig.from_dict({**state["config"], **changes, "ops": ops, "save": str(save)}).check()
-        cfg = cfg.replace(precision=proxy_precision(cfg.precision, resolve_device(cfg.device), cfg.nhid))
         if (Path(save) / "search.json").exists():
             raise ConfigError(f"{save}/search.json exists; branch into another --save")
         steps = [{**copy.deepcopy(s), "from_parent": True} for s in done[: at_step + 1]]
         rel = os.path.relpath(os.path.abspath(parent), os.path.abspath(save))
-        new = {"format": FORMAT, "config": cfg.to_dict(), "initial": state["initial"], "cell": steps[-1]["cell"],
-               "steps": steps, "best": None, "final": None, "parent": {"save": rel, "step": done[at_step]["step"]}}
+        new = {"format": FORMAT, "initial": state["initial"], "cell": steps[-1]["cell"], "steps": steps,
+               "best": None, "final": None, "parent": {"save": rel, "step": done[at_step]["step"]}}
         new["best"] = best_of(new)
         search = cls(cfg, on_event=on_event, state=new)
+        new["config"] = search.cfg.to_dict()     # as the search resolved it (its precision)
         search.save()
         return search
 
@@ -272,10 +272,11 @@ class Search:
         if self.cfg.halving:
             return self._halving(step, todo, should_stop) and self._retest(step, should_stop)
         if self.cfg.backend == "ray":    # the groups run at once, each a Ray task (no in-flight checkpoint)
-            if not self._train_group(step, todo, self._group_size(todo), should_stop):
-                return False
-        for group in self._groups(step, todo) if self.cfg.backend != "ray" else []:
-            if not self._train_group(step, group, len(group), should_stop):
+            groups = [(todo, self._group_size(todo))]
+        else:
+            groups = [(group, len(group)) for group in self._groups(step, todo)]
+        for group, size in groups:
+            if not self._train_group(step, group, size, should_stop):
                 return False
         return self._retest(step, should_stop)
 
@@ -296,8 +297,8 @@ class Search:
         for c in step["candidates"]:
             runs = [c["score"]] + [x["score"] for x in rt["runs"] if x["edge"] == c["edge"]]
             if len(runs) > 1:
-                finite = [-math.inf if x is None else x for x in runs]
-                c.update(mean_score=_mean(finite), sd_score=float(np.std(finite, ddof=1)), seeds=len(runs))
+                scores = [-math.inf if x is None else x for x in runs]     # a diverged run pulls the mean to -inf
+                c.update(mean_score=_mean(scores), sd_score=float(np.std(scores, ddof=1)), seeds=len(runs))
         self.save()
         return True
 
