@@ -173,6 +173,14 @@ def best_of(state: dict) -> dict | None:
     return best
 
 
+def best_ppl(state: dict) -> float | None:
+    """The proxy ppl of the best step's chosen candidate (the discovered cell's), None while there is none."""
+    best = best_of(state)
+    step = next((s for s in state["steps"] if best and s["step"] == best["step"]), None)
+    chosen = [c for c in (step or {}).get("candidates", []) if c["edge"] in (step.get("removed") or [])]
+    return chosen[0]["ppl"] if chosen else None
+
+
 def parse_which(which) -> str | int:
     """"best", "final", or the step number N of "step:N" (also "step N", "stepN", or an int)."""
     if isinstance(which, int) and not isinstance(which, bool):

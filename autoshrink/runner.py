@@ -191,9 +191,10 @@ class Runner:
     def branch(self, at_step: int) -> Path:
         """A new search from the cell after step `at_step` of this one (Search.branch), with the
         panel's settings but the search space; this runner drives the branch from then on (the
-        parent is only read). Returns the branch's folder."""
-        if self.busy or self.following:
-            raise LabError("pause the search (or stop following it) before branching")
+        parent is only read, so another process may still be running it). Returns the branch's folder."""
+        if self.busy:
+            raise LabError("pause the search before branching")
+        self.unfollow()                     # a followed search may branch too: its finished steps are only read
         parent = self.save_dir
         if parent is None or not self.history:
             raise LabError("no finished step to branch from yet: Step first")

@@ -4,24 +4,29 @@ the final trainings (run.json), one row each, read without importing torch.
     rows = list_runs("runs")      # [{"kind", "folder", "status", "parent", "settings", "best_ppl", ...}]
     print(runs_table(rows))       # `python -m autoshrink runs [FOLDER]`
 
-Status: "running" while the folder's writer lock names a live process, else "finished" (a search
+Status: "running" while the folder's writer lock names another live process, "open here" while
+it names this one (a lab in this kernel holds the search), else "finished" (a search
 with its final cell, a final training with its result, a quality report with nothing missing) or
 "stopped" (it can be resumed). A record that cannot be read is listed as "unreadable".
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import formats
 from .cell import Cell
 from .config import ConfigError
-from .record import WriterLock, best_of, read_json, read_state
+from .record import WriterLock, best_of, best_ppl, read_json, read_state
 
 KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")
 
 
 def _status(folder: Path, lock: str, finished: bool) -> str:
-    if WriterLock(folder, lock).live_owner() is not None:
+    owner = WriterLock(folder, lock).live_owner()
+    if owner == os.getpid():
+        return "open here"
+    if owner is not None:
         return "running"
     return "finished" if finished else "stopped"
 
@@ -29,11 +34,9 @@ def _status(folder: Path, lock: str, finished: bool) -> str:
 def _search_row(folder: Path) -> dict:
     state = read_state(folder)
     cfg, best, parent = state["config"], best_of(state), state.get("parent")
-    step = next((s for s in state["steps"] if best and s["step"] == best["step"]), None)
-    chosen = [c for c in (step or {}).get("candidates", []) if c["edge"] in (step.get("removed") or [])]
     return {"kind": "search", "folder": str(folder), "status": _status(folder, "lock", state["final"] is not None),
             "parent": f"{parent['save']} @ step {parent['step']}" if parent else "",
-            "settings": {k: cfg.get(k) for k in KEY_SETTINGS}, "best_ppl": chosen[0]["ppl"] if chosen else None,
+            "settings": {k: cfg.get(k) for k in KEY_SETTINGS}, "best_ppl": best_ppl(state),
             "edges": Cell.from_dict(best["cell"]).n_edges if best else None,
             "steps": sum(1 for s in state["steps"] if s.get("done")),
             "seconds": sum(c.get("seconds") or 0.0 for s in state["steps"] for c in s["candidates"])}
@@ -77,13 +80,17 @@ def list_runs(folder="runs") -> list[dict]:
     return sorted(rows, key=lambda r: (r["folder"], r["kind"]))
 
 
+COLUMNS = ("kind", "folder", "status", "parent", "settings", "best ppl", "edges", "steps / epochs / runs", "time used")
+
+
+def row_cells(r: dict) -> list[str]:
+    """One run's row as the texts of COLUMNS."""
+    settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items() if v is not None)
+    return [r["kind"], r["folder"], r["status"], r["parent"], settings, formats.ppl(r["best_ppl"]),
+            formats.value("edges", r["edges"]), str(r["steps"]), f"{formats.seconds(r['seconds'])} s"]
+
+
 def runs_table(rows: list[dict]) -> str:
     """The rows as a Markdown table."""
-    lines = ["| kind | folder | status | parent | settings | best ppl | edges | steps / epochs / runs | time used |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in rows:
-        settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items() if v is not None)
-        lines.append(f"| {r['kind']} | {r['folder']} | {r['status']} | {r['parent']} | {settings} | "
-                     f"{formats.ppl(r['best_ppl'])} | {formats.value('edges', r['edges'])} | {r['steps']} | "
-                     f"{formats.seconds(r['seconds'])} s |")
-    return "\n".join(lines)
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
+    return "\n".join(lines + ["| " + " | ".join(row_cells(r)) + " |" for r in rows])

@@ -6,6 +6,7 @@ offline HTML page.
     curves_overlay(states)                            # best score, best ppl, cost against edges left
     cell_diff_figure(states)                          # edges in both, only in the first, only in the second
     settings_rows(states)                             # [{"setting", "runs/a", "runs/b", "differs"}]
+    settings_parallel(states)                         # the settings that differ against best ppl, one line each
     write_comparison(["runs/a", "runs/b"], "compare.html")   # `python -m autoshrink compare A B --out F`
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from . import formats
 from .cell import Cell
 from .config import ConfigError
 from .plot import dag_figure, step_series
-from .record import cell_of, read_state
+from .record import best_of, best_ppl, cell_of, read_state
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIFF = {"both": ("#3b6ea8", "solid"), "first": ("#d62728", "dash"), "second": ("#2ca02c", "dot")}
@@ -85,6 +86,40 @@ def settings_rows(states: dict[str, dict]) -> list[dict]:
         rows.append({"setting": key, **{name: v for name, v in zip(states, values)},
                      "differs": any(v != values[0] for v in values)})
     return rows
+
+
+PATH_SETTINGS = ("data", "emb_path", "save", "ray_address")   # where, not what: left out of the parallel view
+
+
+def _axis(label: str, values: list) -> dict:
+    """One parallel-coordinates axis: numbers as they are, anything else as categories in first-seen order."""
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return dict(label=label, values=values)
+    names = list(dict.fromkeys(str(v) for v in values))
+    return dict(label=label, values=[names.index(str(v)) for v in values], tickvals=list(range(len(names))),
+                ticktext=names)
+
+
+def settings_parallel(states: dict[str, dict]) -> go.Figure:
+    """Parallel coordinates: one line per search that has a best cell, an axis per setting that
+    differs between them (the seed when none does), then the best cell's edges and proxy ppl, the
+    line coloured by that ppl (lower is better)."""
+    scored = {n: st for n, st in states.items() if best_ppl(st) is not None}
+    if not scored:
+        raise ConfigError("none of these searches has a scored step yet; Step one of them first")
+    rows = [r for r in settings_rows(scored) if r["differs"] and r["setting"] not in PATH_SETTINGS]
+    rows = rows or [r for r in settings_rows(scored) if r["setting"] == "seed"]
+    ppl = [best_ppl(st) for st in scored.values()]
+    dims = [_axis(r["setting"], [r[n] for n in scored]) for r in rows]
+    dims += [_axis("edges", [Cell.from_dict(best_of(st)["cell"]).n_edges for st in scored.values()]),
+             _axis("best ppl", ppl)]
+    fig = go.Figure(go.Parcoords(dimensions=dims, line=dict(color=ppl, colorscale="Viridis_r", showscale=True,
+                                                            colorbar=dict(title="best ppl"))))
+    left = len(states) - len(scored)
+    fig.update_layout(title=f"{len(scored)} searches: settings against the discovered cell's proxy ppl"
+                            + (f" ({left} without a scored step left out)" if left else ""),
+                      width=880, height=380, margin=dict(l=60, r=40, t=70, b=30))
+    return fig
 
 
 def settings_html(states: dict[str, dict]) -> str:

@@ -323,7 +323,7 @@ class SearchLab:
         b["Reset"].disabled = busy or frozen or not ok
         b["Export"].disabled = self.which.disabled = busy or frozen or state is None
         self.slider.disabled = state is None or not r.history
-        self.branch_button.disabled = busy or frozen or not ok or self.slider.value == 0 or not r.history
+        self.branch_button.disabled = busy or not ok or self.slider.value == 0 or not r.history
 
     def _draw_view(self) -> None:
         with self.runner.lock:
@@ -487,9 +487,13 @@ class SearchLab:
         self.runner.start_step()
         self._buttons()
 
-    def _on_run(self, button=None) -> None:
+    def start(self) -> None:
+        """Run to the end in the background, as the Run button does (Pause and Stop stay live)."""
         self.runner.start_run()
         self._buttons()
+
+    def _on_run(self, button=None) -> None:
+        self.start()
 
     def _on_pause(self, button=None) -> None:
         self.runner.pause()
@@ -513,7 +517,8 @@ class SearchLab:
         slider shows) with the panel's settings; the lab then drives the branch. Returns its folder."""
         at = self.slider.value - 1 if at_step is None else at_step
         save = self.runner.branch(at)
-        self.inputs["save"].value = str(save)
+        cfg = self.search.cfg               # the parent's ops (drawn or given) and its resolved precision
+        self.set(save=str(save), ops=cfg.ops, precision=cfg.precision)
         self._draw_all(to="latest")
         return str(save)
 

@@ -93,7 +93,11 @@ def test_search_notebook_in_browser(lab, lab_root, tmp_path):
         try:
             _drive(page, lab, lab_root, shots)
             _finish_and_reopen(page, ctx, lab, console)
-            _compare_fits(ctx.new_page(), lab, console)
+            branch = _branch_from_here(page, lab_root)
+            page = ctx.new_page()
+            _bench(page, lab, console, branch)
+            page = ctx.new_page()
+            _compare_fits(page, lab, console)
             assert not console, "browser console errors:\n" + "\n".join(console)
         except BaseException:
             shots.mkdir(exist_ok=True)
@@ -221,6 +225,54 @@ def _finish_and_reopen(page, ctx, lab, console) -> None:
     rows = again.locator(".autoshrink-table tbody tr").count()
     assert rows > 0, "the reopened candidates table is empty"
     again.close()
+
+
+def _branch_from_here(page, root: Path) -> Path:
+    """Branch from here on the finished search: the branch's folder appears, the parent stays as it was."""
+    parent = root / "runs" / "search" / "search.json"
+    before = parent.read_text()
+    branch = page.locator("button.autoshrink-branch").first
+    branch.scroll_into_view_if_needed()
+    bu.wait_for_enabled(branch)
+    branch.click()
+    page.locator(".autoshrink-status", has_text="branched after step").wait_for(timeout=30_000)
+    [folder] = [p.parent for p in (root / "runs").glob("search-from*/search.json")]
+    assert parent.read_text() == before, "branching wrote into the parent search"
+    return folder
+
+
+def _bench(page, lab, console, branch: Path) -> None:
+    """05's runs list shows the search and its branch; Compare draws both, Open shows a lab, Branch
+    opens the chosen search at a step."""
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    bu.open_notebook(page, lab, "notebooks/05_runs.ipynb")
+    bu.run_all_cells(page, timeout=90_000)
+    table = page.locator(".autoshrink-runs").first
+    table.wait_for(timeout=30_000)
+    table.scroll_into_view_if_needed()
+    text = table.text_content()        # (inner_text is empty for content the notebook has not painted)
+    assert "runs/search" in text and branch.name in text, text
+    chosen = page.locator(".autoshrink-runs-chosen select").first
+    labels = [t.replace("\xa0", " ") for t in chosen.locator("option").all_text_contents()]
+    assert len(labels) == 2 and "runs/search ·" in labels[0], labels
+    chosen.select_option(index=[0, 1])
+    page.locator("button.autoshrink-runs-compare").first.click()
+    page.wait_for_selector(".autoshrink-runs-lab .autoshrink-comparison .main-svg", timeout=60_000)
+    assert "comparing 2 searches" in page.locator(".autoshrink-runs-message").first.text_content()
+    chosen.select_option(index=0)
+    page.locator("button.autoshrink-runs-open").first.click()
+    page.wait_for_selector(".autoshrink-runs-lab .autoshrink-lab .autoshrink-dag .main-svg", timeout=60_000)
+    assert "opened" in page.locator(".autoshrink-runs-message").first.text_content()
+    page.locator("button.autoshrink-runs-branch").first.click()
+    page.locator(".autoshrink-runs-message", has_text="then press Branch from here").wait_for(timeout=30_000)
+    chosen.select_option(index=[0, 1])                  # back to the comparison, then the same lab again
+    page.locator("button.autoshrink-runs-compare").first.click()
+    page.locator(".autoshrink-runs-message", has_text="comparing 2 searches").wait_for(timeout=30_000)
+    chosen.select_option(index=0)
+    page.locator("button.autoshrink-runs-open").first.click()
+    page.wait_for_selector(".autoshrink-runs-lab .autoshrink-lab .autoshrink-dag .main-svg", timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert not bu.cell_errors(page)
 
 
 def _compare_fits(page, lab, console) -> None:

@@ -167,3 +167,17 @@ def test_04_final_training_runs_and_reopens(kernel, tmp_path, tiny_data, monkeyp
     assert f"'test_ppl': {record['result']['test_ppl']!r}" in text_of(nb)
     again = execute("04_final_training.ipynb", {**values, "run_to_end": False}, kernel)   # a new kernel reopens it
     assert f"'test_ppl': {record['result']['test_ppl']!r}" in text_of(again)
+
+
+def test_05_runs_lists_and_compares_two_searches(kernel, tmp_path, tiny_data):
+    runs = tmp_path / "runs"
+    a = records.best_first(tiny_data, runs / "a")
+    write_json_atomic(runs / "a" / "search.json", a)
+    write_json_atomic(runs / "b" / "search.json", {**a, "config": {**a["config"], "epochs": 3}})
+    nb = execute("05_runs.ipynb", dict(runs=str(runs), compare=None, device=None, data=None), kernel)
+    assert not [o for o in outputs(nb) if o["output_type"] == "error"]
+    views = [o for o in outputs(nb) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 2, "the runs list and the comparison should both show as widgets"
+    assert "nothing to compare" not in text_of(nb)
+    empty = execute("05_runs.ipynb", dict(runs=str(tmp_path / "none"), compare=None, device=None, data=None), kernel)
+    assert "0 scored search(es)" in text_of(empty)

@@ -396,6 +396,8 @@ def test_branch_from_the_history_slider_leaves_the_parent_and_follows_the_panel(
     assert Path(save).name == "run-from0" and lab.runner.save_dir == Path(save)
     assert (parent / "search.json").read_text() == before
     assert len(lab.state["steps"]) == 1 and lab.state["parent"]["step"] == 0
+    ours, panel = lab.search.cfg.to_dict(), lab.config().to_dict()
+    assert lab.message.value == "", {k: (ours[k], panel[k]) for k in ours if ours[k] != panel[k]}
     lab.step()
     new = json.loads((Path(save) / "search.json").read_text())
     assert new["config"]["epochs"] == 2 and len(new["steps"]) == 2 and "from_parent" not in new["steps"][1]

@@ -1,0 +1,127 @@
+"""The bench: the runs list as a panel (open, resume, branch, compare from it), the comparison
+widget and the parallel view of settings against best ppl, driven from Python as a user would."""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from autoshrink.bench import RunsLab, SearchComparison, runs_html
+from autoshrink.record import best_ppl, write_state
+from autoshrink.runs import list_runs
+from autoshrink.searches import read_searches, settings_parallel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import records  # noqa: E402
+from test_widgets import make_lab  # noqa: E402
+
+
+@pytest.fixture
+def runs(tmp_path, tiny_data):
+    """Two hand-made finished searches under runs/: b differs in epochs and cost weight, and in its best cell."""
+    a = records.best_first(tiny_data, tmp_path / "runs" / "a")
+    b = copy.deepcopy(a)
+    b["config"] = {**b["config"], "epochs": 3, "cost_weight": 0.5}
+    b["steps"][0]["candidates"][0]["ppl"] = 99.0
+    write_state(tmp_path / "runs" / "a", a)
+    write_state(tmp_path / "runs" / "b", b)
+    return tmp_path / "runs"
+
+
+def test_best_ppl_is_the_best_steps_chosen_candidate(runs):
+    state = read_searches([runs / "a", runs / "b"])
+    step = state[str(runs / "b")]["steps"][0]
+    chosen = next(c for c in step["candidates"] if c["edge"] in step["removed"])
+    assert best_ppl(state[str(runs / "b")]) == chosen["ppl"] == 99.0
+
+
+def test_runs_html_has_a_row_per_run(runs):
+    page = runs_html(list_runs(runs))
+    assert page.count("<tr>") == 1 + 2 and str(runs / "a") in page and "finished" in page
+    assert "no runs here yet" in runs_html([])
+
+
+def test_parallel_view_has_an_axis_per_differing_setting(runs):
+    fig = settings_parallel(read_searches([runs / "a", runs / "b"]))
+    dims = {d.label: d for d in fig.data[0].dimensions}
+    assert list(dims) == ["cost_weight", "epochs", "edges", "best ppl"]          # save differs too, but is a path
+    assert list(dims["epochs"].values) == [1, 3] and list(dims["best ppl"].values)[1] == 99.0
+    assert list(fig.data[0].line.color) == list(dims["best ppl"].values)
+
+
+def test_parallel_view_names_categories(runs):
+    b = json.loads((runs / "b" / "search.json").read_text())
+    b["config"]["precision"] = "bf16"
+    (runs / "b" / "search.json").write_text(json.dumps(b))
+    dims = {d.label: d for d in settings_parallel(read_searches([runs / "a", runs / "b"])).data[0].dimensions}
+    assert list(dims["precision"].ticktext) == ["auto", "bf16"] and list(dims["precision"].values) == [0, 1]
+
+
+def test_the_list_chooses_searches_and_compares_them(runs, tmp_path):
+    bench = RunsLab(runs, device="cpu")
+    assert [v for _, v in bench.chosen.options] == [str(runs / "a"), str(runs / "b")]
+    assert bench.table.value.count("<tr>") == 3 and len(bench.parallel.children) == 1
+    bench.chosen.value = tuple(v for _, v in bench.chosen.options)
+    bench._on_compare()
+    c = bench.comparison
+    assert isinstance(c, SearchComparison) and "comparing 2 searches" in bench.message.value
+    assert c.page.value == str(runs / "compare.html")
+    c._on_save()
+    assert (runs / "compare.html").is_file() and "saved" in c.saved.value
+
+
+def test_buttons_that_need_one_search_say_so(runs):
+    bench = RunsLab(runs, device="cpu")
+    bench._on_open()
+    assert "choose one search in the list (0 chosen)" in bench.message.value
+    bench.folder.value = str(runs / "missing")
+    bench._on_refresh()
+    assert "no folder" in bench.message.value and bench.chosen.options == ()
+
+
+def test_open_resume_and_branch_a_real_search(tiny_data, tmp_path):
+    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
+    lab.step()
+    lab.step()
+    parent = Path(lab.runner.save_dir)
+    before = (parent / "search.json").read_text()
+    lab.close()
+    bench = RunsLab(tmp_path, data=str(tiny_data))
+    bench.chosen.value = (str(parent),)
+    bench.at_step.value = 5
+    bench._on_branch()
+    assert "finished steps 0 to 1" in bench.message.value
+    bench.at_step.value = 0
+    bench._on_branch()
+    assert bench.lab.slider.value == 1 and not bench.lab.branch_button.disabled
+    branched = bench.branch(parent, 0, epochs=2)
+    assert branched.runner.save_dir.name == "run-from0" and (parent / "search.json").read_text() == before
+    assert branched.config().epochs == 2 and branched.state["parent"]["step"] == 0
+    assert bench.open(branched.runner.save_dir) is branched            # reopened as it was, not anew
+    resumed = bench.resume(parent)
+    resumed.wait(120)
+    assert resumed.runner.finished and resumed.state["final"] is not None
+    bench.refresh()
+    status = {r["folder"]: r["status"] for r in bench.rows}
+    assert status[str(parent)] == "open here" and status[str(branched.runner.save_dir)] == "open here"
+    bench.resume(parent)
+    assert "is finished: nothing to resume" in bench.message.value
+
+
+def test_a_followed_search_branches_and_the_lab_drives_the_branch(tiny_data, tmp_path):
+    from autoshrink.widgets import SearchLab
+    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
+    lab.step()
+    parent = Path(lab.runner.save_dir)
+    before = (parent / "search.json").read_text()
+    watcher = SearchLab.open(parent, follow=True, interval=0.05, data=str(tiny_data))
+    watcher.slider.value = 1
+    assert watcher.following and not watcher.branch_button.disabled
+    save = watcher.branch()
+    assert not watcher.following and Path(save).name == "run-from0"
+    assert (parent / "search.json").read_text() == before and watcher.state["parent"]["step"] == 0
+    watcher.step()
+    assert len(watcher.state["steps"]) == 2 and (parent / "search.json").read_text() == before
