@@ -1,9 +1,10 @@
 """AutoShrink Lab: search an efficient RNN cell by shrinking a fully connected DAG (AAAI 2020).
 
 One file per stage (docs/algorithm.md describes the method):
-- settings and plain data: config (SearchConfig, presets), cell (the search space), ops (the node
-  ops in torch), record (search.json: read, write, query, one writer per folder), runtime (seeds,
-  device), stats (mean ± sd, Kendall's tau, permutation p-value), data (PTB and its proxy);
+- settings and plain data: errors (ConfigError), config (SearchConfig, presets), cell (the search
+  space), ops (the node ops in torch), record (search.json: read, write, query, one writer per
+  folder; load_cell), runtime (seeds, device), stats (mean ± sd, Kendall's tau, permutation
+  p-value), formats (one format per quantity), data (PTB and its proxy);
 - proxy training: model (K cells in one batched model), fused and fused_cell (fast kernels),
   precision, graphs (CUDA graphs), checkpoint (the training in flight), train (train_cells),
   proxy (one cell), backend (here or Ray tasks);
@@ -11,12 +12,16 @@ One file per stage (docs/algorithm.md describes the method):
 - final training and judging: final_model, final (the published recipe), quality (the report),
   quality_plot (its figures);
 - faces: plot (a package: layout, series, files, figures), runner (the lab's lifecycle), views,
-  widgets (the search panel), compare (the compare panel), final_lab, export, cli.
+  figure_widget, widgets (the search panel), compare (the compare panel), final_lab, runs and
+  searches (every run; searches side by side), bench (both as a panel), export and cell_module
+  (the standalone module it writes), cli.
 
 `import autoshrink` stays light: Search (and with it torch) loads when first asked for.
 """
-from .cell import OPS, SHRINK_RNN, Cell, load_cell
-from .config import ConfigError, SearchConfig
+from .cell import OPS, SHRINK_RNN, Cell
+from .config import SearchConfig
+from .errors import ConfigError
+from .record import load_cell
 
 __all__ = ["Cell", "ConfigError", "OPS", "SHRINK_RNN", "Search", "SearchConfig", "load_cell"]
 

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import torch
 
-from .config import ConfigError, SearchConfig
+from .config import SearchConfig
+from .errors import ConfigError
 from .final import FinalRun
 from .runtime import resolve_device
 from .train import train_cells

@@ -17,11 +17,10 @@ import json
 import pickle
 import types
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError
+from .errors import ConfigError
 
 OPS = ("relu", "sigmoid", "tanh", "identity")
 Edge = tuple[int, int]
@@ -183,47 +182,6 @@ def _valid_outputs(outputs, n: int) -> tuple[int, ...]:
     if len(set(nodes)) != len(nodes):
         raise ConfigError(f'"outputs" {list(nodes)} lists a node twice; list each output node once')
     return tuple(sorted(nodes))
-
-
-def load_cell(path, which="best") -> Cell:
-    """A cell from a JSON cell file, a seed graph pickle, or a search's save folder or search.json:
-    there its best cell, or `which` ("final", "step:N"; see record.cell_of). The names shrinkrnn and
-    darts (where no such file exists) give the published cells."""
-    if str(path).lower() in REFERENCE_CELLS and not Path(path).exists():
-        return REFERENCE_CELLS[str(path).lower()]
-    path = Path(path)
-    if path.is_dir():
-        path = path / "search.json"
-    if not path.is_file():
-        raise ConfigError(f"cell file {path} not found; give a cell JSON, a search.json or a save folder")
-    raw = path.read_bytes()
-    if raw[:1] == b"\x80":
-        return _from_graph_pickle(path, raw)
-    try:
-        d = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path} is not valid JSON ({e.__class__.__name__}); give a cell JSON file") from None
-    from .record import cell_of, is_search_record
-    if is_search_record(d):
-        return cell_of(d, which)
-    if isinstance(d, dict) and "cell" in d and "mask" not in d:
-        d = d["cell"]
-    try:
-        return Cell.from_dict(d)
-    except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
-    except (TypeError, ValueError):
-        raise ConfigError(f'{path}: "mask" must be N x N numbers 0/1 and "ops" N op names') from None
-
-
-def _from_graph_pickle(path: Path, raw: bytes) -> Cell:
-    try:
-        g = pickle.loads(raw)  # the seed's format; only load pickles you made yourself
-        return Cell(np.asarray(g.mask).tolist(), list(g.ops_def), getattr(g, "outputs", None))
-    except ConfigError:
-        raise
-    except Exception as e:
-        raise ConfigError(f"{path} is not a readable graph pickle ({e.__class__.__name__})") from None
 
 
 def save_graph(cell: Cell, path) -> None:

@@ -10,30 +10,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import math
-import re
 import sys
 import typing
 
-from . import config as config_module
 from . import formats
-from .config import PRESETS, ConfigError, SearchConfig, preset
+from .config import PRESETS, SearchConfig, help_texts, preset
+from .errors import ConfigError
 
 SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save", "seed_rule", "retest",
                "retest_margin")
 
 
-def _help_texts(cls=config_module.SearchConfig) -> dict[str, str]:
-    """Each setting's help is the comment beside its default in its dataclass (config.py, final.py)."""
-    src = inspect.getsource(cls)
-    return dict(re.findall(r"^\s+(\w+): [^#\n]+#\s*(.+)$", src, re.M))
-
-
 def _add_config_flags(p: argparse.ArgumentParser, names=None, cls=SearchConfig, default: str | None = None) -> None:
     """One flag per setting of `cls` (those in `names`); its help shows `default` when given, else the field's."""
-    helps = _help_texts(cls)
+    helps = help_texts(cls)
     hints = typing.get_type_hints(cls)
     for f in cls.__dataclass_fields__.values():   # the fields (and SearchConfig's seed flags nhid, nhidlast)
         if names is not None and f.name not in names:
@@ -88,21 +80,27 @@ def _printer(kind, out=sys.stdout, **info):
 
 # Settings a resumed search may change: they decide where and how candidates train, not their numbers.
 def cmd_search(args) -> int:
+    from .plot import save_curves
     from .search import Search
+
+    def events(kind, **info):             # progress lines, and the seed's PNG curves after every step
+        _printer(kind, **info)
+        if kind == "step_done":
+            save_curves(search.state, search.save_dir)
     if args.branch:
         given = _flags(args)
         if args.at_step is None or "save" not in given:
             raise ConfigError("--branch SAVE_DIR needs --at_step K (a finished step of it) and --save NEW_DIR")
-        search = Search.branch(args.branch, args.at_step, given.pop("save"), on_event=_printer,
+        search = Search.branch(args.branch, args.at_step, given.pop("save"), on_event=events,
                                **{**(preset(args.preset) if args.preset else {}), **given})
     elif args.resume:
         if args.preset:
             raise ConfigError("--preset chooses the settings of a new search; drop it when resuming (--resume)")
         given = _flags(args)
         save = args.resume if isinstance(args.resume, str) else given.get("save", SearchConfig.save)
-        search = Search.resume(save, on_event=_printer, **{k: v for k, v in given.items() if k != "save"})
+        search = Search.resume(save, on_event=events, **{k: v for k, v in given.items() if k != "save"})
     else:
-        search = Search(_config(args), on_event=_printer)
+        search = Search(_config(args), on_event=events)
     with search:
         print(f"search: {search.cfg.nodes} nodes, {search.cell.n_edges} edges, shrinking to {search.cfg.threshold}; "
               f"ops {list(search.cell.ops)}; device {search.device}; saving to {search.save_dir}", flush=True)
@@ -136,7 +134,7 @@ def _saved_config(path) -> dict | None:
 
 
 def cmd_proxy(args) -> int:
-    from .cell import load_cell
+    from .record import load_cell
     from .precision import proxy_precision
     from .runtime import resolve_device
     from .proxy import train_cell
@@ -242,7 +240,8 @@ QUALITY_FLAGS = ("data", "emsize", "nhid", "lr", "clip", "epochs", "batch_size",
 
 
 def cmd_quality(args) -> int:
-    from .quality import QualityReport, final_results, proxy_final_tau, write_figures
+    from .quality import QualityReport, final_results, proxy_final_tau
+    from .quality_plot import write_figures
     overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
     report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
                            lstm=not args.no_lstm, random_search=args.random_search, **overrides)

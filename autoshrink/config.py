@@ -1,15 +1,18 @@
 """The search configuration: one dataclass shared by the CLI, the widgets and the notebooks.
 
 Field names are the seed's command-line flag names (`--nodes`, `--emsize`, `--keep_fraction`, ...),
-so one name means one concept everywhere. `SearchConfig.check()` turns bad values into a
+so one name means one concept everywhere; each field holds its default and its help (`setting`),
+which the command line's --help and the panel's tooltips read. `SearchConfig.check()` turns bad values into a
 `ConfigError` whose message is one line naming the problem and the fix.
 """
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import InitVar, dataclass
+from dataclasses import InitVar, dataclass, field
 from typing import Optional
 
+from .cell import OPS
+from .errors import ConfigError  # noqa: F401  (also importable from here, as before)
 
 BACKENDS = ("local", "ray")   # where candidates train (backend.py)
 PRECISIONS = ("auto", "fp32", "bf16", "bf16-decoder")   # arithmetic of proxy training (precision.py)
@@ -18,52 +21,59 @@ GRAPHS = ("auto", "on", "off")           # CUDA graphs over proxy training steps
 SEED_RULES = ("step", "candidate")       # where a candidate's weight seed comes from (search.candidate_seed)
 
 
-class ConfigError(ValueError):
-    """A setting or an input file is unusable; the message says which and how to fix it."""
+
+def setting(default, help: str):
+    """A setting's default and its help: the help of its command-line flag and its panel tooltip."""
+    return field(default=default, metadata={"help": help})
+
+
+def help_texts(cls=None) -> dict[str, str]:
+    """Each setting's help (SearchConfig's, or another dataclass of settings), the seed flags included."""
+    return {name: f.metadata.get("help", "") for name, f in (cls or SearchConfig).__dataclass_fields__.items()}
 
 
 @dataclass
 class SearchConfig:
     # --- search space
-    nodes: int = 6                    # N, nodes of the ShrinkCell (the published search uses 6)
+    nodes: int = setting(6, "N, nodes of the ShrinkCell (the published search uses 6)")
     # --- data
-    data: str = "data/penn_proxy"     # folder with train.txt, valid.txt, test.txt (the PTB proxy)
-    emb_path: Optional[str] = None    # pretrained word vectors: pickled dict word -> vector, or GloVe text
+    data: str = setting("data/penn_proxy", "folder with train.txt, valid.txt, test.txt (the PTB proxy)")
+    emb_path: Optional[str] = setting(None, "pretrained word vectors: pickled dict word -> vector, or GloVe text")
     # --- model sizes (the decoder is tied to the embedding, so the hidden size is emsize)
-    emsize: int = 100                 # word embedding size E, also the cell's hidden size H (nhid)
-    nhid: InitVar[Optional[int]] = None       # seed flag, hidden size: it follows --emsize; another value is refused
-    nhidlast: InitVar[Optional[int]] = None   # seed flag, last layer size: it follows --emsize; another value is refused
+    emsize: int = setting(100, "word embedding size E, also the cell's hidden size H (nhid)")
+    nhid: InitVar[Optional[int]] = setting(None, "seed flag, hidden size: it follows --emsize; another value is refused")
+    nhidlast: InitVar[Optional[int]] = setting(None, "seed flag, last layer size: it follows --emsize; another value is refused")
     # --- proxy training of each candidate
-    lr: float = 20.0                  # initial SGD learning rate
-    clip: float = 0.25                # gradient-norm clip, per candidate
-    epochs: int = 10                  # proxy training epochs per candidate
-    batch_size: int = 128             # training batch (columns of the token stream)
-    eval_batch_size: int = 256        # validation batch
-    bptt: int = 35                    # training sequence length (17 with probability 0.05)
+    lr: float = setting(20.0, "initial SGD learning rate")
+    clip: float = setting(0.25, "gradient-norm clip, per candidate")
+    epochs: int = setting(10, "proxy training epochs per candidate")
+    batch_size: int = setting(128, "training batch (columns of the token stream)")
+    eval_batch_size: int = setting(256, "validation batch")
+    bptt: int = setting(35, "training sequence length (17 with probability 0.05)")
     # --- the shrink loop
-    keep_fraction: float = 0.25       # stop once edges <= round(full edges * keep_fraction)
-    max_steps_to_action: int = 10     # candidates (edges tried) per shrink step
-    drop_k: int = 1                   # edges removed for good per shrink step
-    halving: int = 0                  # successive halving: after this many epochs the worse half of a step's candidates stops (0: off)
-    retest: int = 0                   # extra seeds for a close step's leaders (0: off): the step then decides on their mean score
-    retest_margin: float = 1.0        # score points: candidates this close to the step's best are its leaders (at most 3)
-    ops: Optional[str] = None         # node ops, N comma-separated names (e.g. tanh,identity,sigmoid,...); None draws them from --seed
+    keep_fraction: float = setting(0.25, "stop once edges <= round(full edges * keep_fraction)")
+    max_steps_to_action: int = setting(10, "candidates (edges tried) per shrink step")
+    drop_k: int = setting(1, "edges removed for good per shrink step")
+    halving: int = setting(0, "successive halving: after this many epochs the worse half of a step's candidates stops (0: off)")
+    retest: int = setting(0, "extra seeds for a close step's leaders (0: off): the step then decides on their mean score")
+    retest_margin: float = setting(1.0, "score points: candidates this close to the step's best are its leaders (at most 3)")
+    ops: Optional[str] = setting(None, "node ops, N comma-separated names (e.g. tanh,identity,sigmoid,...); None draws them from --seed")
     # --- the score: (target_ppl - ppl) * ppl_weight - cost_weight * (log10(flops) - 6)
-    target_ppl: float = 200.0         # perplexity at which the score's accuracy term is zero
-    ppl_weight: float = 0.25          # score points per unit of perplexity below target_ppl
-    cost_weight: float = 1.0          # score points lost per tenfold flops above 10^6
+    target_ppl: float = setting(200.0, "perplexity at which the score's accuracy term is zero")
+    ppl_weight: float = setting(0.25, "score points per unit of perplexity below target_ppl")
+    cost_weight: float = setting(1.0, "score points lost per tenfold flops above 10^6")
     # --- running
-    seed: int = 1                     # run seed: ops, edge order and every candidate's weights follow from it
-    seed_rule: str = "step"           # "step": a step's candidates share one weight seed (paired: they differ only in the removed edge); "candidate": one seed per candidate
-    device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
-    parallel: int = 0                 # candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)
-    save: str = "search-run"          # folder for search.json, graph pickles, curves and log.txt
-    precision: str = "auto"           # "auto" (bf16 on a bf16-fast device from nhid 64, else fp32: README "Trusting a search's decisions"), "fp32", "bf16" (fp32 master weights) or "bf16-decoder"
-    fuse: str = "auto"                # fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"
-    graphs: str = "auto"              # CUDA graphs over each training step: "on" (CUDA only), "off", "auto" (off until measured on a GPU)
-    backend: str = "local"            # where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)
-    ray_address: Optional[str] = None  # for --backend ray: none starts Ray here, "auto" joins the running one, or HOST:PORT
-    gpus_per_task: float = 0.0        # GPUs each Ray task asks for (0.5: two tasks share one); 0 trains on CPU
+    seed: int = setting(1, "run seed: ops, edge order and every candidate's weights follow from it")
+    seed_rule: str = setting("step", '"step": a step\'s candidates share one weight seed (paired: they differ only in the removed edge); "candidate": one seed per candidate')
+    device: str = setting("auto", '"auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...')
+    parallel: int = setting(0, "candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)")
+    save: str = setting("search-run", "folder for search.json, graph pickles, curves and log.txt")
+    precision: str = setting("auto", '"auto" (bf16 on a bf16-fast device from nhid 64, else fp32: README "Trusting a search\'s decisions"), "fp32", "bf16" (fp32 master weights) or "bf16-decoder"')
+    fuse: str = setting("auto", 'fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"')
+    graphs: str = setting("auto", 'CUDA graphs over each training step: "on" (CUDA only), "off", "auto" (off until measured on a GPU)')
+    backend: str = setting("local", 'where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)')
+    ray_address: Optional[str] = setting(None, 'for --backend ray: none starts Ray here, "auto" joins the running one, or HOST:PORT')
+    gpus_per_task: float = setting(0.0, "GPUs each Ray task asks for (0.5: two tasks share one); 0 trains on CPU")
 
     def __post_init__(self, nhid, nhidlast) -> None:
         self._seed_sizes = {"nhid": nhid, "nhidlast": nhidlast}   # checked by check(), never stored
@@ -157,7 +167,6 @@ def _problems(c: SearchConfig):
 
 
 def _ops_problems(text: str, nodes: int):
-    from .cell import OPS
     names = [o.strip() for o in str(text).split(",")]
     bad = [o for o in names if o not in OPS]
     if bad:

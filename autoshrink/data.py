@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import ConfigError
+from .errors import ConfigError
 
 SPLITS = ("train", "valid", "test")
 PROXY_LINES = {"train": 4000, "valid": 300, "test": 300}

@@ -33,13 +33,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .cell import Cell, load_cell
-from .config import ConfigError
+from .cell import Cell
+from .errors import ConfigError
 from .data import batchify, load_corpus
 from .final_config import FinalConfig
 from .final_model import LanguageModel, detach, n_params
 from .precision import resolve_fuse, resolve_precision
-from .record import WriterLock, paths_from_record, paths_to_record, read_json, write_json_atomic
+from .record import WriterLock, load_cell, paths_from_record, paths_to_record, read_json, write_json_atomic
 from .runtime import resolve_device
 
 FORMAT = "autoshrink-final/1"

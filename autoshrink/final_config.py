@@ -7,36 +7,37 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .config import FUSES, PRECISIONS, ConfigError
+from .config import FUSES, PRECISIONS, setting
+from .errors import ConfigError
 
 
 @dataclass
 class FinalConfig:
     # --- data and sizes
-    data: str = "data/ptb"            # folder with train.txt, valid.txt, test.txt (full PTB, or the proxy)
-    emsize: int = 745                 # embedding size = hidden size (the decoder is tied to the embedding)
+    data: str = setting("data/ptb", "folder with train.txt, valid.txt, test.txt (full PTB, or the proxy)")
+    emsize: int = setting(745, "embedding size = hidden size (the decoder is tied to the embedding)")
     # --- optimisation
-    lr: float = 20.0                  # learning rate (SGD, then ASGD), scaled per step by length / bptt
-    clip: float = 0.25                # gradient-norm clip
-    epochs: int = 3000                # training epochs (upper bound)
-    batch_size: int = 64              # training batch (columns of the token stream)
-    eval_batch_size: int = 10         # validation batch
-    test_batch_size: int = 1          # test batch
-    bptt: int = 35                    # mean training step length: N(bptt, 5) clipped to [5, bptt + 20]
-    nonmono: int = 5                  # switch SGD -> ASGD once valid loss > best of all but the last nonmono epochs
+    lr: float = setting(20.0, "learning rate (SGD, then ASGD), scaled per step by length / bptt")
+    clip: float = setting(0.25, "gradient-norm clip")
+    epochs: int = setting(3000, "training epochs (upper bound)")
+    batch_size: int = setting(64, "training batch (columns of the token stream)")
+    eval_batch_size: int = setting(10, "validation batch")
+    test_batch_size: int = setting(1, "test batch")
+    bptt: int = setting(35, "mean training step length: N(bptt, 5) clipped to [5, bptt + 20]")
+    nonmono: int = setting(5, "switch SGD -> ASGD once valid loss > best of all but the last nonmono epochs")
     # --- regularisation
-    dropout: float = 0.75             # output dropout (cell output before the decoder)
-    dropouth: float = 0.25            # hidden dropout (recurrent state entering the cell's matrices)
-    dropoutx: float = 0.75            # cell input dropout (x_t entering the cell)
-    dropouti: float = 0.2             # embedding output dropout
-    dropoute: float = 0.1             # word-level embedding dropout (whole words)
-    wdecay: float = 8e-7              # weight decay
-    beta: float = 1e-3                # temporal activation regularisation: beta * mean (h_t - h_{t-1})^2
+    dropout: float = setting(0.75, "output dropout (cell output before the decoder)")
+    dropouth: float = setting(0.25, "hidden dropout (recurrent state entering the cell's matrices)")
+    dropoutx: float = setting(0.75, "cell input dropout (x_t entering the cell)")
+    dropouti: float = setting(0.2, "embedding output dropout")
+    dropoute: float = setting(0.1, "word-level embedding dropout (whole words)")
+    wdecay: float = setting(8e-7, "weight decay")
+    beta: float = setting(1e-3, "temporal activation regularisation: beta * mean (h_t - h_{t-1})^2")
     # --- running
-    seed: int = 1                     # seed of the weights, dropout masks and step lengths
-    device: str = "auto"              # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
-    precision: str = "auto"           # as in proxy training: "auto", "fp32", "bf16" or "bf16-decoder" (precision.py)
-    fuse: str = "auto"                # "auto"/"on": decoder + cross-entropy in row chunks (fused.py); "off": full logits
+    seed: int = setting(1, "seed of the weights, dropout masks and step lengths")
+    device: str = setting("auto", '"auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...')
+    precision: str = setting("auto", 'as in proxy training: "auto", "fp32", "bf16" or "bf16-decoder" (precision.py)')
+    fuse: str = setting("auto", '"auto"/"on": decoder + cross-entropy in row chunks (fused.py); "off": full logits')
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -22,7 +22,8 @@ import ipywidgets as W
 
 from . import formats, views
 from .cell import SHRINK_RNN, Cell
-from .config import FUSES, PRECISIONS, ConfigError
+from .config import FUSES, PRECISIONS
+from .errors import ConfigError
 from .figure_widget import FigureWidget
 from .final import FinalRun, pick_cell
 from .final_config import PRESETS, FinalConfig

@@ -19,7 +19,7 @@ import warnings
 
 import torch
 
-from .config import ConfigError
+from .errors import ConfigError
 
 WARMUP = 3          # eager steps on a side stream before recording (as torch's docs ask)
 

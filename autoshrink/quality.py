@@ -44,7 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from .cell import DARTS, SHRINK_RNN, Cell, random_cell
-from .config import ConfigError, SearchConfig
+from .config import SearchConfig
+from .errors import ConfigError
 from .data import load_corpus
 from .final import FinalRun, pick_cell
 from .final_config import FinalConfig
@@ -317,18 +318,6 @@ def final_results(folder) -> dict:
         if result and result.get("test_ppl") is not None:
             out[run_json.parent.name.replace("-", " ")] = result["test_ppl"]
     return out
-
-
-def write_figures(report: dict, state: dict, path, final: dict | None = None) -> Path:
-    """The report's figures in one offline HTML page."""
-    from .quality_plot import pareto_figure, quality_figure, tau_figure
-    figs = [quality_figure(report), pareto_figure(state)]
-    if final:
-        figs.append(tau_figure(proxy_final_tau(report, final)))
-    parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figs)]
-    Path(path).write_text("<html><head><meta charset='utf-8'><title>Search quality</title></head><body>"
-                          + "".join(parts) + "</body></html>")
-    return Path(path)
 
 
 def quality_report(save, n_random: int = 8, seeds: int = 3, which: str = "best", lstm: bool = True,

@@ -13,12 +13,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import plotly.graph_objects as go
 
 from . import formats
+from .cell import Cell
 from .formats import budget
-from .quality import GROUPS
+from .plot import cells_figure
+from .quality import GROUPS, proxy_final_tau
 
 COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "random search": "#8c564b",
           "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c", "LSTM": "#9467bd"}
@@ -209,8 +212,6 @@ def summary_markdown(report: dict) -> str:
 def spread_figure(spread: dict, cols: int = 3):
     """The discovered cells of the same search under several run seeds, side by side, with their
     edge overlap in the title."""
-    from .cell import Cell
-    from .plot import cells_figure
     cells = {f"seed {seed}": Cell.from_dict(r["cell"]) for seed, r in spread["runs"].items()}
     fig = cells_figure(cells, cols=cols)
     overlap = formats.MISSING if spread["overlap"] is None else f"{spread['overlap']:.2f} ± {spread['overlap_sd']:.2f}"
@@ -218,3 +219,14 @@ def spread_figure(spread: dict, cols: int = 3):
                                       f"{len(spread['common'])} edges in every cell", x=0.02, font=dict(size=14)),
                       margin=dict(l=10, r=10, t=70, b=10))
     return fig
+
+
+def write_figures(report: dict, state: dict, path, final: dict | None = None) -> Path:
+    """The report's figures in one offline HTML page."""
+    figs = [quality_figure(report), pareto_figure(state)]
+    if final:
+        figs.append(tau_figure(proxy_final_tau(report, final)))
+    parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figs)]
+    Path(path).write_text("<html><head><meta charset='utf-8'><title>Search quality</title></head><body>"
+                          + "".join(parts) + "</body></html>")
+    return Path(path)

@@ -3,6 +3,7 @@
     state = read_state("search-run")            # the plain dict, checked (raises ConfigError)
     rec = SearchRecord.from_dict(state)          # typed: rec.steps[0].candidates[0].ppl, rec.best.step
     cell = cell_of(state, "best")                # "best", "final" or "step:N" (see parse_which)
+    cell = load_cell("search-run")               # the same from disk; also a cell JSON, a graph pickle, shrinkrnn
     write_state("search-run", state)             # atomic; every non-finite number becomes null
 
 The layout on disk is the plain dict (README.md, "Outputs of a search"); `Search.state` is that
@@ -18,13 +19,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
-from .cell import Cell
-from .config import ConfigError
+import numpy as np
+
+from .cell import REFERENCE_CELLS, Cell
+from .errors import ConfigError
 
 FORMAT = "autoshrink-search/1"
 KEYS = ("format", "config", "initial", "cell", "steps", "best", "final")
@@ -221,6 +225,46 @@ def cell_of(state: dict, which="best") -> Cell:
 
 
 # --- reading and writing
+def load_cell(path, which="best") -> Cell:
+    """A cell from a JSON cell file, a seed graph pickle, or a search's save folder or search.json:
+    there its best cell, or `which` ("final", "step:N"; see record.cell_of). The names shrinkrnn and
+    darts (where no such file exists) give the published cells."""
+    if str(path).lower() in REFERENCE_CELLS and not Path(path).exists():
+        return REFERENCE_CELLS[str(path).lower()]
+    path = Path(path)
+    if path.is_dir():
+        path = path / "search.json"
+    if not path.is_file():
+        raise ConfigError(f"cell file {path} not found; give a cell JSON, a search.json or a save folder")
+    raw = path.read_bytes()
+    if raw[:1] == b"\x80":
+        return _from_graph_pickle(path, raw)
+    try:
+        d = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path} is not valid JSON ({e.__class__.__name__}); give a cell JSON file") from None
+    if is_search_record(d):
+        return cell_of(d, which)
+    if isinstance(d, dict) and "cell" in d and "mask" not in d:
+        d = d["cell"]
+    try:
+        return Cell.from_dict(d)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    except (TypeError, ValueError):
+        raise ConfigError(f'{path}: "mask" must be N x N numbers 0/1 and "ops" N op names') from None
+
+
+def _from_graph_pickle(path: Path, raw: bytes) -> Cell:
+    try:
+        g = pickle.loads(raw)  # the seed's format; only load pickles you made yourself
+        return Cell(np.asarray(g.mask).tolist(), list(g.ops_def), getattr(g, "outputs", None))
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"{path} is not a readable graph pickle ({e.__class__.__name__})") from None
+
+
 def record_path(save) -> Path:
     p = Path(save)
     return p / "search.json" if p.is_dir() or p.suffix != ".json" else p

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from . import formats
 from .cell import Cell
-from .config import ConfigError, SearchConfig
+from .config import SearchConfig
+from .errors import ConfigError
 from .data import load_corpus
 from .backend import make_backend
+from .plot import save_curves
 from .proxy import cell_seed, start_embedding
 from .runtime import resolve_device
 from .record import cell_of, which_name
@@ -418,6 +420,7 @@ class Runner:
         p.count, p.done = count, index + 1
 
     def _ev_step_done(self, step, record) -> None:
+        save_curves(self.search.state, self.search.save_dir)     # the seed's PNG curves, as the CLI writes them
         p = self.progress
         p.training, p.curves = [], {}
         p.phase = f"step {step} done: removed {', '.join(f'{i}→{j}' for i, j in record['removed'])}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import formats
 from .cell import Cell
-from .config import ConfigError
+from .errors import ConfigError
 from .record import WriterLock, best_of, best_ppl, read_json, read_state
 
 KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")

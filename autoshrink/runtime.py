@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .config import ConfigError
+from .errors import ConfigError
 
 
 def derive_seed(*parts: int) -> int:

@@ -34,7 +34,8 @@ import numpy as np
 from .backend import make_backend
 from .cell import Cell, random_ops, save_graph
 from .checkpoint import Checkpoint, tag
-from .config import ConfigError, SearchConfig
+from .config import SearchConfig
+from .errors import ConfigError
 from .data import load_corpus
 from .model import count_params
 from .precision import proxy_precision
@@ -484,11 +485,9 @@ class Search:
         write_state(self.save_dir, self.state)
 
     def _write_outputs(self, step: dict) -> None:
-        from .plot import save_curves
         save_graph(Cell.from_dict(step["cell"]), self.save_dir / f"graph-{step['ratio']:.2f}")
         save_graph(Cell.from_dict(self.state["best"]["cell"] if self.state["best"] else step["cell"]),
                    self.save_dir / "graph-best")
-        save_curves(self.state, self.save_dir)
 
     def _log(self, line: str) -> None:
         self.save_dir.mkdir(parents=True, exist_ok=True)

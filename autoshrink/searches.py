@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from . import formats
 from .cell import Cell
-from .config import ConfigError
+from .errors import ConfigError
 from .plot import dag_figure, step_series
 from .record import best_of, best_ppl, cell_of, read_state
 

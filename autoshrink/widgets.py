@@ -22,8 +22,8 @@ import plotly.graph_objects as go
 import torch
 
 from . import plot, views
-from .cli import _help_texts
-from .config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, ConfigError, SearchConfig
+from .config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, SearchConfig, help_texts
+from .errors import ConfigError
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .figure_widget import FigureWidget
 from .runner import LabError, Runner, fresh_folder, read_search
@@ -151,7 +151,7 @@ class SearchLab:
 
     # --- widgets
     def _build(self, cfg: SearchConfig) -> None:
-        values, helps, style = cfg.to_dict(), _help_texts(), {"description_width": "110px"}
+        values, helps, style = cfg.to_dict(), help_texts(), {"description_width": "110px"}
         self.inputs = {}
         for name, label, kind in SETTINGS:
             tip = f"{helps.get(name, label)} (--{name})"

@@ -17,7 +17,8 @@ import pytest
 
 from autoshrink import cli
 from autoshrink.backend import KILL_MARKER_ENV, make_backend
-from autoshrink.config import ConfigError, SearchConfig
+from autoshrink.config import SearchConfig
+from autoshrink.errors import ConfigError
 from autoshrink.search import Search
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from autoshrink.cell import DARTS, SHRINK_RNN, Cell, load_cell, save_graph
-from autoshrink.config import ConfigError
+from autoshrink.cell import DARTS, SHRINK_RNN, Cell, save_graph
+from autoshrink.record import load_cell
+from autoshrink.errors import ConfigError
 
 OPS6 = ("tanh", "relu", "sigmoid", "identity", "tanh", "relu")
 

@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from autoshrink.cell import DARTS, SHRINK_RNN, Cell, load_cell
-from autoshrink.config import ConfigError
+from autoshrink.cell import DARTS, SHRINK_RNN, Cell
+from autoshrink.record import load_cell
+from autoshrink.errors import ConfigError
 
 
 def test_darts_cell_is_the_published_genotype():

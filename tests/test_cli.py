@@ -98,6 +98,8 @@ def test_seed_flags_run_a_search_and_resume_finishes_it(tmp_path, tiny_data):
     assert "candidate 1 of 3" in r.stdout and "epoch 1/1" in r.stdout and "final cell" in r.stdout
     state = json.loads((save / "search.json").read_text())
     assert state["final"] is not None
+    assert {p.name for p in save.glob("*.png")} == {"best_perf_log.png", "mean_score_log.png", "mean_ppl_log.png",
+                                                    "best_ppl_log.png", "mean_cost_log.png"}    # the seed's curves
     r2 = cli("search", "--resume", str(save))
     assert r2.returncode == 0, r2.stderr  # resuming a finished search is a no-op
 
@@ -123,13 +125,13 @@ def test_data_from_a_folder_of_full_ptb_names_derives_the_proxy(tmp_path, proxy_
 
 
 def test_data_offline_without_folder_says_what_to_do(tmp_path):
-    from autoshrink.config import ConfigError
+    from autoshrink.errors import ConfigError
     with pytest.raises(ConfigError, match="--from"):
         prepare_data(tmp_path / "p", url="http://127.0.0.1:9/simple-examples.tgz")
 
 
 def test_data_from_a_folder_that_is_not_ptb(tmp_path):
-    from autoshrink.config import ConfigError
+    from autoshrink.errors import ConfigError
     src = tmp_path / "src"
     src.mkdir()
     for s in ("train", "valid", "test"):

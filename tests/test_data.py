@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from autoshrink.config import ConfigError
+from autoshrink.errors import ConfigError
 from autoshrink.data import batchify, initial_embedding, load_corpus, load_vectors
 
 

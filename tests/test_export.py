@@ -4,11 +4,13 @@ import importlib.util
 import json
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import torch
 
-from autoshrink.cell import DARTS, SHRINK_RNN, Cell, load_cell
+from autoshrink.cell import DARTS, OPS, SHRINK_RNN, Cell
+from autoshrink.record import load_cell
 from autoshrink.export import export_cell, export_from
 from autoshrink.model import BatchedRNNModel
 
@@ -108,7 +110,7 @@ def _state(cell_final, cell_best):
 
 
 def test_export_from_folder_json_and_pickle(tmp_path, exported):
-    from autoshrink.config import ConfigError
+    from autoshrink.errors import ConfigError
     run = tmp_path / "run"
     run.mkdir()
     (run / "search.json").write_text(json.dumps(_state(SHRINK_RNN, DEAD_CELL)))
@@ -129,3 +131,22 @@ def test_darts_diagram_shows_its_output_nodes(tmp_path):
     assert {int(v) for v in re.findall(r"^\s*(\d+) -> h_t;", dot, re.M)} == set(range(1, 9))
     assert "outputs 1, 2, 3, 4, 5, 6, 7, 8" in dot
     assert load_cell(paths["json"]) == DARTS and load_cell(paths["graph"]) == DARTS
+
+
+def test_the_package_cell_module_is_the_exported_source(tmp_path):
+    """cell_module.py is imported as a file of the package: it matches the model (above, through its
+    exported copy) and the copy differs from it only in CELL and the line naming the cell."""
+    from autoshrink import cell_module
+    from autoshrink.ops import OP_FN
+    assert set(cell_module.OPS) == set(OPS) == set(OP_FN)
+    g = torch.linspace(-3, 3, 13)
+    assert all(torch.equal(cell_module.OPS[op](g), OP_FN[op](g)) for op in OPS)
+    with pytest.raises(ValueError, match="no cell given"):
+        cell_module.ShrinkCell(4, 4)
+    net = cell_module.ShrinkCell(4, 4, SHRINK_RNN.to_dict())
+    assert sorted(net.edges) == sorted(SHRINK_RNN.edges)
+    path = export_cell(SHRINK_RNN, tmp_path)["module"]
+    copy, own = path.read_text().splitlines(), Path(cell_module.__file__).read_text().splitlines()
+    gone = [line for line in own if line not in copy]
+    assert len(gone) == 3 and gone[0].startswith("The cell: none yet") and gone[2].startswith("CELL = None"), gone
+    assert copy[2].startswith("The cell: ShrinkCell, 12 edges") and _import(path).CELL == SHRINK_RNN.to_dict()

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from autoshrink.cell import DARTS, SHRINK_RNN, Cell
-from autoshrink.config import ConfigError
+from autoshrink.errors import ConfigError
 from autoshrink.data import batchify, load_corpus
 from autoshrink.export import export_cell
 from autoshrink.record import write_json_atomic

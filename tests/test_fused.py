@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from autoshrink.cell import SHRINK_RNN, Cell
-from autoshrink.config import ConfigError, SearchConfig
+from autoshrink.config import SearchConfig
+from autoshrink.errors import ConfigError
 from autoshrink.data import initial_embedding, load_corpus
 from autoshrink.fused import linear_cross_entropy
 from autoshrink.model import BatchedRNNModel

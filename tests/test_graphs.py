@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from autoshrink.cell import Cell
-from autoshrink.config import ConfigError, SearchConfig
+from autoshrink.config import SearchConfig
+from autoshrink.errors import ConfigError
 from autoshrink.data import batchify, initial_embedding, load_corpus
 from autoshrink.graphs import StepRunner, clip_step, resolve_graphs
 from autoshrink.model import BatchedRNNModel

@@ -1,8 +1,7 @@
 """Packaging checks: pyproject.toml and environment.yml must name the same packages.
 
-environment.yml is read by a small line parser (no PyYAML needed) that understands the
-subset of YAML a conda environment file uses: top-level keys, a `dependencies:` list and a
-nested `- pip:` list.
+environment.yml is read with PyYAML; requirement strings with `packaging` (names normalised as
+PEP 503 says, specifiers compared as sets). A conda spec `pkg=1.2` is read as `pkg==1.2`.
 """
 from __future__ import annotations
 
@@ -10,107 +9,61 @@ import re
 import tomllib
 from pathlib import Path
 
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 ENVIRONMENT = ROOT / "environment.yml"
 
 # Entries of environment.yml that are not third-party packages of the project.
 CONDA_ONLY = {"python", "pip"}
-
-_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
-
-
-def normalise(name: str) -> str:
-    """PEP 503 normalisation: lowercase, runs of '-', '_' and '.' become '-'."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def split_requirement(req: str, conda: bool = False) -> tuple[str, str]:
-    """Return (normalised name, version specifier) of one requirement string.
-
-    A conda spec `pkg=1.2` (single '=') is written as `==1.2` so it compares with pip's form.
-    Environment markers (`; python_version < ...`) are dropped.
-    """
-    req = req.split(";", 1)[0].strip()
-    m = _NAME.match(req)
-    assert m, f"cannot read requirement {req!r}"
-    name, spec = m.group(1), m.group(3).replace(" ", "")
-    if conda and re.fullmatch(r"=[^=].*", spec):
-        spec = "=" + spec
-    return normalise(name), spec
-
-
 # Extras of pyproject.toml that environment.yml installs too.
 ENV_EXTRAS = ("ray",)
 
 
+def split_requirement(req: str, conda: bool = False) -> tuple[str, str]:
+    """(normalised name, version specifier) of one requirement; a conda `pkg=1.2` means `pkg==1.2`."""
+    if conda:
+        req = re.sub(r"^([A-Za-z0-9._-]+)\s*=(?=[^=])", r"\1==", req.strip())
+    r = Requirement(req)
+    return canonicalize_name(r.name), ",".join(sorted(str(s) for s in r.specifier))
+
+
+def _requirements(reqs, conda: bool = False, where: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for req in reqs:
+        name, spec = split_requirement(req, conda)
+        assert name not in out, f"{name} listed twice in {where}"
+        out[name] = spec
+    return out
+
+
 def pyproject_requirements(text: str) -> dict[str, str]:
     """The packages environment.yml must hold: the dependencies and the ENV_EXTRAS extras."""
-    data = tomllib.loads(text)
-    extras = data["project"].get("optional-dependencies", {})
-    reqs: dict[str, str] = {}
-    for req in data["project"]["dependencies"] + [r for name in ENV_EXTRAS for r in extras.get(name, [])]:
-        name, spec = split_requirement(req)
-        assert name not in reqs, f"{name} listed twice in pyproject.toml"
-        reqs[name] = spec
-    return reqs
-
-
-def _strip_comment(line: str) -> str:
-    # A '#' starts a comment at the start of the line or after white space.
-    return re.sub(r"(^|\s)#.*$", "", line).rstrip()
+    project = tomllib.loads(text)["project"]
+    extras = project.get("optional-dependencies", {})
+    return _requirements(project["dependencies"] + [r for name in ENV_EXTRAS for r in extras.get(name, [])],
+                         where="pyproject.toml")
 
 
 def environment_sections(text: str) -> dict[str, object]:
-    """Parse the conda environment subset: returns top-level scalars, plus
-    'dependencies' (list of conda specs) and 'pip' (list of pip requirement lines)."""
-    out: dict[str, object] = {"dependencies": [], "pip": []}
-    section = None          # top-level key whose list we are in
-    in_pip = False
-    pip_indent = None
-    for raw in text.splitlines():
-        line = _strip_comment(raw)
-        if not line.strip():
-            continue
-        indent = len(line) - len(line.lstrip(" "))
-        body = line.strip()
-        if indent == 0:
-            in_pip = False
-            key, _, value = body.partition(":")
-            section = key.strip()
-            if value.strip():
-                out[section] = value.strip()
-            continue
-        if section != "dependencies":
-            continue
-        assert body.startswith("- "), f"unexpected line in dependencies: {raw!r}"
-        item = body[2:].strip()
-        if in_pip and indent > pip_indent:
-            out["pip"].append(item)
-            continue
-        in_pip = False
-        if item.rstrip(":") == "pip" and item.endswith(":"):
-            in_pip, pip_indent = True, indent
-            continue
-        out["dependencies"].append(item)
-    return out
+    """The environment file: its keys, with 'dependencies' (conda specs) and 'pip' (pip lines) apart."""
+    env = yaml.safe_load(text)
+    deps = env.get("dependencies", [])
+    pip = [line for d in deps if isinstance(d, dict) for line in d.get("pip", [])]
+    return {**env, "dependencies": [d for d in deps if isinstance(d, str)], "pip": pip}
 
 
 def environment_requirements(text: str) -> dict[str, str]:
     sections = environment_sections(text)
-    reqs: dict[str, str] = {}
-    for item in sections["dependencies"]:
-        name, spec = split_requirement(item, conda=True)
-        if name in CONDA_ONLY:
-            continue
-        assert name not in reqs, f"{name} listed twice in environment.yml"
-        reqs[name] = spec
-    for item in sections["pip"]:
-        if item.startswith("-"):  # pip options such as `-e .` (the project itself)
-            continue
-        name, spec = split_requirement(item)
-        assert name not in reqs, f"{name} listed twice in environment.yml"
-        reqs[name] = spec
+    conda = [d for d in sections["dependencies"] if split_requirement(d, conda=True)[0] not in CONDA_ONLY]
+    pip = [line for line in sections["pip"] if not line.startswith("-")]      # pip options such as `-e .`
+    both = [*conda, *pip]
+    reqs = _requirements(pip, where="environment.yml")
+    reqs.update(_requirements(conda, conda=True, where="environment.yml"))
+    assert len(reqs) == len(both), f"a package is listed twice in environment.yml: {both}"
     return reqs
 
 
@@ -204,3 +157,4 @@ def test_parser_on_a_small_example():
         "qux": ">=3",
         "after-pip": "",
     }
+    assert environment_sections(text)["name"] == "x"

@@ -1,6 +1,5 @@
 """The search-quality report: random cells of the same live edge count, baselines, rank, cache, figures."""
 import json
-import statistics
 import subprocess
 import sys
 

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from autoshrink.cell import Cell, load_cell
-from autoshrink.config import ConfigError
+from autoshrink.cell import Cell
+from autoshrink.errors import ConfigError
 from autoshrink.export import export_from
-from autoshrink.record import SearchRecord, best_of, cell_of, clean, parse_which, read_state, write_state
+from autoshrink.record import SearchRecord, best_of, cell_of, clean, load_cell, parse_which, read_state, write_state
 
 
 def cli(*args):

@@ -39,6 +39,7 @@ def test_runner_steps_runs_and_exports(tiny_data, tmp_path):
     assert ("candidate_start", "step 0: training candidate 1 of 3 (edge "
             f"{record['order'][0][0]}→{record['order'][0][1]})") in told
     assert runner.progress.training == [] and runner.progress.done == 3
+    assert (tmp_path / "run" / "best_perf_log.png").is_file()             # the seed's curves, as the CLI writes them
     runner.start_run()
     runner.wait(60)
     assert runner.error is None and runner.finished and not runner.busy

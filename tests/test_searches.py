@@ -5,7 +5,7 @@ import copy
 import pytest
 import records
 
-from autoshrink.config import ConfigError
+from autoshrink.errors import ConfigError
 from autoshrink.record import write_state
 from autoshrink.searches import DIFF, cell_diff_figure, curves_overlay, read_searches, settings_rows, write_comparison
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from autoshrink import Cell, SearchConfig
-from autoshrink.cli import _help_texts
-from autoshrink.config import ConfigError
+from autoshrink.config import help_texts
+from autoshrink.errors import ConfigError
 from autoshrink.runner import LabError
 from autoshrink.search import Search
 from autoshrink.record import write_json_atomic
@@ -365,7 +365,7 @@ def test_follow_refreshes_the_panel_read_only(tmp_path):
 
 
 def test_every_setting_has_its_flag_help_as_tooltip():
-    helps = _help_texts()
+    helps = help_texts()
     lab = SearchLab(device="cpu")
     assert [name for name, _, _ in SETTINGS] == list(lab.inputs)
     for name, w in lab.inputs.items():
