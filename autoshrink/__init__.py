@@ -2,19 +2,20 @@
 
 One file per stage (docs/algorithm.md describes the method):
 - settings and plain data: errors (ConfigError), config (SearchConfig, presets), cell (the search
-  space), ops (the node ops in torch), record (search.json: read, write, query, one writer per
-  folder; load_cell), runtime (seeds, device), stats (mean ± sd, Kendall's tau, permutation
-  p-value), formats (one format per quantity), data (PTB and its proxy);
+  space), ops (the node ops in torch), disk (atomic writes, JSON, one writer per folder), record
+  (search.json: read, write, query; load_cell), runtime (seeds, device), stats (the divergence
+  rule, mean ± sd, Kendall's tau, permutation p-value), formats (one format per quantity), data
+  (PTB and its proxy);
 - proxy training: model (K cells in one batched model), fused and fused_cell (fast kernels),
   precision, graphs (CUDA graphs), checkpoint (the training in flight), train (train_cells),
   proxy (one cell), backend (here or Ray tasks);
 - the search: search (the shrink loop), spread (the same search under other seeds);
 - final training and judging: final_model, final (the published recipe), quality (the report),
   quality_plot (its figures);
-- faces: plot (a package: layout, series, files, figures), runner (the lab's lifecycle), views,
-  figure_widget, widgets (the search panel), compare (the compare panel), final_lab, runs and
-  searches (every run; searches side by side), bench (both as a panel), export and cell_module
-  (the standalone module it writes), cli.
+- faces: plot (a package: layout, series, files, figures), runner (the lab's lifecycle), worker
+  (one job at a time: thread, pause, stop), views, figure_widget, widgets (the search panel),
+  compare (the compare panel), final_lab, runs and searches (every run; searches side by side),
+  bench (both as a panel), export and cell_module (the standalone module it writes), cli.
 
 `import autoshrink` stays light: Search (and with it torch) loads when first asked for.
 """

@@ -10,10 +10,11 @@ a step has the same seed.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
+
+from .disk import write_atomic
 
 
 def tag(cell, seed: int) -> str:
@@ -41,10 +42,7 @@ class Checkpoint:
         return list(saved.get("tags", [])) if saved else []
 
     def save(self, payload: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, lambda tmp: torch.save(payload, tmp))
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

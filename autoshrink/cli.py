@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import sys
 import typing
 
 from . import formats
 from .config import PRESETS, SearchConfig, help_texts, preset
 from .errors import ConfigError
+from .stats import perplexity
 
 SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save", "seed_rule", "retest",
                "retest_margin")
@@ -60,7 +60,7 @@ def _printer(kind, out=sys.stdout, **info):
         where = "final cell" if info["step"] == "final" else f"step {info['step']}: candidate {info['index'] + 1} of {info['count']}"
         say(f"{where}, removing edge {info['edge']}" if info["edge"] else where)
     elif kind == "epoch":
-        ppl = math.exp(info["val_loss"]) if info["val_loss"] < 30 else float("inf")
+        ppl = perplexity(info["val_loss"])
         edge = f"  edge {info['edge']}" if info.get("edge") else ""
         say(f"{edge}  epoch {info['epoch'] + 1}/{info['epochs']}  train loss {info['train_loss']:.3f}  "
             f"valid ppl {formats.ppl(ppl)}")
@@ -138,7 +138,8 @@ def cmd_proxy(args) -> int:
     from .precision import proxy_precision
     from .runtime import resolve_device
     from .proxy import train_cell
-    from .record import clean, parse_which
+    from .disk import clean
+    from .record import parse_which
     from .search import cfg_score
     flags = _flags(args)
     for name in SEARCH_ONLY:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .disk import write_atomic
 from .errors import ConfigError
 
 SPLITS = ("train", "valid", "test")
@@ -150,11 +151,8 @@ def _find_split(folder: Path, split: str) -> Path | None:
 
 def _write_splits(texts: dict[str, bytes], dest: Path) -> Path:
     """train.txt, valid.txt and test.txt into `dest`, each through a temporary file and a rename."""
-    dest.mkdir(parents=True, exist_ok=True)
     for s in SPLITS:
-        tmp = dest / f".{s}.txt.tmp"
-        tmp.write_bytes(texts[s])
-        tmp.replace(dest / f"{s}.txt")
+        write_atomic(dest / f"{s}.txt", lambda tmp: Path(tmp).write_bytes(texts[s]))
     return dest
 
 

@@ -24,7 +24,6 @@ kinds: start, epoch, switch, done; `should_stop()` is asked between batches.
 from __future__ import annotations
 
 import math
-import os
 import random
 import time
 from pathlib import Path
@@ -39,8 +38,10 @@ from .data import batchify, load_corpus
 from .final_config import FinalConfig
 from .final_model import LanguageModel, detach, n_params
 from .precision import resolve_fuse, resolve_precision
-from .record import WriterLock, load_cell, paths_from_record, paths_to_record, read_json, write_json_atomic
+from .disk import WriterLock, read_json, write_atomic, write_json_atomic
+from .record import load_cell, paths_from_record, paths_to_record
 from .runtime import resolve_device
+from .stats import perplexity
 
 FORMAT = "autoshrink-final/1"
 MODELS = ("cell", "lstm")
@@ -77,19 +78,13 @@ def evaluate(model: LanguageModel, data: torch.Tensor, bptt: int) -> float:
 
 
 def ppl(loss: float) -> float | None:
-    return math.exp(loss) if loss < 30 else None
+    return perplexity(loss)
 
 
 # ----------------------------------------------------------------------------- the run
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def _save_pt(obj, path: Path) -> None:
-    _atomic(path, lambda tmp: torch.save(obj, tmp))
+    write_atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load_weights(path) -> dict:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-import threading
 import typing
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from .figure_widget import FigureWidget
 from .final import FinalRun, pick_cell
 from .final_config import PRESETS, FinalConfig
 from .quality_plot import final_figure, update_final
+from .worker import Worker
 
 CHOICES = {"precision": PRECISIONS, "fuse": FUSES}   # settings shown as a Dropdown of their values
 PUBLISHED = (  # docs/algorithm.md: the papers' final training on full PTB
@@ -82,9 +82,8 @@ class FinalLab:
         self.out, self.cell, self.model = Path(out), cell, model
         self.baselines = dict(baselines or {})
         self.run_obj: FinalRun | None = FinalRun.open(self.out) if (self.out / "run.json").is_file() else None
-        self._pause = self._stop = False
-        self._thread: threading.Thread | None = None
-        self._working = False
+        self.worker = Worker("a training started with Start is running; wait for it (wait()) or pause it first",
+                             on_end=self._ended)
         self.error: BaseException | None = None
         self._build(preset, settings)
         self._draw()
@@ -167,7 +166,7 @@ class FinalLab:
 
     @property
     def busy(self) -> bool:
-        return self._working
+        return self.worker.busy
 
     # --- training
     def _on_event(self, kind: str, **info) -> None:
@@ -180,56 +179,51 @@ class FinalLab:
         return self.run_obj
 
     def _work(self) -> dict | None:
-        self._working = True
+        """The training (in the worker): to the end, or until Pause or Stop (then the best weights are tested)."""
+        w = self.worker
         try:
             run = self._ensure_run()
             self._draw("training")
-            out = run.run(on_event=self._on_event, should_stop=lambda: self._pause or self._stop)
-            if out is None and self._stop and (run.folder / "best.pt").is_file():
+            out = run.run(on_event=self._on_event, should_stop=lambda: w.pausing or w.stopping)
+            if out is None and w.stopping and (run.folder / "best.pt").is_file():
                 out = run.finish(self._on_event)
             return out
         except (ConfigError, RuntimeError) as e:
             self.error = e
             self._draw(f"error: {e}")
             return None
-        finally:
-            self._working = False
-            if self.error is None:
-                self._draw("paused: Start continues from the last finished epoch"
-                           if self._pause and not (self.run_obj and self.run_obj.finished) else None)
+
+    def _ended(self) -> None:
+        if self.error is None:
+            self._draw("paused: Start continues from the last finished epoch"
+                       if self.worker.pausing and not (self.run_obj and self.run_obj.finished) else None)
 
     def start(self) -> None:
         """Train in the background (continuing a paused or interrupted run)."""
         if self.busy:
             return
-        self._pause = self._stop = False
         self.error = None
-        self._working = True
-        self._thread = threading.Thread(target=self._work, daemon=True)
-        self._thread.start()
+        self.worker.start(self._work)
         self._draw("training")
 
     def run(self) -> dict | None:
         """Train in this thread to the end (or until Pause/Stop); returns the result. Refused while
         a Start is training (two trainers would write one folder)."""
         if self.busy:
-            raise RuntimeError("a training started with Start is running; wait for it (wait()) or pause it first")
-        self._pause = self._stop = False
+            raise RuntimeError(self.worker.busy_message)
         self.error = None
-        out = self._work()
+        out = self.worker.run(self._work)
         if self.error is not None:
             raise self.error
         return out
 
     def pause(self) -> None:
         """Stop after the batch in training; the last finished epoch is kept and Start continues."""
-        self._pause = True
+        self.worker.pause()
 
     def stop(self) -> None:
         """End the training now and test the best weights so far."""
-        self._stop = True
+        self.worker.stop()
 
     def wait(self, timeout: float | None = None) -> None:
-        t = self._thread
-        if t is not None:
-            t.join(timeout)
+        self.worker.wait(timeout)

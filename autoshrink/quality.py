@@ -50,9 +50,10 @@ from .data import load_corpus
 from .final import FinalRun, pick_cell
 from .final_config import FinalConfig
 from .proxy import start_embedding
-from .record import WriterLock, read_json, read_state, write_json_atomic
+from .disk import WriterLock, read_json, write_json_atomic
+from .record import read_state
 from .runtime import derive_seed, resolve_device
-from .stats import kendall_tau, mean_sd, permutation_pvalue
+from .stats import kendall_tau, mean_sd, permutation_pvalue, perplexity
 from .train import train_cells
 
 FORMAT = "autoshrink-quality/1"
@@ -223,7 +224,7 @@ class QualityReport:
                 return None
         best = min(r["val_loss"] for r in run.history)
         return {"name": "LSTM", "group": "LSTM", "seed": seed, "cell": None,
-                "ppl": math.exp(best) if best < 30 else None, "test_ppl": run.result["test_ppl"], "flops": None,
+                "ppl": perplexity(best), "test_ppl": run.result["test_ppl"], "flops": None,
                 "edges": None, "params": run.result["params"], "seconds": run.result["seconds"],
                 "epochs": len(run.history)}
 

@@ -22,6 +22,7 @@ from .cell import Cell
 from .formats import budget
 from .plot import cells_figure
 from .quality import GROUPS, proxy_final_tau
+from .stats import perplexity
 
 COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "random search": "#8c564b",
           "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c", "LSTM": "#9467bd"}
@@ -164,8 +165,7 @@ def final_figure() -> go.Figure:
 def update_final(fig, history: list[dict], title: str | None = None) -> None:
     """Redraw the curves of a figure made by `final_figure` (or its FigureWidget) from a run's history."""
     epochs = [r["epoch"] + 1 for r in history]
-    train = [math.exp(r["train_loss"]) if r["train_loss"] is not None and r["train_loss"] < 30 else None
-             for r in history]
+    train = [perplexity(r["train_loss"]) for r in history]
     asgd = [r["epoch"] + 1 for r in history if r["phase"] == "ASGD"]
     with fig.batch_update():
         fig.data[0].update(x=epochs, y=train)

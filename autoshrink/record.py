@@ -10,9 +10,9 @@ The layout on disk is the plain dict (README.md, "Outputs of a search"); `Search
 dict and the typed records read and write exactly it. The best cell is the cell left by the step
 whose chosen candidate scored highest (the first such step on a tie): what `graph-best` holds.
 
-One process writes a save folder at a time: `WriterLock` holds `<save>/lock` (the writer's pid);
-a second writer gets one clear line, a lock left by a dead process is taken over. Readers need no
-lock: search.json is replaced atomically, so a reader sees either the old or the new record.
+One process writes a save folder at a time (`disk.WriterLock` on `<save>/lock`, taken by Search).
+Readers need no lock: search.json is replaced atomically (`disk.write_json_atomic`), so a reader
+sees either the old or the new record.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 
 from .cell import REFERENCE_CELLS, Cell
+from .disk import read_json, write_json_atomic
 from .errors import ConfigError
 
 FORMAT = "autoshrink-search/1"
@@ -317,108 +318,7 @@ def paths_from_record(config: dict, folder) -> dict:
     return out
 
 
-def clean(obj):
-    """`obj` with every NaN or infinite float replaced by None (JSON has no such numbers)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean(v) for v in obj]
-    return obj
-
-
-def read_json(path, fix: str):
-    """The JSON held in `path`; a ConfigError "<path> is corrupt (not JSON); <fix>" when it is not JSON."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ConfigError(f"{path} is corrupt (not JSON); {fix}") from None
-
-
-def write_json_atomic(path, obj) -> None:
-    """Write `obj` (non-finite numbers as null) to `path` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(clean(obj), f, indent=1, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_state(save, state: dict) -> None:
     """Write the search record; its paths relative to its own folder (paths_to_record)."""
     path = record_path(save)
     write_json_atomic(path, {**state, "config": paths_to_record(state["config"], path.parent)})
-
-
-# --- one writer per save folder
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class WriterLock:
-    """`<folder>/<name>` holding the writer's pid: one writer per search folder ("lock"), final
-    training folder ("lock") or quality report ("quality.lock" in its search folder). Taking it
-    twice in one process is allowed (a lab reopening its own run); a lock whose process is gone is
-    stale and taken over. `hint` ends the one-line refusal a second writer gets."""
-
-    def __init__(self, save, name: str = "lock",
-                 hint: str = "or open it read-only (Search.open_readonly), or choose another --save"):
-        self.path = Path(save) / name
-        self.hint = hint
-        self.held = False
-
-    def __enter__(self) -> "WriterLock":
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-    def owner(self) -> int | None:
-        try:
-            return int(self.path.read_text().strip() or 0) or None
-        except (OSError, ValueError):
-            return None
-
-    def live_owner(self) -> int | None:
-        """The pid of the live process holding the lock, None when none does (no lock, or a stale one)."""
-        pid = self.owner()
-        return pid if pid is not None and _alive(pid) else None
-
-    def acquire(self) -> "WriterLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pid = self.live_owner()
-                if pid == os.getpid():
-                    self.held = True
-                    return self
-                if pid is not None:
-                    raise ConfigError(f"{self.path.parent} is being written by process {pid}; wait for it to end, "
-                                      f"{self.hint}")
-                self.path.unlink(missing_ok=True)   # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(f"{os.getpid()}\n")
-            self.held = True
-            return self
-        raise ConfigError(f"could not take {self.path}; remove it if nothing is running there")
-
-    def release(self) -> None:
-        if self.held and self.owner() == os.getpid():
-            self.path.unlink(missing_ok=True)
-        self.held = False

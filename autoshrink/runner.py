@@ -27,6 +27,7 @@ from .backend import make_backend
 from .plot import save_curves
 from .proxy import cell_seed, start_embedding
 from .runtime import resolve_device
+from .worker import Worker
 from .record import cell_of, which_name
 from .search import SAFE_ON_RESUME, Search, read_state
 
@@ -122,9 +123,9 @@ class Runner:
         self.trace = ""                       # traceback text of an unexpected error
         self.progress = Progress()
         self.lock = threading.RLock()
-        self._thread: threading.Thread | None = None
-        self._working = False
-        self._stop = self._pause = self._fresh = False
+        self.worker = Worker("the lab is busy (Step/Run pressed); press Stop or call lab.wait() first",
+                             on_end=lambda: self._tell("working"))
+        self._fresh = False                   # a candidate has started since Pause: the step may stop now
         self._watch = threading.Event()
         self._watcher: threading.Thread | None = None
         self._seen = None
@@ -153,15 +154,15 @@ class Runner:
 
     @property
     def busy(self) -> bool:
-        return self._working
+        return self.worker.busy
 
     @property
     def pausing(self) -> bool:
-        return self._working and self._pause
+        return self.worker.busy and self.worker.pausing
 
     @property
     def stopping(self) -> bool:
-        return self._working and self._stop
+        return self.worker.busy and self.worker.stopping
 
     def _tell(self, kind: str, **info) -> None:
         if self.on_change is not None:
@@ -273,7 +274,7 @@ class Runner:
 
     # --- running
     def _should_stop(self) -> bool:
-        return self._stop or (self._pause and self._fresh)
+        return self.worker.stopping or (self.worker.pausing and self._fresh)
 
     def _one_step(self, search: Search) -> dict | None:
         if search.finished:
@@ -286,8 +287,7 @@ class Runner:
         return search.run(self._should_stop)
 
     def _work(self, job, raise_errors: bool) -> dict | None:
-        """Run job(search); say how it ended in the phase. A user error is one line (LabError)."""
-        self._working = True
+        """Run job(search) (in the worker); say how it ended in the phase. A user error is one line (LabError)."""
         self.error, self.trace = None, ""
         self._tell("working")
         try:
@@ -296,8 +296,8 @@ class Runner:
             out = job(search)
             if search.finished:
                 self.set_phase(_finished_phase(search.state))
-            elif out is None and (self._stop or self._pause):
-                self.set_phase(("stopped" if self._stop else "paused") + ": Step or Run continues the search")
+            elif out is None and (self.worker.stopping or self.worker.pausing):
+                self.set_phase(("stopped" if self.worker.stopping else "paused") + ": Step or Run continues the search")
             return out
         except ConfigError as e:
             self.error = e
@@ -317,22 +317,12 @@ class Runner:
             return None
         finally:
             self.progress.training = []
-            self._working = False
-            self._tell("working")
 
     def _sync(self, job) -> dict | None:
-        if self.busy:
-            raise RuntimeError("the lab is busy (Step/Run pressed); press Stop or call lab.wait() first")
-        self._stop = self._pause = False
-        return self._work(job, raise_errors=True)
+        return self.worker.run(lambda: self._work(job, raise_errors=True))
 
     def _background(self, job) -> None:
-        if self.busy:
-            return
-        self._stop = self._pause = False
-        self._working = True
-        self._thread = threading.Thread(target=self._work, args=(job, False), daemon=True)
-        self._thread.start()
+        self.worker.start(lambda: self._work(job, raise_errors=False))
 
     def step(self) -> dict | None:
         """One shrink step (the final training once shrinking is done), in this thread; returns its
@@ -351,19 +341,17 @@ class Runner:
 
     def pause(self) -> None:
         """Stop after the candidate in training."""
-        self._pause = True
+        self.worker.pause()
         self.set_phase("pausing after the candidate in training")
 
     def stop(self) -> None:
         """Stop at the end of the current epoch."""
-        self._stop = True
+        self.worker.stop()
         self.set_phase("stopping at the end of this epoch")
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for the background Step/Run to end."""
-        t = self._thread
-        if t is not None:
-            t.join(timeout)
+        self.worker.wait(timeout)
 
     def export(self, which="best") -> tuple[dict[str, Path], Cell, str]:
         """Write the cell `which` (see pick_cell) into <save>/export/ as <name>.svg, .json, ...;

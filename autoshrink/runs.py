@@ -17,7 +17,8 @@ from pathlib import Path
 from . import formats
 from .cell import Cell
 from .errors import ConfigError
-from .record import WriterLock, best_of, best_ppl, read_json, read_state
+from .disk import WriterLock, read_json
+from .record import best_of, best_ppl, read_state
 
 KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")
 

@@ -40,9 +40,11 @@ from .data import load_corpus
 from .model import count_params
 from .precision import proxy_precision
 from .proxy import start_embedding, train_cell
-from .record import FORMAT, WriterLock, best_of, cell_of, clean, decision_score, read_state, write_state
+from .disk import WriterLock, clean
+from .record import FORMAT, best_of, cell_of, decision_score, read_state, write_state
 from .runtime import derive_seed, resolve_device
-from .train import DIVERGED_LOSS, Result
+from .stats import DIVERGED_LOSS
+from .train import Result
 
 SALT_OPS, SALT_ORDER, SALT_RETEST = 0x0B5, 0x5F, 0x2E7
 MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most

@@ -77,12 +77,18 @@ def cell_diff_figure(states: dict[str, dict], which: str = "best") -> go.Figure:
     return fig
 
 
+def _setting(state: dict, key: str):
+    """A search's setting as it ran: ops drawn from the seed (ops None) are its cell's ops."""
+    value = state["config"].get(key)
+    return ",".join(state["cell"]["ops"]) if key == "ops" and value is None else value
+
+
 def settings_rows(states: dict[str, dict]) -> list[dict]:
     """Every setting of the searches side by side; `differs` marks those not equal in all."""
     names = sorted({k for st in states.values() for k in st["config"]})
     rows = []
     for key in names:
-        values = [st["config"].get(key) for st in states.values()]
+        values = [_setting(st, key) for st in states.values()]
         rows.append({"setting": key, **{name: v for name, v in zip(states, values)},
                      "differs": any(v != values[0] for v in values)})
     return rows

@@ -1,5 +1,5 @@
-"""Small statistics for judging a search: mean and sd, Kendall's rank correlation, top-1
-agreement and a one-sided permutation p-value. Plain Python, no SciPy; each is tested against a
+"""Small statistics for judging a search: the divergence rule and perplexity, mean and sd, Kendall's
+rank correlation, top-1 agreement and a one-sided permutation p-value. Plain Python, no SciPy; each is tested against a
 hand computation (tests/test_stats.py).
 
     kendall_tau([1, 2, 3], [1, 3, 2])          # 0.333...: tau-b, ties allowed
@@ -11,6 +11,14 @@ import itertools
 import math
 import random
 import statistics
+
+
+DIVERGED_LOSS = 30.0   # a validation loss at or above this (or NaN) counts as diverged, in every training
+
+
+def perplexity(loss) -> float | None:
+    """exp(loss); None for a missing or diverged loss (not below DIVERGED_LOSS)."""
+    return math.exp(loss) if loss is not None and loss < DIVERGED_LOSS else None
 
 
 def mean_sd(values) -> tuple[float | None, float | None]:

@@ -24,8 +24,8 @@ from .graphs import StepRunner, resolve_graphs
 from .model import BatchedRNNModel
 from .precision import proxy_precision, resolve_fuse
 from .runtime import derive_seed
+from .stats import DIVERGED_LOSS
 
-DIVERGED_LOSS = 30.0   # a best validation loss at or above this (or NaN) counts as diverged
 PATIENCE = 4           # epochs in a row without a new best validation loss before an early end
 EMA_MOMENTUM = 0.9     # running training loss, compared with 3x the validation loss
 SHORT_P = 0.05         # probability that a training step is bptt // 2 long

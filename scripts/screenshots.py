@@ -5,6 +5,8 @@ on a copy in a temporary folder and write
     docs/lab-mid.png        after --mid-steps Step clicks
     docs/lab-end.png        after Run finished (the final cell trained) and Export
     docs/cell-diagram.png   the exported diagram of the best cell (<save>/export/cell-best.png)
+    docs/lab-runs.png       05_runs.ipynb: the runs list after Branch from here (step 0, 1 more epoch)
+    docs/lab-compare.png    the search and its branch compared (the Compare button), run to their ends
 
     .venv/bin/python scripts/screenshots.py --data path/to/penn_proxy [--nodes 4 --epochs 2 ...]
 
@@ -171,6 +173,41 @@ def shoot(page, lab, root: Path, out: Path, args) -> None:
         time.sleep(0.3)
     shutil.copyfile(png, out / "cell-diagram.png")
     log("cell-diagram.png")
+    shoot_bench(page, lab, out, args)
+
+
+def shoot_bench(page, lab, out: Path, args) -> None:
+    """Branch after step 0 with one more epoch and run the branch; 05 lists both and compares them."""
+    epochs = page.locator(".autoshrink-lab .widget-text", has_text="epochs").locator("input").first
+    epochs.fill(str(args.epochs + 1))
+    epochs.press("Enter")
+    handle = page.locator(".autoshrink-history .noUi-handle").first      # the history slider to "after step 0"
+    handle.focus()
+    handle.press("Home")
+    handle.press("ArrowRight")
+    page.locator(".autoshrink-history-note", has_text="after step 0").wait_for(timeout=30_000)
+    page.locator("button.autoshrink-branch").first.click()
+    wait_status(page, lambda text: "branched after step" in text, 60)
+    page.locator("button.autoshrink-run").first.click()
+    wait_status(page, lambda text: "finished" in text, args.timeout)
+    wait_idle_panel(page, 120)
+    log(f"branch: {status(page)}")
+    bench = page.context.new_page()
+    bu.open_notebook(bench, lab, "notebooks/05_runs.ipynb")
+    bu.collapse_left_sidebar(bench)
+    bu.run_all_cells(bench, timeout=120_000)
+    bench.locator(".autoshrink-runs").first.wait_for(timeout=60_000)
+    bench.mouse.move(0, args.height - 1)
+    bu.scroll_to(bench, ".autoshrink-runs-lab")
+    bench.screenshot(path=str(out / "lab-runs.png"))
+    log("lab-runs.png")
+    bench.locator(".autoshrink-runs-chosen select").first.select_option(index=[0, 1])
+    bench.locator("button.autoshrink-runs-compare").first.click()
+    bench.wait_for_selector(".autoshrink-runs-lab .autoshrink-comparison .main-svg", timeout=60_000)
+    bench.wait_for_timeout(1000)
+    bu.scroll_to(bench, ".autoshrink-runs-lab .autoshrink-comparison")
+    bench.screenshot(path=str(out / "lab-compare.png"))
+    log("lab-compare.png")
 
 
 if __name__ == "__main__":

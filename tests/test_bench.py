@@ -12,7 +12,7 @@ import pytest
 from autoshrink.bench import RunsLab, SearchComparison, runs_html
 from autoshrink.record import best_ppl, write_state
 from autoshrink.runs import list_runs
-from autoshrink.searches import read_searches, settings_parallel
+from autoshrink.searches import read_searches, settings_parallel, settings_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
@@ -50,6 +50,14 @@ def test_parallel_view_has_an_axis_per_differing_setting(runs):
     assert list(dims) == ["cost_weight", "epochs", "edges", "best ppl"]          # save differs too, but is a path
     assert list(dims["epochs"].values) == [1, 3] and list(dims["best ppl"].values)[1] == 99.0
     assert list(fig.data[0].line.color) == list(dims["best ppl"].values)
+
+
+def test_drawn_ops_equal_the_same_ops_given(runs):
+    b = json.loads((runs / "b" / "search.json").read_text())
+    b["config"]["ops"] = ",".join(b["cell"]["ops"])                  # a branch records the ops it was drawn with
+    (runs / "b" / "search.json").write_text(json.dumps(b))
+    rows = {r["setting"]: r for r in settings_rows(read_searches([runs / "a", runs / "b"]))}
+    assert not rows["ops"]["differs"] and rows["ops"][str(runs / "a")] == b["config"]["ops"]
 
 
 def test_parallel_view_names_categories(runs):

@@ -235,10 +235,12 @@ def test_a_command_that_writes_a_folder_takes_save_and_out_alike():
 
 def test_runs_lists_searches_reports_and_final_trainings_without_torch(tmp_path, tiny_data):
     import records
+    from autoshrink.disk import WriterLock
     from autoshrink.record import write_state
     write_state(tmp_path / "runs" / "a", records.best_first(tiny_data, tmp_path / "runs" / "a"))
     write_state(tmp_path / "runs" / "b", records.best_first(tiny_data, tmp_path / "runs" / "b", steps=1, final=False))
-    (tmp_path / "runs" / "b" / "lock").write_text(f"{os.getpid()}\n")          # a live writer
+    writer = WriterLock(tmp_path / "runs" / "b").acquire()                      # a live writer: this test
+    (tmp_path / "runs" / "a" / "lock").write_text("999999\n")                   # a dead writer's file: no lock
     (tmp_path / "runs" / "t").mkdir()
     (tmp_path / "runs" / "t" / "run.json").write_text("{not json")
     code = ("import sys, json; from autoshrink.cli import main; main(['runs', sys.argv[1], '--json']); "
@@ -253,4 +255,6 @@ def test_runs_lists_searches_reports_and_final_trainings_without_torch(tmp_path,
     assert by[("a", "search")]["status"] == "finished" and by[("a", "search")]["edges"] == 5
     assert by[("a", "search")]["best_ppl"] == 300.0 and by[("a", "search")]["steps"] == 2
     assert by[("b", "search")]["status"] == "running" and by[("t", "run")]["status"] == "unreadable"
+    writer.release()
+    assert not (tmp_path / "runs" / "b" / "lock").exists()
     one_line_error(cli("runs", str(tmp_path / "nowhere")), "no folder")

@@ -18,7 +18,7 @@ from autoshrink.cell import DARTS, SHRINK_RNN, Cell
 from autoshrink.errors import ConfigError
 from autoshrink.data import batchify, load_corpus
 from autoshrink.export import export_cell
-from autoshrink.record import write_json_atomic
+from autoshrink.disk import write_json_atomic
 from autoshrink.final import FinalRun, evaluate, load_weights, pick_cell, step_lengths
 from autoshrink.final_config import FinalConfig
 from autoshrink.final_model import LanguageModel

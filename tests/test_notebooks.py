@@ -17,7 +17,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from autoshrink.config import SearchConfig
-from autoshrink.record import read_state, write_json_atomic
+from autoshrink.disk import write_json_atomic
+from autoshrink.record import read_state
 from autoshrink.search import Search
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

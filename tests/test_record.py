@@ -12,7 +12,8 @@ import pytest
 from autoshrink.cell import Cell
 from autoshrink.errors import ConfigError
 from autoshrink.export import export_from
-from autoshrink.record import SearchRecord, best_of, cell_of, clean, load_cell, parse_which, read_state, write_state
+from autoshrink.disk import clean
+from autoshrink.record import SearchRecord, best_of, cell_of, load_cell, parse_which, read_state, write_state
 
 
 def cli(*args):

@@ -14,7 +14,7 @@ import records  # noqa: E402
 
 from autoshrink import SearchConfig  # noqa: E402
 from autoshrink.runner import LabError, Runner  # noqa: E402
-from autoshrink.record import write_json_atomic  # noqa: E402
+from autoshrink.disk import write_json_atomic  # noqa: E402
 
 TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34,
             max_steps_to_action=3, device="cpu", parallel=1)

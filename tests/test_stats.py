@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from autoshrink.stats import argbest, kendall_tau, mean_sd, permutation_pvalue
+from autoshrink.stats import DIVERGED_LOSS, argbest, kendall_tau, mean_sd, permutation_pvalue, perplexity
 
 
 def test_kendall_tau_by_hand():
@@ -51,3 +51,9 @@ def test_permutation_pvalue_sampled_agrees_with_exact():
     total = sum(1 for _ in itertools.combinations(range(15), 3))
     assert exact * total == pytest.approx(round(exact * total))
     assert permutation_pvalue(mine, others, exact_limit=0, draws=40000) == pytest.approx(exact, abs=0.01)
+
+
+def test_perplexity_is_exp_of_the_loss_until_it_diverges():
+    assert perplexity(math.log(412.5)) == pytest.approx(412.5)
+    assert perplexity(29.999) == pytest.approx(math.exp(29.999))
+    assert perplexity(DIVERGED_LOSS) is None and perplexity(float("nan")) is None and perplexity(None) is None

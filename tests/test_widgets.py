@@ -18,7 +18,7 @@ from autoshrink.config import help_texts
 from autoshrink.errors import ConfigError
 from autoshrink.runner import LabError
 from autoshrink.search import Search
-from autoshrink.record import write_json_atomic
+from autoshrink.disk import write_json_atomic
 from autoshrink.search import initial_cell
 from autoshrink.widgets import SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
 

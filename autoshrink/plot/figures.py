@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from .. import formats
 from ..cell import Cell
+from ..stats import perplexity
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
 from .series import best_step, edge_key, step_series
 
@@ -343,4 +344,4 @@ def update_comparison(fig, name, curve) -> None:
     (epochs counted from 1; a diverged loss is left out)."""
     [trace] = [t for t in fig.data if t.name == str(name)]
     trace.update(x=[p["epoch"] + 1 for p in curve],
-                 y=[math.exp(p["val_loss"]) if p["val_loss"] < 30 else None for p in curve])
+                 y=[perplexity(p["val_loss"]) for p in curve])
