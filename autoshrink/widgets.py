@@ -94,14 +94,7 @@ def default_config(device: str = "auto", **changes) -> SearchConfig:
     except ConfigError as e:
         raise LabError(str(e)) from None
     machine = PRESETS["published"] if cuda else {**PRESETS["tiny"], "parallel": 1}
-    return changed(SearchConfig(device=device), **{**machine, **changes})
-
-
-def changed(cfg: SearchConfig, **changes) -> SearchConfig:
-    """`cfg` with `changes`; a new emsize carries nhid and nhidlast along unless they are given too."""
-    if "emsize" in changes:
-        changes = {"nhid": None, "nhidlast": None, **changes}
-    return SearchConfig(**{**cfg.to_dict(), **changes})
+    return SearchConfig(device=device).replace(**{**machine, **changes})
 
 
 def device_names() -> list[str]:
@@ -143,7 +136,7 @@ class SearchLab:
     """A search you watch and drive: settings panel, buttons, live figures, a history slider."""
 
     def __init__(self, cfg: SearchConfig | None = None, on_event=None, **settings):
-        cfg = changed(cfg or default_config(settings.get("device", "auto")), **settings)
+        cfg = (cfg or default_config(settings.get("device", "auto"))).replace(**settings)
         self.runner = Runner(self.config, on_change=self._on_change, on_event=on_event)
         self._shown = None                  # the edge whose curve the training figure shows
         self._build(cfg)
