@@ -204,7 +204,8 @@ BACKEND_FLAGS = ("backend", "ray_address", "gpus_per_task")   # train's: where i
 
 def cmd_train(args) -> int:
     from .backend import run_final
-    from .final import FinalRun, pick_cell
+    from .final import FinalRun
+    from .record import load_cell
     from .final_config import FinalConfig
     fields = {f.name for f in dataclasses.fields(FinalConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields}
@@ -223,7 +224,7 @@ def cmd_train(args) -> int:
         elif not args.cell:
             raise ConfigError("give --cell CELL.json|SAVE_DIR|shrinkrnn|darts, or --baseline lstm")
         else:
-            run = FinalRun.create(args.out, cfg, cell=pick_cell(args.cell, args.which))
+            run = FinalRun.create(args.out, cfg, cell=load_cell(args.cell, args.which))
     where = {k: v for k, v in vars(args).items() if k in BACKEND_FLAGS}
     host = run.device if where.get("backend", "local") == "local" else f"Ray ({where.get('gpus_per_task', 0.0)} GPUs)"
     print(f"final training in {run.folder} on {host}; settings {json.dumps(run.cfg.to_dict())}", flush=True)

@@ -39,19 +39,13 @@ from .final_config import FinalConfig
 from .final_model import LanguageModel, detach, n_params
 from .precision import resolve_fuse, resolve_precision
 from .disk import WriterLock, read_json, write_atomic, write_json_atomic
-from .record import load_cell, paths_from_record, paths_to_record
+from .record import paths_from_record, paths_to_record
 from .runtime import resolve_device
 from .stats import perplexity
 
 FORMAT = "autoshrink-final/1"
 MODELS = ("cell", "lstm")
 LEN_SD, LEN_MIN, LEN_OVER = 5, 5, 20   # step length ~ N(bptt, 5) clipped to [5, bptt + 20]
-
-
-def pick_cell(source, which: str = "best") -> Cell:
-    """The cell to train: what load_cell reads (a cell JSON, a graph pickle, shrinkrnn or darts, or a
-    search's save folder, whose `which` cell is taken: best, final or step:N)."""
-    return load_cell(source, which)
 
 
 def step_lengths(n_rows: int, bptt: int, rng: np.random.Generator) -> list[int]:

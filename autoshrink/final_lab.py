@@ -24,7 +24,8 @@ from .cell import SHRINK_RNN, Cell
 from .config import FUSES, PRECISIONS
 from .errors import ConfigError
 from .figure_widget import FigureWidget
-from .final import FinalRun, pick_cell
+from .final import FinalRun
+from .record import load_cell
 from .final_config import PRESETS, FinalConfig
 from .quality_plot import final_figure, update_final
 from .worker import Worker
@@ -65,7 +66,7 @@ def results_html(rows: list[dict]) -> str:
 
 
 def choose_cell(source, which: str = "best") -> tuple[Cell, str]:
-    """The cell final.pick_cell reads from `source` (a search's save folder: its cell `which`, by
+    """The cell record.load_cell reads from `source` (a search's save folder: its cell `which`, by
     default the discovered one; a cell file; shrinkrnn; darts) and what it is; the published
     ShrinkRNN cell when `source` names a folder (a path without a suffix) that holds no search yet."""
     path = Path(str(source))
@@ -73,7 +74,7 @@ def choose_cell(source, which: str = "best") -> tuple[Cell, str]:
     if folder and not (path / "search.json").is_file():
         return SHRINK_RNN, f"ShrinkRNN (no search in {source} yet)"
     where = f"the {which} cell of the search in {source}" if path.is_dir() else str(source)
-    return pick_cell(source, which), where
+    return load_cell(source, which), where
 
 
 class FinalLab:

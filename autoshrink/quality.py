@@ -46,15 +46,11 @@ import numpy as np
 from .cell import DARTS, SHRINK_RNN, Cell, random_cell
 from .config import SearchConfig
 from .errors import ConfigError
-from .data import load_corpus
-from .final import FinalRun, pick_cell
 from .final_config import FinalConfig
-from .proxy import start_embedding
 from .disk import WriterLock, read_json, write_json_atomic
-from .record import read_state
-from .runtime import derive_seed, resolve_device
+from .record import load_cell, read_state
+from .runtime import derive_seed
 from .stats import kendall_tau, mean_sd, permutation_pvalue, perplexity
-from .train import train_cells
 
 FORMAT = "autoshrink-quality/1"
 VERSION = 2          # part of the cache key: records of version 2 hold the test perplexity
@@ -118,7 +114,7 @@ class QualityReport:
         if n_random < 0 or seeds < 1 or budget < 0:
             raise ConfigError(f"--random and --random_search must be 0 or more and --seeds at least 1, "
                               f"got {n_random}, {budget} and {seeds}")
-        self.cell = pick_cell(self.save, which)
+        self.cell = load_cell(self.save, which)
         self.seeds = [derive_seed(self.cfg.seed, SALT_WEIGHTS, r) for r in range(seeds)]
         n_edges, nodes = self.cell.prune().n_edges, self.cfg.nodes
         mine = [self.cell.prune()]       # the controls and the pool never hold the discovered cell itself
@@ -188,9 +184,7 @@ class QualityReport:
         self.cache = self._read_cache()          # as the last writer left it
         todo = [j for j in self.missing() if j[1] is not None]
         if todo:
-            corpus = load_corpus(self.cfg.data)
-            emb = start_embedding(self.cfg, corpus.words)
-            device = resolve_device(self.cfg.device)
+            corpus, emb, device = self._training_inputs()
         n = 0
         while todo:
             key, name, seed = todo.pop(0)
@@ -208,7 +202,17 @@ class QualityReport:
             todo = todo or [j for j in self.missing() if j[1] is not None]    # the winner, once the pool is done
         return self.report()
 
+    def _training_inputs(self):
+        """The corpus, the start embedding and the device (torch is loaded only when something trains:
+        a report read from its cache needs none of it)."""
+        from .data import load_corpus
+        from .proxy import start_embedding
+        from .runtime import resolve_device
+        corpus = load_corpus(self.cfg.data)
+        return corpus, start_embedding(self.cfg, corpus.words), resolve_device(self.cfg.device)
+
     def _cell(self, name, seed, corpus, emb, device, should_stop) -> dict | None:
+        from .train import train_cells
         cell = self.cells[name]
         [r] = train_cells([cell], [seed], corpus, emb, self.cfg, device, should_stop=should_stop, test=True)
         if r is None:
@@ -218,6 +222,7 @@ class QualityReport:
                 "edges": cell.prune().n_edges, "params": r.params, "seconds": r.seconds, "epochs": r.epochs}
 
     def _lstm(self, seed, should_stop) -> dict | None:
+        from .final import FinalRun
         with tempfile.TemporaryDirectory() as tmp:
             run = FinalRun.create(Path(tmp) / "lstm", lstm_proxy_config(self.cfg, seed), model="lstm")
             if run.run(should_stop=should_stop) is None:

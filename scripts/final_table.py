@@ -14,15 +14,15 @@ import statistics
 from pathlib import Path
 
 from autoshrink.cell import DARTS, SHRINK_RNN
-from autoshrink.final import FinalRun, pick_cell
+from autoshrink.final import FinalRun
 from autoshrink.final_config import FinalConfig
 from autoshrink.quality import random_cells
-from autoshrink.record import read_state
+from autoshrink.record import load_cell, read_state
 
 
 def models(search: Path, which: str, n_random: int) -> dict:
     """name -> cell (None for the LSTM), in the table's order."""
-    cell = pick_cell(search, which)
+    cell = load_cell(search, which)
     cfg = read_state(search)["config"]
     found = {"discovered": cell, "ShrinkRNN": SHRINK_RNN, "DARTS": DARTS, "LSTM": None}
     randoms = random_cells(cfg["nodes"], cell.prune().n_edges, n_random, cfg["seed"])

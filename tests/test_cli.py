@@ -258,3 +258,19 @@ def test_runs_lists_searches_reports_and_final_trainings_without_torch(tmp_path,
     writer.release()
     assert not (tmp_path / "runs" / "b" / "lock").exists()
     one_line_error(cli("runs", str(tmp_path / "nowhere")), "no folder")
+
+
+def test_a_cached_quality_report_and_export_read_without_torch(tmp_path, tiny_data):
+    """Commands that only read (export, a quality report whose trainings are all cached) do not load torch."""
+    import records
+    from autoshrink.record import write_state
+    save = tmp_path / "s"
+    write_state(save, records.best_first(tiny_data, save))
+    code = ("import sys; from autoshrink.quality import QualityReport; from autoshrink.export import export_from; "
+            "r = QualityReport(sys.argv[1], n_random=2, seeds=1, lstm=False, random_search=0); "
+            "export_from(sys.argv[1], sys.argv[2]); print(len(r.missing()), 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code, str(save), str(tmp_path / "x")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    missing, torch_loaded = r.stdout.split()
+    assert int(missing) > 0 and torch_loaded == "False"      # trainings to do, none started: torch never loaded

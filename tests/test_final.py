@@ -19,7 +19,8 @@ from autoshrink.errors import ConfigError
 from autoshrink.data import batchify, load_corpus
 from autoshrink.export import export_cell
 from autoshrink.disk import write_json_atomic
-from autoshrink.final import FinalRun, evaluate, load_weights, pick_cell, step_lengths
+from autoshrink.final import FinalRun, evaluate, load_weights, step_lengths
+from autoshrink.record import load_cell
 from autoshrink.final_config import FinalConfig
 from autoshrink.final_model import LanguageModel
 
@@ -146,15 +147,15 @@ def test_lstm_baseline_is_torchs_lstm_under_the_same_trainer(tmp_path, tiny_data
     assert evaluate(model, data, run.cfg.bptt) == pytest.approx(result["valid_loss"])
 
 
-def test_pick_cell_from_a_search_folder(tmp_path):
+def test_load_cell_from_a_search_folder(tmp_path):
     save = tmp_path / "run"
     write_json_atomic(save / "search.json", records.best_first(tmp_path, save))   # best: step 0 of 2
-    assert pick_cell(save) == records.AFTER0 == pick_cell(save, "step:0")
-    assert pick_cell(save / "search.json", "final") == records.AFTER1
+    assert load_cell(save) == records.AFTER0 == load_cell(save, "step:0")
+    assert load_cell(save / "search.json", "final") == records.AFTER1
     write_json_atomic(save / "search.json", records.best_first(tmp_path, save, steps=1, final=False))
     with pytest.raises(ConfigError, match="no final cell yet"):
-        pick_cell(save, "final")
-    assert pick_cell("darts") == DARTS and pick_cell("ShrinkRNN") == SHRINK_RNN
+        load_cell(save, "final")
+    assert load_cell("darts") == DARTS and load_cell("ShrinkRNN") == SHRINK_RNN
 
 
 def _cli(*args):
