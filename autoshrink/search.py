@@ -2,7 +2,7 @@
 
     search = Search(SearchConfig(...), on_event=print_event)   # or Search.resume("search-run")
     edges = search.candidates()     # the edges this step will try removing
-    search.evaluate()               # train every candidate (saved after each one)
+    search.train_candidates()       # train every candidate (saved after each one)
     record = search.commit()        # remove the best edge(s) for good, prune, record the step
     search.run()                    # ... or all steps to the end, then the final cell
     search.close()                  # let another process write the folder
@@ -266,7 +266,7 @@ class Search:
             self.save()
         return [tuple(e) for e in self.pending["order"]]
 
-    def evaluate(self, should_stop=None) -> bool:
+    def train_candidates(self, should_stop=None) -> bool:
         """Train the step's untried candidates; True when all are done, False if stopped."""
         edges = self.candidates()
         step = self.pending
@@ -427,7 +427,7 @@ class Search:
         """Remove for good the drop_k best-scoring edges of the finished step, prune, record it."""
         step = self.pending
         if step is None or len(step["candidates"]) < len(step["order"]):
-            raise RuntimeError("commit() needs a step whose candidates are all evaluated; call evaluate() first")
+            raise RuntimeError("commit() needs a step whose candidates are all trained; call train_candidates() first")
         ranked = sorted(step["candidates"], key=decision_score, reverse=True)
         cell, removed, pruned = self.cell, [], []
         for c in ranked[: self.cfg.drop_k]:
@@ -453,7 +453,7 @@ class Search:
 
     def step(self, should_stop=None) -> dict | None:
         """One whole shrink step; None if the search has shrunk enough or was stopped."""
-        if self.shrinking_done or not self.evaluate(should_stop):
+        if self.shrinking_done or not self.train_candidates(should_stop):
             return None
         return self.commit()
 

@@ -83,7 +83,7 @@ def test_diverged_candidate_ranks_worst(tiny_data, tmp_path):
     s = Search(tiny(tiny_data, tmp_path / "d"))
     s.candidates()
     step = s.pending
-    s.evaluate()
+    s.train_candidates()
     step["candidates"][0].update(ppl=None, score=None, diverged=True)   # as a NaN run is recorded
     rec = s.commit()
     assert rec["removed"][0] != step["candidates"][0]["edge"]
