@@ -25,7 +25,7 @@ from .config import FUSES, PRECISIONS
 from .errors import ConfigError
 from .figure_widget import FigureWidget
 from .final import FinalRun
-from .record import load_cell
+from .record import load_cell, record_path
 from .final_config import PRESETS, FinalConfig
 from .quality_plot import final_figure, update_final
 from .worker import Worker
@@ -71,7 +71,7 @@ def choose_cell(source, which: str = "best") -> tuple[Cell, str]:
     ShrinkRNN cell when `source` names a folder (a path without a suffix) that holds no search yet."""
     path = Path(str(source))
     folder = path.is_dir() or not (path.suffix or str(source).lower() in ("shrinkrnn", "darts"))
-    if folder and not (path / "search.json").is_file():
+    if folder and not record_path(path).is_file():
         return SHRINK_RNN, f"ShrinkRNN (no search in {source} yet)"
     where = f"the {which} cell of the search in {source}" if path.is_dir() else str(source)
     return load_cell(source, which), where

@@ -161,6 +161,12 @@ def done_steps(state: dict) -> list[dict]:
     return [s for s in state["steps"] if s.get("done")]
 
 
+def pending_step(state: dict) -> dict | None:
+    """The step in progress (the last one, not done), None between steps."""
+    steps = state["steps"]
+    return steps[-1] if steps and not steps[-1].get("done") else None
+
+
 def decision_score(c: dict) -> tuple:
     """What a step ranks a candidate record by: not halved first, then its mean score over seeds
     when retested (--retest), else its score; a diverged one (score null) last."""

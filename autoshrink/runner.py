@@ -28,7 +28,7 @@ from .plot import save_curves
 from .proxy import cell_seed, start_embedding
 from .runtime import resolve_device
 from .worker import Worker
-from .record import cell_of, which_name
+from .record import cell_of, done_steps, record_path, which_name
 from .search import SAFE_ON_RESUME, Search, read_state
 
 
@@ -55,7 +55,7 @@ class Progress:
 def fresh_folder(save) -> str:
     """`save` if it holds no search yet, else the first of save-2, save-3, ... that holds none."""
     k, name = 1, str(save)
-    while (Path(name) / "search.json").exists():
+    while record_path(name).exists():
         k += 1
         name = f"{save}-{k}"
     return name
@@ -146,7 +146,7 @@ class Runner:
 
     @property
     def history(self) -> list[dict]:
-        return [s for s in (self.state or {}).get("steps", []) if s.get("done")]
+        return done_steps(self.state) if self.state else []
 
     @property
     def finished(self) -> bool:
@@ -227,7 +227,7 @@ class Runner:
         (checked every `interval` seconds in a thread), e.g. while the command line runs it."""
         self.unfollow()
         self.opened = (Path(save), read_search(save))
-        self._seen = _stamp(_record_path(save))
+        self._seen = _stamp(record_path(save))
         self.following = True
         self.set_phase("following (read-only)")
         self._watch.clear()
@@ -243,7 +243,7 @@ class Runner:
         if not self.following:
             return False
         folder = self.opened[0]
-        stamp = _stamp(_record_path(folder))
+        stamp = _stamp(record_path(folder))
         if stamp is None or stamp == self._seen:
             return False
         try:
@@ -426,10 +426,6 @@ def _finished_phase(state: dict) -> str:
         text += f"; best cell after step {best['step']} (score {formats.score(best['score'])}, " \
                 f"{Cell.from_dict(best['cell']).n_edges} edges)"
     return text
-
-
-def _record_path(save) -> Path:
-    return Path(save) if str(save).endswith(".json") else Path(save) / "search.json"
 
 
 def read_search(save) -> dict:

@@ -18,7 +18,7 @@ from . import formats
 from .cell import Cell
 from .errors import ConfigError
 from .disk import WriterLock, read_json
-from .record import best_of, best_ppl, read_state
+from .record import best_of, best_ppl, done_steps, read_state
 
 KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")
 
@@ -39,7 +39,7 @@ def _search_row(folder: Path) -> dict:
             "parent": f"{parent['save']} @ step {parent['step']}" if parent else "",
             "settings": {k: cfg.get(k) for k in KEY_SETTINGS}, "best_ppl": best_ppl(state),
             "edges": Cell.from_dict(best["cell"]).n_edges if best else None,
-            "steps": sum(1 for s in state["steps"] if s.get("done")),
+            "steps": len(done_steps(state)),
             "seconds": sum(c.get("seconds") or 0.0 for s in state["steps"] for c in s["candidates"])}
 
 

@@ -41,7 +41,7 @@ from .model import count_params
 from .precision import proxy_precision
 from .proxy import start_embedding, train_cell
 from .disk import WriterLock, clean
-from .record import FORMAT, best_of, cell_of, decision_score, read_state, write_state
+from .record import FORMAT, best_of, cell_of, decision_score, done_steps, pending_step, read_state, record_path, write_state
 from .runtime import derive_seed, resolve_device
 from .stats import DIVERGED_LOSS
 from .train import Result
@@ -140,7 +140,7 @@ class Search:
             return
         self.device = resolve_device(cfg.device)
         self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision, self.device, cfg.nhid))
-        if state is None and (self.save_dir / "search.json").exists():
+        if state is None and record_path(self.save_dir).exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)
         self.backend = make_backend(cfg)
@@ -181,7 +181,7 @@ class Search:
         and search.json records the parent (folder, relative to the new record, and step). The
         parent is only read."""
         state = read_state(parent)
-        done = [s for s in state["steps"] if s["done"]]
+        done = done_steps(state)
         if not 0 <= at_step < len(done):
             raise ConfigError(f"--at_step {at_step}: {parent} has finished steps 0 to {len(done) - 1}; "
                               f"branch from one of them" if done else f"{parent} has no finished step to branch from")
@@ -192,7 +192,7 @@ class Search:
                 raise ConfigError(f"--{name} defines the search space, which a branch keeps ({space[name]}); "
                                   f"drop --{name}")
         cfg = SearchConfig.from_dict({**state["config"], **changes, "ops": ops, "save": str(save)}).check()
-        if (Path(save) / "search.json").exists():
+        if record_path(save).exists():
             raise ConfigError(f"{save}/search.json exists; branch into another --save")
         steps = [{**copy.deepcopy(s), "from_parent": True} for s in done[: at_step + 1]]
         rel = os.path.relpath(os.path.abspath(parent), os.path.abspath(save))
@@ -237,12 +237,11 @@ class Search:
 
     @property
     def history(self) -> list[dict]:
-        return [s for s in self.state["steps"] if s["done"]]
+        return done_steps(self.state)
 
     @property
     def pending(self) -> dict | None:
-        steps = self.state["steps"]
-        return steps[-1] if steps and not steps[-1]["done"] else None
+        return pending_step(self.state)
 
     @property
     def shrinking_done(self) -> bool:

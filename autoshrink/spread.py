@@ -14,7 +14,7 @@ import itertools
 from pathlib import Path
 
 from .config import SearchConfig
-from .record import best_of, cell_of, read_state
+from .record import best_of, cell_of, read_state, record_path
 from .search import Search
 from .stats import mean_sd
 
@@ -31,7 +31,7 @@ def run_spread(save, n: int = 3, on_event=None, should_stop=None) -> dict:
     states = {cfg.seed: state}
     for seed in range(cfg.seed + 1, cfg.seed + n):
         folder = spread_folder(save, seed)
-        search = (Search.resume(folder, on_event=on_event) if (folder / "search.json").is_file() else
+        search = (Search.resume(folder, on_event=on_event) if record_path(folder).is_file() else
                   Search(cfg.replace(seed=seed, save=str(folder)), on_event=on_event))
         with search:
             done = search.shrinking_done or search.run(should_stop) is not None

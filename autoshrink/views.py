@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from . import formats
 from .cell import Cell
 from .config import SearchConfig
+from .record import done_steps, pending_step
 from .plot import best_step, candidates_table, cell_at, edge_states_at
 
 COLUMNS = [("rank", "#"), ("edge", "edge removed"), ("ppl", "ppl"), ("flops", "flops"), ("score", "score"),
@@ -58,7 +59,7 @@ def html_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "n
 
 
 def history_length(state: dict | None) -> int:
-    return sum(1 for s in (state or {}).get("steps", []) if s.get("done"))
+    return len(done_steps(state)) if state else 0
 
 
 def best_position(state: dict | None) -> int | None:
@@ -78,7 +79,7 @@ def view_at(state: dict | None, position: int, training=(), preview: Cell | None
         where = f"{n_edges(preview.n_edges)}, fully connected" if preview else "— edges"
         return View(preview, {}, None, f"start: {where}")
     steps, n_done = state["steps"], history_length(state)
-    if position >= n_done and steps and not steps[-1]["done"]:
+    if position >= n_done and pending_step(state):
         where, index = f"step {len(steps) - 1} in progress", -1
     elif position == 0:
         where, index = "start", None
@@ -221,7 +222,7 @@ def estimate(state: dict | None, cfg: SearchConfig) -> tuple[float, float, int, 
     edges = Cell.from_dict(state["cell"]).n_edges
     if edges <= cfg.threshold or edges == 0:
         return each, each, n, each
-    pending = state["steps"][-1] if state["steps"] and not state["steps"][-1]["done"] else None
+    pending = pending_step(state)
     first = len(pending["order"]) - len(pending["candidates"]) if pending else min(cfg.max_steps_to_action, edges)
     total, left = first, edges - cfg.drop_k
     while left > cfg.threshold and left > 0:

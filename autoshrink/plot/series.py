@@ -4,7 +4,7 @@ the cell and the edge states at any step, a step's candidates ranked, and the be
 from __future__ import annotations
 
 from ..cell import Cell
-from ..record import decision_score
+from ..record import decision_score, done_steps
 
 
 def edge_key(e) -> tuple[int, int]:
@@ -17,7 +17,7 @@ def _num(v) -> float:
 
 def step_series(state: dict) -> dict[str, list]:
     """Per finished step: step, edges_left, best/mean score, best/mean ppl, mean flops (None -> nan)."""
-    steps = [s for s in (state or {}).get("steps", []) if s.get("done", True)]
+    steps = done_steps(state) if state else []
     keys = ("edges_left", "best_score", "mean_score", "best_ppl", "mean_ppl", "mean_flops")
     series = {k: [_num(s.get(k)) for s in steps] for k in keys}
     series["step"] = [s.get("step", k) for k, s in enumerate(steps)]
@@ -31,7 +31,7 @@ def cell_at(state: dict, step_index=None) -> Cell:
     if step_index is None or not steps:
         return Cell.from_dict(state["initial"])
     k = range(len(steps))[step_index]
-    if steps[k].get("done", True) and steps[k].get("cell"):
+    if steps[k].get("done") and steps[k].get("cell"):
         return Cell.from_dict(steps[k]["cell"])
     return cell_at(state, k - 1) if k > 0 else Cell.from_dict(state["initial"])
 
