@@ -157,7 +157,7 @@ def cmd_proxy(args) -> int:
     out = {"ppl": r.ppl, "flops": r.flops, "params": r.params, "seconds": round(r.seconds, 3),
            "score": cfg_score(cfg, r.ppl, r.flops), "val_loss": r.val_loss, "epochs": r.epochs, "ended": r.ended,
            "diverged": r.diverged, "edges": cell.prune().n_edges,
-           "precision": proxy_precision(cfg.precision, resolve_device(cfg.device), cfg.nhid)}
+           "precision": proxy_precision(cfg.precision)}
     print(json.dumps(clean(out), allow_nan=False))
     return 0
 

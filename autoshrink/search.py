@@ -139,7 +139,7 @@ class Search:
             self.state = state
             return
         self.device = resolve_device(cfg.device)
-        self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision, self.device, cfg.nhid))
+        self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision))
         if state is None and record_path(self.save_dir).exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)

@@ -131,7 +131,7 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     emit = on_event or (lambda kind, **info: None)
     K = len(cells)
     tick = time.perf_counter()
-    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, proxy_precision(cfg.precision, device, cfg.nhid),
+    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, proxy_precision(cfg.precision),
                             resolve_fuse(cfg.fuse)).to(device)
     params = [model.n_params(k) for k in range(K)]
     train = batchify(corpus.train, cfg.batch_size).to(device)
