@@ -17,6 +17,7 @@ from pathlib import Path
 import ipywidgets as W
 from IPython.display import display
 
+from . import views
 from .errors import ConfigError
 from .runner import LabError
 from .runs import COLUMNS, list_runs, row_cells
@@ -99,7 +100,7 @@ class SearchComparison:
         try:
             self.save()
         except (ConfigError, OSError) as e:
-            self.saved.value = f"<span style='color:#c00'>⚠ {html.escape(str(e))}</span>"
+            self.saved.value = views.error_line(e)
 
 
 class RunsLab:
@@ -136,7 +137,7 @@ class RunsLab:
         try:
             self.rows = list_runs(self.folder.value.strip())
         except ConfigError as e:
-            self.rows, self.message.value = [], f"<span style='color:#c00'>⚠ {html.escape(str(e))}</span>"
+            self.rows, self.message.value = [], views.error_line(e)
         self.table.value = runs_html(self.rows)
         searches = [r for r in self.rows if r["kind"] == "search" and r["status"] != "unreadable"]
         self.chosen.options = [(f"{r['folder']} · {r['status']} · {r['steps']} steps", r["folder"]) for r in searches]
@@ -237,7 +238,7 @@ class RunsLab:
         try:
             action()
         except (ConfigError, LabError) as e:
-            self.message.value = f"<span style='color:#c00'>⚠ {html.escape(str(e))}</span>"
+            self.message.value = views.error_line(e)
 
     def _on_refresh(self, button=None) -> None:
         self._act(self.refresh)

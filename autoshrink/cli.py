@@ -134,12 +134,10 @@ def _saved_config(path) -> dict | None:
 
 
 def cmd_proxy(args) -> int:
-    from .record import load_cell
-    from .precision import proxy_precision
-    from .runtime import resolve_device
-    from .proxy import train_cell
     from .disk import clean
-    from .record import parse_which
+    from .precision import proxy_precision
+    from .proxy import train_cell
+    from .record import load_cell, parse_which
     from .search import cfg_score
     flags = _flags(args)
     for name in SEARCH_ONLY:

@@ -49,7 +49,7 @@ from .errors import ConfigError
 from .final_config import FinalConfig
 from .disk import WriterLock, read_json, write_json_atomic
 from .record import load_cell, read_state
-from .runtime import derive_seed
+from .runtime import derive_seed, resolve_device
 from .stats import kendall_tau, mean_sd, permutation_pvalue, perplexity
 
 FORMAT = "autoshrink-quality/1"
@@ -207,7 +207,6 @@ class QualityReport:
         a report read from its cache needs none of it)."""
         from .data import load_corpus
         from .proxy import start_embedding
-        from .runtime import resolve_device
         corpus = load_corpus(self.cfg.data)
         return corpus, start_embedding(self.cfg, corpus.words), resolve_device(self.cfg.device)
 

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from . import formats
 from .cell import Cell
 from .formats import budget
-from .plot import cells_figure
+from .plot import cells_figure, write_page
 from .quality import GROUPS, proxy_final_tau
 from .stats import perplexity
 
@@ -226,7 +226,4 @@ def write_figures(report: dict, state: dict, path, final: dict | None = None) ->
     figs = [quality_figure(report), pareto_figure(state)]
     if final:
         figs.append(tau_figure(proxy_final_tau(report, final)))
-    parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figs)]
-    Path(path).write_text("<html><head><meta charset='utf-8'><title>Search quality</title></head><body>"
-                          + "".join(parts) + "</body></html>")
-    return Path(path)
+    return write_page(path, "Search quality", figs)

@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from . import formats
 from .cell import Cell
 from .errors import ConfigError
-from .plot import dag_figure, step_series
+from .plot import dag_figure, step_series, write_page
 from .record import best_of, best_ppl, cell_of, read_state
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -110,12 +110,14 @@ def settings_parallel(states: dict[str, dict]) -> go.Figure:
     """Parallel coordinates: one line per search that has a best cell, an axis per setting that
     differs between them (the seed when none does), then the best cell's edges and proxy ppl, the
     line coloured by that ppl (lower is better)."""
-    scored = {n: st for n, st in states.items() if best_ppl(st) is not None}
+    ppls = {n: best_ppl(st) for n, st in states.items()}
+    scored = {n: st for n, st in states.items() if ppls[n] is not None}
     if not scored:
         raise ConfigError("none of these searches has a scored step yet; Step one of them first")
-    rows = [r for r in settings_rows(scored) if r["differs"] and r["setting"] not in PATH_SETTINGS]
-    rows = rows or [r for r in settings_rows(scored) if r["setting"] == "seed"]
-    ppl = [best_ppl(st) for st in scored.values()]
+    every = settings_rows(scored)
+    rows = [r for r in every if r["differs"] and r["setting"] not in PATH_SETTINGS]
+    rows = rows or [r for r in every if r["setting"] == "seed"]
+    ppl = [ppls[n] for n in scored]
     dims = [_axis(r["setting"], [r[n] for n in scored]) for r in rows]
     dims += [_axis("edges", [Cell.from_dict(best_of(st)["cell"]).n_edges for st in scored.values()]),
              _axis("best ppl", ppl)]
@@ -144,10 +146,6 @@ def settings_html(states: dict[str, dict]) -> str:
 def write_comparison(saves, path, which: str = "best") -> Path:
     """The curves, the cell diff (the first two) and the settings of the searches in one offline HTML page."""
     states = read_searches(saves)
-    figs = [curves_overlay(states), cell_diff_figure(states, which)]
-    parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figs)]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text("<html><head><meta charset='utf-8'><title>Searches compared</title></head><body>"
-                          f"<h2>{' vs '.join(html.escape(s) for s in states)}</h2>" + "".join(parts)
-                          + "<h3>Settings (differences in bold)</h3>" + settings_html(states) + "</body></html>")
-    return Path(path)
+    return write_page(path, "Searches compared", [curves_overlay(states), cell_diff_figure(states, which)],
+                      head=f"<h2>{' vs '.join(html.escape(s) for s in states)}</h2>",
+                      tail="<h3>Settings (differences in bold)</h3>" + settings_html(states))

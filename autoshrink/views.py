@@ -44,6 +44,11 @@ def edge_text(e) -> str:
     return f"{e[0]}→{e[1]}"
 
 
+def error_line(e) -> str:
+    """A panel's one-line error: the message in red behind a warning sign."""
+    return f"<span style='color:#c00'>⚠ {html.escape(str(e))}</span>"
+
+
 def html_table(rows: list[dict], columns: list[tuple[str, str]], empty: str = "nothing yet") -> str:
     """An HTML table of `rows` (dicts) with `columns` (key, header); each quantity in its format (formats.py)."""
     if not rows:

@@ -257,7 +257,7 @@ class SearchLab:
         try:
             self.message.value = self._settings_note(self.config())
         except ConfigError as e:
-            self.message.value = f"<span style='color:#c00'>⚠ {html.escape(str(e))}</span>"
+            self.message.value = views.error_line(e)
         self._buttons()
         if self.state is None:
             self._draw_view()

@@ -16,7 +16,7 @@ from autoshrink.searches import read_searches, settings_parallel, settings_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
-from test_widgets import make_lab  # noqa: E402
+from test_widgets import stepped_lab  # noqa: E402
 
 
 @pytest.fixture
@@ -91,11 +91,7 @@ def test_buttons_that_need_one_search_say_so(runs):
 
 
 def test_open_resume_and_branch_a_real_search(tiny_data, tmp_path):
-    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
-    lab.step()
-    lab.step()
-    parent = Path(lab.runner.save_dir)
-    before = (parent / "search.json").read_text()
+    lab, parent, before = stepped_lab(tiny_data, tmp_path)
     lab.close()
     bench = RunsLab(tmp_path, data=str(tiny_data))
     bench.chosen.value = (str(parent),)
@@ -121,10 +117,7 @@ def test_open_resume_and_branch_a_real_search(tiny_data, tmp_path):
 
 def test_a_followed_search_branches_and_the_lab_drives_the_branch(tiny_data, tmp_path):
     from autoshrink.widgets import SearchLab
-    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
-    lab.step()
-    parent = Path(lab.runner.save_dir)
-    before = (parent / "search.json").read_text()
+    lab, parent, before = stepped_lab(tiny_data, tmp_path, steps=1)
     watcher = SearchLab.open(parent, follow=True, interval=0.05, data=str(tiny_data))
     watcher.slider.value = 1
     assert watcher.following and not watcher.branch_button.disabled

@@ -34,6 +34,15 @@ def make_lab(tiny_data, tmp_path, on_event=None, **changes) -> SearchLab:
     return SearchLab(SearchConfig(**settings), on_event=on_event)
 
 
+def stepped_lab(tiny_data, tmp_path, steps: int = 2) -> tuple[SearchLab, Path, str]:
+    """A 4-node lab (two candidates a step) after `steps` Steps, its save folder and its search.json text."""
+    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
+    for _ in range(steps):
+        lab.step()
+    parent = Path(lab.runner.save_dir)
+    return lab, parent, (parent / "search.json").read_text()
+
+
 def dag_states(lab: SearchLab) -> Counter:
     """How many drawn edges of the DAG figure are in each state (live, tried, removed, ...)."""
     return Counter(t.legendgroup for t in lab.dag.data if t.name.startswith("edge ") and t.visible)
@@ -384,11 +393,7 @@ def test_presets_fill_the_panel():
 
 
 def test_branch_from_the_history_slider_leaves_the_parent_and_follows_the_panel(tiny_data, tmp_path):
-    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
-    lab.step()
-    lab.step()
-    parent = Path(lab.runner.save_dir)
-    before = (parent / "search.json").read_text()
+    lab, parent, before = stepped_lab(tiny_data, tmp_path)
     lab.slider.value = 1                                   # after step 0
     assert not lab.branch_button.disabled
     lab.inputs["epochs"].value = 2

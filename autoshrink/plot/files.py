@@ -5,6 +5,7 @@ headless and in threads.
 """
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 
@@ -71,6 +72,16 @@ def curve_figure(state: dict, key: str, title: str, ylabel: str) -> Figure:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize=9)
     return fig
+
+
+def write_page(path, title: str, figures, head: str = "", tail: str = "") -> Path:
+    """Plotly `figures` in one offline HTML page (plotly.js inlined once), `head` and `tail` HTML around them."""
+    parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figures)]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+                    + head + "".join(parts) + tail + "</body></html>")
+    return path
 
 
 def save_curves(state: dict, folder) -> dict[str, Path]:
