@@ -4,8 +4,8 @@
     results = backend.train(cells, seeds, corpus, embedding, cfg, device, group=2, on_event=..., should_stop=...)
 
 Both backends train `cells` in groups of `group` (one batched model per group, as `train.train_cells`)
-and report through the same `on_event(kind, index=k, **info)` calls, k being the cell's place in
-`cells`: "start" when a group begins, then train_cells' "epoch" and "candidate_done". A candidate's
+and report through the same `on_event(event)` calls (autoshrink.events), the event's index being the
+cell's place in `cells`: TrainingStarted when a group begins, then train_cells' EpochDone and TrainingDone. A candidate's
 result depends only on (cell, seed, settings, data), so both give the same numbers.
 
 With Ray, each group is one task asking for one CPU and `cfg.gpus_per_task` GPUs; the corpus and
@@ -22,6 +22,7 @@ relayed the same way, resuming from its last checkpoint when its worker dies:
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -31,6 +32,7 @@ import torch
 
 from .config import SearchConfig
 from .errors import ConfigError
+from .events import EpochDone, FinalEpoch, PhaseSwitched, TrainingDone, TrainingStarted, ignore
 from .final import FinalRun
 from .runtime import resolve_device
 from .train import train_cells
@@ -50,7 +52,8 @@ def make_backend(cfg: SearchConfig):
 
 
 def _shifted(on_event, offset: int):
-    return lambda kind, index, **info: on_event(kind, index=index + offset, **info)
+    """on_event, told each event with its index moved `offset` on (a group's place in the whole call)."""
+    return lambda event: on_event(dataclasses.replace(event, index=event.index + offset))
 
 
 class LocalBackend:
@@ -58,12 +61,12 @@ class LocalBackend:
 
     def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group: int = 1,
               on_event=None, should_stop=None, checkpoint=None, stop_after=None) -> list:
-        emit = on_event or (lambda kind, **info: None)
+        emit = on_event or ignore
         results = [None] * len(cells)
         for start in range(0, len(cells), group):
             part = slice(start, start + group)
             for k in range(start, min(start + group, len(cells))):
-                emit("start", index=k)
+                emit(TrainingStarted(k))
             results[part] = train_cells(cells[part], seeds[part], corpus, embedding, cfg, device,
                                         on_event=_shifted(emit, start), should_stop=should_stop, checkpoint=checkpoint,
                                         stop_after=stop_after)
@@ -132,7 +135,7 @@ class RayBackend:
     def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group: int = 1,
               on_event=None, should_stop=None, checkpoint=None) -> list:
         """As LocalBackend.train; `checkpoint` is not used: a task that dies is retried from scratch."""
-        emit = on_event or (lambda kind, **info: None)
+        emit = on_event or ignore
         if not cells:
             return []
         ray = self.ray
@@ -185,12 +188,12 @@ def _task_result(ray, ref) -> list:
 def _forward(events, emit, done: set) -> None:
     """Re-emit the tasks' events on the driver, dropping those of candidates already done (a
     retried task replays them)."""
-    for kind, index, info in events:
-        if index in done:
+    for event in events:
+        if event.index in done:
             continue
-        if kind == "candidate_done":
-            done.add(index)
-        emit(kind, index=index, **info)
+        if isinstance(event, TrainingDone):
+            done.add(event.index)
+        emit(event)
 
 
 class _Relay:
@@ -242,13 +245,10 @@ def _train_task(cells, seeds, corpus, embedding, cfg: SearchConfig, offset: int,
     """One group, in a Ray worker: train_cells with its events sent to the relay as they happen."""
     import ray
     torch.set_num_threads(TASK_THREADS)
-    send = _Sender(relay, lambda event: event[0] == "epoch")
-
-    def emit(kind, index, **info):
-        send((kind, index + offset, info))
-
+    send = _Sender(relay, lambda event: isinstance(event, EpochDone))
+    emit = _shifted(send, offset)
     for k in range(len(cells)):
-        emit("start", k)
+        emit(TrainingStarted(k))
     results = train_cells(cells, seeds, corpus, embedding, cfg, resolve_device(cfg.device), on_event=emit,
                           should_stop=lambda: ray.get(relay.should_stop.remote()))
     send.flush()
@@ -277,7 +277,7 @@ def run_final(run: FinalRun, backend: str = "local", ray_address: str | None = N
     SearchConfig(backend=backend, ray_address=ray_address, gpus_per_task=gpus_per_task).check()
     if backend == "local":
         return run.run(on_event=on_event, should_stop=should_stop)
-    emit = on_event or (lambda kind, **info: None)
+    emit = on_event or ignore
     ray = connect(ray_address)
     relay = ray.remote(_Relay).options(num_cpus=0).remote()
     task = ray.remote(_final_task).options(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES)
@@ -295,12 +295,13 @@ def run_final(run: FinalRun, backend: str = "local", ray_address: str | None = N
 def _forward_final(events, emit, seen: set) -> None:
     """Re-emit a final training's events on the driver, dropping the epochs (and switches) that a
     retried task, resumed from its last checkpoint, redoes."""
-    for kind, info in events:
-        if kind in ("epoch", "switch"):
-            if (kind, info["epoch"]) in seen:
+    for event in events:
+        if isinstance(event, (FinalEpoch, PhaseSwitched)):
+            key = (type(event), event.epoch)
+            if key in seen:
                 continue
-            seen.add((kind, info["epoch"]))
-        emit(kind, **info)
+            seen.add(key)
+        emit(event)
 
 
 def _final_task(folder: str, record: dict, device: str | None, relay, ask_stop: bool) -> dict:
@@ -312,8 +313,8 @@ def _final_task(folder: str, record: dict, device: str | None, relay, ask_stop: 
         raise ConfigError(f"--out {folder} is not reachable from the Ray worker on {socket.gethostname()}; "
                           "put --out on storage every node shares")
     run = FinalRun(folder, record, device)
-    send = _Sender(relay, lambda event: event[0] == "epoch" and event[1]["epoch"] >= 1)
+    send = _Sender(relay, lambda event: isinstance(event, FinalEpoch) and event.epoch >= 1)
     stop = (lambda: ray.get(relay.should_stop.remote())) if ask_stop else None
-    run.run(on_event=lambda kind, **info: send((kind, info)), should_stop=stop)
+    run.run(on_event=send, should_stop=stop)
     send.flush()
     return run.record

@@ -17,6 +17,8 @@ import typing
 from . import formats
 from .config import PRESETS, SearchConfig, help_texts, preset
 from .errors import ConfigError
+from .events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, FinalDone, FinalEpoch, FinalStarted,
+                     JobDone, PhaseSwitched, SearchFinished, StepDone)
 from .stats import perplexity
 
 SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save", "seed_rule", "retest",
@@ -53,29 +55,33 @@ def _config(args, base: dict | None = None) -> SearchConfig:
     return SearchConfig.from_dict(given).check()
 
 
-def _printer(kind, out=sys.stdout, **info):
-    def say(line):
-        print(line, file=out, flush=True)
-    if kind == "candidate_start":
-        where = "final cell" if info["step"] == "final" else f"step {info['step']}: candidate {info['index'] + 1} of {info['count']}"
-        say(f"{where}, removing edge {info['edge']}" if info["edge"] else where)
-    elif kind == "epoch":
-        ppl = perplexity(info["val_loss"])
-        edge = f"  edge {info['edge']}" if info.get("edge") else ""
-        say(f"{edge}  epoch {info['epoch'] + 1}/{info['epochs']}  train loss {info['train_loss']:.3f}  "
-            f"valid ppl {formats.ppl(ppl)}")
-    elif kind == "candidate_done":
-        r = info["record"]
-        say(f"  edge {info['edge']}: ppl {formats.ppl(r['ppl'])}, flops {formats.flops(r['flops'])}, "
-            f"score {formats.score(r['score'])}, {formats.seconds(r['seconds'])} s")
-    elif kind == "step_done":
-        r = info["record"]
-        say(f"step {r['step']} done: removed {r['removed']}, pruned {r['pruned']}, {r['edges_left']} edges left, "
-            f"best score {formats.score(r['best_score'])}")
-    elif kind == "finished":
-        r = info["record"]
-        say(f"final cell: ppl {formats.ppl(r['ppl'])}, flops {formats.flops(r['flops'])}, mask {r['cell']['mask']}, "
-            f"ops {r['cell']['ops']}")
+def _epoch_line(e, edge=None) -> str:
+    where = f"  edge {edge}" if edge else ""
+    return (f"{where}  epoch {e.epoch + 1}/{e.epochs}  train loss {e.train_loss:.3f}  "
+            f"valid ppl {formats.ppl(perplexity(e.val_loss))}")
+
+
+def _printer(event, out=sys.stdout):
+    """A search's events (and a proxy training's epochs) as progress lines."""
+    say = lambda line: print(line, file=out, flush=True)
+    match event:
+        case CandidateStarted(step="final"):
+            say("final cell")
+        case CandidateStarted(step=step, edge=edge, index=index, count=count):
+            say(f"step {step}: candidate {index + 1} of {count}, removing edge {edge}")
+        case CandidateEpoch(edge=edge):
+            say(_epoch_line(event, edge))
+        case EpochDone():
+            say(_epoch_line(event))
+        case CandidateDone(edge=edge, record=r):
+            say(f"  edge {edge}: ppl {formats.ppl(r['ppl'])}, flops {formats.flops(r['flops'])}, "
+                f"score {formats.score(r['score'])}, {formats.seconds(r['seconds'])} s")
+        case StepDone(record=r):
+            say(f"step {r['step']} done: removed {r['removed']}, pruned {r['pruned']}, {r['edges_left']} edges left, "
+                f"best score {formats.score(r['best_score'])}")
+        case SearchFinished(record=r):
+            say(f"final cell: ppl {formats.ppl(r['ppl'])}, flops {formats.flops(r['flops'])}, mask {r['cell']['mask']}, "
+                f"ops {r['cell']['ops']}")
 
 
 # Settings a resumed search may change: they decide where and how candidates train, not their numbers.
@@ -83,9 +89,9 @@ def cmd_search(args) -> int:
     from .plot import save_curves
     from .search import Search
 
-    def events(kind, **info):             # progress lines, and the seed's PNG curves after every step
-        _printer(kind, **info)
-        if kind == "step_done":
+    def events(event):             # progress lines, and the seed's PNG curves after every step
+        _printer(event)
+        if isinstance(event, StepDone):
             save_curves(search.state, search.save_dir)
     if args.branch:
         given = _flags(args)
@@ -151,7 +157,7 @@ def cmd_proxy(args) -> int:
         raise ConfigError(f"--nodes {cfg.nodes} but the cell in {args.cell} has {cell.nodes} nodes; drop --nodes")
     where = f"{args.cell} ({args.which} cell)" if saved else args.cell
     print(f"proxy: {where}, {cell.describe()}; seed {cfg.seed}, {cfg.epochs} epochs", file=sys.stderr, flush=True)
-    r = train_cell(cell, cfg, on_event=lambda kind, **info: _printer(kind, out=sys.stderr, edge=None, **info))
+    r = train_cell(cell, cfg, on_event=lambda event: _printer(event, out=sys.stderr))
     out = {"ppl": r.ppl, "flops": r.flops, "params": r.params, "seconds": round(r.seconds, 3),
            "score": cfg_score(cfg, r.ppl, r.flops), "val_loss": r.val_loss, "epochs": r.epochs, "ended": r.ended,
            "diverged": r.diverged, "edges": cell.prune().n_edges,
@@ -181,20 +187,22 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _train_printer(kind, **info):
-    if kind == "start":
-        where = f"resuming after epoch {info['epoch']}" if info["resumed"] else "training from epoch 1"
-        print(f"{where} of {info['epochs']}: {info['model']}, {info['params']:,} parameters, phase {info['phase']}, "
-              f"precision {info['precision']}", flush=True)
-    elif kind == "epoch":
-        val = "diverged" if info["val_ppl"] is None else f"{info['val_ppl']:.2f}"
-        print(f"  epoch {info['epoch'] + 1}/{info['epochs']}  {info['phase']}  train loss {info['train_loss']:.3f}  "
-              f"valid ppl {val}  ({info['seconds']:.1f}s)", flush=True)
-    elif kind == "switch":
-        print(f"  switching to ASGD after epoch {info['epoch'] + 1}", flush=True)
-    elif kind == "done":
-        print(json.dumps({k: info[k] for k in ("valid_ppl", "test_ppl", "best_epoch", "epochs", "params", "seconds")}),
-              flush=True)
+def _train_printer(event):
+    """A final training's events as progress lines, and its result as one JSON line."""
+    say = lambda line: print(line, flush=True)
+    match event:
+        case FinalStarted():
+            where = f"resuming after epoch {event.epoch}" if event.resumed else "training from epoch 1"
+            say(f"{where} of {event.epochs}: {event.model}, {event.params:,} parameters, phase {event.phase}, "
+                f"precision {event.precision}")
+        case FinalEpoch():
+            val = "diverged" if event.val_ppl is None else f"{event.val_ppl:.2f}"
+            say(f"  epoch {event.epoch + 1}/{event.epochs}  {event.phase}  train loss {event.train_loss:.3f}  "
+                f"valid ppl {val}  ({event.seconds:.1f}s)")
+        case PhaseSwitched():
+            say(f"  switching to ASGD after epoch {event.epoch + 1}")
+        case FinalDone(result=r):
+            say(json.dumps({k: r[k] for k in ("valid_ppl", "test_ppl", "best_epoch", "epochs", "params", "seconds")}))
 
 
 BACKEND_FLAGS = ("backend", "ray_address", "gpus_per_task")   # train's: where it runs, not its numbers
@@ -248,13 +256,13 @@ def cmd_quality(args) -> int:
 
     trained = []
 
-    def show(kind, **info):
-        if kind == "done":
-            trained.append(info["job"])
-            r = info["record"]
+    def show(event):
+        if isinstance(event, JobDone):
+            trained.append(event.job)
+            r = event.record
             ppl = ("diverged" if r["ppl"] is None else
                    f"valid {formats.ppl(r['ppl'])}, test {formats.ppl(r['test_ppl'])}")
-            print(f"[{info['index'] + 1}/{info['count']}] {info['job']}: {ppl} ({formats.seconds(r['seconds'])} s)",
+            print(f"[{event.index + 1}/{event.count}] {event.job}: {ppl} ({formats.seconds(r['seconds'])} s)",
                   flush=True)
 
     result = report.run(on_event=show)
@@ -265,7 +273,7 @@ def cmd_quality(args) -> int:
     summary = {**result["summary"], **({"proxy_final": proxy_final_tau(result, final)} if final else {})}
     if args.spread > 1:
         from .spread import run_spread
-        summary["spread"] = run_spread(report.save, args.spread, on_event=lambda kind, **i: None)
+        summary["spread"] = run_spread(report.save, args.spread)
         print(f"spread: edge overlap {summary['spread']['overlap']:.2f} over {len(summary['spread']['runs'])} searches")
     print(json.dumps(summary))
     return 0

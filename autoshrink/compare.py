@@ -4,6 +4,8 @@ shows validation perplexity per epoch, one line per cell, and a summary table.
     cmp = CompareLab({"ShrinkRNN": SHRINK_RNN, "mine": saved_cell("search-run")}, cfg)
     cmp            # show it
     cmp.run()      # train them; cmp.summary() is the table
+
+`on_event(name, event)` is told each cell's training events (events.EpochDone, TrainingDone).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import ipywidgets as W
 from . import formats, plot, views
 from .cell import Cell
 from .config import SearchConfig
+from .events import EpochDone
 from .figure_widget import FigureWidget
 from .runner import train_each
 
@@ -49,13 +52,14 @@ class CompareLab:
             current[:] = [name]
             self.status.value = f"training <b>{html.escape(name)}</b> ({cell.n_edges} edges) on {device}"
 
-        def relay(kind, name, **info):
-            if kind == "epoch":
-                self._curves[name].append(info)
+        def relay(name, event):
+            if isinstance(event, EpochDone):
+                self._curves[name].append({"epoch": event.epoch, "epochs": event.epochs,
+                                           "train_loss": event.train_loss, "val_loss": event.val_loss})
                 plot.update_comparison(self.figure, name, self._curves[name])
                 self.bar.value += 1
             if self.on_event is not None:
-                self.on_event(kind, name=name, **info)
+                self.on_event(name, event)
 
         done = train_each(self.cells, self.cfg, self.results, on_start=start, on_event=relay, should_stop=should_stop)
         self.table.value = views.html_table(self.rows(), self.COLUMNS)

@@ -66,7 +66,7 @@ class SearchConfig:
     seed: int = setting(1, "run seed: ops, edge order and every candidate's weights follow from it")
     seed_rule: str = setting("step", '"step": a step\'s candidates share one weight seed (paired: they differ only in the removed edge); "candidate": one seed per candidate')
     device: str = setting("auto", '"auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...')
-    parallel: int = setting(0, "candidates trained together in one batched model; 0 = auto (whole step on GPU, 1 on CPU)")
+    parallel: int = setting(0, "candidates trained together in one batched model; 0 = auto (the whole step on a GPU, 2 on a CPU)")
     save: str = setting("search-run", "folder for search.json, graph pickles, curves and log.txt")
     precision: str = setting("auto", '"auto" (fp32: README "Trusting a search\'s decisions"), "fp32", "bf16" (fp32 master weights, 1.7x less CPU time at the published size) or "bf16-decoder"')
     fuse: str = setting("auto", 'fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"')

@@ -18,8 +18,8 @@ epoch: weights, optimizer state with the ASGD averages, RNG states, epoch, best 
 best.pt (the best weights). Both .pt files are tensors-only and load with weights_only=True;
 best.pt loads into the cell module written by autoshrink.export (`load_trained`). Resuming
 continues to the same numbers as an uninterrupted run (CPU, fp32): all randomness comes from
-generators whose states are checkpointed. Progress goes out through `on_event(kind, **info)`,
-kinds: start, epoch, switch, done; `should_stop()` is asked between batches.
+generators whose states are checkpointed. Progress goes out through `on_event(event)`:
+events.FinalStarted, FinalEpoch, PhaseSwitched, FinalDone; `should_stop()` is asked between batches.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ import torch.nn as nn
 
 from .cell import Cell
 from .errors import ConfigError
+from .events import FinalDone, FinalEpoch, FinalStarted, PhaseSwitched, ignore
 from .data import batchify, load_corpus
 from .final_config import FinalConfig
 from .final_model import LanguageModel, detach, n_params
@@ -150,7 +151,7 @@ class FinalRun:
     def run(self, on_event=None, should_stop=None) -> dict | None:
         """Train (from the last checkpoint, if any) to the last epoch, then validate and test the best
         weights. Returns the result, or None when `should_stop()` ended it first (resumable)."""
-        emit = on_event or (lambda kind, **info: None)
+        emit = on_event or ignore
         stop = should_stop or (lambda: False)
         if self.finished:
             return self.result
@@ -159,8 +160,8 @@ class FinalRun:
 
     def _run(self, emit, stop) -> dict | None:
         t = _Trainer(self, emit)
-        emit("start", epoch=t.epoch, epochs=self.cfg.epochs, phase=t.phase, params=n_params(t.model),
-             model=self.record["model"], resumed=t.epoch > 0, precision=self.precision)
+        emit(FinalStarted(epoch=t.epoch, epochs=self.cfg.epochs, phase=t.phase, params=n_params(t.model),
+                          model=self.record["model"], resumed=t.epoch > 0, precision=self.precision))
         while t.epoch < self.cfg.epochs:
             if stop() or not t.train_epoch(stop):
                 self._status("paused")
@@ -170,7 +171,7 @@ class FinalRun:
 
     def finish(self, on_event=None, model=None, corpus=None) -> dict:
         """Validate (eval batch) and test (test batch) the best weights; record and return the result."""
-        emit = on_event or (lambda kind, **info: None)
+        emit = on_event or ignore
         if not (self.folder / "best.pt").is_file():
             raise ConfigError(f"{self.folder} has no best.pt yet: train at least one epoch first")
         corpus = corpus or load_corpus(self.cfg.data)
@@ -186,7 +187,7 @@ class FinalRun:
                   "seconds": sum(r["seconds"] for r in self.history)}
         self.record["result"] = result
         self._status("done")
-        emit("done", **result)
+        emit(FinalDone(result))
         return result
 
     def _status(self, status: str) -> None:
@@ -276,11 +277,11 @@ class _Trainer:
                "phase": self.phase, "best_val_loss": self.best, "seconds": now - self.tick}
         self.tick = now
         self.run.history.append(row)
-        self.emit("epoch", epochs=cfg.epochs, **row)
+        self.emit(FinalEpoch(epochs=cfg.epochs, **row))
         if self.phase == "SGD":
             if len(self.sgd_vals) > cfg.nonmono and val > min(self.sgd_vals[:-cfg.nonmono]):
                 self.phase, self.opt = "ASGD", self._optimizer("ASGD")
-                self.emit("switch", epoch=self.epoch, phase="ASGD")
+                self.emit(PhaseSwitched(self.epoch, "ASGD"))
             self.sgd_vals.append(val)
         self.epoch += 1
         _save_pt(self._checkpoint(), folder / "checkpoint.pt")

@@ -23,6 +23,7 @@ from . import formats, views
 from .cell import SHRINK_RNN, Cell
 from .config import FUSES, PRECISIONS
 from .errors import ConfigError
+from .events import FinalDone, FinalEpoch, PhaseSwitched
 from .figure_widget import FigureWidget
 from .final import FinalRun
 from .record import load_cell, record_path
@@ -170,8 +171,8 @@ class FinalLab:
         return self.worker.busy
 
     # --- training
-    def _on_event(self, kind: str, **info) -> None:
-        if kind in ("epoch", "switch", "done"):
+    def _on_event(self, event) -> None:
+        if isinstance(event, (FinalEpoch, PhaseSwitched, FinalDone)):
             self._draw()
 
     def _ensure_run(self) -> FinalRun:

@@ -1,14 +1,15 @@
-"""CUDA graphs over the proxy's training step (`--graphs`): the forward pass, the backward pass and
-the clipped SGD update of all K candidates recorded once and then replayed, so that a step is one
-graph launch instead of thousands of small kernels (on a GPU the cell's time loop is bound by
-kernel launches, not arithmetic).
+"""The proxy's training step, eager or recorded as a CUDA graph (`--graphs`): the forward pass, the
+backward pass and the clipped SGD update of all K candidates. Recorded once and then replayed, a
+step is one graph launch instead of thousands of small kernels (on a GPU the cell's time loop is
+bound by kernel launches, not arithmetic).
 
-`StepRunner(model, batch, clip, bptt, capture)` owns a static hidden state and a static learning
-rate; `step(x, y, lr)` trains one step of length L = x.shape[0] and returns the K losses. Steps of
-length bptt replay one graph, recorded at the first such step after WARMUP eager steps on a side
-stream (the weights and hidden state they change are put back). Other lengths (bptt // 2, the
-last step of an epoch) run eagerly on the same buffers. With capture=False every step runs
-eagerly through the same code, which is how the logic is tested on a CPU. If recording fails the
+`StepRunner(model, batch, clip, bptt, capture)` owns the hidden state carried from step to step;
+`step(x, y, lr)` trains one step of length L = x.shape[0] and returns the K losses. With
+capture=False (the default everywhere until a GPU measurement says otherwise) every step runs
+eagerly. With capture=True steps of length bptt replay one graph, recorded at the first such step
+after WARMUP eager steps on a side stream (the weights and hidden state they change are put back),
+reading the learning rate from a 0-d tensor; other lengths (bptt // 2, the last step of an epoch)
+run eagerly on the same buffers. If recording fails the
 runner says so in one warning (RuntimeWarning) and goes on eagerly. A replay writes the weights, gradients
 and hidden state it recorded in place, so a model that changes shape (BatchedRNNModel.keep)
 needs a new StepRunner.
@@ -32,13 +33,16 @@ def resolve_graphs(name: str, device: torch.device) -> bool:
     return name == "on"
 
 
-def clip_step(model, lr: torch.Tensor, clip: float) -> None:
-    """SGD step with each candidate's gradient norm clipped to `clip`, the learning rate read from
-    the 0-d tensor `lr` so that a recorded graph uses its value at replay."""
-    params, coef = model.clip_factors(clip)
-    coef = coef * lr                                                           # (K,)
+def clip_step(model, lr, clip: float) -> None:
+    """SGD step with each candidate's gradient norm clipped to `clip` (as torch's clip_grad_norm_).
+    `lr` is a number, or a 0-d tensor that a recorded graph reads at replay."""
+    params, coef = model.clip_factors(clip)                                    # coef: (K,)
     for p in params:
-        p.data.sub_(p.grad * coef.view(-1, *[1] * (p.dim() - 1)))
+        step = p.grad * coef.view(-1, *[1] * (p.dim() - 1))
+        if isinstance(lr, torch.Tensor):
+            p.data.sub_(step * lr)
+        else:
+            p.data.add_(step, alpha=-lr)
 
 
 class StepRunner:
@@ -58,21 +62,22 @@ class StepRunner:
         if self.capture and x.shape[0] == self.bptt and self.graph is None:
             self.graph = self._record(x, y)
         if self.graph is None or x.shape[0] != self.bptt:
-            return self._body(x, y)
+            return self._body(x, y, lr)
         graph, gx, gy, loss = self.graph
         gx.copy_(x)
         gy.copy_(y)
         graph.replay()
         return loss.clone()
 
-    def _body(self, x: torch.Tensor, y: torch.Tensor, recording: bool = False) -> torch.Tensor:
-        """The step itself. Eagerly the gradients are dropped first; while recording they are
-        already None, so the backward allocates them in the graph's memory and a replay overwrites them."""
+    def _body(self, x: torch.Tensor, y: torch.Tensor, lr, recording: bool = False) -> torch.Tensor:
+        """The step itself, at learning rate `lr` (a number; self.lr in a graph). Eagerly the gradients
+        are dropped first; while recording they are already None, so the backward allocates them in
+        the graph's memory and a replay overwrites them."""
         if not recording:
             self.model.zero_grad(set_to_none=True)
         loss, h = self.model.loss(x, y, self.h)
         loss.sum().backward()
-        clip_step(self.model, self.lr, self.clip)
+        clip_step(self.model, lr, self.clip)
         self.h.copy_(h.detach())
         return loss.detach()
 
@@ -86,13 +91,13 @@ class StepRunner:
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
                 for _ in range(WARMUP):
-                    self._body(gx, gy)
+                    self._body(gx, gy, self.lr)
             torch.cuda.current_stream().wait_stream(side)
             self._put_back(params, saved)
             self.model.zero_grad(set_to_none=True)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph, stream=side):         # the stream the warm-up ran on
-                loss = self._body(gx, gy, recording=True)
+                loss = self._body(gx, gy, self.lr, recording=True)
         except RuntimeError as e:
             self._put_back(params, saved)
             self.capture = False

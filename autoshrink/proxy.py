@@ -36,15 +36,12 @@ def train_cell(cell: Cell, cfg: SearchConfig, seed: int | None = None, corpus=No
                on_event=None, should_stop=None, checkpoint=None, backend=None) -> Result | None:
     """Train `cell` from scratch under the proxy with `cfg`'s settings and validate it. `seed` (default
     cell_seed(cfg)) sets the weights; `corpus` and `embedding` default to cfg.data and
-    start_embedding; `backend` to make_backend(cfg) (here, or a Ray task). Events: on_event("epoch", epoch, epochs, train_loss, val_loss). None if stopped."""
+    start_embedding; `backend` to make_backend(cfg) (here, or a Ray task). Events: on_event(event), train_cells' (events.EpochDone, ...), index 0. None if stopped."""
     cfg.check()
     corpus = corpus if corpus is not None else load_corpus(cfg.data)
     embedding = embedding if embedding is not None else start_embedding(cfg, corpus.words)
     device = device if device is not None else resolve_device(cfg.device)
-    relay = None
-    if on_event:
-        relay = lambda kind, index, **info: on_event(kind, **info) if kind == "epoch" else None
     backend = backend if backend is not None else make_backend(cfg)
     [r] = backend.train([cell], [cell_seed(cfg) if seed is None else seed], corpus, embedding, cfg, device,
-                        on_event=relay, should_stop=should_stop, checkpoint=checkpoint)
+                        on_event=on_event, should_stop=should_stop, checkpoint=checkpoint)
     return r

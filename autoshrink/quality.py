@@ -28,8 +28,8 @@ clip, epochs and batches, no dropout, no weight decay, no activation regularisat
 switch to ASGD); its step lengths follow N(bptt, 5), it has no lr decay and no early end, and its
 embedding starts from U(-0.1, 0.1): close to the proxy, not the same. Every finished training is
 written at once to `<save>/quality.json` (keyed by the proxy settings), so reopening a report, or
-continuing a stopped one, trains nothing twice. Progress goes out through `on_event(kind, **info)`,
-kinds: start, done; `should_stop()` is asked between trainings (and between epochs of a cell).
+continuing a stopped one, trains nothing twice. Progress goes out through `on_event(event)`,
+events.JobStarted and JobDone; `should_stop()` is asked between trainings (and between epochs of a cell).
 """
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ import numpy as np
 from .cell import DARTS, SHRINK_RNN, Cell, random_cell
 from .config import SearchConfig
 from .errors import ConfigError
+from .events import JobDone, JobStarted, ignore
 from .final_config import FinalConfig
 from .disk import WriterLock, read_json, write_json_atomic
 from .record import load_cell, read_state
@@ -178,7 +179,7 @@ class QualityReport:
     def run(self, on_event=None, should_stop=None) -> dict:
         """Train every missing job (saving each as it ends); return the report (see `report`)."""
         with WriterLock(self.save, "quality.lock", hint="or report on a copy of the search folder"):
-            return self._run(on_event or (lambda kind, **info: None), should_stop)
+            return self._run(on_event or ignore, should_stop)
 
     def _run(self, emit, should_stop) -> dict:
         self.cache = self._read_cache()          # as the last writer left it
@@ -190,14 +191,14 @@ class QualityReport:
             key, name, seed = todo.pop(0)
             if should_stop and should_stop():
                 break
-            emit("start", job=key, index=n, count=n + 1 + len(todo))
+            emit(JobStarted(key, n, n + 1 + len(todo)))
             rec = (self._lstm(seed, should_stop) if name == "LSTM" else
                    self._cell(name, seed, corpus, emb, device, should_stop))
             if rec is None:
                 break
             self.runs[key] = rec
             write_json_atomic(self.path, self.cache)
-            emit("done", job=key, index=n, count=n + 1 + len(todo), record=rec)
+            emit(JobDone(key, n, n + 1 + len(todo), rec))
             n += 1
             todo = todo or [j for j in self.missing() if j[1] is not None]    # the winner, once the pool is done
         return self.report()

@@ -8,8 +8,9 @@
     runner.export("best")         # the best cell (or "final", "step 3") into <save>/export/
 
 What the search's events told (candidates in training, their epochs so far, the progress bars)
-is kept in `runner.progress` for the views; every change is passed on as `on_change(kind, **info)`
-(the search's event kinds, then "phase", "working", "save" and "refresh").
+is kept in `runner.progress` for the views; every change is passed on as `on_change(change)`: the
+search's events (autoshrink.events), then the runner's own PhaseChanged, BusyChanged, SaveChanged
+and Refreshed.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .cell import Cell
 from .config import SearchConfig
 from .errors import ConfigError
 from .data import load_corpus
+from .events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone, TrainingDone, TrainingStarted
 from .backend import make_backend
 from .plot import save_curves
 from .proxy import cell_seed, start_embedding
@@ -75,25 +77,47 @@ def saved_cell(save, which="best") -> Cell:
     return pick_cell(read_state(save), which)[0]
 
 
+
+# What the runner tells its lab (on_change) besides the search's events.
+@dataclass(frozen=True)
+class PhaseChanged:
+    """runner.phase changed."""
+
+
+@dataclass(frozen=True)
+class BusyChanged:
+    """A Step, Run or final training started or ended in the worker (runner.busy, runner.trace)."""
+
+
+@dataclass(frozen=True)
+class SaveChanged:
+    save: str                 # the folder the search now writes (a new or branched search)
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A followed search's record was read again."""
+
 def train_each(cells: dict, cfg: SearchConfig, results: dict, on_start=None, on_event=None, should_stop=None) -> bool:
     """Train the cells not yet in `results`, each alone (K = 1), under one proxy setting and the seed
     rule of proxy.train_cell, adding name -> train.Result to `results`: one after another here, side
-    by side as Ray tasks with --backend ray. False when stopped before the end."""
+    by side as Ray tasks with --backend ray. `on_event(name, event)` is told each cell's training
+    events (events.EpochDone, TrainingDone). False when stopped before the end."""
     names = [name for name in cells if name not in results]
     device = resolve_device(cfg.device)
     corpus = load_corpus(cfg.data)
     embedding = start_embedding(cfg, corpus.words)
 
-    def relay(kind, index, **info):
-        name = names[index]
-        if kind == "start":
+    def relay(event) -> None:
+        name = names[event.index]
+        if isinstance(event, TrainingStarted):
             if on_start is not None:
                 on_start(name, cells[name], device)
             return
-        if kind == "candidate_done":
-            results[name] = info["result"]
+        if isinstance(event, TrainingDone):
+            results[name] = event.result
         if on_event is not None:
-            on_event(kind, name=name, **info)
+            on_event(name, event)
 
     out = make_backend(cfg).train([cells[n] for n in names], [cell_seed(cfg)] * len(names), corpus, embedding,
                                   cfg, device, on_event=relay, should_stop=should_stop)
@@ -124,7 +148,7 @@ class Runner:
         self.progress = Progress()
         self.lock = threading.RLock()
         self.worker = Worker("the lab is busy (Step/Run pressed); press Stop or call lab.wait() first",
-                             on_end=lambda: self._tell("working"))
+                             on_end=lambda: self._tell(BusyChanged()))
         self._fresh = False                   # a candidate has started since Pause: the step may stop now
         self._watch = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -164,13 +188,13 @@ class Runner:
     def stopping(self) -> bool:
         return self.worker.busy and self.worker.stopping
 
-    def _tell(self, kind: str, **info) -> None:
+    def _tell(self, change) -> None:
         if self.on_change is not None:
-            self.on_change(kind, **info)
+            self.on_change(change)
 
     def set_phase(self, phase: str) -> None:
         self.progress.phase = phase
-        self._tell("phase")
+        self._tell(PhaseChanged())
 
     # --- making, opening and following a search
     def ensure_search(self) -> Search:
@@ -186,7 +210,7 @@ class Runner:
         else:
             save = fresh_folder(cfg.save)
             if save != cfg.save:
-                self._tell("save", save=save)
+                self._tell(SaveChanged(save))
             self.search = Search(cfg.replace(save=save), on_event=self._on_event)
         self.opened = None
         return self.search
@@ -208,7 +232,7 @@ class Runner:
         if self.search is not None:
             self.search.close()
         self.search, self.opened = branch, None
-        self._tell("save", save=save)
+        self._tell(SaveChanged(save))
         self.set_phase(f"branched after step {at_step} of {parent}: Step or Run continues the branch")
         return Path(save)
 
@@ -253,7 +277,7 @@ class Runner:
         with self.lock:   # the new record and its redraw together: whoever holds the lock next sees both
             self.opened, self._seen = (folder, state), stamp
             self.progress.phase = "following (read-only)" + (": the search has finished" if state.get("final") else "")
-            self._tell("refresh")
+            self._tell(Refreshed())
         return True
 
     def unfollow(self) -> None:
@@ -289,7 +313,7 @@ class Runner:
     def _work(self, job, raise_errors: bool) -> dict | None:
         """Run job(search) (in the worker); say how it ended in the phase. A user error is one line (LabError)."""
         self.error, self.trace = None, ""
-        self._tell("working")
+        self._tell(BusyChanged())
         try:
             search = self.ensure_search()
             self.set_phase("starting")
@@ -367,14 +391,17 @@ class Runner:
         return export_cell(cell, self.save_dir / "export", config=state["config"], name=name), cell, name
 
     # --- events from the search (in whichever thread runs it)
-    def _on_event(self, kind: str, **info) -> None:
+    def _on_event(self, event) -> None:
+        handle = {CandidateStarted: self._started, CandidateEpoch: self._epoch, CandidateDone: self._done,
+                  StepDone: self._step_done, SearchFinished: self._finished}[type(event)]
         with self.lock:
-            getattr(self, f"_ev_{kind}")(**info)
-            self._tell(kind, **info)
+            handle(event)
+            self._tell(event)
         if self.on_event is not None:
-            self.on_event(kind, **info)
+            self.on_event(event)
 
-    def _ev_candidate_start(self, step, edge, index, count) -> None:
+    def _started(self, e: CandidateStarted) -> None:
+        step, edge, index, count = e.step, e.edge, e.index, e.count
         p = self.progress
         self._fresh = True
         key = tuple(edge) if edge is not None else "final"
@@ -393,27 +420,27 @@ class Runner:
         else:
             p.phase = f"step {step}: training {len(p.training)} candidates together"
 
-    def _ev_epoch(self, step, edge, epoch, epochs, train_loss, val_loss) -> None:
+    def _epoch(self, e: CandidateEpoch) -> None:
         p = self.progress
         self._fresh = False
-        key = tuple(edge) if edge is not None else "final"
-        p.curves.setdefault(key, []).append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+        key = tuple(e.edge) if e.edge is not None else "final"
+        p.curves.setdefault(key, []).append({"epoch": e.epoch, "train_loss": e.train_loss, "val_loss": e.val_loss})
         if key == p.shown:
-            p.epoch, p.epochs = epoch + 1, epochs
+            p.epoch, p.epochs = e.epoch + 1, e.epochs
 
-    def _ev_candidate_done(self, step, edge, index, count, record) -> None:
+    def _done(self, e: CandidateDone) -> None:
         p = self.progress
-        if tuple(edge) in p.training:
-            p.training.remove(tuple(edge))
-        p.count, p.done = count, index + 1
+        if e.edge is not None and tuple(e.edge) in p.training:
+            p.training.remove(tuple(e.edge))
+        p.count, p.done = e.count, e.index + 1
 
-    def _ev_step_done(self, step, record) -> None:
+    def _step_done(self, e: StepDone) -> None:
         save_curves(self.search.state, self.search.save_dir)     # the seed's PNG curves, as the CLI writes them
         p = self.progress
         p.training, p.curves = [], {}
-        p.phase = f"step {step} done: removed {', '.join(f'{i}→{j}' for i, j in record['removed'])}"
+        p.phase = f"step {e.step} done: removed {', '.join(f'{i}→{j}' for i, j in e.record['removed'])}"
 
-    def _ev_finished(self, record) -> None:
+    def _finished(self, e: SearchFinished) -> None:
         p = self.progress
         p.epoch, p.done = p.epochs, p.count
         p.phase = _finished_phase(self.search.state)

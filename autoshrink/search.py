@@ -17,8 +17,8 @@ edge) under `--seed_rule candidate`: a result does not depend on evaluation orde
 search.json records the seed rule and the precision as resolved on the device (never "auto"), and
 a resume that would change either is refused: one search never mixes them. One process writes a
 save folder (record.WriterLock); `Search.open_readonly` follows a search another process writes.
-Progress goes out through `on_event(kind, **info)`, kinds: candidate_start, epoch, candidate_done,
-step_done, finished. The search knows nothing of widgets.
+Progress goes out through `on_event(event)`: events.CandidateStarted, CandidateEpoch, CandidateDone,
+StepDone and SearchFinished. The search knows nothing of widgets.
 """
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ from .checkpoint import Checkpoint, tag
 from .config import SearchConfig
 from .errors import ConfigError
 from .data import load_corpus
+from .events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, SearchFinished, StepDone, TrainingDone,
+                     TrainingStarted, ignore)
 from .model import count_params
 from .precision import proxy_precision
 from .proxy import start_embedding, train_cell
@@ -49,8 +51,11 @@ from .train import Result
 SALT_OPS, SALT_ORDER, SALT_RETEST = 0x0B5, 0x5F, 0x2E7
 MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most
 HALVING_KEEP = 0.5  # share of a step's candidates that trains on past the --halving rung
-# Settings a resumed search may change: where and how candidates train, not their numbers.
 SPACE = ("nodes", "ops")   # settings that define the search space: a branch keeps its parent's
+# Candidates per batched model under --parallel 0 on a CPU: two trained a whole Step 1.17-1.23x faster
+# than one at a time on two cores, and more were no faster (README "Speed").
+CPU_GROUP = 2
+# Settings a resumed search may change: where and how candidates train, not their numbers.
 SAFE_ON_RESUME = ("save", "device", "data", "parallel", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
 
 
@@ -130,7 +135,7 @@ def check_resume(saved: dict, overrides: dict) -> dict:
 class Search:
     def __init__(self, cfg: SearchConfig, on_event=None, state: dict | None = None, readonly: bool = False):
         self.cfg = cfg.check()
-        self.on_event = on_event or (lambda kind, **info: None)
+        self.on_event = on_event or ignore
         self.save_dir = Path(cfg.save)
         self.readonly = readonly
         self._lock = WriterLock(self.save_dir)
@@ -307,22 +312,16 @@ class Search:
     def _retest_one(self, step: dict, edge, round_: int, position: int, count: int, should_stop) -> bool:
         cell = self.cell.remove(edge)[0]
         seed = retest_seed(self.cfg, step["step"], edge, round_)
-
-        def relay(kind, index, **info):
-            if kind == "start":
-                self.on_event("candidate_start", step=step["step"], edge=edge, index=position, count=count)
-            elif kind == "epoch":
-                self.on_event("epoch", step=step["step"], edge=edge, **info)
-
         [r] = self.backend.train([cell], [seed], self.corpus, self.embedding, self.cfg, self.device, group=1,
-                                 on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
+                                 on_event=self._relay(step["step"], [edge], [position], count),
+                                 should_stop=should_stop, checkpoint=self._inflight)
         if r is None:
             return False
         rec = {"edge": list(edge), "round": round_, "seed": seed, **self._record(r)}
         step["retests"]["runs"].append(rec)
         self.save()
         self._log(f"step {step['step']} retest {round_} of edge {edge}: ppl {rec['ppl']} score {rec['score']}")
-        self.on_event("candidate_done", step=step["step"], edge=edge, index=position, count=count, record=rec)
+        self.on_event(CandidateDone(step["step"], edge, position, count, rec))
         return True
 
     def _seed(self, step: int, edge) -> int:
@@ -333,7 +332,7 @@ class Search:
 
     def _groups(self, step: dict, todo: list) -> list[list]:
         """Candidates trained together: those of a training in flight (inflight.pt) first, then
-        --parallel at a time (0: the whole step on a GPU, one at a time on a CPU)."""
+        --parallel at a time (0: the whole step on a GPU, CPU_GROUP at a time on a CPU)."""
         saved = set(self._inflight.tags())
         first = [e for e in todo if self._tag(step["step"], e) in saved]
         rest = [e for e in todo if e not in first]
@@ -341,30 +340,34 @@ class Search:
         return ([first] if first else []) + [rest[i:i + size] for i in range(0, len(rest), size)]
 
     def _group_size(self, todo: list) -> int:
-        return self.cfg.parallel or (max(len(todo), 1) if self.device.type == "cuda" else 1)
+        return self.cfg.parallel or (max(len(todo), 1) if self.device.type == "cuda" else CPU_GROUP)
 
     def _train_group(self, step: dict, edges: list, size: int, should_stop, checkpoint=None, stop_after=None) -> bool:
         """Train `edges`' candidates through the backend, `size` of them to a batched model (with
         `stop_after`, only that many epochs, paused in `checkpoint`)."""
-        n, cfg = len(step["order"]), self.cfg
+        cfg = self.cfg
         removed = [self.cell.remove(e) for e in edges]
         seeds = [self._seed(step["step"], e) for e in edges]
-
-        def relay(kind, index, **info):
-            edge = edges[index]
-            if kind == "start":
-                self.on_event("candidate_start", step=step["step"], edge=edge, index=step["order"].index(list(edge)),
-                              count=n)
-                return
-            if kind == "epoch":
-                self.on_event("epoch", step=step["step"], edge=edge, **info)
-                return
-            self._add_candidate(step, edge, info["result"])
-
+        relay = self._relay(step["step"], edges, [step["order"].index(list(e)) for e in edges], len(step["order"]),
+                            on_done=lambda edge, result: self._add_candidate(step, edge, result))
         results = self.backend.train([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg, self.device,
                                      group=size, on_event=relay, should_stop=should_stop,
                                      checkpoint=checkpoint or self._inflight, **({"stop_after": stop_after} if stop_after else {}))
         return all(r is not None for r in results)
+
+    def _relay(self, step, edges: list, positions: list[int], count: int, on_done=None):
+        """An on_event for a backend's training of `edges`' candidates (events.TrainingStarted,
+        EpochDone, TrainingDone, their index a place in `edges`) that tells this search's on_event
+        CandidateStarted and CandidateEpoch, and hands each result to on_done(edge, result)."""
+        def relay(event) -> None:
+            edge = edges[event.index]
+            if isinstance(event, TrainingStarted):
+                self.on_event(CandidateStarted(step, edge, positions[event.index], count))
+            elif isinstance(event, EpochDone):
+                self.on_event(CandidateEpoch(step, edge, event.epoch, event.epochs, event.train_loss, event.val_loss))
+            elif isinstance(event, TrainingDone) and on_done is not None:
+                on_done(edge, event.result)
+        return relay
 
     def _add_candidate(self, step: dict, edge, result) -> None:
         """Record a finished candidate (a train.Result), save, log and tell."""
@@ -376,8 +379,7 @@ class Search:
         n = len(step["order"])
         self._log(f"step {step['step']} candidate {len(step['candidates'])}/{n} edge {tuple(edge)}: "
                   f"ppl {rec['ppl']} score {rec['score']} ({rec['seconds']:.1f}s, {rec['ended']})")
-        self.on_event("candidate_done", step=step["step"], edge=tuple(edge), index=len(step["candidates"]) - 1,
-                      count=n, record=rec)
+        self.on_event(CandidateDone(step["step"], tuple(edge), len(step["candidates"]) - 1, n, rec))
 
     # --- successive halving inside a step (--halving E)
     def _rung_file(self, step: dict, edge) -> Checkpoint:
@@ -447,7 +449,7 @@ class Search:
         self._write_outputs(step)
         self._log(f"step {step['step']} removed {removed} pruned {pruned}: {cell.n_edges} edges left, "
                   f"best score {step['best_score']}, best ppl {step['best_ppl']}")
-        self.on_event("step_done", step=step["step"], record=step)
+        self.on_event(StepDone(step["step"], step))
         return step
 
     def step(self, should_stop=None) -> dict | None:
@@ -459,17 +461,15 @@ class Search:
     def finish(self, should_stop=None) -> dict | None:
         """Train and validate the final cell once; record and return it (None if stopped)."""
         cell = self.cell
-        self.on_event("candidate_start", step="final", edge=None, index=0, count=1)
-        relay = lambda kind, **info: self.on_event(kind, step="final", edge=None, **info)
         r = train_cell(cell, self.cfg, corpus=self.corpus, embedding=self.embedding, device=self.device,
-                       backend=self.backend,
-                       on_event=relay, should_stop=should_stop, checkpoint=self._inflight)
+                       backend=self.backend, on_event=self._relay("final", [None], [0], 1),
+                       should_stop=should_stop, checkpoint=self._inflight)
         if r is None:
             return None
         self.state["final"] = {"cell": cell.to_dict(), **self._record(r)}
         self.save()
         self._log(f"final cell {cell.edges} ops {list(cell.ops)}: ppl {self.state['final']['ppl']}")
-        self.on_event("finished", record=self.state["final"])
+        self.on_event(SearchFinished(self.state["final"]))
         return self.state["final"]
 
     def run(self, should_stop=None) -> dict | None:

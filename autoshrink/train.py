@@ -4,7 +4,7 @@
 has its own weights, its own gradient-norm clip and its own early end; a candidate that ends is
 dropped from the batch. The sequence-length schedule of an epoch comes from (run seed, epoch) and
 each candidate's weights from its own seed, so a candidate's result does not depend on which
-others share its batch. Progress goes out through `on_event(kind, **info)`; `should_stop()` is
+others share its batch. Progress goes out through `on_event(event)` (events.EpochDone, events.TrainingDone); `should_stop()` is
 asked between epochs and, when true, training ends at once and unfinished candidates get None.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .cell import Cell
 from .checkpoint import tag
 from .config import SearchConfig
 from .data import Corpus, batchify
+from .events import EpochDone, TrainingDone, ignore
 from .graphs import StepRunner, resolve_graphs
 from .model import BatchedRNNModel
 from .precision import proxy_precision, resolve_fuse
@@ -74,13 +75,6 @@ def evaluate(model: BatchedRNNModel, data: torch.Tensor, bptt: int) -> torch.Ten
     return total / n
 
 
-def _clip_step(model: BatchedRNNModel, lr: float, clip: float) -> None:
-    """SGD step with each candidate's gradient norm clipped to `clip` (as torch's clip_grad_norm_)."""
-    params, coef = model.clip_factors(clip)
-    for p in params:
-        p.data.add_(p.grad * coef.view(-1, *[1] * (p.dim() - 1)), alpha=-lr)
-
-
 class _Tracker:
     """Per-candidate bookkeeping: best loss, patience, running train loss, curve, end reason."""
 
@@ -128,7 +122,7 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     Result also holds the test perplexity of its best validation epoch. With `stop_after` E (and a
     checkpoint), training pauses after epoch E, its state left in the checkpoint for a later call to
     continue (successive halving); the candidates still training then get None."""
-    emit = on_event or (lambda kind, **info: None)
+    emit = on_event or ignore
     K = len(cells)
     tick = time.perf_counter()
     model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, proxy_precision(cfg.precision),
@@ -162,13 +156,13 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
             _test_improved(model, tests, cfg.bptt, tr, active, val)
         for row, k in enumerate(active):
             tr.update(k, epoch, train_loss[row], val[row], lr)
-            emit("epoch", index=k, epoch=epoch, epochs=cfg.epochs, train_loss=train_loss[row], val_loss=val[row])
+            emit(EpochDone(k, epoch, cfg.epochs, train_loss[row], val[row]))
         if epoch in (cfg.epochs - 4, cfg.epochs - 2):
             lr /= 10
         done = [k for k in active if tr.ended[k] or epoch == cfg.epochs - 1]
         for k in done:
             results[k] = _result(k, tr, cells[k], cfg, params[k], spent[k])
-            emit("candidate_done", index=k, result=results[k])
+            emit(TrainingDone(k, results[k]))
         if done and len(done) < len(active):
             keep = [row for row, k in enumerate(active) if k not in done]
             model.keep(torch.tensor(keep, device=device))
@@ -222,32 +216,12 @@ def _restore(saved: dict, tags: list[str], model: BatchedRNNModel, tr: _Tracker,
     return saved["epoch"], saved["lr"]
 
 
-class _PlainSteps:
-    """Training steps straight through autograd, the hidden state carried from step to step; the
-    same interface as graphs.StepRunner (CUDA graphs)."""
-
-    def __init__(self, model: BatchedRNNModel, batch: int, clip: float):
-        self.model, self.batch, self.clip = model, batch, clip
-
-    def reset(self) -> None:
-        self.h = self.model.init_hidden(self.batch)
-
-    def step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
-        loss, self.h = self.model.loss(x, y, self.h.detach())
-        self.model.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        _clip_step(self.model, lr, self.clip)
-        return loss.detach()
-
-
-def _steps(model: BatchedRNNModel, cfg: SearchConfig, graphs: bool):
-    if not graphs:
-        return _PlainSteps(model, cfg.batch_size, cfg.clip)
-    return StepRunner(model, cfg.batch_size, cfg.clip, cfg.bptt, capture=True)
+def _steps(model: BatchedRNNModel, cfg: SearchConfig, graphs: bool) -> StepRunner:
+    return StepRunner(model, cfg.batch_size, cfg.clip, cfg.bptt, capture=graphs)
 
 
 def _train_epoch(steps, data: torch.Tensor, lr: float, cfg: SearchConfig, epoch: int) -> list[float]:
-    """One pass over the training rows through `steps` (_PlainSteps or graphs.StepRunner); returns
+    """One pass over the training rows through `steps` (graphs.StepRunner); returns
     each candidate's running (EMA) training loss."""
     steps.reset()
     ema = None

@@ -3,28 +3,42 @@
 measured side by side in one run, rounds interleaved A/B/A/B so the machine's load hits both.
 
     python scripts/benchmark.py --data data/penn_proxy [--epochs 1] [--rounds 2] [--threads 2] [--parts] [--final]
+    python scripts/benchmark.py --data data/penn_proxy --step tiny|published [--rounds 2] [--plain] [--ray]
 
 Prints seconds per candidate-epoch of each path (and of K = 10 candidates in one batched model
 on a GPU, and each fast path with CUDA graphs, --graphs on), their ratio, the resolved precision and the proxy perplexity of ShrinkRNN after
 --epochs in each path (10 epochs is the published proxy; fewer is a quick check). --parts
 times training steps with each fast part alone (fused loss, fused cell, bf16) against the
 plain path. --final times final-training steps at the small preset's
-sizes (ShrinkRNN, DARTS, LSTM) in both paths. Absolute times vary with the machine's load; the ratios are the result.
+sizes (ShrinkRNN, DARTS, LSTM) in both paths. --step PRESET times a whole first Step of a search
+at that preset, start-up included (each run a new Python process), with `--parallel 1` (one
+candidate at a time: the CPU default before) against `--parallel 0` (auto), with --plain also the
+plain path, with --ray also two single-thread candidates at once as Ray tasks on this machine (Ray's
+start included); it prints each one's wall time, their ratio, the edge each removed and Kendall's tau of
+their candidates' scores. Absolute times vary with the machine's load; the ratios are the result.
 """
 import argparse
+import json
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from autoshrink.cell import DARTS, OPS, SHRINK_RNN, Cell
-from autoshrink.config import SearchConfig
+from autoshrink.config import SearchConfig, preset
 from autoshrink.data import batchify, initial_embedding, load_corpus
 from autoshrink.model import BatchedRNNModel
 from autoshrink.final_config import FinalConfig
 from autoshrink.final_model import LanguageModel, detach
+from autoshrink.graphs import clip_step
 from autoshrink.precision import resolve_fuse, resolve_precision
 from autoshrink.runtime import resolve_device
-from autoshrink.train import _clip_step, train_cells
+from autoshrink.search import Search
+from autoshrink.stats import kendall_tau
+from autoshrink.train import train_cells
 
 
 def sync(device) -> None:
@@ -93,7 +107,7 @@ def compare_parts(a, cfg, corpus, emb, device) -> None:
             loss, h = m.loss(data[i:i + cfg.bptt], data[i + 1:i + 1 + cfg.bptt], h.detach())
             m.zero_grad(set_to_none=True)
             loss.sum().backward()
-            _clip_step(m, 1.0, cfg.clip)
+            clip_step(m, 1.0, cfg.clip)
         sync(device)
 
     tot = dict.fromkeys(parts, 0.0)
@@ -145,6 +159,49 @@ def final_steps(m, data, cfg, steps: int) -> None:
         opt.step()
 
 
+STEP_VARIANTS = {"--parallel 1": {"parallel": 1}, "--parallel 0 (auto)": {"parallel": 0}}
+PLAIN = {"--parallel 1, fp32, fuse off": {"parallel": 1, "precision": "fp32", "fuse": "off"}}
+RAY = {"--backend ray, 1 thread a task": {"parallel": 1, "backend": "ray"}}
+
+
+def one_step(settings: str) -> None:
+    """Run the first Step of a new search with these settings (JSON); print its candidates' scores."""
+    with Search(SearchConfig(**json.loads(settings))) as s:
+        step = s.step()
+    print(json.dumps({"removed": step["removed"], "scores": {str(c["edge"]): c["score"] for c in step["candidates"]}}))
+
+
+def timed_step(settings: dict) -> tuple[float, dict]:
+    """Wall seconds of a whole new process running one Step, and what it printed."""
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, __file__, "--one_step", json.dumps(settings)], check=True,
+                         capture_output=True, text=True).stdout
+    return time.perf_counter() - t, json.loads(out.splitlines()[-1])
+
+
+def compare_steps(a) -> None:
+    """A whole first Step at preset a.step under each variant, rounds interleaved, in new processes."""
+    base = {**preset(a.step), "data": a.data, "device": a.device, **({"epochs": a.epochs_step} if a.epochs_step else {})}
+    variants = {**STEP_VARIANTS, **(PLAIN if a.plain else {}), **(RAY if a.ray else {})}
+    secs, outs = {n: [] for n in variants}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(a.rounds):
+            for i, (name, v) in enumerate(variants.items()):
+                s, outs[name] = timed_step({**base, **v, "save": str(Path(tmp) / f"{r}-{i}")})
+                secs[name].append(s)
+    first = next(iter(variants))
+    print(f"whole first Step, preset {a.step} ({base['nodes']} nodes, emsize {base['emsize']}, {base['epochs']} "
+          f"epochs, {min(base['max_steps_to_action'], base['nodes'] * (base['nodes'] - 1) // 2)} candidates), "
+          f"{a.rounds} interleaved round(s), start-up included:")
+    ref = outs[first]["scores"]
+    for name, s in secs.items():
+        mine = [outs[name]["scores"][e] for e in ref]
+        tau = kendall_tau(list(ref.values()), mine)
+        gap = max(abs(x - y) for x, y in zip(ref.values(), mine))
+        print(f"  {name:32s} {sum(s) / len(s):7.1f} s   x{sum(secs[first]) / sum(s):.2f}   removed {outs[name]['removed']}"
+              f"   vs {first}: tau of scores {tau:.2f}, largest score gap {gap:.3f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="data/penn_proxy")
@@ -162,7 +219,16 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=5, help="training steps per round in --parts")
     p.add_argument("--no_training", action="store_true", help="skip the whole-training comparison")
     p.add_argument("--final", action="store_true", help="also time final-training steps (small preset)")
+    p.add_argument("--step", choices=("tiny", "published"), help="time a whole first Step at this preset instead")
+    p.add_argument("--epochs_step", type=int, default=0, help="with --step: epochs per candidate (0: the preset's)")
+    p.add_argument("--plain", action="store_true", help="with --step: also the plain path (fp32, fuse off)")
+    p.add_argument("--ray", action="store_true", help="with --step: also Ray tasks on this machine, one thread each")
+    p.add_argument("--one_step", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.one_step:
+        return one_step(a.one_step)
+    if a.step:
+        return compare_steps(a)
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = SearchConfig(data=a.data, epochs=a.epochs, device=a.device, emsize=a.emsize, nodes=a.nodes,

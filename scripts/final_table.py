@@ -14,6 +14,7 @@ import statistics
 from pathlib import Path
 
 from autoshrink.cell import DARTS, SHRINK_RNN
+from autoshrink.events import FinalEpoch
 from autoshrink.final import FinalRun
 from autoshrink.final_config import FinalConfig
 from autoshrink.quality import random_cells
@@ -35,9 +36,8 @@ def train(folder: Path, cfg: FinalConfig, cell) -> FinalRun:
         FinalRun.create(folder, cfg, cell=cell, model="cell" if cell is not None else "lstm"))
     if not run.finished:
         print(f"training {folder.name} ...", flush=True)
-        run.run(on_event=lambda kind, **i: kind == "epoch" and print(
-            f"  epoch {i['epoch'] + 1}/{i['epochs']} {i['phase']} valid ppl {i['val_ppl']} ({i['seconds']:.1f}s)",
-            flush=True))
+        run.run(on_event=lambda e: isinstance(e, FinalEpoch) and print(
+            f"  epoch {e.epoch + 1}/{e.epochs} {e.phase} valid ppl {e.val_ppl} ({e.seconds:.1f}s)", flush=True))
     return run
 
 

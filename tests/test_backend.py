@@ -52,7 +52,7 @@ def figures(state: dict, reference: bool = False) -> dict:
 
 
 def recorder(events: list):
-    return lambda kind, **info: events.append((kind, info.get("edge"), info.get("epoch")))
+    return lambda e: events.append((type(e).__name__, getattr(e, "edge", None), getattr(e, "epoch", None)))
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_ray_search_gives_the_local_cell_figures_and_events(tiny_data, tmp_path,
     assert Counter(events) == Counter(local_events)
     for edge in {e for _, e, _ in local_events if e is not None}:
         mine = [(kind, epoch) for kind, e, epoch in events if e == edge]
-        assert mine == [("candidate_start", None), ("epoch", 0), ("epoch", 1), ("candidate_done", None)]
+        assert mine == [("CandidateStarted", None), ("CandidateEpoch", 0), ("CandidateEpoch", 1), ("CandidateDone", None)]
 
 
 @needs_ray
@@ -138,14 +138,14 @@ def test_a_worker_killed_mid_candidate_is_retried_with_the_same_figures(tiny_dat
     search.run()
     assert not ray_cluster.exists()
     assert figures(search.state) == figures(local_run[0], reference=True)
-    starts = Counter(e for kind, e, _ in events if kind == "candidate_start" and e is not None)
+    starts = Counter(e for kind, e, _ in events if kind == "CandidateStarted" and e is not None)
     [killed] = [e for e, n in starts.items() if n == 2]
     assert sorted(starts.values()) == [1, 1, 2]
     # The killed attempt's first epoch reached the driver before the worker died (events are live),
     # then the retry ran the candidate again from its start.
     assert [(kind, epoch) for kind, e, epoch in events if e == killed] == [
-        ("candidate_start", None), ("epoch", 0), ("candidate_start", None), ("epoch", 0), ("epoch", 1),
-        ("candidate_done", None)]
+        ("CandidateStarted", None), ("CandidateEpoch", 0), ("CandidateStarted", None), ("CandidateEpoch", 0),
+        ("CandidateEpoch", 1), ("CandidateDone", None)]
 
 
 @needs_ray

@@ -2,6 +2,7 @@
 after a restart (a new FinalLab on the same folder) continues to the straight run's numbers."""
 import pytest
 
+from autoshrink.events import FinalEpoch
 from autoshrink.cell import Cell
 from autoshrink.final import FinalRun
 from autoshrink.final_config import FinalConfig
@@ -27,7 +28,7 @@ def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):
     straight = FinalRun.create(tmp_path / "straight", FinalConfig.preset("tiny", **settings), CELL3).run()
     lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", **settings)
     paused = []
-    lab._on_event = lambda kind, **info: (paused.append(info["epoch"]), lab.pause()) if kind == "epoch" else None
+    lab._on_event = lambda e: (paused.append(e.epoch), lab.pause()) if isinstance(e, FinalEpoch) else None
     lab.start()
     lab.wait(120)
     assert not lab.busy and paused == [0] and not lab.run_obj.finished
@@ -44,7 +45,7 @@ def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):
 
 def test_stop_tests_the_best_weights_so_far(tmp_path, tiny_data):
     lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu", epochs=3)
-    lab._on_event = lambda kind, **info: lab.stop() if kind == "epoch" else None
+    lab._on_event = lambda e: lab.stop() if isinstance(e, FinalEpoch) else None
     lab.start()
     lab.wait(120)
     run = FinalRun.open(tmp_path / "run")

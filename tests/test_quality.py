@@ -94,11 +94,11 @@ def test_pareto_front_by_hand():
 def test_report_trains_once_then_reads_the_cache(search):
     events = []
     budget = sum(len(s["candidates"]) for s in json.loads((search / "search.json").read_text())["steps"])
-    rep = quality_report(search, n_random=2, seeds=2, on_event=lambda kind, **i: events.append(kind))
+    rep = quality_report(search, n_random=2, seeds=2, on_event=lambda e: events.append(type(e).__name__))
     # discovered, 2 same-ops cells, 2 random cells, ShrinkRNN, DARTS, LSTM and the random search's winner,
     # two seeds each, and the random search's pool once each
     assert rep["missing"] == 0 and len(rep["records"]) == (1 + 2 + 2 + 1 + 1 + 1 + 1) * 2 + budget
-    assert events.count("done") == len(rep["records"]) and rep["budget"] == budget
+    assert events.count("JobDone") == len(rep["records"]) and rep["budget"] == budget
     groups = {r["group"] for r in rep["records"]}
     assert groups == {"discovered", "same ops", "random", "random search", "pool", "ShrinkRNN", "DARTS", "LSTM"}
     edges = {r["edges"] for r in rep["records"] if r["group"] in ("discovered", "same ops", "random", "pool")}
@@ -110,7 +110,7 @@ def test_report_trains_once_then_reads_the_cache(search):
     best = min(pool, key=lambda r: r["ppl"])["name"]
     assert rep["winner"] == best and all(r["cell_name"] == best for r in rep["records"] if r["group"] == "random search")
     again = []
-    assert quality_report(search, n_random=2, seeds=2, on_event=lambda kind, **i: again.append(kind)) == rep
+    assert quality_report(search, n_random=2, seeds=2, on_event=again.append) == rep
     assert again == []
     assert len(QualityReport(search, n_random=3, seeds=2).missing()) == 4    # one more cell in both controls
     assert len(QualityReport(search, n_random=2, seeds=2, epochs=2).missing()) == (2 + 2 + 4) * 2 + budget + 1

@@ -29,14 +29,14 @@ def test_the_runner_imports_no_widgets():
 def test_runner_steps_runs_and_exports(tiny_data, tmp_path):
     cfg = SearchConfig(**TINY, data=str(tiny_data), save=str(tmp_path / "run"))
     told = []
-    runner = Runner(lambda: cfg, on_change=lambda kind, **info: told.append((kind, runner.progress.phase)))
+    runner = Runner(lambda: cfg, on_change=lambda c: told.append((type(c).__name__, runner.progress.phase)))
     assert runner.state is None and not (tmp_path / "run").exists()      # nothing read before a step
     record = runner.step()
     assert record["done"] and runner.history == [record]
     kinds = [k for k, _ in told]
-    assert kinds[0] == "working" and kinds[-1] == "working"
-    assert kinds.count("candidate_start") == kinds.count("candidate_done") == 3 and "step_done" in kinds
-    assert ("candidate_start", "step 0: training candidate 1 of 3 (edge "
+    assert kinds[0] == "BusyChanged" and kinds[-1] == "BusyChanged"
+    assert kinds.count("CandidateStarted") == kinds.count("CandidateDone") == 3 and "StepDone" in kinds
+    assert ("CandidateStarted", "step 0: training candidate 1 of 3 (edge "
             f"{record['order'][0][0]}→{record['order'][0][1]})") in told
     assert runner.progress.training == [] and runner.progress.done == 3
     assert (tmp_path / "run" / "best_perf_log.png").is_file()             # the seed's curves, as the CLI writes them
@@ -54,7 +54,7 @@ def test_following_rereads_search_json_and_never_writes(tmp_path):
     save = tmp_path / "run"
     write_json_atomic(save / "search.json", records.best_first(tmp_path, save, steps=1, final=False))
     told = []
-    runner = Runner(lambda: None, on_change=lambda kind, **info: told.append(kind))
+    runner = Runner(lambda: None, on_change=lambda c: told.append(type(c).__name__))
     runner.follow(save, interval=0.05)
     try:
         assert runner.following and runner.progress.phase == "following (read-only)"
@@ -70,7 +70,7 @@ def test_following_rereads_search_json_and_never_writes(tmp_path):
             time.sleep(0.05)
         with runner.lock:   # the refresh is complete
             pass
-        assert len(runner.history) == 2 and runner.finished and "refresh" in told
+        assert len(runner.history) == 2 and runner.finished and "Refreshed" in told
         assert runner.progress.phase == "following (read-only): the search has finished"
         assert runner.refresh() is False                       # nothing new since
         assert before != (save / "search.json").read_bytes()

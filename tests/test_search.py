@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from autoshrink.events import CandidateDone, CandidateStarted
 from autoshrink.cell import Cell
 from autoshrink.record import load_cell
 from autoshrink.config import SearchConfig
@@ -28,7 +29,7 @@ def test_score_matches_hand_computation():
 
 def test_search_runs_to_threshold_and_writes_outputs(tiny_data, tmp_path):
     events = []
-    s = Search(tiny(tiny_data, tmp_path / "run"), on_event=lambda kind, **i: events.append(kind))
+    s = Search(tiny(tiny_data, tmp_path / "run"), on_event=lambda e: events.append(type(e).__name__))
     final = s.run()
     cfg = s.cfg
     assert cfg.threshold == 3
@@ -47,7 +48,7 @@ def test_search_runs_to_threshold_and_writes_outputs(tiny_data, tmp_path):
         assert (out / name).is_file(), name
     assert not list(out.glob("*.png")), "the search loop draws nothing: the faces (CLI, lab) write the curves"
     assert json.loads((out / "search.json").read_text()) == s.state
-    assert events.count("step_done") == len(s.history) and events[-1] == "finished"
+    assert events.count("StepDone") == len(s.history) and events[-1] == "SearchFinished"
     best = s.state["best"]
     assert load_cell(out / "graph-best") == Cell.from_dict(best["cell"])
 
@@ -63,15 +64,23 @@ def test_same_seed_same_cell_and_numbers(tiny_data, tmp_path):
             assert ca["ppl"] == pytest.approx(cb["ppl"], rel=1e-4)
 
 
+def test_auto_trains_two_candidates_at_a_time_on_cpu(tiny_data, tmp_path):
+    seen = []
+    s = Search(tiny(tiny_data, tmp_path / "auto", parallel=0, device="cpu"),
+               on_event=lambda e: seen.append(type(e)) if isinstance(e, (CandidateStarted, CandidateDone)) else None)
+    s.step()
+    assert seen == [CandidateStarted] * 2 + [CandidateDone] * 2 + [CandidateStarted, CandidateDone]
+
+
 def test_stop_then_resume_keeps_finished_candidates(tiny_data, tmp_path):
     save = tmp_path / "r"
     done = []
     s = Search(tiny(tiny_data, save, parallel=1),
-               on_event=lambda kind, **i: done.append(i["edge"]) if kind == "candidate_done" else None)
+               on_event=lambda e: done.append(e.edge) if isinstance(e, CandidateDone) else None)
     assert s.step(should_stop=lambda: len(done) >= 2) is None
     assert len(read_state(save)["steps"][0]["candidates"]) == 2
     trained = []
-    r = Search.resume(save, on_event=lambda kind, **i: trained.append(i["edge"]) if kind == "candidate_start" else None)
+    r = Search.resume(save, on_event=lambda e: trained.append(e.edge) if isinstance(e, CandidateStarted) else None)
     r.step()
     assert trained == [tuple(e) for e in r.history[0]["order"][2:]]
     ref = Search(tiny(tiny_data, tmp_path / "ref", parallel=1))

@@ -5,11 +5,13 @@ import math
 import pytest
 import torch
 
+from autoshrink.events import EpochDone
 from autoshrink.cell import Cell
 from autoshrink.config import SearchConfig
 from autoshrink.data import initial_embedding, load_corpus
 from autoshrink.model import BatchedRNNModel
-from autoshrink.train import _clip_step, seq_lengths, train_cells
+from autoshrink.graphs import clip_step
+from autoshrink.train import seq_lengths, train_cells
 
 CPU = torch.device("cpu")
 
@@ -84,7 +86,7 @@ def test_per_candidate_clip_equals_torch_clip_grad_norm():
             p.grad = q.grad[k].clone()
         torch.nn.utils.clip_grad_norm_(ps, 0.25)
         expected.append([p.detach() - 2.0 * p.grad for p in ps])
-    _clip_step(model, 2.0, 0.25)
+    clip_step(model, 2.0, 0.25)
     for k in range(2):
         for p, e in zip(model.parameters(), expected[k]):
             assert torch.allclose(p[k], e, atol=1e-6)
@@ -104,7 +106,7 @@ def test_stop_between_epochs_leaves_candidates_unfinished(tiny_data):
     cfg, corpus, emb = setup(tiny_data)
     epochs = []
     results = train_cells(step_cells(2), [1, 2], corpus, emb, cfg, CPU,
-                          on_event=lambda kind, **i: epochs.append(i["epoch"]) if kind == "epoch" else None,
+                          on_event=lambda e: epochs.append(e.epoch) if isinstance(e, EpochDone) else None,
                           should_stop=lambda: len(epochs) >= 2)
     assert results == [None, None]
     assert epochs == [0, 0]
@@ -153,7 +155,7 @@ def test_a_checkpointed_training_stopped_and_continued_equals_one_run(tiny_data,
     whole = train_cells(cells, seeds, corpus, emb, cfg, CPU)
     ck, epochs = Checkpoint(tmp_path / "inflight.pt"), []
     stop = lambda: len(epochs) >= 2 * 3                                 # two epochs of the three
-    part = train_cells(cells, seeds, corpus, emb, cfg, CPU, on_event=lambda kind, **i: epochs.append(i) if kind == "epoch" else None,
+    part = train_cells(cells, seeds, corpus, emb, cfg, CPU, on_event=lambda e: epochs.append(e) if isinstance(e, EpochDone) else None,
                        should_stop=stop, checkpoint=ck)
     assert part == [None] * 3 and ck.load()["epoch"] == 2
     rest = train_cells(cells[1:], seeds[1:], corpus, emb, cfg, CPU, checkpoint=ck)   # some of them, later

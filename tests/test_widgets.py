@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from autoshrink.events import CandidateDone, CandidateEpoch
 from autoshrink import Cell, SearchConfig
 from autoshrink.config import help_texts
 from autoshrink.errors import ConfigError
@@ -54,7 +55,7 @@ def table_rows(lab: SearchLab) -> int:
 
 def test_default_config_is_small_on_cpu_and_valid():
     cfg = default_config("cpu")
-    assert (cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.parallel) == (4, 32, 32, 2, 64, 1)
+    assert (cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.parallel) == (4, 32, 32, 2, 64, 0)
     assert cfg.check() is cfg
     assert default_config("cpu", nodes=5).nodes == 5
     assert default_config("cpu", emsize=8).check().nhid == 8
@@ -115,8 +116,8 @@ def test_step_button_shrinks_and_updates_every_view(tiny_data, tmp_path):
 def test_candidates_trained_together_all_show_as_training(tiny_data, tmp_path):
     seen = []
 
-    def look(kind, **info):
-        if kind == "epoch" and info["step"] == 0 and not seen:
+    def look(e):
+        if isinstance(e, CandidateEpoch) and e.step == 0 and not seen:
             seen.append((dag_states(lab)["training"], lab.table.value.count("training"), lab.training.layout.title.text))
 
     lab = make_lab(tiny_data, tmp_path, on_event=look, parallel=3)
@@ -156,9 +157,9 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
 def test_pause_stops_after_the_candidate_in_training(tiny_data, tmp_path):
     pressed = []
 
-    def press_pause(kind, **info):
-        if kind == "epoch" and not pressed:
-            pressed.append(info["edge"])
+    def press_pause(e):
+        if isinstance(e, CandidateEpoch) and not pressed:
+            pressed.append(e.edge)
             lab.buttons["Pause"].click()
 
     lab = make_lab(tiny_data, tmp_path, on_event=press_pause, nodes=4, epochs=2, max_steps_to_action=2)
@@ -177,8 +178,8 @@ def test_pause_stops_after_the_candidate_in_training(tiny_data, tmp_path):
 
 
 def test_stop_during_run_leaves_a_resumable_search(tiny_data, tmp_path):
-    def press_stop(kind, **info):
-        if kind == "candidate_done" and info["step"] == 1:
+    def press_stop(e):
+        if isinstance(e, CandidateDone) and e.step == 1:
             lab.buttons["Stop"].click()
 
     lab = make_lab(tiny_data, tmp_path, on_event=press_stop, nodes=4, epochs=2, max_steps_to_action=2)
@@ -197,8 +198,8 @@ def test_stop_during_run_leaves_a_resumable_search(tiny_data, tmp_path):
 
 
 def test_an_interrupted_cell_leaves_the_lab_ready_to_go_on(tiny_data, tmp_path):
-    def interrupt(kind, **info):
-        if kind == "candidate_done" and info["index"] == 0 and not lab.search.history:
+    def interrupt(e):
+        if isinstance(e, CandidateDone) and e.index == 0 and not lab.search.history:
             raise KeyboardInterrupt
 
     lab = make_lab(tiny_data, tmp_path, on_event=interrupt)
@@ -287,8 +288,8 @@ def test_a_user_error_from_a_notebook_call_is_one_line(tmp_path):
 
 
 def test_an_unexpected_error_in_the_thread_shows_its_traceback(tiny_data, tmp_path):
-    def fail(kind, **info):
-        if kind == "candidate_done":
+    def fail(e):
+        if isinstance(e, CandidateDone):
             raise ValueError("a bug")
 
     lab = make_lab(tiny_data, tmp_path, on_event=fail)
