@@ -12,7 +12,7 @@ on a copy in a temporary folder and write
 
 Needs Debian's Chromium at /usr/bin/chromium and the playwright Python package (the dev extra).
 The data folder is linked into the copy as data/penn_proxy, so the panel shows the notebook's
-own relative paths. Uses the machinery of tests/browser_util.py.
+own relative paths. Uses the machinery of scripts/browser_util.py.
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import browser_util as bu    # beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-import browser_util as bu  # noqa: E402
 
 NOTEBOOK = "notebooks/01_search.ipynb"
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import browser_util as bu  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import browser_util as bu  # noqa: E402  (scripts/browser_util.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "notebooks/01_search.ipynb"   # relative to the lab's root, which mirrors the repo

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import browser_util as bu  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import browser_util as bu  # noqa: E402  (scripts/browser_util.py)
 from test_browser import browser_ok  # noqa: E402,F401  (the fixture: skip without Chromium)
 
 from autoshrink import SearchConfig  # noqa: E402

@@ -1,7 +1,7 @@
 """Shared machinery for driving the notebooks in a real browser: a private JupyterLab server and
 headless Chromium through Playwright (sync API).
 
-Used by tests/test_browser.py and scripts/screenshots.py:
+Used by tests/test_browser*.py and scripts/screenshots.py:
 
     with JupyterLab(root_dir, env={"AUTOSHRINK_DATA": data}) as lab, browser(profile) as ctx:
         page = ctx.new_page()
