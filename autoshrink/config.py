@@ -98,6 +98,11 @@ class SearchConfig:
             raise ConfigError(f"unknown setting(s) {unknown}; known settings are {sorted(names)}")
         return cls(**d)
 
+    @classmethod
+    def preset(cls, name: str, **changes) -> "SearchConfig":
+        """The settings of preset `name` with `changes` (as FinalConfig.preset); ConfigError naming the presets otherwise."""
+        return cls(**{**preset(name), **changes})
+
     def replace(self, **changes) -> "SearchConfig":
         """A copy with `changes`; nhid and nhidlast follow a new emsize."""
         return SearchConfig(**{**self.to_dict(), **changes})

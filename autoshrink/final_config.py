@@ -53,7 +53,7 @@ class FinalConfig:
     @classmethod
     def preset(cls, name: str, **changes) -> "FinalConfig":
         if name not in PRESETS:
-            raise ConfigError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+            raise ConfigError(f"--preset {name!r} is not a preset; use one of {', '.join(PRESETS)}")
         return dataclasses.replace(cls(**PRESETS[name]), **changes)
 
     def replace(self, **changes) -> "FinalConfig":

@@ -153,7 +153,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     sizes = {k: v for k, v in (("nodes", a.nodes), ("emsize", a.emsize), ("epochs", a.epochs)) if v}
-    base = SearchConfig(**{**PRESETS[a.preset], **sizes, "data": a.data, "device": a.device, "seed": 1})
+    base = SearchConfig.preset(a.preset, **sizes, data=a.data, device=a.device, seed=1)
     base = base.replace(ops=a.ops or ",".join(initial_cell(base).ops))
     out = Path(a.out)
     results = json.loads(out.read_text()) if out.is_file() else {}

@@ -184,10 +184,14 @@ def test_export_command_writes_every_format(tmp_path):
 def test_preset_gives_its_settings_and_flags_override_them():
     from autoshrink.cli import _config, parser
     from autoshrink.config import PRESETS, SearchConfig
+    from autoshrink.errors import ConfigError
     cfg = _config(parser().parse_args(["search", "--preset", "tiny", "--epochs", "3"]))
     assert cfg == SearchConfig(**{**PRESETS["tiny"], "epochs": 3})
     assert _config(parser().parse_args(["search", "--preset", "published"])) == SearchConfig()  # the defaults are published
     assert (SearchConfig().target_ppl, SearchConfig().ppl_weight, SearchConfig().cost_weight) == (200, 0.25, 1)
+    assert SearchConfig.preset("tiny", epochs=3) == cfg              # the same API as FinalConfig.preset
+    with pytest.raises(ConfigError, match="--preset 'huge' is not a preset; use one of tiny, published"):
+        SearchConfig.preset("huge")
 
 
 def test_a_search_saved_from_the_notebooks_folder_is_usable_from_the_root(tiny_data, tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ def test_presets_and_bad_settings():
     assert (paper.emsize, paper.batch_size, paper.dropout, paper.dropouth, paper.dropoutx, paper.dropouti,
             paper.dropoute, paper.wdecay, paper.beta, paper.epochs) == (745, 64, 0.75, 0.25, 0.75, 0.2, 0.1, 8e-7,
                                                                          1e-3, 3000)
-    with pytest.raises(ConfigError, match="unknown preset"):
+    with pytest.raises(ConfigError, match="is not a preset"):
         FinalConfig.preset("huge")
     with pytest.raises(ConfigError, match="--dropout must be in"):
         FinalConfig(dropout=1.0).check()
