@@ -7,10 +7,11 @@ One file per stage (docs/algorithm.md describes the method):
   rule, mean ± sd, Kendall's tau, permutation p-value), formats (one format per quantity), data
   (PTB and its proxy);
 - proxy training: model (K cells in one batched model), fused and fused_cell (fast kernels),
-  precision, graphs (CUDA graphs), checkpoint (the training in flight), train (train_cells),
-  proxy (one cell), backend (here or Ray tasks);
+  precision, graphs (the training step, eager or as a CUDA graph), checkpoint (the training in
+  flight), train (train_cells), proxy (one cell), backend (here or Ray tasks), events (what every
+  training loop reports: typed records);
 - the search: search (the shrink loop), spread (the same search under other seeds);
-- final training and judging: final_model, final (the published recipe), quality (the report),
+- final training and judging: final_config, final_model, final (the published recipe), quality (the report),
   quality_plot (its figures);
 - faces: plot (a package: layout, series, files, figures), runner (the lab's lifecycle), worker
   (one job at a time: thread, pause, stop), views, figure_widget, widgets (the search panel),

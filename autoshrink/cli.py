@@ -142,6 +142,7 @@ def _saved_config(path) -> dict | None:
 def cmd_proxy(args) -> int:
     from .disk import clean
     from .precision import proxy_precision
+    from .runtime import resolve_device
     from .proxy import train_cell
     from .record import load_cell, parse_which
     from .search import cfg_score
@@ -161,7 +162,7 @@ def cmd_proxy(args) -> int:
     out = {"ppl": r.ppl, "flops": r.flops, "params": r.params, "seconds": round(r.seconds, 3),
            "score": cfg_score(cfg, r.ppl, r.flops), "val_loss": r.val_loss, "epochs": r.epochs, "ended": r.ended,
            "diverged": r.diverged, "edges": cell.prune().n_edges,
-           "precision": proxy_precision(cfg.precision)}
+           "precision": proxy_precision(cfg.precision, resolve_device(cfg.device), cfg.nhid)}
     print(json.dumps(clean(out), allow_nan=False))
     return 0
 

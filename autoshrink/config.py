@@ -68,7 +68,7 @@ class SearchConfig:
     device: str = setting("auto", '"auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...')
     parallel: int = setting(0, "candidates trained together in one batched model; 0 = auto (the whole step on a GPU, 2 on a CPU)")
     save: str = setting("search-run", "folder for search.json, graph pickles, curves and log.txt")
-    precision: str = setting("auto", '"auto" (fp32: README "Trusting a search\'s decisions"), "fp32", "bf16" (fp32 master weights, 1.7x less CPU time at the published size) or "bf16-decoder"')
+    precision: str = setting("auto", '"auto" (bf16 on a bf16-fast device from nhid 64, else fp32: README "Trusting a search\'s decisions"), "fp32", "bf16" (fp32 master weights) or "bf16-decoder"')
     fuse: str = setting("auto", 'fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"')
     graphs: str = setting("auto", 'CUDA graphs over each training step: "on" (CUDA only), "off", "auto" (off until measured on a GPU)')
     backend: str = setting("local", 'where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)')

@@ -3,7 +3,8 @@
 `--precision` is "fp32", "bf16", "bf16-decoder" or "auto"; bf16 means bf16 arithmetic on fp32
 master weights (the loss, the gradient norm and the clip stay fp32); "bf16-decoder" runs only the
 tied decoder and its loss in bf16 and the cell in fp32. In proxy training (search candidates)
-"auto" is fp32 (`proxy_precision`, as the rank study measured). In the final training "auto" picks bf16 only where the device
+"auto" is bf16 on a bf16-fast device for cells of nhid BF16_MIN_NHID or more, else fp32
+(`proxy_precision`, as the rank study measured). In the final training "auto" picks bf16 only where the device
 runs it fast: a CUDA device with native bf16 (compute capability 8.0 or newer, asked of the
 requested device; older GPUs only emulate it), or a CPU whose flags (/proc/cpuinfo) list AVX-512
 BF16 or AMX-BF16. On such a CPU a cell smaller than BF16_MIN_NHID gets "bf16-decoder": its many
@@ -54,14 +55,17 @@ def resolve_precision(name: str, device: torch.device, nhid: int = BF16_MIN_NHID
     return "bf16" if device.type != "cpu" or nhid >= BF16_MIN_NHID else "bf16-decoder"
 
 
-def proxy_precision(name: str) -> str:
+def proxy_precision(name: str, device: torch.device, nhid: int) -> str:
     """The precision of proxy training (search candidates, the quality report, `proxy`). "auto" is
-    fp32, as the rank study (README, "Trusting a search's decisions") supports: at the published
-    size bf16 agreed less with fp32 at the same seed (Kendall's tau 0.47) than two fp32 seeds agree
-    with each other (0.54), and at the demo size bf16 and bf16-decoder lowered a step's seed-to-seed
-    agreement (0.47 and 0.38 against 0.64). bf16 stays available by flag (1.7x less CPU time a
-    published step here)."""
-    return "fp32" if name == "auto" else name
+    what the rank study (README, "Trusting a search's decisions") supports: bf16 where the device
+    runs it fast and the cell is at least BF16_MIN_NHID wide, else fp32. At the published size (4
+    seeds) bf16 agreed with fp32 at the same seed (Kendall's tau 0.44) more than two fp32 seeds
+    agree (0.34), agreed more between its own seeds (0.53) and took 1.7x less CPU time; at the demo
+    size (nhid 32) bf16 and bf16-decoder lowered a step's seed-to-seed agreement (0.47 and 0.38
+    against 0.64)."""
+    if name != "auto":
+        return name
+    return "bf16" if nhid >= BF16_MIN_NHID and fast_bf16(device) else "fp32"
 
 
 def resolve_fuse(name: str) -> bool:

@@ -53,7 +53,7 @@ MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds
 HALVING_KEEP = 0.5  # share of a step's candidates that trains on past the --halving rung
 SPACE = ("nodes", "ops")   # settings that define the search space: a branch keeps its parent's
 # Candidates per batched model under --parallel 0 on a CPU: two trained a whole Step 1.17-1.23x faster
-# than one at a time on two cores, and more were no faster (README "Speed").
+# than one at a time on two cores in fp32 (1.02x in bf16), and more were no faster (README "Speed").
 CPU_GROUP = 2
 # Settings a resumed search may change: where and how candidates train, not their numbers.
 SAFE_ON_RESUME = ("save", "device", "data", "parallel", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
@@ -144,7 +144,7 @@ class Search:
             self.state = state
             return
         self.device = resolve_device(cfg.device)
-        self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision))
+        self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision, self.device, cfg.nhid))
         if state is None and record_path(self.save_dir).exists():
             raise ConfigError(f"{self.save_dir}/search.json exists; resume it (--resume) or choose another --save")
         self.embedding  # noqa: B018 (a missing data folder or --emb_path is reported now, not at the first step)

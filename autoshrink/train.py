@@ -125,7 +125,7 @@ def train_cells(cells: list[Cell], seeds: list[int], corpus: Corpus, embedding: 
     emit = on_event or ignore
     K = len(cells)
     tick = time.perf_counter()
-    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, proxy_precision(cfg.precision),
+    model = BatchedRNNModel(cells, embedding, seeds, cfg.nhid, proxy_precision(cfg.precision, device, cfg.nhid),
                             resolve_fuse(cfg.fuse)).to(device)
     params = [model.n_params(k) for k in range(K)]
     train = batchify(corpus.train, cfg.batch_size).to(device)

@@ -3,7 +3,7 @@
 measured side by side in one run, rounds interleaved A/B/A/B so the machine's load hits both.
 
     python scripts/benchmark.py --data data/penn_proxy [--epochs 1] [--rounds 2] [--threads 2] [--parts] [--final]
-    python scripts/benchmark.py --data data/penn_proxy --step tiny|published [--rounds 2] [--plain] [--ray]
+    python scripts/benchmark.py --data data/penn_proxy --step tiny|published [--rounds 2] [--fp32] [--plain] [--ray]
 
 Prints seconds per candidate-epoch of each path (and of K = 10 candidates in one batched model
 on a GPU, and each fast path with CUDA graphs, --graphs on), their ratio, the resolved precision and the proxy perplexity of ShrinkRNN after
@@ -12,7 +12,8 @@ times training steps with each fast part alone (fused loss, fused cell, bf16) ag
 plain path. --final times final-training steps at the small preset's
 sizes (ShrinkRNN, DARTS, LSTM) in both paths. --step PRESET times a whole first Step of a search
 at that preset, start-up included (each run a new Python process), with `--parallel 1` (one
-candidate at a time: the CPU default before) against `--parallel 0` (auto), with --plain also the
+candidate at a time: the CPU default before) against `--parallel 0` (auto), with --fp32 first
+`--precision fp32 --parallel 1` (the default before bf16 came back for wide cells), with --plain the
 plain path, with --ray also two single-thread candidates at once as Ray tasks on this machine (Ray's
 start included); it prints each one's wall time, their ratio, the edge each removed and Kendall's tau of
 their candidates' scores. Absolute times vary with the machine's load; the ratios are the result.
@@ -161,6 +162,7 @@ def final_steps(m, data, cfg, steps: int) -> None:
 
 STEP_VARIANTS = {"--parallel 1": {"parallel": 1}, "--parallel 0 (auto)": {"parallel": 0}}
 PLAIN = {"--parallel 1, fp32, fuse off": {"parallel": 1, "precision": "fp32", "fuse": "off"}}
+FP32 = {"--precision fp32 --parallel 1": {"parallel": 1, "precision": "fp32"}}
 RAY = {"--backend ray, 1 thread a task": {"parallel": 1, "backend": "ray"}}
 
 
@@ -182,7 +184,7 @@ def timed_step(settings: dict) -> tuple[float, dict]:
 def compare_steps(a) -> None:
     """A whole first Step at preset a.step under each variant, rounds interleaved, in new processes."""
     base = {**preset(a.step), "data": a.data, "device": a.device, **({"epochs": a.epochs_step} if a.epochs_step else {})}
-    variants = {**STEP_VARIANTS, **(PLAIN if a.plain else {}), **(RAY if a.ray else {})}
+    variants = {**(FP32 if a.fp32 else {}), **STEP_VARIANTS, **(PLAIN if a.plain else {}), **(RAY if a.ray else {})}
     secs, outs = {n: [] for n in variants}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(a.rounds):
@@ -221,6 +223,7 @@ def main() -> None:
     p.add_argument("--final", action="store_true", help="also time final-training steps (small preset)")
     p.add_argument("--step", choices=("tiny", "published"), help="time a whole first Step at this preset instead")
     p.add_argument("--epochs_step", type=int, default=0, help="with --step: epochs per candidate (0: the preset's)")
+    p.add_argument("--fp32", action="store_true", help="with --step: first fp32 one at a time (the reference)")
     p.add_argument("--plain", action="store_true", help="with --step: also the plain path (fp32, fuse off)")
     p.add_argument("--ray", action="store_true", help="with --step: also Ray tasks on this machine, one thread each")
     p.add_argument("--one_step", help=argparse.SUPPRESS)

@@ -96,10 +96,10 @@ def test_auto_precision_reads_the_cpu_flags():
     assert resolve_precision("auto", CPU, 32) == ("bf16-decoder" if fast_bf16(CPU) else "fp32")   # small cells: the cell stays fp32
 
 
-def test_proxy_training_resolves_auto_to_fp32_and_keeps_a_precision_asked_for():
+def test_proxy_training_resolves_auto_by_width_and_keeps_a_precision_asked_for():
     from autoshrink.precision import proxy_precision
-    assert proxy_precision("bf16-decoder") == "bf16-decoder" and proxy_precision("bf16") == "bf16"
-    assert proxy_precision("auto") == "fp32"          # on every device and size, as the rank study measured
+    assert proxy_precision("bf16-decoder", CPU, 32) == "bf16-decoder" and proxy_precision("auto", CPU, 32) == "fp32"
+    assert proxy_precision("auto", CPU, 100) == ("bf16" if fast_bf16(CPU) else "fp32")   # wide cells: as measured
 
 
 def test_auto_precision_on_cuda_asks_the_requested_device_for_native_bf16(monkeypatch):
