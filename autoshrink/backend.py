@@ -4,9 +4,11 @@
     results = backend.train(cells, seeds, corpus, embedding, cfg, device, group=2, on_event=..., should_stop=...)
 
 Both backends train `cells` in groups of `group` (one batched model per group, as `train.train_cells`)
-and report through the same `on_event(event)` calls (autoshrink.events), the event's index being the
-cell's place in `cells`: TrainingStarted when a group begins, then train_cells' EpochDone and TrainingDone. A candidate's
-result depends only on (cell, seed, settings, data), so both give the same numbers.
+and report through the same `on_event(event)` calls (autoshrink.events), the event's index being
+the cell's place in `cells`: TrainingStarted when a group begins, then train_cells' EpochDone and
+TrainingDone. A candidate's result depends only on (cell, seed, settings, data) and the arithmetic:
+a Ray task trains with one torch thread, which moves the last digits against a local run with
+another thread count (README, "Reproducibility").
 
 With Ray, each group is one task asking for one CPU and `cfg.gpus_per_task` GPUs; the corpus and
 the start embedding go to the object store once per backend (one search). A task whose worker dies

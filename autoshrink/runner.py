@@ -77,7 +77,6 @@ def saved_cell(save, which="best") -> Cell:
     return pick_cell(read_state(save), which)[0]
 
 
-
 # What the runner tells its lab (on_change) besides the search's events.
 @dataclass(frozen=True)
 class PhaseChanged:
@@ -97,6 +96,7 @@ class SaveChanged:
 @dataclass(frozen=True)
 class Refreshed:
     """A followed search's record was read again."""
+
 
 def train_each(cells: dict, cfg: SearchConfig, results: dict, on_start=None, on_event=None, should_stop=None) -> bool:
     """Train the cells not yet in `results`, each alone (K = 1), under one proxy setting and the seed

@@ -332,7 +332,7 @@ class Search:
 
     def _groups(self, step: dict, todo: list) -> list[list]:
         """Candidates trained together: those of a training in flight (inflight.pt) first, then
-        --parallel at a time (0: the whole step on a GPU, CPU_GROUP at a time on a CPU)."""
+        --parallel at a time (0: the whole step on a GPU, CPU_GROUP at a time on a CPU, one a Ray task)."""
         saved = set(self._inflight.tags())
         first = [e for e in todo if self._tag(step["step"], e) in saved]
         rest = [e for e in todo if e not in first]
@@ -340,7 +340,11 @@ class Search:
         return ([first] if first else []) + [rest[i:i + size] for i in range(0, len(rest), size)]
 
     def _group_size(self, todo: list) -> int:
-        return self.cfg.parallel or (max(len(todo), 1) if self.device.type == "cuda" else CPU_GROUP)
+        if self.cfg.parallel:
+            return self.cfg.parallel
+        if self.device.type == "cuda":
+            return max(len(todo), 1)
+        return 1 if self.cfg.backend == "ray" else CPU_GROUP     # Ray's tasks are its parallelism
 
     def _train_group(self, step: dict, edges: list, size: int, should_stop, checkpoint=None, stop_after=None) -> bool:
         """Train `edges`' candidates through the backend, `size` of them to a batched model (with

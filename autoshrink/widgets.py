@@ -391,7 +391,7 @@ class SearchLab:
 
     # --- what the runner tells (in whichever thread runs the search)
     def _on_change(self, change) -> None:
-        {PhaseChanged: self._ch_phase, BusyChanged: self._ch_working, SaveChanged: self._ch_save,
+        {PhaseChanged: self._ch_phase, BusyChanged: self._ch_busy, SaveChanged: self._ch_save,
          Refreshed: self._ch_refresh, CandidateStarted: self._ch_candidate_start, CandidateEpoch: self._ch_epoch,
          CandidateDone: self._ch_candidate_done, StepDone: self._ch_step_done,
          SearchFinished: self._ch_finished}[type(change)](change)
@@ -403,7 +403,7 @@ class SearchLab:
     def _ch_save(self, change: SaveChanged) -> None:
         self.inputs["save"].value = change.save
 
-    def _ch_working(self, _: BusyChanged) -> None:
+    def _ch_busy(self, _: BusyChanged) -> None:
         r = self.runner
         if r.busy:
             self.errors.value = ""

@@ -72,6 +72,14 @@ def test_auto_trains_two_candidates_at_a_time_on_cpu(tiny_data, tmp_path):
     assert seen == [CandidateStarted] * 2 + [CandidateDone] * 2 + [CandidateStarted, CandidateDone]
 
 
+def test_auto_group_size_per_device_and_backend(tiny_data, tmp_path):
+    from types import SimpleNamespace
+    size = lambda device, **kw: Search._group_size(SimpleNamespace(cfg=tiny(tiny_data, tmp_path, **kw),
+                                                                   device=torch.device(device)), todo=[1] * 5)
+    assert size("cpu", parallel=0) == 2 and size("cuda", parallel=0) == 5 and size("cpu", parallel=3) == 3
+    assert size("cpu", parallel=0, backend="ray") == 1        # one candidate a Ray task, as before
+
+
 def test_stop_then_resume_keeps_finished_candidates(tiny_data, tmp_path):
     save = tmp_path / "r"
     done = []
