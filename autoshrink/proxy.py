@@ -36,7 +36,8 @@ def train_cell(cell: Cell, cfg: SearchConfig, seed: int | None = None, corpus=No
                on_event=None, should_stop=None, checkpoint=None, backend=None) -> Result | None:
     """Train `cell` from scratch under the proxy with `cfg`'s settings and validate it. `seed` (default
     cell_seed(cfg)) sets the weights; `corpus` and `embedding` default to cfg.data and
-    start_embedding; `backend` to make_backend(cfg) (here, or a Ray task). Events: on_event(event), train_cells' (events.EpochDone, ...), index 0. None if stopped."""
+    start_embedding; `backend` to make_backend(cfg) (here, or a Ray task). Events: on_event(event)
+    with train_cells' records (events.EpochDone, ...), index 0. None if stopped."""
     cfg.check()
     corpus = corpus if corpus is not None else load_corpus(cfg.data)
     embedding = embedding if embedding is not None else start_embedding(cfg, corpus.words)

@@ -3,9 +3,10 @@
 `train_cells(cells, seeds, ...)` builds one BatchedRNNModel over all K candidates. Each candidate
 has its own weights, its own gradient-norm clip and its own early end; a candidate that ends is
 dropped from the batch. The sequence-length schedule of an epoch comes from (run seed, epoch) and
-each candidate's weights from its own seed, so a candidate's result does not depend on which
-others share its batch. Progress goes out through `on_event(event)` (events.EpochDone, events.TrainingDone); `should_stop()` is
-asked between epochs and, when true, training ends at once and unfinished candidates get None.
+each candidate's weights from its own seed, so which others share its batch changes only the
+order of the arithmetic (the last digits; README, "Reproducibility"). Progress goes out through
+`on_event(event)` (events.EpochDone, events.TrainingDone); `should_stop()` is asked between
+epochs and, when true, training ends at once and unfinished candidates get None.
 """
 from __future__ import annotations
 

@@ -191,10 +191,10 @@ def compare_steps(a) -> None:
             for i, (name, v) in enumerate(variants.items()):
                 s, outs[name] = timed_step({**base, **v, "save": str(Path(tmp) / f"{r}-{i}")})
                 secs[name].append(s)
-    first = next(iter(variants))
-    print(f"whole first Step, preset {a.step} ({base['nodes']} nodes, emsize {base['emsize']}, {base['epochs']} "
-          f"epochs, {min(base['max_steps_to_action'], base['nodes'] * (base['nodes'] - 1) // 2)} candidates), "
-          f"{a.rounds} interleaved round(s), start-up included:")
+    first, cfg = next(iter(variants)), SearchConfig(**base)
+    print(f"whole first Step, preset {a.step} ({cfg.nodes} nodes, emsize {cfg.emsize}, {cfg.epochs} epochs, "
+          f"{min(cfg.max_steps_to_action, cfg.full_edges)} candidates), {a.rounds} interleaved round(s), "
+          "start-up included:")
     ref = outs[first]["scores"]
     for name, s in secs.items():
         mine = [outs[name]["scores"][e] for e in ref]
