@@ -4,7 +4,7 @@
     results = backend.train(cells, seeds, corpus, embedding, cfg, device, group=2, on_event=..., should_stop=...)
 
 Both backends train `cells` in groups of `group` (one batched model per group, as `train.train_cells`)
-and report through the same `on_event(event)` calls (autoshrink.events), the event's index being
+and report through the same `on_event(event)` calls (autoshrink.core.events), the event's index being
 the cell's place in `cells`: TrainingStarted when a group begins, then train_cells' EpochDone and
 TrainingDone. A candidate's result depends only on (cell, seed, settings, data) and the arithmetic:
 a Ray task trains with one torch thread, which moves the last digits against a local run with
@@ -17,7 +17,7 @@ events of candidates already done are dropped. Events travel through a small act
 polls (one actor per backend, reset for each train call), and `should_stop` is passed to the tasks
 through the same actor.
 
-A final training (autoshrink.final) runs here or as one Ray task in its run folder, its events
+A final training (autoshrink.final.run) runs here or as one Ray task in its run folder, its events
 relayed the same way, resuming from its last checkpoint when its worker dies:
 
     run_final(FinalRun.open("runs/shrink"), backend="ray", on_event=...)
@@ -32,12 +32,12 @@ from pathlib import Path
 
 import torch
 
-from .config import SearchConfig
-from .errors import ConfigError
-from .events import EpochDone, FinalEpoch, PhaseSwitched, TrainingDone, TrainingStarted, ignore
-from .final import FinalRun
-from .runtime import resolve_device
-from .train import train_cells
+from .core.config import SearchConfig
+from .core.errors import ConfigError
+from .core.events import EpochDone, FinalEpoch, PhaseSwitched, TrainingDone, TrainingStarted, ignore
+from .final.run import FinalRun
+from .core.runtime import resolve_device
+from .proxy.train import train_cells
 
 RETRIES = 3          # runs of a Ray task after its worker dies (a Python error is not retried)
 POLL_SECONDS = 0.1   # how often the driver relays events and asks should_stop while Ray tasks run

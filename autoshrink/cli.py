@@ -14,12 +14,12 @@ import json
 import sys
 import typing
 
-from . import formats
-from .config import PRESETS, SearchConfig, help_texts, preset
-from .errors import ConfigError
-from .events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, FinalDone, FinalEpoch, FinalStarted,
+from .core import formats
+from .core.config import PRESETS, SearchConfig, help_texts, preset
+from .core.errors import ConfigError
+from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, FinalDone, FinalEpoch, FinalStarted,
                      JobDone, PhaseSwitched, SearchFinished, StepDone)
-from .stats import perplexity
+from .core.stats import perplexity
 
 SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save", "seed_rule", "retest",
                "retest_margin")
@@ -116,11 +116,11 @@ def cmd_search(args) -> int:
 
 
 def _last_line(search) -> str:
-    from .record import best_of
+    from .core.record import best_of
     best, save = best_of(search.state), search.save_dir
     if best is None:
         return f"done: no shrink step scored (every candidate diverged); see {save}/search.json"
-    from .cell import Cell
+    from .core.cell import Cell
     edges = Cell.from_dict(best["cell"]).n_edges
     return (f"done: the discovered cell is the best step's (step {best['step']}, score {formats.score(best['score'])}, "
             f"{edges} edges) in {save}/graph-best; export it: python -m autoshrink export --cell {save} --out DIR")
@@ -129,7 +129,7 @@ def _last_line(search) -> str:
 def _saved_config(path) -> dict | None:
     """The settings of the search whose save folder or search.json `path` is, else None."""
     from pathlib import Path
-    from .record import read_state
+    from .core.record import read_state
     p = Path(path)
     if not (p.is_dir() or p.suffix == ".json"):
         return None
@@ -140,11 +140,11 @@ def _saved_config(path) -> dict | None:
 
 
 def cmd_proxy(args) -> int:
-    from .disk import clean
-    from .precision import proxy_precision
-    from .runtime import resolve_device
-    from .proxy import train_cell
-    from .record import load_cell, parse_which
+    from .core.disk import clean
+    from .proxy.precision import proxy_precision
+    from .core.runtime import resolve_device
+    from .one_cell import train_cell
+    from .core.record import load_cell, parse_which
     from .search import cfg_score
     flags = _flags(args)
     for name in SEARCH_ONLY:
@@ -168,7 +168,7 @@ def cmd_proxy(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from .data import prepare_data, prepare_full
+    from .core.data import prepare_data, prepare_full
     if args.full:
         path = prepare_full(args.out or "data/ptb", source=getattr(args, "from"))
         print(f"full PTB ready in {path}")
@@ -180,7 +180,7 @@ def cmd_data(args) -> int:
 
 def cmd_export(args) -> int:
     from .export import export_from
-    from .record import parse_which
+    from .core.record import parse_which
     parse_which(args.which)
     files = export_from(args.cell, args.out, which=args.which)
     for kind, path in files.items():
@@ -211,9 +211,9 @@ BACKEND_FLAGS = ("backend", "ray_address", "gpus_per_task")   # train's: where i
 
 def cmd_train(args) -> int:
     from .backend import run_final
-    from .final import FinalRun
-    from .record import load_cell
-    from .final_config import FinalConfig
+    from .final.run import FinalRun
+    from .core.record import load_cell
+    from .final.config import FinalConfig
     fields = {f.name for f in dataclasses.fields(FinalConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields}
     if args.resume:
@@ -249,8 +249,8 @@ QUALITY_FLAGS = ("data", "emsize", "nhid", "lr", "clip", "epochs", "batch_size",
 
 
 def cmd_quality(args) -> int:
-    from .quality import QualityReport, final_results, proxy_final_tau
-    from .quality_plot import write_figures
+    from .quality.report import QualityReport, final_results, proxy_final_tau
+    from .quality.plot import write_figures
     overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
     report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
                            lstm=not args.no_lstm, random_search=args.random_search, **overrides)
@@ -273,7 +273,7 @@ def cmd_quality(args) -> int:
           f"results in {report.path}")
     summary = {**result["summary"], **({"proxy_final": proxy_final_tau(result, final)} if final else {})}
     if args.spread > 1:
-        from .spread import run_spread
+        from .quality.spread import run_spread
         summary["spread"] = run_spread(report.save, args.spread)
         print(f"spread: edge overlap {summary['spread']['overlap']:.2f} over {len(summary['spread']['runs'])} searches")
     print(json.dumps(summary))
@@ -281,14 +281,14 @@ def cmd_quality(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from .runs import list_runs, runs_table
+    from .lab.runs import list_runs, runs_table
     rows = list_runs(args.folder)
     print(json.dumps(rows) if args.json else runs_table(rows))
     return 0
 
 
 def cmd_compare(args) -> int:
-    from .searches import write_comparison
+    from .lab.searches import write_comparison
     page = write_comparison(args.searches, args.out, args.which)
     print(f"comparison of {len(args.searches)} searches in {page}")
     return 0
@@ -350,7 +350,7 @@ WHICH_HELP = ("which cell of a search's save folder: best (the step whose chosen
 
 
 def _train_parser(sub) -> None:
-    from .final_config import PRESETS, FinalConfig
+    from .final.config import PRESETS, FinalConfig
     t = sub.add_parser("train", help="final training of a cell (or --baseline lstm) with the published recipe",
                        description="Defaults shown are the paper preset's; --preset sets the others, flags override. "
                                    "To end a run early and test its best weights: --resume --epochs <epochs done>.")

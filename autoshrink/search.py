@@ -32,21 +32,21 @@ from pathlib import Path
 import numpy as np
 
 from .backend import make_backend
-from .cell import Cell, random_ops, save_graph
-from .checkpoint import Checkpoint, tag
-from .config import SearchConfig
-from .errors import ConfigError
-from .data import load_corpus
-from .events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, SearchFinished, StepDone, TrainingDone,
+from .core.cell import Cell, random_ops, save_graph
+from .proxy.checkpoint import Checkpoint, tag
+from .core.config import SearchConfig
+from .core.errors import ConfigError
+from .core.data import load_corpus
+from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, SearchFinished, StepDone, TrainingDone,
                      TrainingStarted, ignore)
-from .model import count_params
-from .precision import proxy_precision
-from .proxy import start_embedding, train_cell
-from .disk import WriterLock, clean
-from .record import FORMAT, best_of, cell_of, decision_score, done_steps, pending_step, read_state, record_path, write_state
-from .runtime import derive_seed, resolve_device
-from .stats import DIVERGED_LOSS
-from .train import Result
+from .proxy.model import count_params
+from .proxy.precision import proxy_precision
+from .one_cell import start_embedding, train_cell
+from .core.disk import WriterLock, clean
+from .core.record import FORMAT, best_of, cell_of, decision_score, done_steps, pending_step, read_state, record_path, write_state
+from .core.runtime import derive_seed, resolve_device
+from .core.stats import DIVERGED_LOSS
+from .proxy.train import Result
 
 SALT_OPS, SALT_ORDER, SALT_RETEST = 0x0B5, 0x5F, 0x2E7
 MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most

@@ -28,18 +28,18 @@ from pathlib import Path
 
 import torch
 
-from autoshrink.cell import DARTS, OPS, SHRINK_RNN, Cell
-from autoshrink.config import SearchConfig, preset
-from autoshrink.data import batchify, initial_embedding, load_corpus
-from autoshrink.model import BatchedRNNModel
-from autoshrink.final_config import FinalConfig
-from autoshrink.final_model import LanguageModel, detach
-from autoshrink.graphs import clip_step
-from autoshrink.precision import resolve_fuse, resolve_precision
-from autoshrink.runtime import resolve_device
+from autoshrink.core.cell import DARTS, OPS, SHRINK_RNN, Cell
+from autoshrink.core.config import SearchConfig, preset
+from autoshrink.core.data import batchify, initial_embedding, load_corpus
+from autoshrink.proxy.model import BatchedRNNModel
+from autoshrink.final.config import FinalConfig
+from autoshrink.final.model import LanguageModel, detach
+from autoshrink.proxy.graphs import clip_step
+from autoshrink.proxy.precision import resolve_fuse, resolve_precision
+from autoshrink.core.runtime import resolve_device
 from autoshrink.search import Search
-from autoshrink.stats import kendall_tau
-from autoshrink.train import train_cells
+from autoshrink.core.stats import kendall_tau
+from autoshrink.proxy.train import train_cells
 
 
 def sync(device) -> None:

@@ -4,21 +4,21 @@ the final recipe, then one Markdown table of their valid / test perplexity and t
 
     python scripts/final_table.py --search runs/demo6 --preset small --random 3 --out runs/final
 
-Each model trains in its own folder under --out (autoshrink.final.FinalRun), so running the same
+Each model trains in its own folder under --out (autoshrink.final.run.FinalRun), so running the same
 line again after a stop continues where it stopped and reuses what is finished. The random cells
-are those of the search's quality report (autoshrink.quality.random_cells, from the search's seed
+are those of the search's quality report (autoshrink.quality.report.random_cells, from the search's seed
 and node count). Flags other than these go to the preset (e.g. --epochs 10 --precision fp32).
 """
 import argparse
 import statistics
 from pathlib import Path
 
-from autoshrink.cell import DARTS, SHRINK_RNN
-from autoshrink.events import FinalEpoch
-from autoshrink.final import FinalRun
-from autoshrink.final_config import FinalConfig
-from autoshrink.quality import random_cells
-from autoshrink.record import load_cell, read_state
+from autoshrink.core.cell import DARTS, SHRINK_RNN
+from autoshrink.core.events import FinalEpoch
+from autoshrink.final.run import FinalRun
+from autoshrink.final.config import FinalConfig
+from autoshrink.quality.report import random_cells
+from autoshrink.core.record import load_cell, read_state
 
 
 def models(search: Path, which: str, n_random: int) -> dict:

@@ -18,8 +18,8 @@ echo "== three published-size Steps (10 candidates, 10 epochs each, default prec
 timeout 70 "$PY" - "$DATA" "$graphs" <<'PYEOF'
 import sys, tempfile, time
 import torch
-from autoshrink.config import SearchConfig
-from autoshrink.precision import resolve_precision
+from autoshrink.core.config import SearchConfig
+from autoshrink.proxy.precision import resolve_precision
 from autoshrink.search import Search
 cfg = SearchConfig(data=sys.argv[1], device="cuda", save=tempfile.mkdtemp(), graphs=sys.argv[2])
 print("auto precision on this GPU:", resolve_precision("auto", torch.device("cuda"), cfg.nhid), flush=True)

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import torch
 
-from autoshrink.config import PRESETS, SearchConfig
-from autoshrink.data import load_corpus
-from autoshrink.proxy import start_embedding
-from autoshrink.runtime import resolve_device
+from autoshrink.core.config import PRESETS, SearchConfig
+from autoshrink.core.data import load_corpus
+from autoshrink.one_cell import start_embedding
+from autoshrink.core.runtime import resolve_device
 from autoshrink.search import cfg_score, candidate_seed, initial_cell
-from autoshrink.stats import argbest, kendall_tau, mean_sd
-from autoshrink.train import train_cells
+from autoshrink.core.stats import argbest, kendall_tau, mean_sd
+from autoshrink.proxy.train import train_cells
 
 PRECISIONS = {"fp32": ("fp32", "off"), "fused": ("fp32", "on"), "bf16": ("bf16", "on"),
               "bf16-decoder": ("bf16-decoder", "on")}   # design name -> (--precision, --fuse)

@@ -20,10 +20,10 @@ import ray
 import torch
 
 from autoshrink.backend import TASK_THREADS, LocalBackend, RayBackend
-from autoshrink.config import SearchConfig
-from autoshrink.data import load_corpus
-from autoshrink.proxy import start_embedding
-from autoshrink.runtime import derive_seed, resolve_device
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.data import load_corpus
+from autoshrink.one_cell import start_embedding
+from autoshrink.core.runtime import derive_seed, resolve_device
 from autoshrink.search import initial_cell
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from autoshrink import cli
 from autoshrink.backend import KILL_MARKER_ENV, make_backend
-from autoshrink.config import SearchConfig
-from autoshrink.errors import ConfigError
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.errors import ConfigError
 from autoshrink.search import Search
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
@@ -178,7 +178,7 @@ def test_a_killed_driver_resumes_on_ray_keeping_finished_candidates(tiny_data, t
 
 @needs_ray
 def test_the_lab_with_the_ray_backend_finishes_the_local_search(tiny_data, tmp_path, local_run, ray_cluster):
-    from autoshrink.widgets import SearchLab
+    from autoshrink.lab.widgets import SearchLab
     lab = SearchLab(tiny(tiny_data, tmp_path / "run"))
     lab.set(backend="ray")
     assert lab.config().backend == "ray" and lab.config().ray_address is None
@@ -189,8 +189,8 @@ def test_the_lab_with_the_ray_backend_finishes_the_local_search(tiny_data, tmp_p
 
 @needs_ray
 def test_compared_cells_and_proxy_on_ray_equal_local(tiny_data, tmp_path, ray_cluster, capsys):
-    from autoshrink.cell import Cell
-    from autoshrink.widgets import CompareLab
+    from autoshrink.core.cell import Cell
+    from autoshrink.lab.widgets import CompareLab
     cells = {"full": Cell.full(("tanh",) * 3), "chain": Cell.from_edges([(0, 1), (1, 2)], ("tanh", "relu", "tanh"))}
     cfg = tiny(tiny_data, tmp_path / "unused")
     labs = [CompareLab(cells, cfg.replace(backend=b)) for b in ("local", "ray")]

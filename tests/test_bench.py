@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from autoshrink.bench import RunsLab, SearchComparison, runs_html
-from autoshrink.record import best_ppl, write_state
-from autoshrink.runs import list_runs
-from autoshrink.searches import read_searches, settings_parallel, settings_rows
+from autoshrink.lab.bench import RunsLab, SearchComparison, runs_html
+from autoshrink.core.record import best_ppl, write_state
+from autoshrink.lab.runs import list_runs
+from autoshrink.lab.searches import read_searches, settings_parallel, settings_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
@@ -116,7 +116,7 @@ def test_open_resume_and_branch_a_real_search(tiny_data, tmp_path):
 
 
 def test_a_followed_search_branches_and_the_lab_drives_the_branch(tiny_data, tmp_path):
-    from autoshrink.widgets import SearchLab
+    from autoshrink.lab.widgets import SearchLab
     lab, parent, before = stepped_lab(tiny_data, tmp_path, steps=1)
     watcher = SearchLab.open(parent, follow=True, interval=0.05, data=str(tiny_data))
     watcher.slider.value = 1

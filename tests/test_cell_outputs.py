@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from autoshrink.cell import DARTS, SHRINK_RNN, Cell
-from autoshrink.record import load_cell
-from autoshrink.errors import ConfigError
+from autoshrink.core.cell import DARTS, SHRINK_RNN, Cell
+from autoshrink.core.record import load_cell
+from autoshrink.core.errors import ConfigError
 
 
 def test_darts_cell_is_the_published_genotype():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autoshrink.cell import SHRINK_RNN
-from autoshrink.data import PROXY_SHA256, load_corpus, prepare_data, sha256
+from autoshrink.core.cell import SHRINK_RNN
+from autoshrink.core.data import PROXY_SHA256, load_corpus, prepare_data, sha256
 
 
 def cli(*args, cwd=None):
@@ -125,13 +125,13 @@ def test_data_from_a_folder_of_full_ptb_names_derives_the_proxy(tmp_path, proxy_
 
 
 def test_data_offline_without_folder_says_what_to_do(tmp_path):
-    from autoshrink.errors import ConfigError
+    from autoshrink.core.errors import ConfigError
     with pytest.raises(ConfigError, match="--from"):
         prepare_data(tmp_path / "p", url="http://127.0.0.1:9/simple-examples.tgz")
 
 
 def test_data_from_a_folder_that_is_not_ptb(tmp_path):
-    from autoshrink.errors import ConfigError
+    from autoshrink.core.errors import ConfigError
     src = tmp_path / "src"
     src.mkdir()
     for s in ("train", "valid", "test"):
@@ -183,8 +183,8 @@ def test_export_command_writes_every_format(tmp_path):
 
 def test_preset_gives_its_settings_and_flags_override_them():
     from autoshrink.cli import _config, parser
-    from autoshrink.config import PRESETS, SearchConfig
-    from autoshrink.errors import ConfigError
+    from autoshrink.core.config import PRESETS, SearchConfig
+    from autoshrink.core.errors import ConfigError
     cfg = _config(parser().parse_args(["search", "--preset", "tiny", "--epochs", "3"]))
     assert cfg == SearchConfig(**{**PRESETS["tiny"], "epochs": 3})
     assert _config(parser().parse_args(["search", "--preset", "published"])) == SearchConfig()  # the defaults are published
@@ -199,7 +199,7 @@ def test_a_search_saved_from_the_notebooks_folder_is_usable_from_the_root(tiny_d
     repo root (and from anywhere), through the command line, and a missing folder is named in full."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import records
-    from autoshrink.record import read_state, write_state
+    from autoshrink.core.record import read_state, write_state
 
     root = tmp_path / "repo"
     shutil.copytree(tiny_data, root / "data" / "penn_proxy")
@@ -239,8 +239,8 @@ def test_a_command_that_writes_a_folder_takes_save_and_out_alike():
 
 def test_runs_lists_searches_reports_and_final_trainings_without_torch(tmp_path, tiny_data):
     import records
-    from autoshrink.disk import WriterLock
-    from autoshrink.record import write_state
+    from autoshrink.core.disk import WriterLock
+    from autoshrink.core.record import write_state
     write_state(tmp_path / "runs" / "a", records.best_first(tiny_data, tmp_path / "runs" / "a"))
     write_state(tmp_path / "runs" / "b", records.best_first(tiny_data, tmp_path / "runs" / "b", steps=1, final=False))
     writer = WriterLock(tmp_path / "runs" / "b").acquire()                      # a live writer: this test
@@ -267,10 +267,10 @@ def test_runs_lists_searches_reports_and_final_trainings_without_torch(tmp_path,
 def test_a_cached_quality_report_and_export_read_without_torch(tmp_path, tiny_data):
     """Commands that only read (export, a quality report whose trainings are all cached) do not load torch."""
     import records
-    from autoshrink.record import write_state
+    from autoshrink.core.record import write_state
     save = tmp_path / "s"
     write_state(save, records.best_first(tiny_data, save))
-    code = ("import sys; from autoshrink.quality import QualityReport; from autoshrink.export import export_from; "
+    code = ("import sys; from autoshrink.quality.report import QualityReport; from autoshrink.export import export_from; "
             "r = QualityReport(sys.argv[1], n_random=2, seeds=1, lstm=False, random_search=0); "
             "export_from(sys.argv[1], sys.argv[2]); print(len(r.missing()), 'torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code, str(save), str(tmp_path / "x")], capture_output=True, text=True,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from autoshrink.cell import DARTS, OPS, SHRINK_RNN, Cell
-from autoshrink.record import load_cell
+from autoshrink.core.cell import DARTS, OPS, SHRINK_RNN, Cell
+from autoshrink.core.record import load_cell
 from autoshrink.export import export_cell, export_from
-from autoshrink.model import BatchedRNNModel
+from autoshrink.proxy.model import BatchedRNNModel
 
 # node 2's only input is cut, so 2 -> 4 is dead; leaves are 4 and 5
 DEAD_CELL = Cell.from_edges([(0, 1), (1, 3), (2, 4), (3, 5), (0, 4)],
@@ -110,7 +110,7 @@ def _state(cell_final, cell_best):
 
 
 def test_export_from_folder_json_and_pickle(tmp_path, exported):
-    from autoshrink.errors import ConfigError
+    from autoshrink.core.errors import ConfigError
     run = tmp_path / "run"
     run.mkdir()
     (run / "search.json").write_text(json.dumps(_state(SHRINK_RNN, DEAD_CELL)))
@@ -137,7 +137,7 @@ def test_the_package_cell_module_is_the_exported_source(tmp_path):
     """cell_module.py is imported as a file of the package: it matches the model (above, through its
     exported copy) and the copy differs from it only in CELL and the line naming the cell."""
     from autoshrink import cell_module
-    from autoshrink.ops import OP_FN
+    from autoshrink.core.ops import OP_FN
     assert set(cell_module.OPS) == set(OPS) == set(OP_FN)
     g = torch.linspace(-3, 3, 13)
     assert all(torch.equal(cell_module.OPS[op](g), OP_FN[op](g)) for op in OPS)

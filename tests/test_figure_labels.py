@@ -10,12 +10,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
 
 from autoshrink import SHRINK_RNN, Cell, formats, plot  # noqa: E402,F401
-from autoshrink.compare import CompareLab  # noqa: E402
-from autoshrink.config import SearchConfig  # noqa: E402
-from autoshrink.final_lab import FinalLab, choose_cell, results_html  # noqa: E402
-from autoshrink.quality import summarize  # noqa: E402
-from autoshrink.quality_plot import pareto_figure, quality_figure  # noqa: E402
-from autoshrink.record import write_state  # noqa: E402
+from autoshrink.lab.compare import CompareLab  # noqa: E402
+from autoshrink.core.config import SearchConfig  # noqa: E402
+from autoshrink.lab.final_lab import FinalLab, choose_cell, results_html  # noqa: E402
+from autoshrink.quality.report import summarize  # noqa: E402
+from autoshrink.quality.plot import pareto_figure, quality_figure  # noqa: E402
+from autoshrink.core.record import write_state  # noqa: E402
 
 
 def test_formats_one_per_quantity():

@@ -1,4 +1,4 @@
-"""Final training (autoshrink.final): the recipe's pieces, resuming to the same numbers, the best
+"""Final training (autoshrink.final.run): the recipe's pieces, resuming to the same numbers, the best
 weights in the exported module, the DARTS cell and torch's LSTM under the same trainer, the CLI."""
 import copy
 import importlib.util
@@ -14,15 +14,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autoshrink.cell import DARTS, SHRINK_RNN, Cell
-from autoshrink.errors import ConfigError
-from autoshrink.data import batchify, load_corpus
+from autoshrink.core.cell import DARTS, SHRINK_RNN, Cell
+from autoshrink.core.errors import ConfigError
+from autoshrink.core.data import batchify, load_corpus
 from autoshrink.export import export_cell
-from autoshrink.disk import write_json_atomic
-from autoshrink.final import FinalRun, evaluate, load_weights, step_lengths
-from autoshrink.record import load_cell
-from autoshrink.final_config import FinalConfig
-from autoshrink.final_model import LanguageModel
+from autoshrink.core.disk import write_json_atomic
+from autoshrink.final.run import FinalRun, evaluate, load_weights, step_lengths
+from autoshrink.core.record import load_cell
+from autoshrink.final.config import FinalConfig
+from autoshrink.final.model import LanguageModel
 
 import records  # noqa: E402  (tests/records.py: hand-made search records)
 

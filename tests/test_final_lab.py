@@ -2,11 +2,11 @@
 after a restart (a new FinalLab on the same folder) continues to the straight run's numbers."""
 import pytest
 
-from autoshrink.events import FinalEpoch
-from autoshrink.cell import Cell
-from autoshrink.final import FinalRun
-from autoshrink.final_config import FinalConfig
-from autoshrink.final_lab import PUBLISHED, FinalLab
+from autoshrink.core.events import FinalEpoch
+from autoshrink.core.cell import Cell
+from autoshrink.final.run import FinalRun
+from autoshrink.final.config import FinalConfig
+from autoshrink.lab.final_lab import PUBLISHED, FinalLab
 
 CELL3 = Cell.from_edges([(0, 1), (1, 2), (0, 2)], ("tanh", "sigmoid", "relu"))
 

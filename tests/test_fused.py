@@ -5,14 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autoshrink.cell import SHRINK_RNN, Cell
-from autoshrink.config import SearchConfig
-from autoshrink.errors import ConfigError
-from autoshrink.data import initial_embedding, load_corpus
-from autoshrink.fused import linear_cross_entropy
-from autoshrink.model import BatchedRNNModel
-from autoshrink.precision import cpu_flags, fast_bf16, resolve_precision
-from autoshrink.train import train_cells
+from autoshrink.core.cell import SHRINK_RNN, Cell
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.errors import ConfigError
+from autoshrink.core.data import initial_embedding, load_corpus
+from autoshrink.proxy.fused import linear_cross_entropy
+from autoshrink.proxy.model import BatchedRNNModel
+from autoshrink.proxy.precision import cpu_flags, fast_bf16, resolve_precision
+from autoshrink.proxy.train import train_cells
 
 CPU = torch.device("cpu")
 
@@ -97,7 +97,7 @@ def test_auto_precision_reads_the_cpu_flags():
 
 
 def test_proxy_training_resolves_auto_by_width_and_keeps_a_precision_asked_for():
-    from autoshrink.precision import proxy_precision
+    from autoshrink.proxy.precision import proxy_precision
     assert proxy_precision("bf16-decoder", CPU, 32) == "bf16-decoder" and proxy_precision("auto", CPU, 32) == "fp32"
     assert proxy_precision("auto", CPU, 100) == ("bf16" if fast_bf16(CPU) else "fp32")   # wide cells: as measured
 

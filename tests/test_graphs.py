@@ -1,16 +1,16 @@
-"""CUDA graphs over the training step (autoshrink.graphs): the runner's own path, run eagerly on a
+"""CUDA graphs over the training step (autoshrink.proxy.graphs): the runner's own path, run eagerly on a
 CPU, trains to the numbers of the plain path; --graphs on asks for a CUDA device in one line; on a
 GPU the recorded graph trains to the numbers of the eager steps."""
 import pytest
 import torch
 
-from autoshrink.cell import Cell
-from autoshrink.config import SearchConfig
-from autoshrink.errors import ConfigError
-from autoshrink.data import batchify, initial_embedding, load_corpus
-from autoshrink.graphs import StepRunner, clip_step, resolve_graphs
-from autoshrink.model import BatchedRNNModel
-from autoshrink.train import train_cells
+from autoshrink.core.cell import Cell
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.errors import ConfigError
+from autoshrink.core.data import batchify, initial_embedding, load_corpus
+from autoshrink.proxy.graphs import StepRunner, clip_step, resolve_graphs
+from autoshrink.proxy.model import BatchedRNNModel
+from autoshrink.proxy.train import train_cells
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -1,8 +1,8 @@
 """The batched model against a slow cell written directly from docs/algorithm.md, same weights."""
 import torch
 
-from autoshrink.cell import SHRINK_RNN, Cell
-from autoshrink.model import BatchedRNNModel
+from autoshrink.core.cell import SHRINK_RNN, Cell
+from autoshrink.proxy.model import BatchedRNNModel
 
 OPS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda x: x}
 

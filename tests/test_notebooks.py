@@ -16,9 +16,9 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from autoshrink.config import SearchConfig
-from autoshrink.disk import write_json_atomic
-from autoshrink.record import read_state
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.disk import write_json_atomic
+from autoshrink.core.record import read_state
 from autoshrink.search import Search
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -3,7 +3,7 @@ record, the candidates table order, and the seed's curve files."""
 import plotly.graph_objects as go
 import pytest
 
-from autoshrink.cell import SHRINK_RNN, Cell
+from autoshrink.core.cell import SHRINK_RNN, Cell
 from autoshrink.plot import (best_step, candidates_table, cell_at, curve_figure, curves_figure, dag_figure, draw_cell, edge_states_at,
                              save_curves, training_figure, update_dag, update_training)
 

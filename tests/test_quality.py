@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from autoshrink import SearchConfig
-from autoshrink.quality import QualityReport, proxy_final_tau, quality_report, random_cells, summarize
-from autoshrink.quality_plot import pareto_figure, pareto_front, quality_figure
+from autoshrink.quality.report import QualityReport, proxy_final_tau, quality_report, random_cells, summarize
+from autoshrink.quality.plot import pareto_figure, pareto_front, quality_figure
 from autoshrink.search import Search
 
 TINY = dict(emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, seed=1, device="cpu")
@@ -135,8 +135,8 @@ def test_quality_cli_prints_the_summary(search):
 
 
 def test_spread_summary_by_hand():
-    from autoshrink.cell import Cell
-    from autoshrink.spread import jaccard, spread_summary
+    from autoshrink.core.cell import Cell
+    from autoshrink.quality.spread import jaccard, spread_summary
 
     def state(edges):
         cell = Cell.from_edges(edges, ("tanh",) * 4).to_dict()
@@ -149,8 +149,8 @@ def test_spread_summary_by_hand():
 
 
 def test_spread_runs_the_search_under_other_seeds_with_the_same_ops(search):
-    from autoshrink.quality_plot import spread_figure
-    from autoshrink.spread import run_spread, spread_folder
+    from autoshrink.quality.plot import spread_figure
+    from autoshrink.quality.spread import run_spread, spread_folder
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -166,7 +166,7 @@ def test_spread_runs_the_search_under_other_seeds_with_the_same_ops(search):
 
 
 def test_the_controls_never_hold_the_discovered_cell():
-    from autoshrink.cell import Cell
+    from autoshrink.core.cell import Cell
     ops = ("identity", "identity", "identity", "sigmoid")
     mine = Cell.full(ops).remove((1, 3))[0]
     # 5 of 6 edges with all 5 live: every edge but (0, 1) can go (without 0->1 node 1 is cut off): 5 cells

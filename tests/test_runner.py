@@ -13,15 +13,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
 
 from autoshrink import SearchConfig  # noqa: E402
-from autoshrink.runner import LabError, Runner  # noqa: E402
-from autoshrink.disk import write_json_atomic  # noqa: E402
+from autoshrink.lab.runner import LabError, Runner  # noqa: E402
+from autoshrink.core.disk import write_json_atomic  # noqa: E402
 
 TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34,
             max_steps_to_action=3, device="cpu", parallel=1)
 
 
 def test_the_runner_imports_no_widgets():
-    code = "import sys, autoshrink.runner, autoshrink.views; print(sorted(m for m in sys.modules if m.split('.')[0] in ('ipywidgets', 'anywidget')))"
+    code = "import sys, autoshrink.lab.runner, autoshrink.lab.views; print(sorted(m for m in sys.modules if m.split('.')[0] in ('ipywidgets', 'anywidget')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

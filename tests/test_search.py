@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from autoshrink.events import CandidateDone, CandidateStarted
-from autoshrink.cell import Cell
-from autoshrink.record import load_cell
-from autoshrink.config import SearchConfig
-from autoshrink.errors import ConfigError
-from autoshrink.record import decision_score
+from autoshrink.core.events import CandidateDone, CandidateStarted
+from autoshrink.core.cell import Cell
+from autoshrink.core.record import load_cell
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.errors import ConfigError
+from autoshrink.core.record import decision_score
 from autoshrink.search import Search, candidate_seed, leaders, read_state, score
 
 
@@ -189,7 +189,7 @@ def test_paired_seed_rule_gives_every_candidate_of_a_step_one_seed():
     cand = cfg.replace(seed_rule="candidate")
     assert candidate_seed(cand, 2, (0, 1)) != candidate_seed(cand, 2, (1, 3))
     # paired: the weights of every edge two candidates keep are the same numbers (one draw per seed)
-    from autoshrink.model import init_cell_weights
+    from autoshrink.proxy.model import init_cell_weights
     _, a = init_cell_weights(candidate_seed(cfg, 2, (0, 1)), 4, 8, 8)
     _, b = init_cell_weights(candidate_seed(cfg, 2, (1, 3)), 4, 8, 8)
     assert all(torch.equal(a[e], b[e]) for e in a)

@@ -5,9 +5,9 @@ import copy
 import pytest
 import records
 
-from autoshrink.errors import ConfigError
-from autoshrink.record import write_state
-from autoshrink.searches import DIFF, cell_diff_figure, curves_overlay, read_searches, settings_rows, write_comparison
+from autoshrink.core.errors import ConfigError
+from autoshrink.core.record import write_state
+from autoshrink.lab.searches import DIFF, cell_diff_figure, curves_overlay, read_searches, settings_rows, write_comparison
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from autoshrink.stats import DIVERGED_LOSS, argbest, kendall_tau, mean_sd, permutation_pvalue, perplexity
+from autoshrink.core.stats import DIVERGED_LOSS, argbest, kendall_tau, mean_sd, permutation_pvalue, perplexity
 
 
 def test_kendall_tau_by_hand():

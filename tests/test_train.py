@@ -5,13 +5,13 @@ import math
 import pytest
 import torch
 
-from autoshrink.events import EpochDone
-from autoshrink.cell import Cell
-from autoshrink.config import SearchConfig
-from autoshrink.data import initial_embedding, load_corpus
-from autoshrink.model import BatchedRNNModel
-from autoshrink.graphs import clip_step
-from autoshrink.train import seq_lengths, train_cells
+from autoshrink.core.events import EpochDone
+from autoshrink.core.cell import Cell
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.data import initial_embedding, load_corpus
+from autoshrink.proxy.model import BatchedRNNModel
+from autoshrink.proxy.graphs import clip_step
+from autoshrink.proxy.train import seq_lengths, train_cells
 
 CPU = torch.device("cpu")
 
@@ -65,7 +65,7 @@ def test_diverged_candidate_is_flagged_and_others_unharmed(tiny_data, monkeypatc
     cfg, corpus, emb = setup(tiny_data, epochs=2)
     cells = step_cells(2)
     alone = train_cells(cells[:1], [1], corpus, emb, cfg, CPU)[0]
-    monkeypatch.setattr("autoshrink.train.BatchedRNNModel", SecondBlowsUp)
+    monkeypatch.setattr("autoshrink.proxy.train.BatchedRNNModel", SecondBlowsUp)
     results = train_cells(cells, [1, 2], corpus, emb, cfg, CPU)
     assert results[1].diverged and results[1].ppl == math.inf
     assert not results[0].diverged
@@ -149,7 +149,7 @@ def test_early_end_by_overfitting_when_valid_exceeds_three_times_train(tmp_path)
 
 
 def test_a_checkpointed_training_stopped_and_continued_equals_one_run(tiny_data, tmp_path):
-    from autoshrink.checkpoint import Checkpoint
+    from autoshrink.proxy.checkpoint import Checkpoint
     cfg, corpus, emb = setup(tiny_data, epochs=4)
     cells, seeds = step_cells(3), [11, 12, 13]
     whole = train_cells(cells, seeds, corpus, emb, cfg, CPU)

@@ -11,9 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
 
 from autoshrink import SearchConfig  # noqa: E402
-from autoshrink.runner import LabError, pick_cell  # noqa: E402
-from autoshrink.runner import Progress  # noqa: E402
-from autoshrink.views import (UNKNOWN_TIME, best_position, candidates_html, estimate, estimate_text,  # noqa: E402
+from autoshrink.lab.runner import LabError, pick_cell  # noqa: E402
+from autoshrink.lab.runner import Progress  # noqa: E402
+from autoshrink.lab.views import (UNKNOWN_TIME, best_position, candidates_html, estimate, estimate_text,  # noqa: E402
                               export_choices, slider_note, training_view, view_at)
 
 
@@ -90,7 +90,7 @@ def test_the_candidates_table_prints_each_quantity_in_its_format(tmp_path):
 def test_the_table_and_the_dag_show_a_retested_spread_and_a_halved_candidate():
     from autoshrink.plot.figures import _edge_hover
     from autoshrink.plot.series import edge_states_at
-    from autoshrink.views import candidates_html
+    from autoshrink.lab.views import candidates_html
     step = {"step": 0, "order": [[0, 1], [0, 2], [1, 2]], "removed": [[0, 2]], "candidates": [
         {"edge": [0, 1], "ppl": 300.0, "flops": 64, "score": -9.0, "seconds": 1.0, "diverged": False,
          "ended": "epochs", "epochs": 3, "mean_score": -11.0, "sd_score": 2.0, "seeds": 3},

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from autoshrink.events import CandidateDone, CandidateEpoch
+from autoshrink.core.events import CandidateDone, CandidateEpoch
 from autoshrink import Cell, SearchConfig
-from autoshrink.config import help_texts
-from autoshrink.errors import ConfigError
-from autoshrink.runner import LabError
+from autoshrink.core.config import help_texts
+from autoshrink.core.errors import ConfigError
+from autoshrink.lab.runner import LabError
 from autoshrink.search import Search
-from autoshrink.disk import write_json_atomic
+from autoshrink.core.disk import write_json_atomic
 from autoshrink.search import initial_cell
-from autoshrink.widgets import SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
+from autoshrink.lab.widgets import SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
@@ -432,7 +432,7 @@ def test_inspect_shows_any_past_candidates_curve_cell_and_seed(tiny_data, tmp_pa
 
 
 def test_the_panel_groups_every_setting_once_with_running_in_a_closed_fold(tiny_data, tmp_path):
-    from autoshrink.widgets import ADVANCED, PANEL_GROUPS
+    from autoshrink.lab.widgets import ADVANCED, PANEL_GROUPS
     grouped = [n for _, names in PANEL_GROUPS for n in names] + list(ADVANCED)
     assert sorted(grouped) == sorted(name for name, _, _ in SETTINGS) and len(grouped) == len(set(grouped))
     lab = make_lab(tiny_data, tmp_path)

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from autoshrink.worker import Worker
+from autoshrink.lab.worker import Worker
 
 
 def test_one_job_at_a_time_and_on_end_sees_it_finished():

@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from .. import formats
-from ..cell import Cell
-from ..stats import perplexity
+from ..core import formats
+from ..core.cell import Cell
+from ..core.stats import perplexity
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
 from .series import best_step, edge_key, step_series
 

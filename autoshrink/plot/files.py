@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
-from ..cell import OPS, Cell
+from ..core.cell import OPS, Cell
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, cell_graph
 from .series import step_series
 

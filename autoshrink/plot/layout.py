@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ..cell import Cell
+from ..core.cell import Cell
 
 INPUTS = ("x_t", "h_{t-1}")
 OUTPUT = "h_t"

@@ -3,8 +3,8 @@ the cell and the edge states at any step, a step's candidates ranked, and the be
 """
 from __future__ import annotations
 
-from ..cell import Cell
-from ..record import decision_score, done_steps
+from ..core.cell import Cell
+from ..core.record import decision_score, done_steps
 
 
 def edge_key(e) -> tuple[int, int]:

@@ -1,5 +1,5 @@
 """The final training's settings: `FinalConfig` (one dataclass, commented defaults, the recipe of
-docs/algorithm.md, "Final training") and its presets, kept apart from final.py so that reading
+docs/algorithm.md, "Final training") and its presets, kept apart from run.py so that reading
 them (the command line's help, the panel) does not load torch.
 """
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .config import FUSES, PRECISIONS, setting
-from .errors import ConfigError
+from ..core.config import FUSES, PRECISIONS, setting
+from ..core.errors import ConfigError
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .disk import write_atomic
+from ..core.disk import write_atomic
 
 
 def tag(cell, seed: int) -> str:

@@ -13,10 +13,14 @@ import html
 
 import ipywidgets as W
 
-from . import formats, plot, views
-from .cell import Cell
-from .config import SearchConfig
-from .events import EpochDone
+from ..core import formats
+
+from .. import plot
+
+from . import views
+from ..core.cell import Cell
+from ..core.config import SearchConfig
+from ..core.events import EpochDone
 from .figure_widget import FigureWidget
 from .runner import train_each
 

@@ -32,17 +32,17 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .cell import Cell
-from .errors import ConfigError
-from .events import FinalDone, FinalEpoch, FinalStarted, PhaseSwitched, ignore
-from .data import batchify, load_corpus
-from .final_config import FinalConfig
-from .final_model import LanguageModel, detach, n_params
-from .precision import resolve_fuse, resolve_precision
-from .disk import WriterLock, read_json, write_atomic, write_json_atomic
-from .record import paths_from_record, paths_to_record
-from .runtime import resolve_device
-from .stats import perplexity
+from ..core.cell import Cell
+from ..core.errors import ConfigError
+from ..core.events import FinalDone, FinalEpoch, FinalStarted, PhaseSwitched, ignore
+from ..core.data import batchify, load_corpus
+from .config import FinalConfig
+from .model import LanguageModel, detach, n_params
+from ..proxy.precision import resolve_fuse, resolve_precision
+from ..core.disk import WriterLock, read_json, write_atomic, write_json_atomic
+from ..core.record import paths_from_record, paths_to_record
+from ..core.runtime import resolve_device
+from ..core.stats import perplexity
 
 FORMAT = "autoshrink-final/1"
 MODELS = ("cell", "lstm")

@@ -20,7 +20,7 @@ import warnings
 
 import torch
 
-from .errors import ConfigError
+from ..core.errors import ConfigError
 
 WARMUP = 3          # eager steps on a side stream before recording (as torch's docs ask)
 

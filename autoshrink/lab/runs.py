@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import formats
-from .cell import Cell
-from .errors import ConfigError
-from .disk import WriterLock, read_json
-from .record import best_of, best_ppl, done_steps, read_state
+from ..core import formats
+from ..core.cell import Cell
+from ..core.errors import ConfigError
+from ..core.disk import WriterLock, read_json
+from ..core.record import best_of, best_ppl, done_steps, read_state
 
 KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")
 

@@ -6,7 +6,7 @@ next to the baselines' figures (the published ones and any finished runs given).
     lab                 # the panel; Start trains in the background, Pause keeps the last epoch
     lab.run()           # ... or train in this thread to the end (the tests do this)
 
-The run lives in its folder (autoshrink.final), so after a kernel restart the same line reopens it
+The run lives in its folder (autoshrink.final.run), so after a kernel restart the same line reopens it
 with its curves, and Start continues from its last finished epoch.
 """
 from __future__ import annotations
@@ -19,16 +19,18 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from . import formats, views
-from .cell import SHRINK_RNN, Cell
-from .config import FUSES, PRECISIONS
-from .errors import ConfigError
-from .events import FinalDone, FinalEpoch, PhaseSwitched
+from ..core import formats
+
+from . import views
+from ..core.cell import SHRINK_RNN, Cell
+from ..core.config import FUSES, PRECISIONS
+from ..core.errors import ConfigError
+from ..core.events import FinalDone, FinalEpoch, PhaseSwitched
 from .figure_widget import FigureWidget
-from .final import FinalRun
-from .record import load_cell, record_path
-from .final_config import PRESETS, FinalConfig
-from .quality_plot import final_figure, update_final
+from ..final.run import FinalRun
+from ..core.record import load_cell, record_path
+from ..final.config import PRESETS, FinalConfig
+from ..quality.plot import final_figure, update_final
 from .worker import Worker
 
 CHOICES = {"precision": PRECISIONS, "fuse": FUSES}   # settings shown as a Dropdown of their values

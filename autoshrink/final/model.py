@@ -23,11 +23,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from .cell import Cell
-from .fused import linear_cross_entropy
-from .model import INIT_RANGE
-from .ops import OP_FN
-from .precision import compute_dtypes
+from ..core.cell import Cell
+from ..proxy.fused import linear_cross_entropy
+from ..proxy.model import INIT_RANGE
+from ..core.ops import OP_FN
+from ..proxy.precision import compute_dtypes
 
 EMB_RANGE = 0.1        # embedding (and tied decoder) init U(-0.1, 0.1)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from .config import SearchConfig
-from .record import best_of, cell_of, read_state, record_path
-from .search import Search
-from .stats import mean_sd
+from ..core.config import SearchConfig
+from ..core.record import best_of, cell_of, read_state, record_path
+from ..search import Search
+from ..core.stats import mean_sd
 
 
 def spread_folder(save, seed: int) -> Path:

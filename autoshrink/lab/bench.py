@@ -18,7 +18,7 @@ import ipywidgets as W
 from IPython.display import display
 
 from . import views
-from .errors import ConfigError
+from ..core.errors import ConfigError
 from .runner import LabError
 from .runs import COLUMNS, list_runs, row_cells
 from .searches import cell_diff_figure, curves_overlay, read_searches, settings_html, settings_parallel, write_comparison

@@ -17,10 +17,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .cell import OPS, Cell
+from ..core.cell import OPS, Cell
 from .fused import linear_cross_entropy
 from .fused_cell import cell_loop
-from .ops import OP_FN
+from ..core.ops import OP_FN
 from .precision import compute_dtypes
 
 INIT_RANGE = 0.04  # cell weights ~ U(-0.04, 0.04)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import torch
 
 from .backend import make_backend
-from .cell import Cell
-from .config import SearchConfig
-from .data import initial_embedding, load_corpus, load_vectors
-from .runtime import derive_seed, resolve_device
-from .train import Result
+from .core.cell import Cell
+from .core.config import SearchConfig
+from .core.data import initial_embedding, load_corpus, load_vectors
+from .core.runtime import derive_seed, resolve_device
+from .proxy.train import Result
 
 SALT_EMB, SALT_FINAL = 0xE3B, 0xF1
 

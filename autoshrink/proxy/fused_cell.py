@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .ops import OP_FN, OP_GRAD
+from ..core.ops import OP_FN, OP_GRAD
 
 
 def _ops(groups: list, g: torch.Tensor) -> torch.Tensor:

@@ -17,16 +17,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from .cell import Cell
+from ..core.cell import Cell
 from .checkpoint import tag
-from .config import SearchConfig
-from .data import Corpus, batchify
-from .events import EpochDone, TrainingDone, ignore
+from ..core.config import SearchConfig
+from ..core.data import Corpus, batchify
+from ..core.events import EpochDone, TrainingDone, ignore
 from .graphs import StepRunner, resolve_graphs
 from .model import BatchedRNNModel
 from .precision import proxy_precision, resolve_fuse
-from .runtime import derive_seed
-from .stats import DIVERGED_LOSS
+from ..core.runtime import derive_seed
+from ..core.stats import DIVERGED_LOSS
 
 PATIENCE = 4           # epochs in a row without a new best validation loss before an early end
 EMA_MOMENTUM = 0.9     # running training loss, compared with 3x the validation loss

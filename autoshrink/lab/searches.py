@@ -17,11 +17,11 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import formats
-from .cell import Cell
-from .errors import ConfigError
-from .plot import dag_figure, step_series, write_page
-from .record import best_of, best_ppl, cell_of, read_state
+from ..core import formats
+from ..core.cell import Cell
+from ..core.errors import ConfigError
+from ..plot import dag_figure, step_series, write_page
+from ..core.record import best_of, best_ppl, cell_of, read_state
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIFF = {"both": ("#3b6ea8", "solid"), "first": ("#d62728", "dash"), "second": ("#2ca02c", "dot")}

@@ -10,11 +10,11 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from . import formats
-from .cell import Cell
-from .config import SearchConfig
-from .record import done_steps, pending_step
-from .plot import best_step, candidates_table, cell_at, edge_states_at
+from ..core import formats
+from ..core.cell import Cell
+from ..core.config import SearchConfig
+from ..core.record import done_steps, pending_step
+from ..plot import best_step, candidates_table, cell_at, edge_states_at
 
 COLUMNS = [("rank", "#"), ("edge", "edge removed"), ("ppl", "ppl"), ("flops", "flops"), ("score", "score"),
            ("seconds", "seconds"), ("note", "")]
@@ -185,7 +185,7 @@ def candidate_choices(step: dict | None) -> list[tuple[str, object]]:
 def candidate_view(state: dict, step: dict, edge) -> tuple[str, list]:
     """The training figure's title and curve for one trained candidate of any step: its curve, the
     cell it left (edges) and its weight seed(s), as the search's seed rule gives them."""
-    from .search import candidate_seed      # the seed rule has one home
+    from ..search import candidate_seed      # the seed rule has one home
     c = next(c for c in step["candidates"] if tuple(c["edge"]) == tuple(edge))
     cfg = SearchConfig.from_dict(state["config"])
     seeds = [candidate_seed(cfg, step["step"], edge)]

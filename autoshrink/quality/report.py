@@ -21,9 +21,9 @@ cells (test, and validation), its relative improvement over the random cells' me
 permutation p-value that it beats a random cell, and the random search's winner against it.
 `proxy_final_tau` says whether the proxy's order of cells predicts their final training's.
 
-Cells train with the search's own proxy trainer (`autoshrink.train.train_cells`, test split
+Cells train with the search's own proxy trainer (`autoshrink.proxy.train.train_cells`, test split
 evaluated at the best validation epoch). The LSTM has no place in that batched cell model, so it
-trains with the final trainer (autoshrink.final) at a proxy-like recipe: same data, sizes, lr,
+trains with the final trainer (autoshrink.final.run) at a proxy-like recipe: same data, sizes, lr,
 clip, epochs and batches, no dropout, no weight decay, no activation regularisation, plain SGD (no
 switch to ASGD); its step lengths follow N(bptt, 5), it has no lr decay and no early end, and its
 embedding starts from U(-0.1, 0.1): close to the proxy, not the same. Every finished training is
@@ -43,15 +43,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .cell import DARTS, SHRINK_RNN, Cell, random_cell
-from .config import SearchConfig
-from .errors import ConfigError
-from .events import JobDone, JobStarted, ignore
-from .final_config import FinalConfig
-from .disk import WriterLock, read_json, write_json_atomic
-from .record import load_cell, read_state
-from .runtime import derive_seed, resolve_device
-from .stats import kendall_tau, mean_sd, permutation_pvalue, perplexity
+from ..core.cell import DARTS, SHRINK_RNN, Cell, random_cell
+from ..core.config import SearchConfig
+from ..core.errors import ConfigError
+from ..core.events import JobDone, JobStarted, ignore
+from ..final.config import FinalConfig
+from ..core.disk import WriterLock, read_json, write_json_atomic
+from ..core.record import load_cell, read_state
+from ..core.runtime import derive_seed, resolve_device
+from ..core.stats import kendall_tau, mean_sd, permutation_pvalue, perplexity
 
 FORMAT = "autoshrink-quality/1"
 VERSION = 2          # part of the cache key: records of version 2 hold the test perplexity
@@ -206,13 +206,13 @@ class QualityReport:
     def _training_inputs(self):
         """The corpus, the start embedding and the device (torch is loaded only when something trains:
         a report read from its cache needs none of it)."""
-        from .data import load_corpus
-        from .proxy import start_embedding
+        from ..core.data import load_corpus
+        from ..one_cell import start_embedding
         corpus = load_corpus(self.cfg.data)
         return corpus, start_embedding(self.cfg, corpus.words), resolve_device(self.cfg.device)
 
     def _cell(self, name, seed, corpus, emb, device, should_stop) -> dict | None:
-        from .train import train_cells
+        from ..proxy.train import train_cells
         cell = self.cells[name]
         [r] = train_cells([cell], [seed], corpus, emb, self.cfg, device, should_stop=should_stop, test=True)
         if r is None:
@@ -222,7 +222,7 @@ class QualityReport:
                 "edges": cell.prune().n_edges, "params": r.params, "seconds": r.seconds, "epochs": r.epochs}
 
     def _lstm(self, seed, should_stop) -> dict | None:
-        from .final import FinalRun
+        from ..final.run import FinalRun
         with tempfile.TemporaryDirectory() as tmp:
             run = FinalRun.create(Path(tmp) / "lstm", lstm_proxy_config(self.cfg, seed), model="lstm")
             if run.run(should_stop=should_stop) is None:

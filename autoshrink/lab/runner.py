@@ -9,7 +9,7 @@
 
 What the search's events told (candidates in training, their epochs so far, the progress bars)
 is kept in `runner.progress` for the views; every change is passed on as `on_change(change)`: the
-search's events (autoshrink.events), then the runner's own PhaseChanged, BusyChanged, SaveChanged
+search's events (autoshrink.core.events), then the runner's own PhaseChanged, BusyChanged, SaveChanged
 and Refreshed.
 """
 from __future__ import annotations
@@ -19,19 +19,19 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import formats
-from .cell import Cell
-from .config import SearchConfig
-from .errors import ConfigError
-from .data import load_corpus
-from .events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone, TrainingDone, TrainingStarted
-from .backend import make_backend
-from .plot import save_curves
-from .proxy import cell_seed, start_embedding
-from .runtime import resolve_device
+from ..core import formats
+from ..core.cell import Cell
+from ..core.config import SearchConfig
+from ..core.errors import ConfigError
+from ..core.data import load_corpus
+from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone, TrainingDone, TrainingStarted
+from ..backend import make_backend
+from ..plot import save_curves
+from ..one_cell import cell_seed, start_embedding
+from ..core.runtime import resolve_device
 from .worker import Worker
-from .record import cell_of, done_steps, record_path, which_name
-from .search import SAFE_ON_RESUME, Search, read_state
+from ..core.record import cell_of, done_steps, record_path, which_name
+from ..search import SAFE_ON_RESUME, Search, read_state
 
 
 class LabError(ConfigError):
@@ -380,7 +380,7 @@ class Runner:
     def export(self, which="best") -> tuple[dict[str, Path], Cell, str]:
         """Write the cell `which` (see pick_cell) into <save>/export/ as <name>.svg, .json, ...;
         returns (kind -> path, the cell, its name)."""
-        from .export import export_cell
+        from ..export import export_cell
         state = self.state
         if state is None:
             raise LabError("nothing to export yet: take a step first")
