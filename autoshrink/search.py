@@ -7,10 +7,10 @@
     search.run()                    # ... or all steps to the end, then the final cell
     search.close()                  # let another process write the folder
 
-Everything the search knows is `search.state`, a JSON-ready dict (record.py types, reads and
-writes it; the layout is in README.md) written atomically to `<save>/search.json` after every
-candidate; the training in flight is saved to `<save>/inflight.pt` after every epoch, so a killed
-run loses at most one epoch. A step's edge order comes from (seed, step); its candidates' weights
+Everything the search knows is `search.record`, a typed record (core/record.py: SearchRecord,
+Step, Candidate, ...) that it changes as it goes and writes atomically, in its plain layout
+(`search.state`, README.md), to `<save>/search.json` after every candidate; the training in
+flight is saved to `<save>/inflight.pt` after every epoch, so a killed run loses at most one epoch. A step's edge order comes from (seed, step); its candidates' weights
 from (seed, step) under the paired seed rule (`--seed_rule step`: every candidate starts from the
 same weights on the edges it keeps, so the removed edge is the only difference) or from (seed, step,
 edge) under `--seed_rule candidate`: a result does not depend on evaluation order or batching.
@@ -26,6 +26,7 @@ import atexit
 import copy
 import math
 import os
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -33,19 +34,20 @@ import numpy as np
 
 from .backend import make_backend
 from .core.cell import Cell, random_ops, save_graph
-from .proxy.checkpoint import Checkpoint, tag
 from .core.config import SearchConfig
-from .core.errors import ConfigError
 from .core.data import load_corpus
-from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, SearchFinished, StepDone, TrainingDone,
-                     TrainingStarted, ignore)
-from .proxy.model import count_params
-from .proxy.precision import proxy_precision
-from .one_cell import start_embedding, train_cell
 from .core.disk import WriterLock, clean
-from .core.record import FORMAT, best_of, cell_of, decision_score, done_steps, pending_step, read_state, record_path, write_state
+from .core.errors import ConfigError
+from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, SearchFinished, StepDone,
+                          TrainingDone, TrainingStarted, ignore)
+from .core.record import (FORMAT, Best, Candidate, Final, Retest, Retests, Rung, SearchRecord, Step, best_of, cell_of,
+                          decision_score, done_steps, read_state, record_path, write_state)
 from .core.runtime import derive_seed, resolve_device
 from .core.stats import DIVERGED_LOSS
+from .one_cell import start_embedding, train_cell
+from .proxy.checkpoint import Checkpoint, tag
+from .proxy.model import count_params
+from .proxy.precision import proxy_precision
 from .proxy.train import Result
 
 SALT_OPS, SALT_ORDER, SALT_RETEST = 0x0B5, 0x5F, 0x2E7
@@ -141,7 +143,7 @@ class Search:
         self._lock = WriterLock(self.save_dir)
         self._inflight = Checkpoint(self.save_dir / "inflight.pt")
         if readonly:
-            self.state = state
+            self.record = SearchRecord.from_dict(state)
             return
         self.device = resolve_device(cfg.device)
         self.cfg = self.cfg.replace(precision=proxy_precision(cfg.precision, self.device, cfg.nhid))
@@ -151,7 +153,12 @@ class Search:
         self.backend = make_backend(cfg)
         self._lock.acquire()
         atexit.register(self._lock.release)
-        self.state = state or self._new_state()
+        self.record = SearchRecord.from_dict(state) if state else self._new_record()
+
+    @property
+    def state(self) -> dict:
+        """The record in its plain layout (what search.json holds): what views and plots read."""
+        return self.record.to_dict()
 
     @cached_property
     def corpus(self):
@@ -161,10 +168,9 @@ class Search:
     def embedding(self):
         return start_embedding(self.cfg, self.corpus.words)
 
-    def _new_state(self) -> dict:
+    def _new_record(self) -> SearchRecord:
         full = initial_cell(self.cfg).to_dict()
-        return {"format": FORMAT, "config": self.cfg.to_dict(), "initial": full, "cell": full,
-                "steps": [], "best": None, "final": None}
+        return SearchRecord(format=FORMAT, config=self.cfg.to_dict(), initial=full, cell=full)
 
     @classmethod
     def resume(cls, save, on_event=None, **overrides) -> "Search":
@@ -175,7 +181,7 @@ class Search:
         safe = check_resume(state["config"], overrides)
         cfg = SearchConfig.from_dict({**state["config"], **safe, "save": str(save)})
         search = cls(cfg, on_event=on_event, state=state)
-        search.state = read_state(save)     # as it is now that this process is the folder's writer
+        search.record = SearchRecord.read(save)     # as it is now that this process is the folder's writer
         return search
 
     @classmethod
@@ -201,11 +207,11 @@ class Search:
             raise ConfigError(f"{save}/search.json exists; branch into another --save")
         steps = [{**copy.deepcopy(s), "from_parent": True} for s in done[: at_step + 1]]
         rel = os.path.relpath(os.path.abspath(parent), os.path.abspath(save))
-        new = {"format": FORMAT, "initial": state["initial"], "cell": steps[-1]["cell"], "steps": steps,
-               "best": None, "final": None, "parent": {"save": rel, "step": done[at_step]["step"]}}
+        new = {"format": FORMAT, "config": cfg.to_dict(), "initial": state["initial"], "cell": steps[-1]["cell"],
+               "steps": steps, "best": None, "final": None, "parent": {"save": rel, "step": done[at_step]["step"]}}
         new["best"] = best_of(new)
         search = cls(cfg, on_event=on_event, state=new)
-        new["config"] = search.cfg.to_dict()     # as the search resolved it (its precision)
+        search.record.config = search.cfg.to_dict()     # as the search resolved it (its precision)
         search.save()
         return search
 
@@ -218,7 +224,7 @@ class Search:
 
     def refresh(self) -> dict:
         """Reread search.json (a read-only search follows its writer this way); returns the state."""
-        self.state = read_state(self.save_dir)
+        self.record = SearchRecord.read(self.save_dir)
         return self.state
 
     def close(self) -> None:
@@ -238,7 +244,7 @@ class Search:
     # --- what the state says
     @property
     def cell(self) -> Cell:
-        return Cell.from_dict(self.state["cell"])
+        return Cell.from_dict(self.record.cell)
 
     @property
     def history(self) -> list[dict]:
@@ -246,7 +252,9 @@ class Search:
 
     @property
     def pending(self) -> dict | None:
-        return pending_step(self.state)
+        """The step in progress in its plain layout (None between steps); search.record.pending is the typed one."""
+        step = self.record.pending
+        return step.to_dict() if step else None
 
     @property
     def shrinking_done(self) -> bool:
@@ -254,27 +262,27 @@ class Search:
 
     @property
     def finished(self) -> bool:
-        return self.state["final"] is not None
+        return self.record.final is not None
 
     # --- one shrink step
     def candidates(self) -> list[tuple[int, int]]:
         """The edges this step tries removing (opens the step if needed)."""
         if self.shrinking_done:
             return []
-        if self.pending is None:
+        steps = self.record.steps
+        if self.record.pending is None:
             edges = self.cell.edges
-            rng = np.random.default_rng(derive_seed(self.cfg.seed, len(self.state["steps"]), SALT_ORDER))
+            rng = np.random.default_rng(derive_seed(self.cfg.seed, len(steps), SALT_ORDER))
             order = [list(edges[i]) for i in rng.permutation(len(edges))[: self.cfg.max_steps_to_action]]
-            self.state["steps"].append({"step": len(self.state["steps"]), "done": False,
-                                        "edges_before": len(edges), "order": order, "candidates": []})
+            steps.append(Step(step=len(steps), done=False, edges_before=len(edges), order=order))
             self.save()
-        return [tuple(e) for e in self.pending["order"]]
+        return [tuple(e) for e in self.record.pending.order]
 
     def train_candidates(self, should_stop=None) -> bool:
         """Train the step's untried candidates; True when all are done, False if stopped."""
         edges = self.candidates()
-        step = self.pending
-        tried = {tuple(c["edge"]) for c in step["candidates"]}
+        step = self.record.pending
+        tried = {tuple(c.edge) for c in step.candidates}
         todo = [e for e in edges if e not in tried]
         if self.cfg.halving:
             return self._halving(step, todo, should_stop) and self._retest(step, should_stop)
@@ -287,41 +295,41 @@ class Search:
                 return False
         return self._retest(step, should_stop)
 
-    def _retest(self, step: dict, should_stop) -> bool:
+    def _retest(self, step: Step, should_stop) -> bool:
         """With --retest K: when two or more candidates lie within --retest_margin of the best, train
         each of them K more times (other seeds) and give them their mean and sd of score; True when done."""
         if not self.cfg.retest:
             return True
-        if "retests" not in step:
-            step["retests"] = {"leaders": leaders(step["candidates"], self.cfg.retest_margin), "runs": []}
+        if step.retests is None:
+            step.retests = Retests(leaders=leaders([c.to_dict() for c in step.candidates], self.cfg.retest_margin))
             self.save()
-        rt = step["retests"]
-        done = {(tuple(r["edge"]), r["round"]) for r in rt["runs"]}
-        todo = [(tuple(e), r) for r in range(1, self.cfg.retest + 1) for e in rt["leaders"] if (tuple(e), r) not in done]
+        rt = step.retests
+        done = {(tuple(r.edge), r.round) for r in rt.runs}
+        todo = [(tuple(e), r) for r in range(1, self.cfg.retest + 1) for e in rt.leaders if (tuple(e), r) not in done]
         for edge, r in todo:
-            if not self._retest_one(step, edge, r, len(rt["runs"]), len(rt["leaders"]) * self.cfg.retest, should_stop):
+            if not self._retest_one(step, edge, r, len(rt.runs), len(rt.leaders) * self.cfg.retest, should_stop):
                 return False
-        for c in step["candidates"]:
-            runs = [c["score"]] + [x["score"] for x in rt["runs"] if x["edge"] == c["edge"]]
+        for c in step.candidates:
+            runs = [c.score] + [x.score for x in rt.runs if x.edge == c.edge]
             if len(runs) > 1:
                 scores = [-math.inf if x is None else x for x in runs]     # a diverged run pulls the mean to -inf
-                c.update(mean_score=_mean(scores), sd_score=float(np.std(scores, ddof=1)), seeds=len(runs))
+                c.mean_score, c.sd_score, c.seeds = _mean(scores), float(np.std(scores, ddof=1)), len(runs)
         self.save()
         return True
 
-    def _retest_one(self, step: dict, edge, round_: int, position: int, count: int, should_stop) -> bool:
+    def _retest_one(self, step: Step, edge, round_: int, position: int, count: int, should_stop) -> bool:
         cell = self.cell.remove(edge)[0]
-        seed = retest_seed(self.cfg, step["step"], edge, round_)
+        seed = retest_seed(self.cfg, step.step, edge, round_)
         [r] = self.backend.train([cell], [seed], self.corpus, self.embedding, self.cfg, self.device, group=1,
-                                 on_event=self._relay(step["step"], [edge], [position], count),
+                                 on_event=self._relay(step.step, [edge], [position], count),
                                  should_stop=should_stop, checkpoint=self._inflight)
         if r is None:
             return False
-        rec = {"edge": list(edge), "round": round_, "seed": seed, **self._record(r)}
-        step["retests"]["runs"].append(rec)
+        rec = Retest(edge=list(edge), round=round_, seed=seed, **self._record(r))
+        step.retests.runs.append(rec)
         self.save()
-        self._log(f"step {step['step']} retest {round_} of edge {edge}: ppl {rec['ppl']} score {rec['score']}")
-        self.on_event(CandidateDone(step["step"], edge, position, count, rec))
+        self._log(f"step {step.step} retest {round_} of edge {edge}: ppl {rec.ppl} score {rec.score}")
+        self.on_event(CandidateDone(step.step, edge, position, count, rec.to_dict()))
         return True
 
     def _seed(self, step: int, edge) -> int:
@@ -330,11 +338,11 @@ class Search:
     def _tag(self, step: int, edge) -> str:
         return tag(self.cell.remove(tuple(edge))[0], self._seed(step, edge))
 
-    def _groups(self, step: dict, todo: list) -> list[list]:
+    def _groups(self, step: Step, todo: list) -> list[list]:
         """Candidates trained together: those of a training in flight (inflight.pt) first, then
         --parallel at a time (0: the whole step on a GPU, CPU_GROUP at a time on a CPU, one a Ray task)."""
         saved = set(self._inflight.tags())
-        first = [e for e in todo if self._tag(step["step"], e) in saved]
+        first = [e for e in todo if self._tag(step.step, e) in saved]
         rest = [e for e in todo if e not in first]
         size = self._group_size(rest)
         return ([first] if first else []) + [rest[i:i + size] for i in range(0, len(rest), size)]
@@ -346,13 +354,13 @@ class Search:
             return max(len(todo), 1)
         return 1 if self.cfg.backend == "ray" else CPU_GROUP     # Ray's tasks are its parallelism
 
-    def _train_group(self, step: dict, edges: list, size: int, should_stop, checkpoint=None, stop_after=None) -> bool:
+    def _train_group(self, step: Step, edges: list, size: int, should_stop, checkpoint=None, stop_after=None) -> bool:
         """Train `edges`' candidates through the backend, `size` of them to a batched model (with
         `stop_after`, only that many epochs, paused in `checkpoint`)."""
         cfg = self.cfg
         removed = [self.cell.remove(e) for e in edges]
-        seeds = [self._seed(step["step"], e) for e in edges]
-        relay = self._relay(step["step"], edges, [step["order"].index(list(e)) for e in edges], len(step["order"]),
+        seeds = [self._seed(step.step, e) for e in edges]
+        relay = self._relay(step.step, edges, [step.order.index(list(e)) for e in edges], len(step.order),
                             on_done=lambda edge, result: self._add_candidate(step, edge, result))
         results = self.backend.train([c for c, _ in removed], seeds, self.corpus, self.embedding, cfg, self.device,
                                      group=size, on_event=relay, should_stop=should_stop,
@@ -373,51 +381,53 @@ class Search:
                 on_done(edge, event.result)
         return relay
 
-    def _add_candidate(self, step: dict, edge, result) -> None:
+    def _add_candidate(self, step: Step, edge, result) -> None:
         """Record a finished candidate (a train.Result), save, log and tell."""
         cell, pruned = self.cell.remove(tuple(edge))
-        rec = {"edge": list(edge), "pruned": [list(p) for p in pruned], "edges_left": cell.n_edges,
-               **self._record(result)}
-        step["candidates"].append(rec)
+        rec = Candidate(edge=list(edge), pruned=[list(p) for p in pruned], edges_left=cell.n_edges,
+                        **self._record(result))
+        step.candidates.append(rec)
         self.save()
-        n = len(step["order"])
-        self._log(f"step {step['step']} candidate {len(step['candidates'])}/{n} edge {tuple(edge)}: "
-                  f"ppl {rec['ppl']} score {rec['score']} ({rec['seconds']:.1f}s, {rec['ended']})")
-        self.on_event(CandidateDone(step["step"], tuple(edge), len(step["candidates"]) - 1, n, rec))
+        n = len(step.order)
+        self._log(f"step {step.step} candidate {len(step.candidates)}/{n} edge {tuple(edge)}: "
+                  f"ppl {rec.ppl} score {rec.score} ({rec.seconds:.1f}s, {rec.ended})")
+        self.on_event(CandidateDone(step.step, tuple(edge), len(step.candidates) - 1, n, rec.to_dict()))
 
     # --- successive halving inside a step (--halving E)
-    def _rung_file(self, step: dict, edge) -> Checkpoint:
-        return Checkpoint(self.save_dir / f"rung-{step['step']}-{edge[0]}-{edge[1]}.pt")
+    def _rung_file(self, step: Step, edge) -> Checkpoint:
+        return Checkpoint(self.save_dir / f"rung-{step.step}-{edge[0]}-{edge[1]}.pt")
 
-    def _halving(self, step: dict, todo: list, should_stop) -> bool:
+    def _halving(self, step: Step, todo: list, should_stop) -> bool:
         """Every candidate trains --halving epochs; the better half (by validation loss then) trains on
         to --epochs, the others stop and are recorded as halved (never as diverged)."""
-        rung = step.setdefault("rung", {"epochs": self.cfg.halving, "loss": {}})
+        if step.rung is None:
+            step.rung = Rung(epochs=self.cfg.halving, loss={})
+        rung = step.rung
         for edge in todo:
             key = f"{edge[0]}-{edge[1]}"
-            if key in rung["loss"]:
+            if key in rung.loss:
                 continue
             ck = self._rung_file(step, edge)
             self._train_group(step, [edge], 1, should_stop, checkpoint=ck, stop_after=self.cfg.halving)
             if should_stop and should_stop():
                 return False
             saved = ck.load()
-            rung["loss"][key] = saved["tracker"][0]["best"] if saved else None     # None: it ended before the rung
+            rung.loss[key] = saved["tracker"][0]["best"] if saved else None     # None: it ended before the rung
             self.save()
-        if "survivors" not in rung:
+        if rung.survivors is None:
             self._halve(step, rung)
-        tried = {tuple(c["edge"]) for c in step["candidates"]}
-        for edge in [tuple(e) for e in rung["survivors"] if tuple(e) not in tried]:
+        tried = {tuple(c.edge) for c in step.candidates}
+        for edge in [tuple(e) for e in rung.survivors if tuple(e) not in tried]:
             if not self._train_group(step, [edge], 1, should_stop, checkpoint=self._rung_file(step, edge)):
                 return False
         return True
 
-    def _halve(self, step: dict, rung: dict) -> None:
+    def _halve(self, step: Step, rung: Rung) -> None:
         """Keep the better half of the step's candidates at the rung; record the others as halved."""
-        waiting = sorted((tuple(e) for e in step["order"] if rung["loss"].get(f"{e[0]}-{e[1]}") is not None),
-                         key=lambda e: rung["loss"][f"{e[0]}-{e[1]}"])
-        keep = max(1, math.ceil(len(step["order"]) * HALVING_KEEP) - (len(step["order"]) - len(waiting)))
-        rung["survivors"] = [list(e) for e in waiting[:keep]]
+        waiting = sorted((tuple(e) for e in step.order if rung.loss.get(f"{e[0]}-{e[1]}") is not None),
+                         key=lambda e: rung.loss[f"{e[0]}-{e[1]}"])
+        keep = max(1, math.ceil(len(step.order) * HALVING_KEEP) - (len(step.order) - len(waiting)))
+        rung.survivors = [list(e) for e in waiting[:keep]]
         for edge in waiting[keep:]:
             ck = self._rung_file(step, edge)
             self._add_candidate(step, edge, halved_result(ck.load(), self.cell.remove(edge)[0], self.cfg))
@@ -429,32 +439,34 @@ class Search:
         return clean({**fields, "score": cfg_score(self.cfg, r.ppl, r.flops)})
 
     def commit(self) -> dict:
-        """Remove for good the drop_k best-scoring edges of the finished step, prune, record it."""
-        step = self.pending
-        if step is None or len(step["candidates"]) < len(step["order"]):
+        """Remove for good the drop_k best-scoring edges of the finished step, prune, record it;
+        returns the step's record (plain layout)."""
+        step = self.record.pending
+        if step is None or len(step.candidates) < len(step.order):
             raise RuntimeError("commit() needs a step whose candidates are all trained; call train_candidates() first")
-        ranked = sorted(step["candidates"], key=decision_score, reverse=True)
+        ranked = sorted(step.candidates, key=lambda c: decision_score(c.to_dict()), reverse=True)
         cell, removed, pruned = self.cell, [], []
         for c in ranked[: self.cfg.drop_k]:
-            if tuple(c["edge"]) in cell.edges:
-                cell, dead = cell.remove(tuple(c["edge"]))
-                removed.append(c["edge"])
+            if tuple(c.edge) in cell.edges:
+                cell, dead = cell.remove(tuple(c.edge))
+                removed.append(c.edge)
                 pruned += [list(p) for p in dead]
-        cands = step["candidates"]
-        step.update(done=True, removed=removed, pruned=pruned, cell=cell.to_dict(), edges_left=cell.n_edges,
-                    ratio=round(cell.n_edges / self.cfg.full_edges, 2),
-                    best_score=ranked[0]["score"], mean_score=_mean(c["score"] for c in cands),
-                    best_ppl=min((c["ppl"] for c in cands if c["ppl"] is not None), default=None),
-                    mean_ppl=_mean(c["ppl"] for c in cands), mean_flops=_mean(c["flops"] for c in cands),
-                    diverged=sum(c["diverged"] for c in cands))
-        self.state["cell"] = cell.to_dict()
-        self.state["best"] = best_of(self.state)
+        cands = step.candidates
+        step = self.record.steps[-1] = replace(
+            step, done=True, removed=removed, pruned=pruned, cell=cell.to_dict(), edges_left=cell.n_edges,
+            ratio=round(cell.n_edges / self.cfg.full_edges, 2), best_score=ranked[0].score,
+            mean_score=_mean(c.score for c in cands), best_ppl=min((c.ppl for c in cands if c.ppl is not None), default=None),
+            mean_ppl=_mean(c.ppl for c in cands), mean_flops=_mean(c.flops for c in cands),
+            diverged=sum(c.diverged for c in cands))
+        self.record.cell = cell.to_dict()
+        best = best_of(self.state)
+        self.record.best = Best.from_dict(best) if best else None
         self.save()
         self._write_outputs(step)
-        self._log(f"step {step['step']} removed {removed} pruned {pruned}: {cell.n_edges} edges left, "
-                  f"best score {step['best_score']}, best ppl {step['best_ppl']}")
-        self.on_event(StepDone(step["step"], step))
-        return step
+        self._log(f"step {step.step} removed {removed} pruned {pruned}: {cell.n_edges} edges left, "
+                  f"best score {step.best_score}, best ppl {step.best_ppl}")
+        self.on_event(StepDone(step.step, step.to_dict()))
+        return step.to_dict()
 
     def step(self, should_stop=None) -> dict | None:
         """One whole shrink step; None if the search has shrunk enough or was stopped."""
@@ -470,18 +482,18 @@ class Search:
                        should_stop=should_stop, checkpoint=self._inflight)
         if r is None:
             return None
-        self.state["final"] = {"cell": cell.to_dict(), **self._record(r)}
+        self.record.final = Final(cell=cell.to_dict(), **self._record(r))
         self.save()
-        self._log(f"final cell {cell.edges} ops {list(cell.ops)}: ppl {self.state['final']['ppl']}")
-        self.on_event(SearchFinished(self.state["final"]))
-        return self.state["final"]
+        self._log(f"final cell {cell.edges} ops {list(cell.ops)}: ppl {self.record.final.ppl}")
+        self.on_event(SearchFinished(self.record.final.to_dict()))
+        return self.record.final.to_dict()
 
     def run(self, should_stop=None) -> dict | None:
         """Shrink to the threshold, then train the final cell. Returns the final record (None if stopped)."""
         while not self.shrinking_done:
             if self.step(should_stop) is None:
                 return None
-        return self.state["final"] or self.finish(should_stop)
+        return self.record.final.to_dict() if self.record.final else self.finish(should_stop)
 
     # --- files
     def save(self) -> None:
@@ -489,9 +501,9 @@ class Search:
             raise ConfigError(f"{self.save_dir} is open read-only; resume it (Search.resume) to continue it")
         write_state(self.save_dir, self.state)
 
-    def _write_outputs(self, step: dict) -> None:
-        save_graph(Cell.from_dict(step["cell"]), self.save_dir / f"graph-{step['ratio']:.2f}")
-        save_graph(Cell.from_dict(self.state["best"]["cell"] if self.state["best"] else step["cell"]),
+    def _write_outputs(self, step: Step) -> None:
+        save_graph(Cell.from_dict(step.cell), self.save_dir / f"graph-{step.ratio:.2f}")
+        save_graph(Cell.from_dict(self.record.best.cell if self.record.best else step.cell),
                    self.save_dir / "graph-best")
 
     def _log(self, line: str) -> None:

@@ -10,6 +10,7 @@ import time
 
 import torch
 
+from autoshrink.core.record import SearchRecord
 from autoshrink.search import Search
 
 
@@ -202,6 +203,8 @@ def test_a_branch_copies_the_parents_steps_follows_its_new_settings_and_resumes(
     assert mine["config"]["epochs"] == 2 and len(mine["steps"]) > 1
     assert all(len(c["curve"]) == 2 for s in mine["steps"][1:] for c in s["candidates"] if c["ended"] == "epochs")
     assert mine["initial"] == theirs["initial"] and mine["final"] is not None
+    typed = SearchRecord.from_dict(mine)        # what Search held and wrote, read back to the key
+    assert typed.to_dict() == mine and typed.steps[0].from_parent and typed.parent == mine["parent"]
     r = run([sys.executable, "-m", "autoshrink", "search", "--resume", str(branch)])
     assert r.returncode == 0 and "done:" in r.stdout, r.stderr
     for extra, words in ((["--nodes", "5"], "--nodes defines the search space"), (["--at_step", "9"], "--at_step 9")):

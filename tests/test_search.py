@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from autoshrink.core.events import CandidateDone, CandidateStarted
 from autoshrink.core.cell import Cell
-from autoshrink.core.record import load_cell
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
-from autoshrink.core.record import decision_score
+from autoshrink.core.events import CandidateDone, CandidateStarted
+from autoshrink.core.record import Candidate, Retest, SearchRecord, decision_score, load_cell
 from autoshrink.search import Search, candidate_seed, leaders, read_state, score
 
 
@@ -99,11 +98,12 @@ def test_stop_then_resume_keeps_finished_candidates(tiny_data, tmp_path):
 def test_diverged_candidate_ranks_worst(tiny_data, tmp_path):
     s = Search(tiny(tiny_data, tmp_path / "d"))
     s.candidates()
-    step = s.pending
+    step = s.record.pending
     s.train_candidates()
-    step["candidates"][0].update(ppl=None, score=None, diverged=True)   # as a NaN run is recorded
+    first = step.candidates[0]
+    first.ppl, first.score, first.diverged = None, None, True   # as a NaN run is recorded
     rec = s.commit()
-    assert rec["removed"][0] != step["candidates"][0]["edge"]
+    assert rec["removed"][0] != first.edge
     assert rec["diverged"] == 1
 
 
@@ -121,23 +121,22 @@ def test_existing_save_is_never_overwritten_and_bad_resume_is_clear(tiny_data, t
 
 def fill(s, scores):
     """Record the open step's candidates by hand, scores in the step's edge order (no training)."""
-    step = s.pending or (s.candidates() and s.pending)
+    step = s.record.pending or (s.candidates() and s.record.pending)
     cell = s.cell
-    for e, sc in zip(step["order"], scores):
+    for e, sc in zip(step.order, scores):
         c, dead = cell.remove(tuple(e))
-        step["candidates"].append({"edge": e, "pruned": [list(p) for p in dead], "edges_left": c.n_edges,
-                                   "ppl": 100.0, "val_loss": 4.6, "flops": 64, "score": sc, "params": 1,
-                                   "seconds": 0.0, "epochs": 1, "diverged": False, "ended": "epochs", "curve": []})
+        step.candidates.append(Candidate(edge=e, pruned=[list(p) for p in dead], edges_left=c.n_edges, ppl=100.0,
+                                         val_loss=4.6, flops=64, score=sc, params=1, epochs=1))
     return step
 
 
 def test_drop_k_2_skips_an_edge_the_first_removal_already_pruned(tiny_data, tmp_path):
     s = Search(tiny(tiny_data, tmp_path / "dk", drop_k=2, max_steps_to_action=6, ops="tanh,relu,sigmoid,identity"))
-    order = [tuple(e) for e in fill(s, [0.0] * 6)["order"]]
+    order = [tuple(e) for e in fill(s, [0.0] * 6).order]
     # (0, 1) is node 1's only input: removing it prunes (1, 2) and (1, 3); rank (0, 1) first, (1, 2) second
     wanted = {(0, 1): 5.0, (1, 2): 4.0, (0, 2): 3.0}
-    for c in s.pending["candidates"]:
-        c["score"] = wanted.get(tuple(c["edge"]), 0.0)
+    for c in s.record.pending.candidates:
+        c.score = wanted.get(tuple(c.edge), 0.0)
     rec = s.commit()
     assert rec["removed"] == [[0, 1]] and rec["pruned"] == [[1, 2], [1, 3]]
     assert Cell.from_dict(rec["cell"]).edges == [(0, 2), (0, 3), (2, 3)] and rec["edges_left"] == 3
@@ -195,6 +194,15 @@ def test_paired_seed_rule_gives_every_candidate_of_a_step_one_seed():
     assert all(torch.equal(a[e], b[e]) for e in a)
 
 
+def typed_round_trip(save) -> SearchRecord:
+    """search.json read as the typed record (what Search holds and writes) and written back is the
+    same JSON, to the key."""
+    raw = json.loads((save / "search.json").read_text())
+    rec = SearchRecord.from_dict(raw)
+    assert rec.to_dict() == raw and not rec.extra
+    return rec
+
+
 def test_retest_trains_the_leaders_again_and_decides_on_their_mean(tiny_data, tmp_path):
     cfg = SearchConfig(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.67,
                        max_steps_to_action=3, device="cpu", data=str(tiny_data), save=str(tmp_path / "r"),
@@ -210,6 +218,8 @@ def test_retest_trains_the_leaders_again_and_decides_on_their_mean(tiny_data, tm
         assert c["sd_score"] == pytest.approx(float(np.std(scores, ddof=1)))
     best = max(step["candidates"], key=lambda c: c["mean_score"])
     assert step["removed"] == [best["edge"]]
+    rec = typed_round_trip(tmp_path / "r")
+    assert isinstance(rec.steps[0].retests.runs[0], Retest) and rec.steps[0].candidates[0].seeds == 3
 
 
 def test_halving_stops_the_worse_half_at_the_rung_and_decides_among_the_rest(tiny_data, tmp_path):
@@ -233,3 +243,4 @@ def test_halving_stops_the_worse_half_at_the_rung_and_decides_among_the_rest(tin
     best_survivor = max(survivors, key=lambda e: by_edge[e]["score"])
     assert half["removed"] == [list(best_survivor)]
     assert not list((tmp_path / "half").glob("rung-*.pt"))
+    assert typed_round_trip(tmp_path / "half").steps[0].rung.survivors == half["rung"]["survivors"]

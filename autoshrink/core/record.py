@@ -6,8 +6,10 @@
     cell = load_cell("search-run")               # the same from disk; also a cell JSON, a graph pickle, shrinkrnn
     write_state("search-run", state)             # atomic; every non-finite number becomes null
 
-The layout on disk is the plain dict (README.md, "Outputs of a search"); `Search.state` is that
-dict and the typed records read and write exactly it. The best cell is the cell left by the step
+The layout on disk is the plain dict (README.md, "Outputs of a search"). `Search` holds the typed
+record (`search.record`), changes it and writes `to_dict()`, which gives back the layout to the key
+(keys it does not know ride along in `extra`); views and plots read the layout (`search.state`)
+through the queries below, the one home of each query. The best cell is the cell left by the step
 whose chosen candidate scored highest (the first such step on a tie): what `graph-best` holds.
 
 One process writes a save folder at a time (`disk.WriterLock` on `<save>/lock`, taken by Search).
@@ -21,7 +23,7 @@ import math
 import os
 import pickle
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
@@ -36,41 +38,105 @@ KEYS = ("format", "config", "initial", "cell", "steps", "best", "final")
 WHICH = "best, final or step:N"
 
 
-def _known(cls, d: dict) -> dict:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in d.items() if k in names}
+def _split(cls, d: dict) -> tuple[dict, dict]:
+    """`d` as the keyword arguments of `cls` and the keys it does not know (kept, never lost)."""
+    names = {f.name for f in fields(cls)} - {"extra"}
+    return {k: v for k, v in d.items() if k in names}, {k: v for k, v in d.items() if k not in names}
 
 
-@dataclass
-class Candidate:
+class _Plain:
+    """A typed record read from and written to its plain-dict layout: keys named in OPTIONAL are
+    left out while None (as the layout leaves them out), unknown keys ride along in `extra`."""
+    OPTIONAL: tuple = ()
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known, extra = _split(cls, d)
+        return cls(**known, extra=extra)
+
+    def to_dict(self) -> dict:
+        d = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "extra"}
+        d = {k: v for k, v in d.items() if not (k in self.OPTIONAL and v is None)}
+        return {**d, **self.extra}
+
+
+def _plain(value):
+    if isinstance(value, _Plain):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(kw_only=True)
+class Trained(_Plain):
+    """One proxy training of a cell, as recorded (non-finite numbers as None)."""
+    ppl: Optional[float]            # exp(best validation loss); None when diverged
+    val_loss: Optional[float]       # best validation loss
+    flops: int                      # live edges x nhid^2
+    score: Optional[float]          # the search's score of ppl and flops; None when diverged
+    params: int = 0                 # trainable numbers of its model
+    seconds: float = 0.0            # wall time of its training
+    epochs: int = 0                 # epochs run before its end
+    diverged: bool = False
+    ended: str = "epochs"           # "epochs", "patience", "overfit", "nan" or "halved"
+    curve: list = field(default_factory=list)   # per epoch: epoch, train_loss, val_loss, lr
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class Candidate(Trained):
     """One edge tried at one step, trained and scored."""
+    OPTIONAL = ("mean_score", "sd_score", "seeds")
     edge: list                      # [i, j], the edge removed
     pruned: list                    # edges pruned with it (unreachable after the removal)
     edges_left: int
-    ppl: Optional[float]            # None when diverged
-    val_loss: Optional[float]
-    flops: int
-    score: Optional[float]          # None when diverged
-    params: int = 0
-    seconds: float = 0.0
-    epochs: int = 0
-    diverged: bool = False
-    ended: str = "epochs"
-    curve: list = field(default_factory=list)   # per epoch: epoch, train_loss, val_loss, lr
+    mean_score: Optional[float] = None   # --retest: mean score over its seeds (a leader only)
+    sd_score: Optional[float] = None     # --retest: their sd
+    seeds: Optional[int] = None          # --retest: how many seeds
+
+
+@dataclass(kw_only=True)
+class Retest(Trained):
+    """One more training of a close step's leader under another seed (--retest)."""
+    edge: list
+    round: int                      # 1..K
+    seed: int
+
+
+@dataclass(kw_only=True)
+class Retests(_Plain):
+    leaders: list                   # the edges within --retest_margin of the best, best first
+    runs: list = field(default_factory=list)    # Retest records
+    extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Candidate":
-        return cls(**_known(cls, d))
+    def from_dict(cls, d: dict) -> "Retests":
+        r = super().from_dict(d)
+        r.runs = [Retest.from_dict(x) for x in r.runs]
+        return r
 
 
-@dataclass
-class Step:
+@dataclass(kw_only=True)
+class Rung(_Plain):
+    """Successive halving inside a step (--halving E)."""
+    OPTIONAL = ("survivors",)
+    epochs: int                     # E: every candidate trains this many epochs first
+    loss: dict                      # "i-j" -> best validation loss at the rung (None: ended before it)
+    survivors: Optional[list] = None    # the edges that train on, once every candidate reached the rung
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class Step(_Plain):
     """One shrink step; `done` is False while its candidates are still being trained."""
+    OPTIONAL = ("retests", "rung", "from_parent")
+    OPEN = ("step", "done", "edges_before", "order", "candidates", "retests", "rung")   # what an open step holds
     step: int
     done: bool
     edges_before: int
     order: list                     # the edges tried, in order
-    candidates: list = field(default_factory=list)
+    candidates: list = field(default_factory=list)  # Candidate records, in the order they finished
     removed: Optional[list] = None
     pruned: Optional[list] = None
     cell: Optional[dict] = None     # the cell after the step
@@ -82,75 +148,69 @@ class Step:
     mean_ppl: Optional[float] = None
     mean_flops: Optional[float] = None
     diverged: Optional[int] = None
+    retests: Optional[Retests] = None
+    rung: Optional[Rung] = None
+    from_parent: Optional[bool] = None  # copied from the parent of a branch
+    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Step":
-        s = cls(**_known(cls, d))
+        s = super().from_dict(d)
         s.candidates = [Candidate.from_dict(c) for c in s.candidates]
+        s.retests = Retests.from_dict(s.retests) if s.retests is not None else None
+        s.rung = Rung.from_dict(s.rung) if s.rung is not None else None
         return s
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        if not self.done:   # an open step holds only what is known so far
-            d = {k: d[k] for k in ("step", "done", "edges_before", "order", "candidates")}
-        return d
+        d = super().to_dict()
+        return d if self.done else {k: v for k, v in d.items() if k in self.OPEN or k in self.extra}
 
 
-@dataclass
-class Best:
+@dataclass(kw_only=True)
+class Best(_Plain):
     """The best step: its chosen candidate's score and the cell it left."""
     step: int
     score: float
     cell: dict
+    extra: dict = field(default_factory=dict)
 
 
-@dataclass
-class Final:
+@dataclass(kw_only=True)
+class Final(Trained):
     """The final cell, trained once more under the proxy."""
     cell: dict
-    ppl: Optional[float]
-    val_loss: Optional[float]
-    flops: int
-    score: Optional[float]
-    params: int = 0
-    seconds: float = 0.0
-    epochs: int = 0
-    diverged: bool = False
-    ended: str = "epochs"
-    curve: list = field(default_factory=list)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Final":
-        return cls(**_known(cls, d))
 
 
-@dataclass
-class SearchRecord:
+@dataclass(kw_only=True)
+class SearchRecord(_Plain):
+    """search.json, typed: what `Search` holds, changes and writes (`to_dict` is the layout)."""
+    OPTIONAL = ("parent",)
+    format: str
     config: dict
-    initial: dict
-    cell: dict
-    steps: list = field(default_factory=list)
+    initial: dict                   # the full cell the search started from
+    cell: dict                      # the cell now
+    steps: list = field(default_factory=list)   # Step records
     best: Optional[Best] = None
     final: Optional[Final] = None
-    format: str = FORMAT
+    parent: Optional[dict] = None   # a branch's parent: {"save": folder relative to this record, "step"}
+    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, state: dict) -> "SearchRecord":
-        return cls(config=state["config"], initial=state["initial"], cell=state["cell"],
-                   steps=[Step.from_dict(s) for s in state["steps"]],
-                   best=Best(**_known(Best, state["best"])) if state.get("best") else None,
-                   final=Final.from_dict(state["final"]) if state.get("final") else None,
-                   format=state.get("format", FORMAT))
+        r = super().from_dict(state)
+        r.steps = [Step.from_dict(s) for s in r.steps]
+        r.best = Best.from_dict(r.best) if r.best else None
+        r.final = Final.from_dict(r.final) if r.final else None
+        return r
 
     @classmethod
     def read(cls, save) -> "SearchRecord":
         return cls.from_dict(read_state(save))
 
-    def to_dict(self) -> dict:
-        return {"format": self.format, "config": self.config, "initial": self.initial, "cell": self.cell,
-                "steps": [s.to_dict() for s in self.steps],
-                "best": asdict(self.best) if self.best else None,
-                "final": asdict(self.final) if self.final else None}
+    @property
+    def pending(self) -> Optional[Step]:
+        """The step in progress (the last one, not done), None between steps."""
+        return self.steps[-1] if self.steps and not self.steps[-1].done else None
 
     def cell_of(self, which="best") -> Cell:
         return cell_of(self.to_dict(), which)
