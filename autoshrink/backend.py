@@ -35,8 +35,8 @@ import torch
 from .core.config import SearchConfig
 from .core.errors import ConfigError
 from .core.events import EpochDone, FinalEpoch, PhaseSwitched, TrainingDone, TrainingStarted, ignore
-from .final.run import FinalRun
 from .core.runtime import resolve_device
+from .final.run import FinalRun
 from .proxy.train import train_cells
 
 RETRIES = 3          # runs of a Ray task after its worker dies (a Python error is not retried)

@@ -17,8 +17,8 @@ import typing
 from .core import formats
 from .core.config import PRESETS, SearchConfig, help_texts, preset
 from .core.errors import ConfigError
-from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, FinalDone, FinalEpoch, FinalStarted,
-                     JobDone, PhaseSwitched, SearchFinished, StepDone)
+from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, FinalDone, FinalEpoch,
+                          FinalStarted, JobDone, PhaseSwitched, SearchFinished, StepDone)
 from .core.stats import perplexity
 
 SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save", "seed_rule", "retest",

@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 
-from autoshrink import events
+from autoshrink.core import events
 from autoshrink.core.events import CandidateDone, CandidateEpoch, CandidateStarted, StepDone
 from autoshrink.search import Search
 from test_search import tiny

@@ -136,7 +136,7 @@ def test_darts_diagram_shows_its_output_nodes(tmp_path):
 def test_the_package_cell_module_is_the_exported_source(tmp_path):
     """cell_module.py is imported as a file of the package: it matches the model (above, through its
     exported copy) and the copy differs from it only in CELL and the line naming the cell."""
-    from autoshrink import cell_module
+    from autoshrink.core import cell_module
     from autoshrink.core.ops import OP_FN
     assert set(cell_module.OPS) == set(OPS) == set(OP_FN)
     g = torch.linspace(-3, 3, 13)

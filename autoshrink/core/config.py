@@ -32,6 +32,16 @@ def help_texts(cls=None) -> dict[str, str]:
     return {name: f.metadata.get("help", "") for name, f in (cls or SearchConfig).__dataclass_fields__.items()}
 
 
+def known_settings(cls, d: dict, what: str, also=()) -> dict:
+    """`d` if every key is a field of the settings class `cls` (or in `also`); else a one-line
+    ConfigError naming the unknown ones and the known."""
+    names = {f.name for f in dataclasses.fields(cls)} | set(also)
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(f"unknown {what}(s) {unknown}; known settings are {sorted(names)}")
+    return d
+
+
 @dataclass
 class SearchConfig:
     # --- search space
@@ -92,11 +102,7 @@ class SearchConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "SearchConfig":
         """Settings from a dict (e.g. a search.json "config"; older ones also hold nhid and nhidlast)."""
-        names = {f.name for f in dataclasses.fields(cls)} | {"nhid", "nhidlast"}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {unknown}; known settings are {sorted(names)}")
-        return cls(**d)
+        return cls(**known_settings(cls, d, "setting", also=("nhid", "nhidlast")))
 
     @classmethod
     def preset(cls, name: str, **changes) -> "SearchConfig":

@@ -49,17 +49,19 @@ class TrainingDone:
 
 # --- the search (search.Search)
 @dataclass(frozen=True)
-class CandidateStarted:
+class _OfCandidate:
     step: Union[int, str]     # the step, or "final"
     edge: Edge                # the edge this candidate removes
+
+
+@dataclass(frozen=True)
+class CandidateStarted(_OfCandidate):
     index: int                # its place in the step's order
     count: int                # candidates in the step
 
 
 @dataclass(frozen=True)
-class CandidateEpoch:
-    step: Union[int, str]
-    edge: Edge
+class CandidateEpoch(_OfCandidate):
     epoch: int
     epochs: int
     train_loss: float
@@ -67,9 +69,7 @@ class CandidateEpoch:
 
 
 @dataclass(frozen=True)
-class CandidateDone:
-    step: Union[int, str]
-    edge: Edge
+class CandidateDone(_OfCandidate):
     index: int
     count: int
     record: dict              # the candidate as search.json records it

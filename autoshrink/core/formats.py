@@ -23,30 +23,16 @@ def _number(v, spec: str) -> str:
     return format(v, spec)
 
 
-def ppl(v) -> str:
-    return _number(v, ".2f")
+def _format(spec: str):
+    return lambda v: _number(v, spec)
 
 
-def score(v) -> str:
-    return _number(v, ".2f")
-
-
-def flops(v) -> str:
-    return _number(v, ",.0f")
-
-
-def count(v) -> str:
-    """Parameters, tokens and other whole numbers: thousands separated."""
-    return _number(v, ",.0f")
-
-
-def pvalue(v) -> str:
-    return _number(v, ".3f")
-
-
-def seconds(v) -> str:
-    return _number(v, ".1f")
-
+ppl = _format(".2f")            # perplexity
+score = _format(".2f")          # score points
+flops = _format(",.0f")
+count = _format(",.0f")         # parameters, tokens and other whole numbers: thousands separated
+pvalue = _format(".3f")
+seconds = _format(".1f")
 
 FORMATS = {"ppl": ppl, "val_ppl": ppl, "valid_ppl": ppl, "test_ppl": ppl, "score": score, "flops": flops,
            "params": count, "seconds": seconds}

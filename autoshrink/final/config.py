@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..core.config import FUSES, PRECISIONS, setting
+from ..core.config import FUSES, PRECISIONS, known_settings, setting
 from ..core.errors import ConfigError
 
 
@@ -44,11 +44,7 @@ class FinalConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FinalConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"unknown final-training setting(s) {unknown}; known settings are {sorted(names)}")
-        return cls(**d)
+        return cls(**known_settings(cls, d, "final-training setting"))
 
     @classmethod
     def preset(cls, name: str, **changes) -> "FinalConfig":

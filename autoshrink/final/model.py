@@ -1,8 +1,8 @@
 """The final-training language model: embedding -> recurrent core -> tied decoder, with the
 recipe's five variational dropouts (docs/algorithm.md, "Final training").
 
-The core is one cell interpreted from its mask, ops and output nodes (`CellCore`), or torch's
-one-layer `nn.LSTM` (the baseline). Unlike the proxy's BatchedRNNModel it holds one model and
+The core is one cell run by the reference interpreter (core/cell_module.py's `ShrinkCell`, the
+module export writes, so weights move between them), or torch's one-layer `nn.LSTM` (the baseline). Unlike the proxy's BatchedRNNModel it holds one model and
 takes dropout masks. `precision` and `fuse` mean what they mean in proxy training (precision.py):
 "bf16" runs the cell's matrix products and the decoder in bf16 on fp32 weights, "bf16-decoder"
 only the decoder; fuse runs the decoder and its cross-entropy in chunks (fused.py) instead of
@@ -24,9 +24,8 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from ..core.cell import Cell
+from ..core.cell_module import ShrinkCell
 from ..proxy.fused import linear_cross_entropy
-from ..proxy.model import INIT_RANGE
-from ..core.ops import OP_FN
 from ..proxy.precision import compute_dtypes
 
 EMB_RANGE = 0.1        # embedding (and tied decoder) init U(-0.1, 0.1)
@@ -41,57 +40,6 @@ def _mask(gen: torch.Generator, shape, p: float, device) -> torch.Tensor | None:
 
 def _times(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     return x if mask is None else x * mask.to(x.dtype)
-
-
-class CellCore(nn.Module):
-    """The recurrent cell interpreted from its mask, ops and output nodes. Parameter names match
-    the module autoshrink.export writes (w0; w.i_j for every live edge), so weights move between them."""
-
-    def __init__(self, cell: Cell, ninp: int, nhid: int, gen: torch.Generator, dtype: torch.dtype = torch.float32):
-        super().__init__()
-        self.ninp, self.nhid, self.ops, self.n, self.dtype = ninp, nhid, cell.ops, cell.nodes, dtype
-        self.edges = cell.prune().edges
-        self.outputs = cell.output_nodes()
-        u = lambda *shape: nn.Parameter(torch.empty(*shape).uniform_(-INIT_RANGE, INIT_RANGE, generator=gen))
-        self.w0 = u(ninp + nhid, 2 * nhid)
-        self.w = nn.ParameterDict({f"{i}_{j}": u(nhid, 2 * nhid) for i, j in self.edges})
-        self.targets = {i: [j for a, j in self.edges if a == i] for i in range(self.n)}
-        self.count = {j: sum(b == j for _, b in self.edges) for j in range(self.n)}
-
-    def forward(self, x, h, xmask=None, hmask=None):
-        """x (T, B, ninp), h (B, nhid) -> outputs (T, B, nhid) in the compute dtype, last hidden (B, nhid) fp32.
-        The weights are cast to the compute dtype once per call."""
-        E, d = self.ninp, self.dtype
-        w0 = self.w0.to(d)
-        xw = _times(x.to(d), xmask) @ w0[:E]
-        w_src = {i: torch.cat([self.w[f"{i}_{j}"] for j in js], 1).to(d) for i, js in self.targets.items() if js}
-        h = h.to(d)
-        outs = []
-        for t in range(x.shape[0]):
-            h = self.step(xw[t], h, w0[E:], w_src, hmask)
-            outs.append(h)
-        return torch.stack(outs), h.float()
-
-    def step(self, xw_t, h, w_h, w_src, hmask):
-        H = self.nhid
-        c0, g0 = (xw_t + _times(h, hmask) @ w_h).chunk(2, -1)
-        states = {0: h + torch.sigmoid(c0) * (torch.tanh(g0) - h)}
-        inbox: dict[int, torch.Tensor] = {}
-        for i in range(self.n):
-            if i not in states:
-                if i not in inbox:
-                    continue                                   # unreachable: no state
-                states[i] = inbox.pop(i) / self.count[i]
-            if i not in w_src:
-                continue
-            s = states[i]
-            out = _times(s, hmask) @ w_src[i]
-            for k, j in enumerate(self.targets[i]):
-                c, g = out[:, 2 * H * k: 2 * H * k + H], out[:, 2 * H * k + H: 2 * H * (k + 1)]
-                msg = s + torch.sigmoid(c) * (OP_FN[self.ops[j]](g) - s)
-                inbox[j] = msg if j not in inbox else inbox[j] + msg
-        zero = torch.zeros_like(h)
-        return torch.stack([states.get(k, zero) for k in self.outputs]).mean(0)
 
 
 class LanguageModel(nn.Module):
@@ -109,7 +57,7 @@ class LanguageModel(nn.Module):
             self.encoder.weight.uniform_(-EMB_RANGE, EMB_RANGE, generator=gen)
         self.decoder_bias = nn.Parameter(torch.zeros(ntokens))
         if kind == "cell":
-            self.cell = CellCore(cell, nhid, nhid, gen, cell_dtype)
+            self.cell = ShrinkCell(nhid, nhid, cell.to_dict(), dtype=cell_dtype, generator=gen)
         else:
             self.lstm = nn.LSTM(nhid, nhid)
             with torch.no_grad():

@@ -33,16 +33,17 @@ import torch
 import torch.nn as nn
 
 from ..core.cell import Cell
+from ..core.data import batchify, load_corpus
+from ..core.disk import WriterLock, read_json, write_atomic, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import FinalDone, FinalEpoch, FinalStarted, PhaseSwitched, ignore
-from ..core.data import batchify, load_corpus
-from .config import FinalConfig
-from .model import LanguageModel, detach, n_params
-from ..proxy.precision import resolve_fuse, resolve_precision
-from ..core.disk import WriterLock, read_json, write_atomic, write_json_atomic
 from ..core.record import paths_from_record, paths_to_record
 from ..core.runtime import resolve_device
 from ..core.stats import perplexity
+from ..proxy.precision import resolve_fuse, resolve_precision
+from ..proxy.stream import chunked_loss, cut
+from .config import FinalConfig
+from .model import LanguageModel, detach, n_params
 
 FORMAT = "autoshrink-final/1"
 MODELS = ("cell", "lstm")
@@ -51,25 +52,18 @@ LEN_SD, LEN_MIN, LEN_OVER = 5, 5, 20   # step length ~ N(bptt, 5) clipped to [5,
 
 def step_lengths(n_rows: int, bptt: int, rng: np.random.Generator) -> list[int]:
     """One epoch's training step lengths: N(bptt, 5) rounded down, clipped to [5, bptt + 20] and to the data."""
-    lengths, i = [], 0
-    while i < n_rows - 1:
-        L = min(max(LEN_MIN, int(rng.normal(bptt, LEN_SD))), bptt + LEN_OVER, n_rows - 1 - i)
-        lengths.append(L)
-        i += L
-    return lengths
+    return cut(n_rows, lambda: min(max(LEN_MIN, int(rng.normal(bptt, LEN_SD))), bptt + LEN_OVER))
 
 
 @torch.no_grad()
 def evaluate(model: LanguageModel, data: torch.Tensor, bptt: int) -> float:
     """Mean next-word loss over `data` (T, B): hidden carried across chunks, weighted by their length."""
     model.eval()
-    h = model.init_hidden(data.shape[1])
-    total, n = 0.0, data.shape[0] - 1
-    for i in range(0, n, bptt):
-        L = min(bptt, n - i)
-        loss, h, _ = model.loss(data[i:i + L], data[i + 1:i + 1 + L], h)
-        total += loss.item() * L
-    return total / n
+
+    def loss_fn(x, y, h):
+        loss, h, _ = model.loss(x, y, h)
+        return loss.item(), h
+    return chunked_loss(loss_fn, data, bptt, model.init_hidden(data.shape[1]))
 
 
 def ppl(loss: float) -> float | None:

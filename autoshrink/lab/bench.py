@@ -17,8 +17,8 @@ from pathlib import Path
 import ipywidgets as W
 from IPython.display import display
 
-from . import views
 from ..core.errors import ConfigError
+from . import views
 from .runner import LabError
 from .runs import COLUMNS, list_runs, row_cells
 from .searches import cell_diff_figure, curves_overlay, read_searches, settings_html, settings_parallel, write_comparison

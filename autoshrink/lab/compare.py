@@ -17,10 +17,10 @@ from ..core import formats
 
 from .. import plot
 
-from . import views
 from ..core.cell import Cell
 from ..core.config import SearchConfig
 from ..core.events import EpochDone
+from . import views
 from .figure_widget import FigureWidget
 from .runner import train_each
 

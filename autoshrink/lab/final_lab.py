@@ -21,16 +21,16 @@ import ipywidgets as W
 
 from ..core import formats
 
-from . import views
 from ..core.cell import SHRINK_RNN, Cell
 from ..core.config import FUSES, PRECISIONS
 from ..core.errors import ConfigError
 from ..core.events import FinalDone, FinalEpoch, PhaseSwitched
-from .figure_widget import FigureWidget
-from ..final.run import FinalRun
 from ..core.record import load_cell, record_path
 from ..final.config import PRESETS, FinalConfig
+from ..final.run import FinalRun
 from ..quality.plot import final_figure, update_final
+from . import views
+from .figure_widget import FigureWidget
 from .worker import Worker
 
 CHOICES = {"precision": PRECISIONS, "fuse": FUSES}   # settings shown as a Dropdown of their values

@@ -19,19 +19,19 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..backend import make_backend
 from ..core import formats
 from ..core.cell import Cell
 from ..core.config import SearchConfig
-from ..core.errors import ConfigError
 from ..core.data import load_corpus
+from ..core.errors import ConfigError
 from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone, TrainingDone, TrainingStarted
-from ..backend import make_backend
-from ..plot import save_curves
-from ..one_cell import cell_seed, start_embedding
-from ..core.runtime import resolve_device
-from .worker import Worker
 from ..core.record import cell_of, done_steps, record_path, which_name
+from ..core.runtime import resolve_device
+from ..one_cell import cell_seed, start_embedding
+from ..plot import save_curves
 from ..search import SAFE_ON_RESUME, Search, read_state
+from .worker import Worker
 
 
 class LabError(ConfigError):

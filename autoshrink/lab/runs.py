@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..core import formats
 from ..core.cell import Cell
-from ..core.errors import ConfigError
 from ..core.disk import WriterLock, read_json
+from ..core.errors import ConfigError
 from ..core.record import best_of, best_ppl, done_steps, read_state
 
 KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")

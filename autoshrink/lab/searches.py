@@ -20,8 +20,8 @@ from plotly.subplots import make_subplots
 from ..core import formats
 from ..core.cell import Cell
 from ..core.errors import ConfigError
-from ..plot import dag_figure, step_series, write_page
 from ..core.record import best_of, best_ppl, cell_of, read_state
+from ..plot import dag_figure, step_series, write_page
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIFF = {"both": ("#3b6ea8", "solid"), "first": ("#d62728", "dash"), "second": ("#2ca02c", "dot")}

@@ -23,15 +23,15 @@ import torch
 
 from .. import plot
 
-from . import views
 from ..core.config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, SearchConfig, help_texts
 from ..core.errors import ConfigError
+from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone
+from ..core.runtime import resolve_device
+from ..search import SAFE_ON_RESUME, initial_cell
+from . import views
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .figure_widget import FigureWidget
-from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone
 from .runner import BusyChanged, LabError, PhaseChanged, Refreshed, Runner, SaveChanged, fresh_folder, read_search
-from ..search import SAFE_ON_RESUME, initial_cell
-from ..core.runtime import resolve_device
 
 SETTINGS = (  # SearchConfig field, label, widget class
     ("nodes", "nodes", W.IntText),

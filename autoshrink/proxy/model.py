@@ -18,12 +18,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core.cell import OPS, Cell
+from ..core.cell_module import INIT_RANGE     # cell weights ~ U(-0.04, 0.04)
+from ..core.ops import OP_FN
 from .fused import linear_cross_entropy
 from .fused_cell import cell_loop
-from ..core.ops import OP_FN
 from .precision import compute_dtypes
-
-INIT_RANGE = 0.04  # cell weights ~ U(-0.04, 0.04)
 
 
 def init_cell_weights(seed: int, nodes: int, E: int, H: int) -> tuple[torch.Tensor, dict]:

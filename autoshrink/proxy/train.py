@@ -18,15 +18,16 @@ import numpy as np
 import torch
 
 from ..core.cell import Cell
-from .checkpoint import tag
 from ..core.config import SearchConfig
 from ..core.data import Corpus, batchify
 from ..core.events import EpochDone, TrainingDone, ignore
+from ..core.runtime import derive_seed
+from ..core.stats import DIVERGED_LOSS
+from .checkpoint import tag
 from .graphs import StepRunner, resolve_graphs
 from .model import BatchedRNNModel
 from .precision import proxy_precision, resolve_fuse
-from ..core.runtime import derive_seed
-from ..core.stats import DIVERGED_LOSS
+from .stream import chunked_loss, cut
 
 PATIENCE = 4           # epochs in a row without a new best validation loss before an early end
 EMA_MOMENTUM = 0.9     # running training loss, compared with 3x the validation loss
@@ -54,26 +55,13 @@ class Result:
 def seq_lengths(n_rows: int, bptt: int, seed: int, epoch: int) -> list[int]:
     """The training step lengths of one epoch: bptt with probability 0.95, else bptt // 2."""
     rng = np.random.default_rng(derive_seed(seed, 0xB977, epoch))
-    lengths, i = [], 0
-    while i < n_rows - 1:
-        L = bptt if rng.random() >= SHORT_P else bptt // 2
-        L = min(max(L, 1), n_rows - 1 - i)
-        lengths.append(L)
-        i += L
-    return lengths
+    return cut(n_rows, lambda: bptt if rng.random() >= SHORT_P else bptt // 2)
 
 
 @torch.no_grad()
 def evaluate(model: BatchedRNNModel, data: torch.Tensor, bptt: int) -> torch.Tensor:
     """Validation loss of every candidate, (K,): hidden carried across chunks, weighted by length."""
-    h = model.init_hidden(data.shape[1])
-    total = torch.zeros(model.K, device=data.device)
-    n = data.shape[0] - 1
-    for i in range(0, n, bptt):
-        L = min(bptt, n - i)
-        loss, h = model.loss(data[i:i + L], data[i + 1:i + 1 + L], h)
-        total += loss * L
-    return total / n
+    return chunked_loss(model.loss, data, bptt, model.init_hidden(data.shape[1]))
 
 
 class _Tracker:

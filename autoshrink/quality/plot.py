@@ -20,9 +20,9 @@ import plotly.graph_objects as go
 from ..core import formats
 from ..core.cell import Cell
 from ..core.formats import budget
+from ..core.stats import perplexity
 from ..plot import cells_figure, write_page
 from .report import GROUPS, proxy_final_tau
-from ..core.stats import perplexity
 
 COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "random search": "#8c564b",
           "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c", "LSTM": "#9467bd"}

@@ -45,13 +45,13 @@ import numpy as np
 
 from ..core.cell import DARTS, SHRINK_RNN, Cell, random_cell
 from ..core.config import SearchConfig
+from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import JobDone, JobStarted, ignore
-from ..final.config import FinalConfig
-from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.record import load_cell, read_state
 from ..core.runtime import derive_seed, resolve_device
 from ..core.stats import kendall_tau, mean_sd, permutation_pvalue, perplexity
+from ..final.config import FinalConfig
 
 FORMAT = "autoshrink-quality/1"
 VERSION = 2          # part of the cache key: records of version 2 hold the test perplexity

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..core.config import SearchConfig
 from ..core.record import best_of, cell_of, read_state, record_path
-from ..search import Search
 from ..core.stats import mean_sd
+from ..search import Search
 
 
 def spread_folder(save, seed: int) -> Path:
