@@ -100,7 +100,7 @@ class Refreshed:
 
 def train_each(cells: dict, cfg: SearchConfig, results: dict, on_start=None, on_event=None, should_stop=None) -> bool:
     """Train the cells not yet in `results`, each alone (K = 1), under one proxy setting and the seed
-    rule of proxy.train_cell, adding name -> train.Result to `results`: one after another here, side
+    rule of one_cell.train_cell, adding name -> train.Result to `results`: one after another here, side
     by side as Ray tasks with --backend ray. `on_event(name, event)` is told each cell's training
     events (events.EpochDone, TrainingDone). False when stopped before the end."""
     names = [name for name in cells if name not in results]
