@@ -9,7 +9,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # noqa: E402
 
-from autoshrink import SHRINK_RNN, Cell, formats, plot  # noqa: E402,F401
+from autoshrink import SHRINK_RNN, Cell, plot  # noqa: E402,F401
+from autoshrink.core import formats  # noqa: E402,F401
 from autoshrink.lab.compare import CompareLab  # noqa: E402
 from autoshrink.core.config import SearchConfig  # noqa: E402
 from autoshrink.lab.final_lab import FinalLab, choose_cell, results_html  # noqa: E402
