@@ -13,9 +13,8 @@ import records  # noqa: E402
 from autoshrink import SearchConfig  # noqa: E402
 from autoshrink.lab.runner import LabError, pick_cell  # noqa: E402
 from autoshrink.lab.runner import Progress  # noqa: E402
-from autoshrink.lab.views import (UNKNOWN_TIME, best_position, candidates_html, estimate, estimate_text,
-                                  # noqa: E402                               export_choices, slider_note, training_view,
-                                  view_at)
+from autoshrink.lab.views import (UNKNOWN_TIME, best_position, candidates_html, estimate,  # noqa: E402
+                                  estimate_text, export_choices, slider_note, training_view, view_at)
 
 
 def test_the_best_step_is_marked_where_it_is_not_the_last(tmp_path):
