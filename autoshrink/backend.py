@@ -62,7 +62,7 @@ class LocalBackend:
     """Groups trained one after another in this process."""
 
     def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group: int = 1,
-              on_event=None, should_stop=None, checkpoint=None, stop_after=None) -> list:
+              on_event=None, should_stop=None, checkpoint=None, stop_after=None, test: bool = False) -> list:
         emit = on_event or ignore
         results = [None] * len(cells)
         for start in range(0, len(cells), group):
@@ -71,7 +71,7 @@ class LocalBackend:
                 emit(TrainingStarted(k))
             results[part] = train_cells(cells[part], seeds[part], corpus, embedding, cfg, device,
                                         on_event=_shifted(emit, start), should_stop=should_stop, checkpoint=checkpoint,
-                                        stop_after=stop_after)
+                                        stop_after=stop_after, test=test)
             if any(r is None for r in results[part]):
                 break
         return results
@@ -135,7 +135,7 @@ class RayBackend:
         return self._stored[id(obj)][1]
 
     def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group: int = 1,
-              on_event=None, should_stop=None, checkpoint=None) -> list:
+              on_event=None, should_stop=None, checkpoint=None, test: bool = False) -> list:
         """As LocalBackend.train; `checkpoint` is not used: a task that dies is retried from scratch."""
         emit = on_event or ignore
         if not cells:
@@ -147,7 +147,7 @@ class RayBackend:
         ray.get(relay.reset.remote())
         task = self._task.options(num_cpus=1, num_gpus=cfg.gpus_per_task, max_retries=RETRIES)
         data = (self._put(corpus), self._put(embedding))
-        refs = {task.remote(cells[s:s + group], seeds[s:s + group], *data, cfg, s, relay): s
+        refs = {task.remote(cells[s:s + group], seeds[s:s + group], *data, cfg, s, relay, test): s
                 for s in range(0, len(cells), group)}
         results, done = [None] * len(cells), set()
 
@@ -243,7 +243,7 @@ class _Sender:
             ray.get(self.last)
 
 
-def _train_task(cells, seeds, corpus, embedding, cfg: SearchConfig, offset: int, relay) -> list:
+def _train_task(cells, seeds, corpus, embedding, cfg: SearchConfig, offset: int, relay, test: bool = False) -> list:
     """One group, in a Ray worker: train_cells with its events sent to the relay as they happen."""
     import ray
     torch.set_num_threads(TASK_THREADS)
@@ -252,7 +252,7 @@ def _train_task(cells, seeds, corpus, embedding, cfg: SearchConfig, offset: int,
     for k in range(len(cells)):
         emit(TrainingStarted(k))
     results = train_cells(cells, seeds, corpus, embedding, cfg, resolve_device(cfg.device), on_event=emit,
-                          should_stop=lambda: ray.get(relay.should_stop.remote()))
+                          should_stop=lambda: ray.get(relay.should_stop.remote()), test=test)
     send.flush()
     return results
 
