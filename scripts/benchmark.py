@@ -31,15 +31,15 @@ import torch
 from autoshrink.core.cell import DARTS, OPS, SHRINK_RNN, Cell
 from autoshrink.core.config import SearchConfig, preset
 from autoshrink.core.data import batchify, initial_embedding, load_corpus
-from autoshrink.proxy.model import BatchedRNNModel
+from autoshrink.core.runtime import resolve_device
+from autoshrink.core.stats import kendall_tau
 from autoshrink.final.config import FinalConfig
 from autoshrink.final.model import LanguageModel, detach
 from autoshrink.proxy.graphs import clip_step
+from autoshrink.proxy.model import BatchedRNNModel
 from autoshrink.proxy.precision import resolve_fuse, resolve_precision
-from autoshrink.core.runtime import resolve_device
-from autoshrink.search import Search
-from autoshrink.core.stats import kendall_tau
 from autoshrink.proxy.train import train_cells
+from autoshrink.search import Search
 
 
 def sync(device) -> None:

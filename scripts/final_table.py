@@ -15,10 +15,10 @@ from pathlib import Path
 
 from autoshrink.core.cell import DARTS, SHRINK_RNN
 from autoshrink.core.events import FinalEpoch
-from autoshrink.final.run import FinalRun
-from autoshrink.final.config import FinalConfig
-from autoshrink.quality.report import random_cells
 from autoshrink.core.record import load_cell, read_state
+from autoshrink.final.config import FinalConfig
+from autoshrink.final.run import FinalRun
+from autoshrink.quality.report import random_cells
 
 
 def models(search: Path, which: str, n_random: int) -> dict:

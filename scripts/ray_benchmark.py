@@ -22,8 +22,8 @@ import torch
 from autoshrink.backend import TASK_THREADS, LocalBackend, RayBackend
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.data import load_corpus
-from autoshrink.one_cell import start_embedding
 from autoshrink.core.runtime import derive_seed, resolve_device
+from autoshrink.one_cell import start_embedding
 from autoshrink.search import initial_cell
 
 

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import browser_util as bu    # beside this script
+import browser_util as bu  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,12 @@
-"""Hand-made search records (the `state` of search.json) for tests that need a known history:
-two steps of a 4-node search whose best step is the first one, not the last."""
+"""Helpers the tests share (imported as `records`; pyproject.toml puts tests/ on pytest's path).
+
+Hand-made search records (the `state` of search.json) for tests that need a known history: two
+steps of a 4-node search whose best step is the first one, not the last. Also the tiny settings of
+a search and of a lab that several test modules build on.
+"""
 from __future__ import annotations
+
+from pathlib import Path
 
 from autoshrink import Cell, SearchConfig
 
@@ -47,3 +53,31 @@ def best_first(data, save, steps: int = 2, final: bool = True) -> dict:
                           "score": -11.0, "diverged": False, "epochs": 1, "ended": "epochs", "val_loss": 5.5,
                           "curve": []}
     return state
+
+
+def tiny(tiny_data, save, **kw) -> SearchConfig:
+    """The settings of a tiny search (4 nodes, 8 units, one epoch) on the tiny_data slice."""
+    base = dict(data=str(tiny_data), nodes=4, emsize=8, epochs=1, batch_size=16, eval_batch_size=8, bptt=10,
+                keep_fraction=0.5, max_steps_to_action=3, save=str(save), seed=7)
+    return SearchConfig(**{**base, **kw})
+
+
+LAB_TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34,
+                max_steps_to_action=3, device="cpu", parallel=1)
+
+
+def make_lab(tiny_data, tmp_path, on_event=None, **changes):
+    """A SearchLab of LAB_TINY settings saving in <tmp_path>/run."""
+    from autoshrink.lab.widgets import SearchLab
+
+    settings = {**LAB_TINY, "data": str(tiny_data), "save": str(tmp_path / "run"), **changes}
+    return SearchLab(SearchConfig(**settings), on_event=on_event)
+
+
+def stepped_lab(tiny_data, tmp_path, steps: int = 2):
+    """A 4-node lab (two candidates a step) after `steps` Steps, its save folder and its search.json text."""
+    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
+    for _ in range(steps):
+        lab.step()
+    parent = Path(lab.runner.save_dir)
+    return lab, parent, (parent / "search.json").read_text()

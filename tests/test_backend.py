@@ -21,8 +21,13 @@ from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
 from autoshrink.search import Search
 
-needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                               reason="Ray is not installed: pip install -e '.[ray]' (make venv installs it)")
+_ray_installed = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                                    reason="Ray is not installed: pip install -e '.[ray]' (make venv installs it)")
+
+
+def needs_ray(test):
+    """A test that starts Ray: marked `ray`, skipped when Ray is not installed."""
+    return pytest.mark.ray(_ray_installed(test))
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(nodes=3, emsize=8, epochs=2, batch_size=16, eval_batch_size=8, bptt=10, keep_fraction=0.5,
             max_steps_to_action=3, seed=7, parallel=1)

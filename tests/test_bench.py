@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from autoshrink.lab.bench import RunsLab, SearchComparison, runs_html
+import records
 from autoshrink.core.record import best_ppl, write_state
+from autoshrink.lab.bench import RunsLab, SearchComparison, runs_html
 from autoshrink.lab.runs import list_runs
 from autoshrink.lab.searches import read_searches, settings_parallel, settings_rows
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import records  # noqa: E402
-from test_widgets import stepped_lab  # noqa: E402
+from records import stepped_lab
 
 
 @pytest.fixture

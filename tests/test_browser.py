@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import sys
@@ -21,11 +20,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import browser_util as bu  # noqa: E402  (scripts/browser_util.py)
+import browser_util as bu  # scripts/browser_util.py
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "notebooks/01_search.ipynb"   # relative to the lab's root, which mirrors the repo
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Tiny settings for the parameters cell of the copied notebook: a shrink step trains two
 # one-epoch candidates of an 8-wide 4-node cell on a few thousand tokens (seconds on a CPU).
@@ -33,23 +33,6 @@ NOTEBOOK = "notebooks/01_search.ipynb"   # relative to the lab's root, which mir
 # button step 1, and the search is still not finished.
 TINY = dict(nodes=4, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, candidates=2,
             device="cpu")
-
-
-@pytest.fixture
-def browser_ok():
-    """Skip (fail under CI=true) when Chromium or Playwright is missing."""
-    problem = None
-    if not bu.chromium_available():
-        problem = f"{bu.CHROMIUM} not found (install Debian's chromium: apt-get install -y chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the playwright Python package is not installed (pip install -e '.[dev]')"
-    if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser test cannot run under CI: {problem}")
-        pytest.skip(problem)
 
 
 @pytest.fixture

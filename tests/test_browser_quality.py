@@ -4,19 +4,16 @@ candidates with their Pareto front) are drawn on the page."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import browser_util as bu  # noqa: E402  (scripts/browser_util.py)
-from test_browser import browser_ok  # noqa: E402,F401  (the fixture: skip without Chromium)
-
+import browser_util as bu  # scripts/browser_util.py
 from autoshrink import SearchConfig  # noqa: E402
 from autoshrink.search import Search  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "notebooks/03_quality.ipynb"

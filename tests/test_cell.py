@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from autoshrink.core.cell import DARTS, SHRINK_RNN, Cell, save_graph
-from autoshrink.core.record import load_cell
 from autoshrink.core.errors import ConfigError
+from autoshrink.core.record import load_cell
 
 OPS6 = ("tanh", "relu", "sigmoid", "identity", "tanh", "relu")
 
@@ -85,6 +85,7 @@ def test_graph_pickle_loads_with_the_seed_snippet_without_this_package(tmp_path)
 
 def test_random_cell_has_the_asked_number_of_edges_and_follows_the_seed():
     import numpy as np
+
     from autoshrink.core.cell import random_cell
     a = random_cell(6, 12, np.random.default_rng(4))
     assert a.n_edges == 12 and a.nodes == 6

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from autoshrink.core.cell import DARTS, SHRINK_RNN, Cell
-from autoshrink.core.record import load_cell
 from autoshrink.core.errors import ConfigError
+from autoshrink.core.record import load_cell
 
 
 def test_darts_cell_is_the_published_genotype():

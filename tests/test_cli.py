@@ -197,7 +197,6 @@ def test_preset_gives_its_settings_and_flags_override_them():
 def test_a_search_saved_from_the_notebooks_folder_is_usable_from_the_root(tiny_data, tmp_path, monkeypatch):
     """The lab saves from notebooks/ with data ../data/penn_proxy; the record must work from the
     repo root (and from anywhere), through the command line, and a missing folder is named in full."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import records
     from autoshrink.core.record import read_state, write_state
 

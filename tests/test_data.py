@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from autoshrink.core.errors import ConfigError
 from autoshrink.core.data import batchify, initial_embedding, load_corpus, load_vectors
+from autoshrink.core.errors import ConfigError
 
 
 def test_dictionary_is_train_valid_test_in_order_of_first_appearance(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from autoshrink.core import events
 from autoshrink.core.events import CandidateDone, CandidateEpoch, CandidateStarted, StepDone
 from autoshrink.search import Search
-from test_search import tiny
+from records import tiny
 
 RECORDS = [c for _, c in inspect.getmembers(events, inspect.isclass) if dataclasses.is_dataclass(c)]
 

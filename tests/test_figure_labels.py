@@ -3,20 +3,15 @@
 the cells figure within a notebook's width with a legend of what a static cell shows."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import records  # noqa: E402
-
+import records
 from autoshrink import SHRINK_RNN, Cell, plot  # noqa: E402,F401
 from autoshrink.core import formats  # noqa: E402,F401
-from autoshrink.lab.compare import CompareLab  # noqa: E402
 from autoshrink.core.config import SearchConfig  # noqa: E402
-from autoshrink.lab.final_lab import FinalLab, choose_cell, results_html  # noqa: E402
-from autoshrink.quality.report import summarize  # noqa: E402
-from autoshrink.quality.plot import pareto_figure, quality_figure  # noqa: E402
 from autoshrink.core.record import write_state  # noqa: E402
+from autoshrink.lab.compare import CompareLab  # noqa: E402
+from autoshrink.lab.final_lab import FinalLab, choose_cell, results_html  # noqa: E402
+from autoshrink.quality.plot import pareto_figure, quality_figure  # noqa: E402
+from autoshrink.quality.report import summarize  # noqa: E402
 
 
 def test_formats_one_per_quantity():

@@ -14,17 +14,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import records  # tests/records.py: hand-made search records
 from autoshrink.core.cell import DARTS, SHRINK_RNN, Cell
-from autoshrink.core.errors import ConfigError
 from autoshrink.core.data import batchify, load_corpus
-from autoshrink.export import export_cell
 from autoshrink.core.disk import write_json_atomic
-from autoshrink.final.run import FinalRun, evaluate, load_weights, step_lengths
+from autoshrink.core.errors import ConfigError
 from autoshrink.core.record import load_cell
+from autoshrink.export import export_cell
 from autoshrink.final.config import FinalConfig
 from autoshrink.final.model import LanguageModel
-
-import records  # noqa: E402  (tests/records.py: hand-made search records)
+from autoshrink.final.run import FinalRun, evaluate, load_weights, step_lengths
 
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}   # tiny models: thread start-up costs more than it saves
 

@@ -2,10 +2,10 @@
 after a restart (a new FinalLab on the same folder) continues to the straight run's numbers."""
 import pytest
 
-from autoshrink.core.events import FinalEpoch
 from autoshrink.core.cell import Cell
-from autoshrink.final.run import FinalRun
+from autoshrink.core.events import FinalEpoch
 from autoshrink.final.config import FinalConfig
+from autoshrink.final.run import FinalRun
 from autoshrink.lab.final_lab import PUBLISHED, FinalLab
 
 CELL3 = Cell.from_edges([(0, 1), (1, 2), (0, 2)], ("tanh", "sigmoid", "relu"))

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 
 from autoshrink.core.cell import SHRINK_RNN, Cell
 from autoshrink.core.config import SearchConfig
-from autoshrink.core.errors import ConfigError
 from autoshrink.core.data import initial_embedding, load_corpus
+from autoshrink.core.errors import ConfigError
 from autoshrink.proxy.fused import linear_cross_entropy
 from autoshrink.proxy.model import BatchedRNNModel
 from autoshrink.proxy.precision import cpu_flags, fast_bf16, resolve_precision

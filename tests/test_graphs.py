@@ -6,8 +6,8 @@ import torch
 
 from autoshrink.core.cell import Cell
 from autoshrink.core.config import SearchConfig
-from autoshrink.core.errors import ConfigError
 from autoshrink.core.data import batchify, initial_embedding, load_corpus
+from autoshrink.core.errors import ConfigError
 from autoshrink.proxy.graphs import StepRunner, clip_step, resolve_graphs
 from autoshrink.proxy.model import BatchedRNNModel
 from autoshrink.proxy.train import train_cells

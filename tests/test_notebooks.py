@@ -16,17 +16,17 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+import records
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.disk import write_json_atomic
 from autoshrink.core.record import read_state
 from autoshrink.search import Search
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import records  # noqa: E402
-
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 KERNEL = "autoshrink-test"
 TINY = dict(emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, seed=1, device="cpu")
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -4,8 +4,20 @@ import plotly.graph_objects as go
 import pytest
 
 from autoshrink.core.cell import SHRINK_RNN, Cell
-from autoshrink.plot import (best_step, candidates_table, cell_at, curve_figure, curves_figure, dag_figure, draw_cell,
-                             edge_states_at, save_curves, training_figure, update_dag, update_training)
+from autoshrink.plot import (
+    best_step,
+    candidates_table,
+    cell_at,
+    curve_figure,
+    curves_figure,
+    dag_figure,
+    draw_cell,
+    edge_states_at,
+    save_curves,
+    training_figure,
+    update_dag,
+    update_training,
+)
 
 OPS = ("tanh", "relu", "sigmoid", "identity")
 FULL4 = Cell.full(OPS)   # 6 edges

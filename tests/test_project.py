@@ -6,9 +6,9 @@ PEP 503 says, specifiers compared as sets). A conda spec `pkg=1.2` is read as `p
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name

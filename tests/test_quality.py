@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from autoshrink import SearchConfig
-from autoshrink.quality.report import QualityReport, proxy_final_tau, quality_report, random_cells, summarize
 from autoshrink.quality.plot import pareto_figure, pareto_front, quality_figure
+from autoshrink.quality.report import QualityReport, proxy_final_tau, quality_report, random_cells, summarize
 from autoshrink.search import Search
 
 TINY = dict(emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, seed=1, device="cpu")

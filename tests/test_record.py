@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from autoshrink.core.cell import Cell
-from autoshrink.core.errors import ConfigError
-from autoshrink.export import export_from
 from autoshrink.core.disk import clean
+from autoshrink.core.errors import ConfigError
 from autoshrink.core.record import SearchRecord, best_of, cell_of, load_cell, parse_which, read_state, write_state
+from autoshrink.export import export_from
 
 
 def cli(*args):

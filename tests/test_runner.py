@@ -5,16 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import records  # noqa: E402
-
+import records
 from autoshrink import SearchConfig  # noqa: E402
-from autoshrink.lab.runner import LabError, Runner  # noqa: E402
 from autoshrink.core.disk import write_json_atomic  # noqa: E402
+from autoshrink.lab.runner import LabError, Runner  # noqa: E402
 
 TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34,
             max_steps_to_action=3, device="cpu", parallel=1)

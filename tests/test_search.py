@@ -13,12 +13,7 @@ from autoshrink.core.errors import ConfigError
 from autoshrink.core.events import CandidateDone, CandidateStarted
 from autoshrink.core.record import Candidate, Retest, SearchRecord, decision_score, load_cell
 from autoshrink.search import Search, candidate_seed, leaders, read_state, score
-
-
-def tiny(tiny_data, save, **kw):
-    base = dict(data=str(tiny_data), nodes=4, emsize=8, epochs=1, batch_size=16, eval_batch_size=8, bptt=10,
-                keep_fraction=0.5, max_steps_to_action=3, save=str(save), seed=7)
-    return SearchConfig(**{**base, **kw})
+from records import tiny
 
 
 def test_score_matches_hand_computation():

@@ -3,11 +3,18 @@ records whose differences are known."""
 import copy
 
 import pytest
-import records
 
+import records
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.record import write_state
-from autoshrink.lab.searches import DIFF, cell_diff_figure, curves_overlay, read_searches, settings_rows, write_comparison
+from autoshrink.lab.searches import (
+    DIFF,
+    cell_diff_figure,
+    curves_overlay,
+    read_searches,
+    settings_rows,
+    write_comparison,
+)
 
 
 @pytest.fixture

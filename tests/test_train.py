@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 
-from autoshrink.core.events import EpochDone
 from autoshrink.core.cell import Cell
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.data import initial_embedding, load_corpus
-from autoshrink.proxy.model import BatchedRNNModel
+from autoshrink.core.events import EpochDone
 from autoshrink.proxy.graphs import clip_step
+from autoshrink.proxy.model import BatchedRNNModel
 from autoshrink.proxy.train import seq_lengths, train_cells
 
 CPU = torch.device("cpu")

@@ -2,19 +2,26 @@
 is not the last: titles, the slider's note, the export choices, the time estimate."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import records  # noqa: E402
-
+import records
 from autoshrink import SearchConfig  # noqa: E402
-from autoshrink.lab.runner import LabError, pick_cell  # noqa: E402
-from autoshrink.lab.runner import Progress  # noqa: E402
-from autoshrink.lab.views import (UNKNOWN_TIME, best_position, candidates_html, estimate,  # noqa: E402
-                                  estimate_text, export_choices, slider_note, training_view, view_at)
+from autoshrink.lab.runner import (  # noqa: E402
+    LabError,
+    Progress,  # noqa: E402
+    pick_cell,
+)
+from autoshrink.lab.views import (  # noqa: E402
+    UNKNOWN_TIME,
+    best_position,
+    candidates_html,
+    estimate,
+    estimate_text,
+    export_choices,
+    slider_note,
+    training_view,
+    view_at,
+)
 
 
 def test_the_best_step_is_marked_where_it_is_not_the_last(tmp_path):
@@ -88,9 +95,9 @@ def test_the_candidates_table_prints_each_quantity_in_its_format(tmp_path):
 
 
 def test_the_table_and_the_dag_show_a_retested_spread_and_a_halved_candidate():
+    from autoshrink.lab.views import candidates_html
     from autoshrink.plot.figures import _edge_hover
     from autoshrink.plot.series import edge_states_at
-    from autoshrink.lab.views import candidates_html
     step = {"step": 0, "order": [[0, 1], [0, 2], [1, 2]], "removed": [[0, 2]], "candidates": [
         {"edge": [0, 1], "ppl": 300.0, "flops": 64, "score": -9.0, "seconds": 1.0, "diverged": False,
          "ended": "epochs", "epochs": 3, "mean_score": -11.0, "sd_score": 2.0, "seeds": 3},

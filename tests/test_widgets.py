@@ -6,42 +6,23 @@ Buttons are pressed with `button.click()`; Step and Run then work in a backgroun
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from autoshrink.core.events import CandidateDone, CandidateEpoch
+import records
 from autoshrink import Cell, SearchConfig
 from autoshrink.core.config import help_texts
-from autoshrink.core.errors import ConfigError
-from autoshrink.lab.runner import LabError
-from autoshrink.search import Search
 from autoshrink.core.disk import write_json_atomic
-from autoshrink.search import initial_cell
+from autoshrink.core.errors import ConfigError
+from autoshrink.core.events import CandidateDone, CandidateEpoch
+from autoshrink.lab.runner import LabError
 from autoshrink.lab.widgets import SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import records  # noqa: E402
-
-TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.34, max_steps_to_action=3,
-            device="cpu", parallel=1)
-
-
-def make_lab(tiny_data, tmp_path, on_event=None, **changes) -> SearchLab:
-    settings = {**TINY, "data": str(tiny_data), "save": str(tmp_path / "run"), **changes}
-    return SearchLab(SearchConfig(**settings), on_event=on_event)
-
-
-def stepped_lab(tiny_data, tmp_path, steps: int = 2) -> tuple[SearchLab, Path, str]:
-    """A 4-node lab (two candidates a step) after `steps` Steps, its save folder and its search.json text."""
-    lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2)
-    for _ in range(steps):
-        lab.step()
-    parent = Path(lab.runner.save_dir)
-    return lab, parent, (parent / "search.json").read_text()
+from autoshrink.search import Search, initial_cell
+from records import LAB_TINY as TINY
+from records import make_lab, stepped_lab
 
 
 def dag_states(lab: SearchLab) -> Counter:
