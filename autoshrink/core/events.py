@@ -15,7 +15,8 @@ Each layer has its own records, so one name never means two things:
 - the search (search.Search): CandidateStarted, CandidateEpoch, CandidateDone, StepDone,
   SearchFinished; `step` is the step number, or "final" for the final cell (edge None);
 - final training (final.FinalRun): FinalStarted, FinalEpoch, PhaseSwitched, FinalDone;
-- the quality report (quality.QualityReport): JobStarted, JobDone.
+- the quality report (quality.QualityReport): JobStarted, JobDone;
+- the space table (space.table.TableBuilder): TableProgress.
 The records are frozen and picklable: Ray tasks send them to the driver as they are.
 """
 from __future__ import annotations
@@ -135,6 +136,16 @@ class JobDone:
     index: int
     count: int
     record: dict
+
+
+# --- the space table (space.table.TableBuilder)
+@dataclass(frozen=True)
+class TableProgress:
+    job: str                  # "<cell key> / seed <k>": the training just done
+    done: int                 # trainings of the table done, this one included
+    count: int                # trainings the table holds
+    eta_seconds: float        # the rest at this process's pace so far
+    record: dict              # the run recorded (ppl, test_ppl, seconds, ...)
 
 
 def ignore(event) -> None:

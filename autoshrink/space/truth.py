@@ -1,0 +1,115 @@
+"""The truth a space table holds: each cell's true score and perplexity (means over the table's
+seeds), where a cell stands in the space, and a search's steps graded against it.
+
+    truth = cell_truth(table, cfg)            # key -> {"score", "score_sd", "ppl", "test_ppl", "edges", ...}
+    standing(truth, key(cell))                # rank and percentile by score and by test ppl, all and same size
+    grade_steps(search.state, table, cfg)     # per step: the removed edge's true rank and regret
+
+A cell's true score is the mean over table seeds of its score (search.score with `cfg`'s
+coefficients: target_ppl, ppl_weight, cost_weight); a seed on which it diverged scores -inf, so
+the cell ranks worst. Rank 1 is the best; a cell's percentile is the share of the other cells it
+beats strictly (100: it beats them all).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+
+from ..core.cell import Cell
+from ..core.config import SearchConfig
+from .cells import key
+from .table import SpaceTable
+
+
+def run_score(run: dict | None, flops: int, cfg: SearchConfig) -> float:
+    """The score of one run of a table (-inf when diverged or missing)."""
+    from ..search import cfg_score
+    return cfg_score(cfg, None if run is None else run["ppl"], flops)
+
+
+def seed_scores(table: SpaceTable, cfg: SearchConfig) -> dict[str, list[float]]:
+    """key -> the cell's score under each table seed."""
+    return {row["key"]: [run_score(r, row["flops"], cfg) for r in row["runs"]] for row in table.cells}
+
+
+def _mean(values) -> float:
+    vals = list(values)
+    return -math.inf if any(not math.isfinite(v) for v in vals) else statistics.fmean(vals)
+
+
+def _mean_ppl(values) -> float:
+    vals = list(values)
+    return math.inf if any(v is None for v in vals) else statistics.fmean(vals)
+
+
+def cell_truth(table: SpaceTable, cfg: SearchConfig) -> dict[str, dict]:
+    """key -> true score (mean over seeds), its sd, mean validation and test ppl, edges, flops."""
+    scores = seed_scores(table, cfg)
+    out = {}
+    for row in table.cells:
+        runs, s = row["runs"], scores[row["key"]]
+        finite = [v for v in s if math.isfinite(v)]
+        out[row["key"]] = {"score": _mean(s), "score_sd": statistics.stdev(finite) if len(finite) > 1 else None,
+                           "ppl": _mean_ppl(r and r["ppl"] for r in runs),
+                           "test_ppl": _mean_ppl(r and r["test_ppl"] for r in runs),
+                           "edges": row["edges"], "flops": row["flops"], "seeds": s}
+    return out
+
+
+def rank(value: float, others, higher: bool = True) -> int:
+    """1 + the number of `others` strictly better than `value`."""
+    return 1 + sum((o > value) if higher else (o < value) for o in others)
+
+
+def percentile(value: float, others, higher: bool = True) -> float:
+    """The share (0-100) of `others` that `value` beats strictly."""
+    others = list(others)
+    if not others:
+        return 100.0
+    return 100.0 * sum((value > o) if higher else (value < o) for o in others) / len(others)
+
+
+def _place(truth: dict, k: str, keys: list[str]) -> dict:
+    mine = truth[k]
+    others = [truth[o] for o in keys if o != k]
+    score, test = [o["score"] for o in others], [o["test_ppl"] for o in others]
+    return {"of": len(others) + 1,
+            "rank_score": rank(mine["score"], score), "percentile_score": percentile(mine["score"], score),
+            "rank_test": rank(mine["test_ppl"], test, higher=False),
+            "percentile_test": percentile(mine["test_ppl"], test, higher=False)}
+
+
+def standing(truth: dict, k: str) -> dict:
+    """Where cell `k` stands: among all cells of the space, and among those with its edge count."""
+    same = [o for o, t in truth.items() if t["edges"] == truth[k]["edges"]]
+    return {"key": k, **{n: truth[k][n] for n in ("score", "ppl", "test_ppl", "edges")},
+            "all": _place(truth, k, list(truth)), "same_edges": _place(truth, k, same)}
+
+
+def step_cells(state: dict) -> list[tuple[dict, Cell]]:
+    """Each finished step of a search record with the cell it started from."""
+    steps = [s for s in state["steps"] if s.get("done")]
+    before = [state["initial"]] + [s["cell"] for s in steps[:-1]]
+    return [(s, Cell.from_dict(b)) for s, b in zip(steps, before)]
+
+
+def grade_step(step: dict, before: Cell, truth: dict) -> dict:
+    """The removed edge's true rank among the step's candidates (1: it was truly the best to
+    remove) and its regret: the best candidate's true score minus the removed one's."""
+    true = {tuple(c["edge"]): truth[key(before.remove(tuple(c["edge"]))[0])]["score"] for c in step["candidates"]}
+    removed = tuple(step["removed"][0]) if step.get("removed") else None
+    if removed is None or removed not in true:
+        return {"step": step["step"], "removed": None, "rank": None, "of": len(true), "regret": None}
+    best = max(true.values())
+    return {"step": step["step"], "removed": list(removed), "rank": rank(true[removed], true.values()),
+            "of": len(true), "regret": best - true[removed] if math.isfinite(best) else None,
+            "best_edge": list(max(true, key=true.get)), "true_scores": {f"{i}-{j}": v for (i, j), v in true.items()}}
+
+
+def grade_steps(state: dict, table: SpaceTable, cfg: SearchConfig | None = None) -> list[dict]:
+    """Every finished step of the search record `state` graded against `table` (refused in one
+    line when the table does not hold the search's space and proxy settings)."""
+    cfg = cfg or SearchConfig.from_dict(state["config"])
+    table.check_answers(cfg, Cell.from_dict(state["initial"]).ops)
+    truth = cell_truth(table, cfg)
+    return [grade_step(s, before, truth) for s, before in step_cells(state)]
