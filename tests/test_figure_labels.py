@@ -83,11 +83,11 @@ def test_final_training_takes_the_discovered_cell_by_default(tmp_path):
 
 def test_final_epoch_axis_ticks_whole_epochs(tmp_path):
     lab = FinalLab(tmp_path / "run", SHRINK_RNN, preset="tiny", device="cpu")
-    assert (lab.figure.layout.xaxis.tick0, lab.figure.layout.xaxis.dtick) == (1, 1)
-    assert lab.figure.view_state_current
+    assert (lab.figure.figure.layout.xaxis.tick0, lab.figure.figure.layout.xaxis.dtick) == (1, 1)
+    assert lab.figure.spec["layout"]["xaxis"]["dtick"] == 1
 
 
 def test_compare_states_its_budget(tmp_path):
     cmp = CompareLab({"a": SHRINK_RNN}, SearchConfig(epochs=3, emsize=32, data=str(tmp_path)))
-    assert "(proxy, 3 epochs, emsize 32)" in cmp.figure.layout.title.text
+    assert "(proxy, 3 epochs, emsize 32)" in cmp.figure.figure.layout.title.text
     assert "(proxy, 3 epochs, emsize 32)" in cmp.summary().data

@@ -38,7 +38,7 @@ def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):
     assert reopened.config().emsize == FinalConfig.preset("tiny").emsize
     result = reopened.run()
     assert result["test_ppl"] == straight["test_ppl"]
-    assert len(reopened.figure.data[1].x) == 3 and "finished" in reopened.status.value
+    assert len(reopened.figure.figure.data[1].x) == 3 and "finished" in reopened.status.value
     table = reopened.results.value
     assert all(name in table for name, _, _ in PUBLISHED) and "this run" in table and "full PTB" in table
 

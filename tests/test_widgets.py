@@ -27,7 +27,7 @@ from records import make_lab, stepped_lab
 
 def dag_states(lab: SearchLab) -> Counter:
     """How many drawn edges of the DAG figure are in each state (live, tried, removed, ...)."""
-    return Counter(t.legendgroup for t in lab.dag.data if t.name.startswith("edge ") and t.visible)
+    return Counter(t.legendgroup for t in lab.dag.figure.data if t.name.startswith("edge ") and t.visible)
 
 
 def table_rows(lab: SearchLab) -> int:
@@ -78,13 +78,13 @@ def test_invalid_settings_show_inline_and_disable_step(tiny_data, tmp_path):
 def test_step_button_shrinks_and_updates_every_view(tiny_data, tmp_path):
     lab = make_lab(tiny_data, tmp_path)
     assert dag_states(lab) == {"live": 3}
-    assert lab.curves.data[0].x in (None, ()) and lab.slider.max == 0 and table_rows(lab) == 0
+    assert lab.curves.figure.data[0].x in (None, ()) and lab.slider.max == 0 and table_rows(lab) == 0
     lab.buttons["Step"].click()
     lab.wait(60)
     assert lab.error is None, lab.errors.value
     states = dag_states(lab)
     assert states["removed"] == 1 and states["live"] == 0, states        # the rest were tried this step
-    assert len(lab.curves.data[0].x) == 1                                # best score against edges left
+    assert len(lab.curves.figure.data[0].x) == 1                                # best score against edges left
     assert table_rows(lab) == 3 and "removed" in lab.table.value
     assert lab.slider.max == 1 and lab.slider.value == 1
     assert "steps: 1" in lab.status.value
@@ -99,7 +99,7 @@ def test_candidates_trained_together_all_show_as_training(tiny_data, tmp_path):
 
     def look(e):
         if isinstance(e, CandidateEpoch) and e.step == 0 and not seen:
-            seen.append((dag_states(lab)["training"], lab.table.value.count("training"), lab.training.layout.title.text))
+            seen.append((dag_states(lab)["training"], lab.table.value.count("training"), lab.training.figure.layout.title.text))
 
     lab = make_lab(tiny_data, tmp_path, on_event=look, parallel=3)
     lab.step()
@@ -117,7 +117,7 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     final = lab.step()                                 # shrinking is done: the final training
     assert final["ppl"] > 0 and lab.search.finished
     assert "finished" in lab.status.value
-    assert lab.slider.value == lab.state["best"]["step"] + 1 and "★ best" in lab.dag.layout.title.text
+    assert lab.slider.value == lab.state["best"]["step"] + 1 and "★ best" in lab.dag.figure.layout.title.text
     assert lab.buttons["Step"].disabled and lab.buttons["Run"].disabled and not lab.buttons["Export"].disabled
     assert lab.step() is None
     assert lab.which.value == "best" and list(lab.which.options) == ["best", "final", "step 0"]
@@ -231,15 +231,15 @@ def test_open_shows_the_same_history_and_the_slider_goes_back(tiny_data, tmp_pat
     lab.step()
     again = SearchLab.open(tmp_path / "run")
     assert again.slider.max == lab.slider.max == 2 and again.slider.value == 2
-    assert again.curves.data[0].x == lab.curves.data[0].x and len(again.curves.data[0].x) == 2
+    assert again.curves.figure.data[0].x == lab.curves.figure.data[0].x and len(again.curves.figure.data[0].x) == 2
     assert dag_states(again) == dag_states(lab)
-    assert again.table.value == lab.table.value and again.dag.layout.title.text == lab.dag.layout.title.text
+    assert again.table.value == lab.table.value and again.dag.figure.layout.title.text == lab.dag.figure.layout.title.text
     assert f"edges left: {lab.search.cell.n_edges}" in again.status.value and "steps: 2" in again.status.value
 
     removed_at = [dag_states(again)["removed"]]
     again.slider.value = 1
     removed_at.insert(0, dag_states(again)["removed"])
-    assert removed_at[0] < removed_at[1] and "after step 0" in again.dag.layout.title.text
+    assert removed_at[0] < removed_at[1] and "after step 0" in again.dag.figure.layout.title.text
     assert table_rows(again) == len(again.search.history[0]["candidates"])
     again.slider.value = 0
     assert dag_states(again) == {"live": 6} and table_rows(again) == 0
@@ -290,7 +290,7 @@ def test_compare_lab_trains_every_cell_and_tabulates(tiny_data):
     assert rows["full"]["edges"] == 6 and rows["chain"]["edges"] == 2
     assert rows["full"]["flops"] == 6 * 64 and rows["chain"]["params"] < rows["full"]["params"]
     assert all(r["ppl"] > 0 and r["seconds"] > 0 for r in rows.values())
-    assert [len(t.x) for t in cmp.figure.data] == [2, 2]
+    assert [len(t.x) for t in cmp.figure.figure.data] == [2, 2]
     assert cmp.table.value.count("<tr") == 3 and "done" in cmp.status.value
 
 
@@ -299,12 +299,12 @@ def test_open_a_finished_search_shows_its_best_cell_not_the_last(tiny_data, tmp_
     write_json_atomic(save / "search.json", records.best_first(tiny_data, save))
     lab = SearchLab.open(save)
     assert lab.slider.max == 2 and lab.slider.value == 1                 # on the best step, not the last
-    assert lab.dag.layout.title.text == "after step 0 ★ best (score -10.00): 5 edges"
+    assert lab.dag.figure.layout.title.text == "after step 0 ★ best (score -10.00): 5 edges"
     assert dag_states(lab)["removed"] == 1
-    [star] = [t for t in lab.curves.data if t.name == "best step"]
+    [star] = [t for t in lab.curves.figure.data if t.name == "best step"]
     assert list(star.x) == [5] and list(star.y) == [-10.0]
     lab.slider.value = 2
-    assert "★" not in lab.dag.layout.title.text and "★ best cell: after step 0" in lab.slider_text.value
+    assert "★" not in lab.dag.figure.layout.title.text and "★ best cell: after step 0" in lab.slider_text.value
     assert lab.buttons["Step"].disabled and not lab.buttons["Export"].disabled
     files = lab.export()
     assert Cell.from_dict(json.loads(files["json"].read_text())) == records.AFTER0
@@ -312,22 +312,25 @@ def test_open_a_finished_search_shows_its_best_cell_not_the_last(tiny_data, tmp_
 
 
 def test_a_new_view_of_a_reopened_search_shows_its_whole_state(tiny_data, tmp_path):
-    """What a second browser tab on the same kernel draws: each figure's state for a new view
-    (plotly's _widget_data/_widget_layout), which must be the figure as it is now, not at its start."""
+    """What a second browser tab on the same kernel draws: each figure widget's synced `spec`, which
+    must be the figure as it is now (nodes included), not as it was made."""
     save = tmp_path / "run"
     state = records.best_first(tiny_data, save)
     curve = [{"epoch": e, "train_loss": 6.0 - e, "val_loss": 6.5 - e, "lr": 20.0} for e in range(2)]
     state["final"]["curve"] = curve
     write_json_atomic(save / "search.json", state)
     lab = SearchLab.open(save)
-    for figure in (lab.dag, lab.curves, lab.training):
-        assert figure.view_state_current
-    dag_title = lab.dag._widget_layout["title"]["text"]
-    assert dag_title == "after step 0 ★ best (score -10.00): 5 edges"
-    assert [len(t.get("x") or ()) for t in lab.curves._widget_data[:2]] == [2, 2]
-    assert list(lab.training._widget_data[1]["y"]) == [6.5, 5.5]
-    assert lab.training.layout.title.text == "the final cell, trained"
-    assert "<b>removed</b>" not in lab.table.value and lab.table.value.count("<tr") == 4
+    traces = {t["name"]: t for t in lab.dag.spec["data"]}
+    assert lab.dag.spec["layout"]["title"]["text"] == "after step 0 ★ best (score -10.00): 5 edges"
+    assert len(traces["nodes"]["x"]) == 4 + 3 and len(traces["nodes"]["text"]) == 4 + 3   # inputs, nodes, output
+    drawn = [t for name, t in traces.items() if "->" in name and t.get("visible") is True]
+    assert len(drawn) == 6 and all(t["marker"]["size"][-1] > 0 for t in drawn)
+    assert [len(t.get("x") or ()) for t in lab.curves.spec["data"][:2]] == [2, 2]
+    assert list(lab.training.spec["data"][1]["y"]) == [6.5, 5.5]
+    assert lab.training.spec["layout"]["title"]["text"] == "the final cell, trained"
+    lab.slider.value = 2
+    assert lab.dag.spec["layout"]["title"]["text"] == "final cell (ppl 250.00): 3 edges"   # follows the slider
+    assert "<b>removed</b>" not in lab.table.value
     assert lab.buttons["Step"].disabled and lab.buttons["Step"].button_style == ""
     assert "(proxy, 1 epoch, emsize 8)" in lab.table_head.value
 
@@ -339,7 +342,7 @@ def test_follow_refreshes_the_panel_read_only(tmp_path):
     try:
         assert lab.following and lab.summary.startswith("following (read-only) · steps: 1")
         assert all(lab.buttons[b].disabled for b in ("Step", "Run", "Reset", "Export", "Pause", "Stop"))
-        assert lab.slider.max == 1 and "step 1 in progress" in lab.dag.layout.title.text
+        assert lab.slider.max == 1 and "step 1 in progress" in lab.dag.figure.layout.title.text
         assert "next Step about 10 s" in lab.estimate.value
         write_json_atomic(save / "search.json", records.best_first(tmp_path / "no-data", save))
         deadline = time.monotonic() + 10
@@ -348,7 +351,7 @@ def test_follow_refreshes_the_panel_read_only(tmp_path):
         with lab.runner.lock:   # the redraw of the new record is done
             pass
         assert "steps: 2" in lab.summary and "the search has finished" in lab.summary
-        assert lab.slider.max == 2 and len(lab.curves.data[0].x) == 2
+        assert lab.slider.max == 2 and len(lab.curves.figure.data[0].x) == 2
         assert all(lab.buttons[b].disabled for b in ("Step", "Run", "Reset", "Export"))
     finally:
         lab.close()
@@ -407,9 +410,9 @@ def test_inspect_shows_any_past_candidates_curve_cell_and_seed(tiny_data, tmp_pa
     assert sorted(edges) == sorted(tuple(c["edge"]) for c in step0["candidates"])
     lab.inspect.value = edges[-1]
     seed = candidate_seed(SearchConfig.from_dict(lab.state["config"]), 0, edges[-1])
-    title = lab.training.layout.title.text
+    title = lab.training.figure.layout.title.text
     assert "step 0" in title and str(seed) in title and "edges left" in title
-    assert len(lab.training.data[0].x) == 2                 # its two epochs, from the record
+    assert len(lab.training.figure.data[0].x) == 2                 # its two epochs, from the record
 
 
 def test_the_panel_groups_every_setting_once_with_running_in_a_closed_fold(tiny_data, tmp_path):

@@ -60,7 +60,8 @@ class CompareLab:
             if isinstance(event, EpochDone):
                 self._curves[name].append({"epoch": event.epoch, "epochs": event.epochs,
                                            "train_loss": event.train_loss, "val_loss": event.val_loss})
-                plot.update_comparison(self.figure, name, self._curves[name])
+                with self.figure.edit() as fig:
+                    plot.update_comparison(fig, name, self._curves[name])
                 self.bar.value += 1
             if self.on_event is not None:
                 self.on_event(name, event)

@@ -1,42 +1,86 @@
-"""The lab's Plotly FigureWidget, whose picture survives a new view of it.
+"""The lab's live Plotly figure: an anywidget whose synced state is the whole figure.
 
-plotly's FigureWidget sends every change to the views open now as a message (restyle, relayout,
-update, ...) but keeps the state that a new view is built from (`_widget_data`, `_widget_layout`)
-as it was when the figure was made or last displayed on its own. A lab shown again (a new browser
-tab on the same kernel, a reloaded page, the notebook reopened) then drew its figures as they
-were at the start. This FigureWidget brings that state up to date after every change it sends.
+    fw = FigureWidget(plot.training_figure())      # show it like any widget
+    with fw.edit() as fig:                         # fig is the go.Figure; every view redraws once the block ends
+        plot.update_training(fig, curve)
+    fw.show(plot.curves_figure(state))             # another figure altogether
+
+`spec` (the figure as Plotly JSON) is the widget's only state: a view opened at any time (a second
+output, another browser tab on the same kernel, a reloaded page) draws it with Plotly.js as the
+figure is now, and every change is one new `spec` that each view draws with `Plotly.react`. The
+Plotly.js the views draw with is the one the plotly package ships (offline).
 """
 from __future__ import annotations
 
-from copy import deepcopy
+import json
+from contextlib import contextmanager
 
+import anywidget
 import plotly.graph_objects as go
+import traitlets
+from plotly.offline import get_plotlyjs
 
-SENDS = ("_send_relayout_msg", "_send_restyle_msg", "_send_addTraces_msg", "_send_moveTraces_msg",
-         "_send_update_msg", "_send_animate_msg", "_send_deleteTraces_msg")
+ESM = """
+const PLOTLY_JS = %s;
+
+function plotly() {
+  if (!globalThis.Plotly) {
+    (0, eval)(PLOTLY_JS);   // a classic script in the page's global scope: it defines window.Plotly
+  }
+  if (!globalThis.Plotly) {
+    throw new Error("autoshrink FigureWidget: Plotly.js did not load");
+  }
+  return globalThis.Plotly;
+}
+
+function render({ model, el }) {
+  const Plotly = plotly();
+  const graph = document.createElement("div");
+  el.appendChild(graph);
+  const draw = () => {
+    const spec = structuredClone(model.get("spec") || {});
+    Plotly.react(graph, spec.data || [], spec.layout || {}, { displaylogo: false });
+  };
+  draw();
+  model.on("change:spec", draw);
+  return () => {
+    model.off("change:spec", draw);
+    Plotly.purge(graph);
+  };
+}
+
+export default { render };
+"""
 
 
-class FigureWidget(go.FigureWidget):
-    def keep_view_state(self) -> None:
-        """Make the state a new view starts from the figure as it is now."""
-        self._widget_layout = deepcopy(self._layout_obj._props)
-        self._widget_data = deepcopy(self._data)
+class FigureWidget(anywidget.AnyWidget):
+    """A Plotly figure every view of which shows it as it is now (see the module docstring)."""
 
-    @property
-    def view_state_current(self) -> bool:
-        """Whether a view opened now would show the figure as it is."""
-        return self._widget_data == self._data and self._widget_layout == self._layout_obj._props
+    _esm = ESM % json.dumps(get_plotlyjs(), ensure_ascii=False)
+    spec = traitlets.Dict().tag(sync=True)
 
+    def __init__(self, fig=None, **kwargs):
+        super().__init__(**kwargs)
+        self.figure = go.Figure(fig)
+        self._editing = 0
+        self._sync()
 
-def _then_keep(name: str):
-    send = getattr(go.FigureWidget, name)
+    @contextmanager
+    def edit(self):
+        """Change `self.figure` in the block (nested blocks allowed); the views redraw when the
+        outermost block ends."""
+        self._editing += 1
+        try:
+            yield self.figure
+        finally:
+            self._editing -= 1
+            if not self._editing:
+                self._sync()
 
-    def sending(self, *args, **kwargs):
-        send(self, *args, **kwargs)
-        self.keep_view_state()
-    sending.__name__ = name
-    return sending
+    def show(self, fig) -> None:
+        """Show another figure in place of this one."""
+        self.figure = go.Figure(fig)
+        self._sync()
 
-
-for _name in SENDS:
-    setattr(FigureWidget, _name, _then_keep(_name))
+    def _sync(self) -> None:
+        self.spec = json.loads(self.figure.to_json())

@@ -151,8 +151,9 @@ class FinalLab:
         else:
             text = f"epoch {len(hist)}/{run.cfg.epochs}, phase {phase}"
         self.status.value = f"<b>{html.escape(note or text)}</b>"
-        update_final(self.figure, hist, title=f"Final training ({phase})" if hist else "Final training")
-        self._epoch_ticks(len(hist))
+        with self.figure.edit() as fig:
+            update_final(fig, hist, title=f"Final training ({phase})" if hist else "Final training")
+            self._epoch_ticks(fig, len(hist))
         rows = result_rows(self.baselines)
         if run is not None and run.finished:
             rows.append(run_row("this run", run))
@@ -164,9 +165,10 @@ class FinalLab:
         self.buttons["Start"].disabled = busy or bool(run and run.finished)
         self.buttons["Pause"].disabled = self.buttons["Stop"].disabled = not busy
 
-    def _epoch_ticks(self, epochs: int) -> None:
+    @staticmethod
+    def _epoch_ticks(fig, epochs: int) -> None:
         """Whole epochs on the x axis (plotly ticks a short run at 1.2, 1.4, ...)."""
-        self.figure.update_xaxes(tick0=1, dtick=max(1, math.ceil(epochs / 10)))
+        fig.update_xaxes(tick0=1, dtick=max(1, math.ceil(epochs / 10)))
 
     @property
     def busy(self) -> bool:

@@ -18,7 +18,6 @@ import html
 import re
 
 import ipywidgets as W
-import plotly.graph_objects as go
 import torch
 
 from .. import plot
@@ -110,19 +109,6 @@ CHOICES = {"device": device_names, "backend": lambda: BACKENDS, "precision": lam
 _DEFAULTS = SearchConfig().to_dict()
 
 
-def _replace_figure(fw: FigureWidget, fig: go.Figure) -> None:
-    """Make a FigureWidget show `fig`: traces updated in place when they match, else replaced."""
-    if [t.name for t in fw.data] == [t.name for t in fig.data]:
-        with fw.batch_update():
-            for old, new in zip(fw.data, fig.data):
-                old.update({k: v for k, v in new.to_plotly_json().items() if k != "type"})
-            fw.layout = fig.layout
-        return
-    fw.data = []
-    fw.add_traces(list(fig.data))
-    fw.layout = fig.layout
-
-
 def _setting_widget(name: str, label: str, kind, value, tip: str):
     style = {"description_width": "110px"}
     if kind is W.Dropdown:
@@ -200,8 +186,7 @@ class SearchLab:
         self.dag.add_class("autoshrink-dag")
         self.curves = FigureWidget(plot.curves_figure(None))
         self.curves.add_class("autoshrink-curves")
-        self.training = FigureWidget(plot.training_figure())
-        self.training.update_layout(width=480)
+        self.training = FigureWidget(plot.training_figure().update_layout(width=480))
         self.training.add_class("autoshrink-training")
         self.table = W.HTML()
         self.table.add_class("autoshrink-table")
@@ -331,11 +316,12 @@ class SearchLab:
             if v.cell is None:
                 return
             if self._dag_nodes != v.cell.nodes:
-                _replace_figure(self.dag, plot.dag_figure(v.cell, v.states, title=v.title))
+                self.dag.show(plot.dag_figure(v.cell, v.states, title=v.title))
                 self._dag_nodes = v.cell.nodes
             else:
-                plot.update_dag(self.dag, v.cell, v.states)
-                self.dag.layout.title.text = v.title
+                with self.dag.edit() as fig:
+                    plot.update_dag(fig, v.cell, v.states)
+                    fig.layout.title.text = v.title
             self.slider_text.value = views.slider_note(self.state, self.slider.value, v.title)
             self.table.value = views.candidates_html(v.step, self.runner.progress.training)
             self._shown_step = v.step
@@ -351,7 +337,7 @@ class SearchLab:
             self._draw_training()
             return
         title, curve = views.candidate_view(self.state, step, edge)
-        plot.update_training(self.training, curve, title=title)
+        self._show_training(curve, title=title)
 
     def _draw_status(self) -> None:
         state = self.state
@@ -381,15 +367,19 @@ class SearchLab:
                 keep = self.which.value if self.which.value in choices else "best"
                 self.which.options, self.which.value = choices, keep
             self._draw_view()
-            _replace_figure(self.curves, plot.curves_figure(state))
+            self.curves.show(plot.curves_figure(state))
             self._draw_training()
             self.table_head.value = views.candidates_header(state, self._panel_config())
             self._buttons()
 
+    def _show_training(self, curve, title=None) -> None:
+        with self.training.edit() as fig:
+            plot.update_training(fig, curve, title=title)
+
     def _draw_training(self) -> None:
         """The training figure from the runner's progress, else from the record (views.training_view)."""
         title, curve = views.training_view(self.state, self.runner.progress)
-        plot.update_training(self.training, curve, title=title)
+        self._show_training(curve, title=title)
 
     # --- what the runner tells (in whichever thread runs the search)
     def _on_change(self, change) -> None:
@@ -422,7 +412,7 @@ class SearchLab:
         p = self.runner.progress
         if p.shown != self._shown:
             self._shown = p.shown
-            plot.update_training(self.training, [], title=views.training_title(e.step, e.edge))
+            self._show_training([], title=views.training_title(e.step, e.edge))
         self._draw_bars()
         self._draw_status()
         if e.edge is not None and self.slider.value == self.slider.max:
@@ -432,7 +422,7 @@ class SearchLab:
         p = self.runner.progress
         key = tuple(e.edge) if e.edge is not None else "final"
         if key == p.shown:
-            plot.update_training(self.training, p.curves[key])
+            self._show_training(p.curves[key])
             self._draw_bars()
 
     def _ch_candidate_done(self, _: CandidateDone) -> None:
