@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,34 @@ def test_best_ppl_is_the_best_steps_chosen_candidate(runs):
     step = state[str(runs / "b")]["steps"][0]
     chosen = next(c for c in step["candidates"] if c["edge"] in step["removed"])
     assert best_ppl(state[str(runs / "b")]) == chosen["ppl"] == 99.0
+
+
+def test_runs_tell_a_finished_search_open_elsewhere_from_a_running_one(runs):
+    """A lab in another kernel that merely holds a finished search does not make it "running"."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(runs / "a")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        rows = {Path(r["folder"]).name: r for r in list_runs(runs)}
+        assert rows["a"]["status"] == f"finished (open in process {holder.pid})" and rows["a"]["owner"] == holder.pid
+        assert rows["b"]["status"] == "finished" and rows["b"]["owner"] is None
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD = ("import sys, time; from autoshrink.core.disk import WriterLock; WriterLock(sys.argv[1]).acquire(); "
+        "print('held', flush=True); time.sleep(60)")
+
+
+def test_a_branch_row_names_its_parent_as_its_folder_and_counts_only_its_own_time(runs):
+    branch = copy.deepcopy(json.loads((runs / "a" / "search.json").read_text()))
+    branch["steps"][0]["from_parent"] = True                   # as a branch after step 0 copies it
+    branch["parent"] = {"save": "../a", "step": 0}
+    write_state(runs / "a-from0", branch)
+    rows = {Path(r["folder"]).name: r for r in list_runs(runs)}
+    own = sum(c["seconds"] for c in branch["steps"][1]["candidates"])
+    assert rows["a-from0"]["parent"] == f"{runs / 'a'} @ step 0"
+    assert rows["a-from0"]["seconds"] == own < rows["a"]["seconds"]
 
 
 def test_runs_html_has_a_row_per_run(runs):
@@ -107,7 +137,7 @@ def test_open_resume_and_branch_a_real_search(tiny_data, tmp_path):
     assert resumed.runner.finished and resumed.state["final"] is not None
     bench.refresh()
     status = {r["folder"]: r["status"] for r in bench.rows}
-    assert status[str(parent)] == "open here" and status[str(branched.runner.save_dir)] == "open here"
+    assert status[str(parent)] == "finished (open here)" and status[str(branched.runner.save_dir)] == "open here"
     bench.resume(parent)
     assert "is finished: nothing to resume" in bench.message.value
 

@@ -91,3 +91,16 @@ def test_compare_states_its_budget(tmp_path):
     cmp = CompareLab({"a": SHRINK_RNN}, SearchConfig(epochs=3, emsize=32, data=str(tmp_path)))
     assert "(proxy, 3 epochs, emsize 32)" in cmp.figure.figure.layout.title.text
     assert "(proxy, 3 epochs, emsize 32)" in cmp.summary().data
+
+
+def test_one_seed_shows_no_spread():
+    """A group of one finished run has no sd to show (it read "686.89 ± 0.00"); one of several has."""
+    from autoshrink.quality.plot import quality_title, summary_markdown
+    from autoshrink.quality.report import summarize
+    recs = [dict(name="discovered", group="discovered", seed=0, ppl=700.0, test_ppl=686.89),
+            dict(name="random 0", group="random", seed=0, ppl=720.0, test_ppl=710.0),
+            dict(name="random 1", group="random", seed=0, ppl=730.0, test_ppl=720.0)]
+    report = {"summary": summarize(recs), "config": {"epochs": 1, "emsize": 8}, "seeds": 1}
+    table = summary_markdown(report)
+    assert "| 686.89 (one run) | 700.00 (one run) |" in table and "| 715.00 ± 7.07 |" in table
+    assert "± 0.00" not in table + quality_title(report)

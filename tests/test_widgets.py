@@ -422,3 +422,12 @@ def test_the_panel_groups_every_setting_once_with_running_in_a_closed_fold(tiny_
     lab = make_lab(tiny_data, tmp_path)
     assert lab.advanced.selected_index is None
     assert lab.inputs["precision"] in lab.advanced.children[0].children
+
+
+def test_a_preset_resets_the_node_ops_a_branch_fixed(tmp_path):
+    cfg = SearchConfig(nodes=4, ops="relu,tanh,sigmoid,identity", data=str(tmp_path), save=str(tmp_path / "run"),
+                       device="cpu")
+    lab = SearchLab(cfg)
+    lab.preset.value = "published"
+    assert lab.config().nodes == 6 and lab.config().ops is None and lab.inputs["ops"].value == ""
+    assert not lab.buttons["Reset"].disabled and "⚠" not in lab.message.value

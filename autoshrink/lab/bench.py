@@ -12,6 +12,7 @@ as ipywidgets (the lists and figures themselves come from runs.py and searches.p
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import ipywidgets as W
@@ -152,8 +153,10 @@ class RunsLab:
         except ConfigError:
             return ()
 
-    def _status(self, save: str) -> str:
-        return next((r["status"] for r in self.rows if r["kind"] == "search" and r["folder"] == str(save)), "")
+    def _elsewhere(self, save: str) -> bool:
+        """Whether another process holds the search in `save` open (running it, or a lab that has it)."""
+        row = next((r for r in self.rows if r["kind"] == "search" and r["folder"] == str(save)), {})
+        return row.get("owner") not in (None, os.getpid())
 
     def _show(self, widget) -> None:
         """Show `widget` below the list (left as it is when it is on show already: a view of it
@@ -170,7 +173,7 @@ class RunsLab:
         save = str(save)
         if self.lab is not None and self.lab.following:
             self.lab.close()
-        follow = self._status(save) == "running"
+        follow = self._elsewhere(save)
         lab = None if follow else self._opened(save)
         if lab is None:
             lab = SearchLab.open(save, follow=follow, **self.overrides)
@@ -191,8 +194,8 @@ class RunsLab:
 
     def resume(self, save) -> SearchLab:
         """Open the search in `save` and run it to its end in the background (the Run button)."""
-        if self._status(save) == "running":
-            raise LabError(f"{save} is running in another process; Open follows it")
+        if self._elsewhere(save):
+            raise LabError(f"{save} is open in another process; Open follows it, or close it there to resume it here")
         lab = self.open(save)
         if lab.busy:
             self.message.value = f"{html.escape(str(save))} is already running here"

@@ -4,10 +4,12 @@ the final trainings (run.json), one row each, read without importing torch.
     rows = list_runs("runs")      # [{"kind", "folder", "status", "parent", "settings", "best_ppl", ...}]
     print(runs_table(rows))       # `python -m autoshrink runs [FOLDER]`
 
-Status: "running" while the folder's writer lock names another live process, "open here" while
-it names this one (a lab in this kernel holds the search), else "finished" (a search
-with its final cell, a final training with its result, a quality report with nothing missing) or
-"stopped" (it can be resumed). A record that cannot be read is listed as "unreadable".
+Status: "finished" (a search with its final cell, a final training with its result, a quality
+report with nothing missing), "finished (open here)" or "finished (open in process N)" while a lab
+still holds it open; an unfinished one is "running" while another live process holds its writer
+lock, "open here" while this one does (a lab in this kernel), else "stopped" (it can be resumed).
+`owner` is the pid of the process holding it. A record that cannot be read is "unreadable".
+Paths are as `folder` was given: a branch's parent is written the same way as its folder.
 """
 from __future__ import annotations
 
@@ -23,31 +25,41 @@ from ..core.record import best_of, best_ppl, done_steps, read_state
 KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")
 
 
-def _status(folder: Path, lock: str, finished: bool) -> str:
+def _status(folder: Path, lock: str, finished: bool) -> tuple[str, int | None]:
+    """The run's status and the pid of the live process that holds it open (None when none does)."""
     owner = WriterLock(folder, lock).live_owner()
-    if owner == os.getpid():
-        return "open here"
-    if owner is not None:
-        return "running"
-    return "finished" if finished else "stopped"
+    if owner is None:
+        return ("finished" if finished else "stopped"), None
+    where = "here" if owner == os.getpid() else f"in process {owner}"
+    return (f"finished (open {where})" if finished else "open here" if owner == os.getpid() else "running"), owner
+
+
+def _parent(folder: Path, parent: dict | None) -> str:
+    """A branch's parent folder written as `folder` is (the record keeps it relative to the branch)."""
+    if not parent:
+        return ""
+    return f"{os.path.normpath(folder / parent['save'])} @ step {parent['step']}"
 
 
 def _search_row(folder: Path) -> dict:
     state = read_state(folder)
-    cfg, best, parent = state["config"], best_of(state), state.get("parent")
-    return {"kind": "search", "folder": str(folder), "status": _status(folder, "lock", state["final"] is not None),
-            "parent": f"{parent['save']} @ step {parent['step']}" if parent else "",
+    cfg, best = state["config"], best_of(state)
+    status, owner = _status(folder, "lock", state["final"] is not None)
+    own = [s for s in state["steps"] if not s.get("from_parent")]    # a branch's copied steps took no time here
+    return {"kind": "search", "folder": str(folder), "status": status, "owner": owner,
+            "parent": _parent(folder, state.get("parent")),
             "settings": {k: cfg.get(k) for k in KEY_SETTINGS}, "best_ppl": best_ppl(state),
             "edges": Cell.from_dict(best["cell"]).n_edges if best else None,
             "steps": len(done_steps(state)),
-            "seconds": sum(c.get("seconds") or 0.0 for s in state["steps"] for c in s["candidates"])}
+            "seconds": sum(c.get("seconds") or 0.0 for s in own for c in s["candidates"])}
 
 
 def _final_row(folder: Path) -> dict:
     rec = read_json(folder / "run.json", "delete that run folder to retrain it")
     cfg, result = rec.get("config", {}), rec.get("result")
     edges = Cell.from_dict(rec["cell"]).n_edges if rec.get("cell") else None
-    return {"kind": "final", "folder": str(folder), "status": _status(folder, "lock", result is not None),
+    status, owner = _status(folder, "lock", result is not None)
+    return {"kind": "final", "folder": str(folder), "status": status, "owner": owner,
             "parent": "", "settings": {k: cfg.get(k) for k in ("emsize", "epochs", "seed", "precision")},
             "best_ppl": (result or {}).get("valid_ppl"), "edges": edges, "steps": len(rec.get("history", [])),
             "seconds": sum(h.get("seconds") or 0.0 for h in rec.get("history", []))}
@@ -56,7 +68,8 @@ def _final_row(folder: Path) -> dict:
 def _quality_row(folder: Path) -> dict:
     cache = read_json(folder / "quality.json", "delete it to retrain the report")
     runs = [r for key in cache.get("runs", {}).values() for r in key.values()]
-    return {"kind": "quality", "folder": str(folder), "status": _status(folder, "quality.lock", True),
+    status, owner = _status(folder, "quality.lock", True)
+    return {"kind": "quality", "folder": str(folder), "status": status, "owner": owner,
             "parent": str(folder), "settings": {}, "best_ppl": None, "edges": None, "steps": len(runs),
             "seconds": sum(r.get("seconds") or 0.0 for r in runs)}
 
@@ -76,7 +89,7 @@ def list_runs(folder="runs") -> list[dict]:
                 rows.append(reader(path.parent))
             except (ConfigError, KeyError, TypeError, ValueError):
                 rows.append({"kind": name.split(".")[0], "folder": str(path.parent), "status": "unreadable",
-                             "parent": "", "settings": {}, "best_ppl": None, "edges": None, "steps": 0,
+                             "owner": None, "parent": "", "settings": {}, "best_ppl": None, "edges": None, "steps": 0,
                              "seconds": 0.0})
     return sorted(rows, key=lambda r: (r["folder"], r["kind"]))
 

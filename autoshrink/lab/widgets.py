@@ -82,7 +82,8 @@ TIPS = {
     "Export": "write the chosen cell into <save>/export/",
     "which": "the cell Export writes: best (the step whose chosen candidate scored highest), "
              "final (the cell the search ends with), or the cell after step N",
-    "preset": "fill the panel with a preset: tiny for a quick demo on a laptop, or the published search",
+    "preset": "fill the panel with a preset: tiny for a quick demo on a laptop, or the published search "
+              "(node ops are then drawn from the seed)",
     "Branch": "a new search from the cell the history slider shows, with the panel's settings (in a new folder; "
               "this search is left as it is)",
 }
@@ -238,8 +239,9 @@ class SearchLab:
             self.inputs[name].value = "" if v is None else v
 
     def _on_preset(self, change=None) -> None:
+        """Fill the panel with the preset; its node ops are drawn from the seed (a branch's are reset)."""
         if self.preset.value in PRESETS:
-            self.set(**PRESETS[self.preset.value])
+            self.set(**{"ops": None, **PRESETS[self.preset.value]})
 
     def _on_setting(self, change=None) -> None:
         try:

@@ -28,8 +28,12 @@ COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "
           "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c", "LSTM": "#9467bd"}
 
 
-def _pm(mean, sd) -> str:
-    return formats.MISSING if mean is None else f"{formats.ppl(mean)} ± {formats.ppl(sd)}"
+def _pm(entry: dict, key: str) -> str:
+    """An entry's mean ± sd of `key` ("test" or "valid"); one finished run has no spread to show."""
+    mean, done = entry[key], entry["runs"] - entry["failed"]
+    if mean is None:
+        return formats.MISSING
+    return f"{formats.ppl(mean)} ± {formats.ppl(entry[key + '_sd'])}" if done > 1 else f"{formats.ppl(mean)} (one run)"
 
 
 def quality_title(report: dict) -> str:
@@ -37,7 +41,7 @@ def quality_title(report: dict) -> str:
     d, j = summary.get("entries", {}).get("discovered"), summary.get("discovered", {})
     if not d or d["test"] is None:
         return f"Test perplexity (lower is better; {budget(report['config'])})"
-    text = (f"discovered cell: test {_pm(d['test'], d['test_sd'])} over {d['runs'] - d['failed']} "
+    text = (f"discovered cell: test {_pm(d, 'test')} over {d['runs'] - d['failed']} "
             f"seed{'s' * (d['runs'] - d['failed'] != 1)}")
     if j.get("of", 1) > 1:
         text += f"; rank {j['rank']} of {j['of']} among random cells, p = {formats.pvalue(j['p_value'])}"
@@ -194,8 +198,8 @@ def summary_markdown(report: dict) -> str:
         e = s["groups"][g]
         if e["runs"]:
             cells = len({n for n, x in s["entries"].items() if x["group"] == g})
-            lines.append(f"| {g} | {cells} | {e['runs']} ({e['failed']}) | {_pm(e['test'], e['test_sd'])} | "
-                         f"{_pm(e['valid'], e['valid_sd'])} |")
+            lines.append(f"| {g} | {cells} | {e['runs']} ({e['failed']}) | {_pm(e, 'test')} | "
+                         f"{_pm(e, 'valid')} |")
     d = s.get("discovered")
     if d:
         lines += ["", f"- rank {d['rank']} of {d['of']} among random cells on test (validation: rank {d['rank_valid']}); "
