@@ -253,7 +253,7 @@ def cmd_quality(args) -> int:
     from .quality.plot import write_figures
     overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
     report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
-                           lstm=not args.no_lstm, random_search=args.random_search, **overrides)
+                           lstm=not args.no_lstm, random_search=args.random_search, table=args.table, **overrides)
 
     trained = []
 
@@ -292,6 +292,31 @@ def cmd_compare(args) -> int:
     page = write_comparison(args.searches, args.out, args.which)
     print(f"comparison of {len(args.searches)} searches in {page}")
     return 0
+
+
+def cmd_space(args) -> int:
+    from .space.table import build_table
+    given = _flags(args)
+    cfg = _config(args).replace(save=given.get("save", "space-run"))
+
+    def show(event):
+        r = event.record
+        ppl = "diverged" if r["ppl"] is None else f"valid {formats.ppl(r['ppl'])}, test {formats.ppl(r['test_ppl'])}"
+        print(f"[{event.done}/{event.count}] {event.job}: {ppl} ({formats.seconds(r['seconds'])} s); "
+              f"about {formats.seconds(event.eta_seconds / 60)} min left", flush=True)
+    print(f"space table of {cfg.nodes} nodes, {args.seeds} seed(s), in {cfg.save}", flush=True)
+    table = build_table(cfg, cfg.save, seeds=args.seeds, on_event=show)
+    print(f"table: {len(table.cells)} cells x {len(table.seeds)} seeds, ops {table.ops}; in {cfg.save}/space.json",
+          flush=True)
+    return 0
+
+
+def _space_parser(sub) -> None:
+    sp = sub.add_parser("space", help="train every cell of a (small) search space: the ground truth a search is "
+                                      "graded against")
+    sp.add_argument("--seeds", type=int, default=3,
+                    help="table seeds: seed k is the paired weight seed of step k of the search with --seed (default: 3)")
+    _add_config_flags(sp)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -341,7 +366,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--spread", type=int, default=0, metavar="N",
                    help="also run the same search (same ops) under N - 1 more run seeds, in SEARCH-seed<N>, and "
                         "report the discovered cells' edge overlap (default: 0, none)")
+    q.add_argument("--table", default=None, metavar="FOLDER",
+                   help="a space table of the search's space (`autoshrink space`): adds the discovered cell's true "
+                        "rank in the space and every step's grade")
     _add_config_flags(q, QUALITY_FLAGS, default="the search's")
+    _space_parser(sub)
     return p
 
 
@@ -366,7 +395,7 @@ def _train_parser(sub) -> None:
 
 
 COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export, "train": cmd_train,
-            "quality": cmd_quality, "runs": cmd_runs, "compare": cmd_compare}
+            "quality": cmd_quality, "runs": cmd_runs, "compare": cmd_compare, "space": cmd_space}
 
 
 def main(argv=None) -> int:

@@ -1,9 +1,10 @@
 """Small statistics for judging a search: the divergence rule and perplexity, mean and sd, Kendall's
-rank correlation, top-1 agreement and a one-sided permutation p-value. Plain Python, no SciPy; each is tested against a
-hand computation (tests/test_stats.py).
+rank correlation, top-1 agreement and one-sided permutation p-values (over runs, and over cells).
+Plain Python, no SciPy; each is tested against a hand computation (tests/test_stats.py).
 
     kendall_tau([1, 2, 3], [1, 3, 2])          # 0.333...: tau-b, ties allowed
     permutation_pvalue([400, 410], [420, 430, 440])   # P(a random split is as good as this one)
+    cell_pvalue(405, [425, 430, 380])                  # 0.5: two of the four cells are at most 405
 """
 from __future__ import annotations
 
@@ -83,6 +84,19 @@ def permutation_pvalue(mine, others, exact_limit: int = 20000, draws: int = 2000
     rng = random.Random(seed)
     hits = sum(sum(rng.sample(pooled, k)) <= observed + 1e-9 for _ in range(draws))
     return (hits + 1) / (draws + 1)
+
+
+def cell_pvalue(mine, others) -> float | None:
+    """One-sided p-value that the cell whose mean is `mine` beats cells whose means are `others` by
+    chance (lower is better): permutation_pvalue over cells, one value per cell, so the runs of one
+    cell (its seeds) are not counted as independent cells. Equals (1 + others at most as good) /
+    (len(others) + 1), so it is never below smallest_pvalue(len(others))."""
+    return permutation_pvalue([mine], list(others))
+
+
+def smallest_pvalue(n_others: int) -> float | None:
+    """The smallest p-value cell_pvalue can give against `n_others` cells: 1 / (n_others + 1)."""
+    return 1 / (n_others + 1) if n_others > 0 else None
 
 
 def _worst_inf(v) -> float:

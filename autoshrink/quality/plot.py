@@ -44,7 +44,8 @@ def quality_title(report: dict) -> str:
     text = (f"discovered cell: test {_pm(d, 'test')} over {d['runs'] - d['failed']} "
             f"seed{'s' * (d['runs'] - d['failed'] != 1)}")
     if j.get("of", 1) > 1:
-        text += f"; rank {j['rank']} of {j['of']} among random cells, p = {formats.pvalue(j['p_value'])}"
+        text += (f"; rank {j['rank']} of {j['of']} among random cells, p = {formats.pvalue(j['p_value'])} "
+                 f"(the least {j['of'] - 1} cells allow: {formats.pvalue(j.get('p_min'))})")
     return text + f"<br><sup>{budget(report['config'])}, {report['seeds']} seeds per cell</sup>"
 
 
@@ -205,12 +206,31 @@ def summary_markdown(report: dict) -> str:
         lines += ["", f"- rank {d['rank']} of {d['of']} among random cells on test (validation: rank {d['rank_valid']}); "
                       f"rank {d['rank_same_ops']} of {d['of_same_ops']} among cells with its ops and random edges",
                   f"- against the random cells' mean {formats.ppl(d['random_mean'])}: {_better(d['improvement'])} "
-                  f"(one-sided permutation p = {formats.pvalue(d['p_value'])})"]
+                  f"(one-sided permutation p over cells = {formats.pvalue(d['p_value'])}; with {d['of'] - 1} "
+                  f"random cells no p can go below {formats.pvalue(d.get('p_min'))})"]
         if "random_search" in d:
             lines.append(f"- random search at the search's budget ({report['budget']} cells, best by validation: "
                          f"{report['winner']}): test {formats.ppl(d['random_search'])}; the discovered cell "
                          f"{'beats' if d['beats_random_search'] else 'does not beat'} it")
-    return "\n".join(lines)
+    return "\n".join(lines + truth_lines(report.get("truth")))
+
+
+def truth_lines(truth: dict | None) -> list[str]:
+    """The truth a space table gives a report (space.truth.search_truth) as Markdown lines."""
+    if not truth:
+        return []
+    d, a, same = truth["discovered"], truth["discovered"]["all"], truth["discovered"]["same_edges"]
+    lines = ["", f"Ground truth from a space table ({truth['cells']} cells x {truth['seeds']} seeds, means over the "
+                 f"seeds{'' if truth['complete'] else '; the table is not complete'}):",
+             f"- the discovered cell ({d['edges']} edges): rank {a['rank_score']} of {a['of']} by true score "
+             f"(beats {a['percentile_score']:.0f}% of the others), rank {a['rank_test']} of {a['of']} by test ppl "
+             f"({formats.ppl(d['test_ppl'])}); among the {same['of']} cells of its size: rank {same['rank_score']} by "
+             f"score, {same['rank_test']} by test ppl"]
+    for g in truth["steps"]:
+        if g["rank"] is not None:
+            lines.append(f"- step {g['step']}: removed {g['removed'][0]}→{g['removed'][1]}, true rank {g['rank']} of "
+                         f"{g['of']} candidates, regret {formats.score(g['regret'])} score points")
+    return lines
 
 
 def spread_figure(spread: dict, cols: int = 3):

@@ -50,7 +50,7 @@ from ..core.errors import ConfigError
 from ..core.events import JobDone, JobStarted, ignore
 from ..core.record import load_cell, read_state
 from ..core.runtime import derive_seed, resolve_device
-from ..core.stats import kendall_tau, mean_sd, permutation_pvalue, perplexity
+from ..core.stats import cell_pvalue, kendall_tau, mean_sd, perplexity, smallest_pvalue
 from ..final.config import FinalConfig
 
 FORMAT = "autoshrink-quality/1"
@@ -104,9 +104,10 @@ class QualityReport:
     """The jobs of one report, their cached results and the training of what is missing."""
 
     def __init__(self, save, n_random: int = 8, seeds: int = 3, which: str = "best", lstm: bool = True,
-                 random_search: int | None = None, **overrides):
+                 random_search: int | None = None, table=None, **overrides):
         self.save = Path(save)
         self.state = read_state(self.save)
+        self.table = _table(table)
         if "emsize" in overrides:     # the decoder is tied: one size for all three
             overrides.setdefault("nhid", overrides["emsize"])
             overrides.setdefault("nhidlast", overrides["nhid"])
@@ -116,6 +117,8 @@ class QualityReport:
             raise ConfigError(f"--random and --random_search must be 0 or more and --seeds at least 1, "
                               f"got {n_random}, {budget} and {seeds}")
         self.cell = load_cell(self.save, which)
+        if self.table is not None:
+            self.table.check_answers(SearchConfig.from_dict(self.state["config"]), Cell.from_dict(self.state["initial"]).ops)
         self.seeds = [derive_seed(self.cfg.seed, SALT_WEIGHTS, r) for r in range(seeds)]
         n_edges, nodes = self.cell.prune().n_edges, self.cfg.nodes
         mine = [self.cell.prune()]       # the controls and the pool never hold the discovered cell itself
@@ -240,9 +243,21 @@ class QualityReport:
         records = [{**self.runs[k], **({"group": "random search", "name": "random search", "cell_name": name}
                                        if k in retrained else {})}
                    for k, name, _ in self.jobs() if self._cached(k, name) is not None]
-        return {"config": self.cfg.to_dict(), "cell": self.cell.to_dict(), "records": records,
-                "summary": summarize(records), "missing": len(self.missing()), "n_random": len(self.randoms),
-                "seeds": len(self.seeds), "budget": len(self.pool), "winner": win}
+        out = {"config": self.cfg.to_dict(), "cell": self.cell.to_dict(), "records": records,
+               "summary": summarize(records), "missing": len(self.missing()), "n_random": len(self.randoms),
+               "seeds": len(self.seeds), "budget": len(self.pool), "winner": win}
+        if self.table is not None:
+            from ..space.truth import search_truth
+            out["truth"] = search_truth(self.state, self.table, self.cell)
+        return out
+
+
+def _table(folder):
+    """The space table in `folder` (None for none), checked to answer for the search when read."""
+    if folder is None:
+        return None
+    from ..space.table import SpaceTable
+    return SpaceTable.read(folder)
 
 
 def _group(name: str) -> str:
@@ -296,8 +311,7 @@ def _judge(mine: dict, entries: dict, records: list[dict]) -> dict:
            "rank_same_ops": _rank(mine["test"], [e["test"] for e in same]), "of_same_ops": len(same) + 1,
            "random_mean": rand_mean,
            "improvement": (rand_mean - mine["test"]) / rand_mean if rand_mean and mine["test"] is not None else None,
-           "p_value": permutation_pvalue([r.get("test_ppl") for r in records if r["group"] == "discovered"],
-                                         [r.get("test_ppl") for r in records if r["group"] == "random"])}
+           "p_value": cell_pvalue(mine["test"], [e["test"] for e in rand]), "p_min": smallest_pvalue(len(rand))}
     win = cells("random search")
     if win:
         out["random_search"] = win[0]["test"]
@@ -327,8 +341,11 @@ def final_results(folder) -> dict:
 
 
 def quality_report(save, n_random: int = 8, seeds: int = 3, which: str = "best", lstm: bool = True,
-                   on_event=None, should_stop=None, random_search: int | None = None, **overrides) -> dict:
+                   on_event=None, should_stop=None, random_search: int | None = None, table=None,
+                   **overrides) -> dict:
     """Train what the report still needs (nothing when cached) and return it; `overrides` replace
     the search's proxy settings (epochs, emsize, data, device, ...); `random_search` is the random
-    search's budget (default: as many cells as the search trained candidates; 0: none)."""
-    return QualityReport(save, n_random, seeds, which, lstm, random_search, **overrides).run(on_event, should_stop)
+    search's budget (default: as many cells as the search trained candidates; 0: none); `table`, a
+    space table's folder, adds the truth (space.truth.search_truth) as the report's "truth"."""
+    return QualityReport(save, n_random, seeds, which, lstm, random_search, table,
+                         **overrides).run(on_event, should_stop)

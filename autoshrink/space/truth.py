@@ -4,6 +4,7 @@ seeds), where a cell stands in the space, and a search's steps graded against it
     truth = cell_truth(table, cfg)            # key -> {"score", "score_sd", "ppl", "test_ppl", "edges", ...}
     standing(truth, key(cell))                # rank and percentile by score and by test ppl, all and same size
     grade_steps(search.state, table, cfg)     # per step: the removed edge's true rank and regret
+    search_truth(search.state, table)         # both, for the discovered cell: what a report shows
 
 A cell's true score is the mean over table seeds of its score (search.score with `cfg`'s
 coefficients: target_ppl, ppl_weight, cost_weight); a seed on which it diverged scores -inf, so
@@ -106,10 +107,20 @@ def grade_step(step: dict, before: Cell, truth: dict) -> dict:
             "best_edge": list(max(true, key=true.get)), "true_scores": {f"{i}-{j}": v for (i, j), v in true.items()}}
 
 
-def grade_steps(state: dict, table: SpaceTable, cfg: SearchConfig | None = None) -> list[dict]:
-    """Every finished step of the search record `state` graded against `table` (refused in one
-    line when the table does not hold the search's space and proxy settings)."""
+def search_truth(state: dict, table: SpaceTable, cell: Cell | None = None, cfg: SearchConfig | None = None) -> dict:
+    """The truth about a search (record `state`): where `cell` (default: the discovered cell, the
+    best step's) stands in the space, and every finished step graded. Refused in one line when the
+    table does not hold the search's space and proxy settings."""
+    from ..core.record import cell_of
     cfg = cfg or SearchConfig.from_dict(state["config"])
     table.check_answers(cfg, Cell.from_dict(state["initial"]).ops)
     truth = cell_truth(table, cfg)
-    return [grade_step(s, before, truth) for s, before in step_cells(state)]
+    cell = cell if cell is not None else cell_of(state, "best")
+    return {"cells": len(truth), "seeds": len(table.seeds), "complete": table.complete,
+            "discovered": standing(truth, key(cell)),
+            "steps": [grade_step(s, before, truth) for s, before in step_cells(state)]}
+
+
+def grade_steps(state: dict, table: SpaceTable, cfg: SearchConfig | None = None) -> list[dict]:
+    """Every finished step of the search record `state` graded against `table`."""
+    return search_truth(state, table, Cell.from_dict(state["cell"]), cfg)["steps"]

@@ -1,0 +1,245 @@
+"""The space table, the truth and the replay (autoshrink.space), against hand computations, a
+straightforward count of the space, and the search itself."""
+import itertools
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from autoshrink.core.cell import Cell
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.errors import ConfigError
+from autoshrink.core.stats import cell_pvalue, smallest_pvalue
+from autoshrink.space.cells import key, space_cells
+from autoshrink.space.replay import Lookup, RandomDraw, distributions, random_search, replay, replay_search, wilson
+from autoshrink.space.table import SpaceTable, TableBuilder, build_table, table_seed
+from autoshrink.space.truth import cell_truth, grade_steps, search_truth, standing
+
+
+def _reachable_edge_sets(nodes: int) -> set:
+    """The distinct pruned edge sets, counted the plain way: keep the edges whose source node is
+    reachable from node 0."""
+    pairs = [(i, j) for i in range(nodes) for j in range(i + 1, nodes)]
+    found = set()
+    for bits in itertools.product((0, 1), repeat=len(pairs)):
+        edges = [p for p, b in zip(pairs, bits) if b]
+        live = {0}
+        for i, j in edges:              # sorted by source, so one pass reaches every node
+            if i in live:
+                live.add(j)
+        found.add(frozenset((i, j) for i, j in edges if i in live))
+    return found
+
+
+@pytest.mark.parametrize("nodes, count", [(3, 6), (4, 34), (5, 422)])
+def test_space_holds_every_distinct_pruned_cell(nodes, count):
+    cells = space_cells(("tanh",) * nodes)
+    assert len(cells) == len(_reachable_edge_sets(nodes)) == count
+    assert {frozenset(c.edges) for c in cells} == _reachable_edge_sets(nodes)
+    assert key(Cell.from_edges([(0, 1), (2, 3)], ("tanh",) * 4)) == "0-1"     # 2->3 leaves an unreachable node
+
+
+# --- a hand-made table: 3 nodes (6 cells, the one without edges among them), 2 seeds, perplexities by hand
+HAND_PPL = {   # key -> (valid ppl under seed 0, seed 1), test ppl is valid + 10
+    "0-1 0-2 1-2": (400.0, 420.0), "0-1 0-2": (380.0, 380.0), "0-1 1-2": (500.0, 520.0),
+    "0-2": (390.0, 410.0), "0-1": (600.0, 600.0), "none": (700.0, 700.0),
+}
+
+
+def hand_table(seed_ppl=HAND_PPL) -> SpaceTable:
+    cfg = SearchConfig(nodes=3, emsize=1000, ops="tanh,tanh,tanh", precision="fp32")   # nhid^2 = 10^6
+    table = SpaceTable(config=cfg.to_dict(), ops=["tanh"] * 3, seeds=[11, 12])
+    for cell in space_cells(("tanh",) * 3):
+        ppls = seed_ppl[key(cell)]
+        table.cells.append({"key": key(cell), "cell": cell.to_dict(), "edges": cell.n_edges,
+                            "flops": cell.flops(cfg.nhid), "params": 1,
+                            "runs": [{"ppl": p, "test_ppl": p + 10} for p in ppls]})
+    return table
+
+
+def hand_score(ppl, edges):
+    """(200 - ppl) * 0.25 - (log10(edges * 10^6) - 6), by hand (no edge is costed as one)."""
+    return (200 - ppl) * 0.25 - math.log10(edges)
+
+
+def test_truth_of_a_hand_made_table():
+    table = hand_table()
+    truth = cell_truth(table, table.cfg)
+    assert truth["0-1 0-2"]["score"] == pytest.approx(hand_score(380, 2))
+    assert truth["0-1 0-2 1-2"]["score"] == pytest.approx((hand_score(400, 3) + hand_score(420, 3)) / 2)
+    assert truth["0-1 0-2 1-2"]["score_sd"] == pytest.approx(5 / math.sqrt(2))   # 20 ppl apart: 5 points
+    assert truth["none"]["score"] == pytest.approx(hand_score(700, 1))
+    # true scores: 0-1 0-2 (-45.30), 0-2 (-50), 0-1 0-2 1-2 (-52.98), 0-1 1-2 (-77.80), 0-1 (-100), none (-125)
+    s = standing(truth, "0-2")
+    assert (s["all"]["rank_score"], s["all"]["of"], s["all"]["percentile_score"]) == (2, 6, 80.0)
+    assert (s["same_edges"]["rank_score"], s["same_edges"]["of"]) == (1, 2)      # 0-2 against 0-1
+    assert s["all"]["rank_test"] == 2 and s["test_ppl"] == 410.0                 # mean of 400 and 420
+
+
+def test_a_step_is_graded_against_the_truth():
+    table = hand_table()
+    full = Cell.full(("tanh",) * 3)
+    step = {"step": 0, "done": True, "removed": [[1, 2]], "cell": full.remove((1, 2))[0].to_dict(),
+            "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
+    state = {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step]}
+    [g] = grade_steps(state, table)
+    # removing 0-1 leaves 0-2 (-50), 0-2 leaves 0-1 1-2 (-77.80), 1-2 leaves 0-1 0-2 (-45.30): the best
+    assert (g["rank"], g["of"], g["regret"]) == (1, 3, 0.0)
+    step["removed"] = [[0, 2]]
+    [g] = grade_steps(state, table)
+    assert g["rank"] == 3 and g["regret"] == pytest.approx(hand_score(380, 2) - hand_score(500, 2) / 2
+                                                           - hand_score(520, 2) / 2)
+    other = SearchConfig.from_dict({**table.config, "epochs": 3})
+    with pytest.raises(ConfigError, match="--epochs"):
+        search_truth(state, table, cfg=other)
+
+
+def test_replay_follows_the_shrink_rule_by_hand():
+    table = hand_table()
+    cfg = table.cfg.replace(keep_fraction=0.34)           # 3 edges: shrink to round(1.02) = 1
+    r = replay(table, cfg, RandomDraw(np.random.default_rng(0), 2, "step"))
+    # step 0 removes 1-2 (best candidate 0-1 0-2); step 1 from 0-1 0-2: removing 0-2 leaves 0-1
+    # (-100 / -100), removing 0-1 leaves 0-2 (-47.5 or -52.5): removes 0-1
+    assert [s["removed"] for s in r.steps] == [[(1, 2)], [(0, 1)]]
+    assert r.budget == 3 + 2 and r.discovered == "0-1 0-2"      # step 0's chosen score is the highest
+
+
+def test_random_search_with_the_whole_space_finds_the_best_observed():
+    look = Lookup(hand_table(), hand_table().cfg)
+    picks = {random_search(look, 6, np.random.default_rng(s)) for s in range(20)}
+    assert picks == {"0-1 0-2"}     # under either seed nothing scores above it
+
+
+def test_wilson_interval_by_hand():
+    low, high = wilson(5, 10)
+    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
+
+
+def test_distributions_are_fractions_and_the_target_only_shifts_scores():
+    table = hand_table()
+    cfg = table.cfg.replace(keep_fraction=0.34)
+    d = distributions(table, cfg, repeats=200)
+    assert d["autoshrink"]["top1"] == 1.0            # its pick is 0-1 0-2 under every draw
+    assert d["p_at_least_as_good"] == 1.0 and d["ci95"][0] < 1.0 <= d["ci95"][1]
+    assert sum(d["random_search"]["counts"]) == 200
+    shifted = distributions(table, cfg.replace(target_ppl=650.0), repeats=200)
+    assert shifted["autoshrink"] == d["autoshrink"] and shifted["random_search"] == d["random_search"]
+    costly = replay(table, cfg.replace(cost_weight=200.0), RandomDraw(np.random.default_rng(0), 2, "step"))
+    assert costly.discovered == "0-2" and costly.budget == 3     # 200 points a decade of flops: one edge wins
+
+
+def test_cell_level_pvalue_by_hand():
+    assert cell_pvalue(405, [425, 430, 380]) == 0.5                     # 380 and 405 are at most 405
+    assert cell_pvalue(300, [425, 430, 380]) == 0.25 == smallest_pvalue(3)
+    assert cell_pvalue(300, [None, 430]) == pytest.approx(1 / 3)        # a failed cell ranks worst
+    assert smallest_pvalue(8) == pytest.approx(1 / 9)
+
+
+# --- the table trained for real, on a tiny slice of the data
+def small_cfg(data, save, **changes) -> SearchConfig:
+    return SearchConfig(nodes=3, emsize=8, epochs=2, batch_size=8, eval_batch_size=4, bptt=10, data=str(data),
+                        seed=3, device="cpu", save=str(save), **changes)
+
+
+@pytest.fixture(scope="module")
+def built(tiny_data, tmp_path_factory):
+    """A 3-node table with 2 seeds, trained here on one thread."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    save = tmp_path_factory.mktemp("space") / "table"
+    try:
+        yield build_table(small_cfg(tiny_data, save), save, seeds=2), tiny_data
+    finally:
+        torch.set_num_threads(n)
+
+
+def run_cli(*args, **popen):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "autoshrink", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **popen)
+
+
+def cli_args(data, save, *more):
+    return ["space", "--nodes", "3", "--emsize", "8", "--epochs", "2", "--batch_size", "8", "--eval_batch_size", "4",
+            "--bptt", "10", "--data", str(data), "--seed", "3", "--device", "cpu", "--save", str(save), *more]
+
+
+def ppls(table: SpaceTable) -> dict:
+    return {(row["key"], k): (r["ppl"], r["test_ppl"]) for row in table.cells for k, r in enumerate(row["runs"])}
+
+
+@pytest.mark.slow
+def test_table_records_every_cell_and_seed(built):
+    table, _ = built
+    assert len(table.cells) == 6 and table.complete
+    assert table.seeds == [table_seed(3, 0), table_seed(3, 1)]
+    run = table.run("0-1 0-2", 1)
+    assert run["ppl"] > 1 and run["test_ppl"] > 1 and len(run["curve"]) == 2 and run["seconds"] > 0
+    assert table.row("0-1 0-2")["params"] > 0 and table.row("0-1 0-2")["flops"] == 2 * 8 * 8
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_gives_the_same_table_and_a_second_writer_is_refused(built, tmp_path):
+    table, data = built
+    save = tmp_path / "k"
+    proc = run_cli(*cli_args(data, save, "--seeds", "2"))
+    deadline = time.time() + 120
+    while time.time() < deadline and not ((save / "inflight.pt").exists() or _done(save) >= 1):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _done(save) < 10                                  # killed before the end
+    with TableBuilder(small_cfg(data, save), save, seeds=2):          # this process now holds the folder
+        second = run_cli(*cli_args(data, save, "--seeds", "2"))
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 2 and len(err.strip().splitlines()) == 1 and "error:" in err
+    other = run_cli(*cli_args(data, save, "--seeds", "2", "--lr", "5"))
+    _, err = other.communicate(timeout=120)
+    assert other.returncode == 2 and "--lr" in err and len(err.strip().splitlines()) == 1
+    resumed = run_cli(*cli_args(data, save, "--seeds", "2"))
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert ppls(SpaceTable.read(save)) == ppls(table)
+
+
+def _done(save) -> int:
+    try:
+        d = json.loads((save / "space.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    return sum(r is not None for row in d["cells"] for r in row["runs"])
+
+
+@pytest.mark.slow
+def test_a_step_sees_the_tables_values_and_the_replay_decides_as_the_search(built, tmp_path):
+    from autoshrink.search import Search
+    table, data = built
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with Search(small_cfg(data, tmp_path / "s")) as search:
+            while not search.shrinking_done:
+                search.step()
+            state = search.state
+    finally:
+        torch.set_num_threads(n)
+    steps = [s for s in state["steps"] if s["done"]]
+    before = [Cell.from_dict(state["initial"])] + [Cell.from_dict(s["cell"]) for s in steps[:-1]]
+    for s, cell in zip(steps, before):
+        for c in s["candidates"]:
+            after = key(cell.remove(tuple(c["edge"]))[0])
+            assert c["ppl"] == table.run(after, s["step"])["ppl"]      # table seed k = step k's seed
+    r = replay_search(table, SearchConfig.from_dict(state["config"]))
+    assert [[list(e) for e in s["removed"]] for s in r.steps] == [s["removed"] for s in steps]
+    assert r.discovered == key(Cell.from_dict(state["best"]["cell"]))
+    truth = search_truth(state, table)
+    assert [g["step"] for g in truth["steps"]] == [s["step"] for s in steps]
+    assert truth["discovered"]["all"]["of"] == 6
