@@ -6,7 +6,8 @@ measured side by side in one run, rounds interleaved A/B/A/B so the machine's lo
     python scripts/benchmark.py --data data/penn_proxy --step tiny|published [--rounds 2] [--fp32] [--plain] [--ray]
 
 Prints seconds per candidate-epoch of each path (and of K = 10 candidates in one batched model
-on a GPU, and each fast path with CUDA graphs, --graphs on), their ratio, the resolved precision and the proxy perplexity of ShrinkRNN after
+on a GPU, and each fast path with CUDA graphs, --graphs on), their ratio, the resolved precision and
+the proxy perplexity of ShrinkRNN after
 --epochs in each path (10 epochs is the published proxy; fewer is a quick check). --parts
 times training steps with each fast part alone (fused loss, fused cell, bf16) against the
 plain path. --final times final-training steps at the small preset's
@@ -64,7 +65,8 @@ def timed_training(k, corpus, emb, cfg, device) -> tuple[float, float]:
 def paths(a, device) -> dict:
     """name -> (precision, fuse, K, graphs): the plain path and the fast one; on a GPU also K = a.k
     candidates in one batched model, and each fast path with CUDA graphs."""
-    out = {"fp32, fuse off": ("fp32", "off", 1, "off"), f"{a.precision}, fuse {a.fuse}": (a.precision, a.fuse, 1, "off")}
+    out = {"fp32, fuse off": ("fp32", "off", 1, "off"),
+           f"{a.precision}, fuse {a.fuse}": (a.precision, a.fuse, 1, "off")}
     if device.type == "cuda":
         out.update({f"{p}, fuse {f}, K={a.k}": (p, f, a.k, "off") for p, f, _, _ in list(out.values())})
         out.update({f"{n}, graphs": (p, f, k, "on") for n, (p, f, k, _) in list(out.items()) if n != "fp32, fuse off"})
@@ -74,14 +76,15 @@ def paths(a, device) -> dict:
 def compare_training(a, cfg, corpus, emb, device) -> None:
     runs = paths(a, device)
     secs, ppl = {n: [] for n in runs}, {}
-    for name, (p, f, k, g) in runs.items():          # warm-up: one short run each, not counted
+    for p, f, k, g in runs.values():                 # warm-up: one short run each, not counted
         timed_training(k, corpus, emb, cfg.replace(epochs=1, precision=p, fuse=f, graphs=g), device)
     for _ in range(a.rounds):
         for name, (p, f, k, g) in runs.items():
             s, ppl[name] = timed_training(k, corpus, emb, cfg.replace(precision=p, fuse=f, graphs=g), device)
             secs[name].append(s)
     base = sum(secs["fp32, fuse off"])
-    print(f"{'ShrinkRNN' if cfg.nodes == 6 else 'full cell'}, {cfg.nodes} nodes, emsize {cfg.emsize}, batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
+    print(f"{'ShrinkRNN' if cfg.nodes == 6 else 'full cell'}, {cfg.nodes} nodes, emsize {cfg.emsize}, "
+          f"batch {cfg.batch_size}, {cfg.epochs} epoch(s), "
           f"{a.rounds} interleaved round(s); auto precision here: {resolve_precision('auto', device, cfg.nhid)}")
     for name, s in secs.items():
         print(f"  {name:32s} {sum(s) / len(s):7.2f} s per candidate-epoch   x{base / sum(s):.2f}   "
@@ -183,7 +186,8 @@ def timed_step(settings: dict) -> tuple[float, dict]:
 
 def compare_steps(a) -> None:
     """A whole first Step at preset a.step under each variant, rounds interleaved, in new processes."""
-    base = {**preset(a.step), "data": a.data, "device": a.device, **({"epochs": a.epochs_step} if a.epochs_step else {})}
+    base = {**preset(a.step), "data": a.data, "device": a.device,
+            **({"epochs": a.epochs_step} if a.epochs_step else {})}
     variants = {**(FP32 if a.fp32 else {}), **STEP_VARIANTS, **(PLAIN if a.plain else {}), **(RAY if a.ray else {})}
     secs, outs = {n: [] for n in variants}, {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -200,7 +204,8 @@ def compare_steps(a) -> None:
         mine = [outs[name]["scores"][e] for e in ref]
         tau = kendall_tau(list(ref.values()), mine)
         gap = max(abs(x - y) for x, y in zip(ref.values(), mine))
-        print(f"  {name:32s} {sum(s) / len(s):7.1f} s   x{sum(secs[first]) / sum(s):.2f}   removed {outs[name]['removed']}"
+        print(f"  {name:32s} {sum(s) / len(s):7.1f} s   x{sum(secs[first]) / sum(s):.2f}   "
+              f"removed {outs[name]['removed']}"
               f"   vs {first}: tau of scores {tau:.2f}, largest score gap {gap:.3f}")
 
 

@@ -320,7 +320,9 @@ def plotly_data(page, selector: str) -> list[dict]:
         const gd = root.classList.contains('js-plotly-plot') ? root : root.querySelector('.js-plotly-plot');
         if (!gd || !gd.data) return null;
         const n = v => (v == null ? 0 : (v.length !== undefined ? v.length : (v.bdata ? -1 : 0)));
-        const count = v => (v == null ? 0 : Array.isArray(v) || ArrayBuffer.isView(v) ? [...v].filter(x => x !== null && !(typeof x === 'number' && isNaN(x))).length : n(v));
+        const real = x => x !== null && !(typeof x === 'number' && isNaN(x));
+        const count = v => (v == null ? 0
+            : Array.isArray(v) || ArrayBuffer.isView(v) ? [...v].filter(real).length : n(v));
         return gd.data.map(t => ({name: t.name || '', mode: t.mode || '', type: t.type || 'scatter',
                                   visible: t.visible === undefined ? true : t.visible,
                                   nx: n(t.x), ny: n(t.y), points: count(t.y),

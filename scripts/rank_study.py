@@ -116,7 +116,8 @@ def halving_table(results: dict, keep: float = 0.5) -> list[str]:
     if not runs:
         return ["(no per-epoch losses recorded)"]
     epochs = max(len(c) for r in runs for c in r["val_loss"])
-    lines = ["| rung (epochs) | tau, validation order at the rung vs at the end | same edge as the full step | candidate-epochs |",
+    lines = ["| rung (epochs) | tau, validation order at the rung vs at the end | same edge as the full step "
+             "| candidate-epochs |",
              "| --- | --- | --- | --- |"]
     for rung in range(1, epochs):
         taus, same, cost = [], [], []
@@ -158,7 +159,8 @@ def main() -> None:
     out = Path(a.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
     corpus, device = load_corpus(a.data), resolve_device(a.device)
-    print(f"rank study: {a.preset} {sizes or ''} ops {base.ops}, {len(initial_cell(base).edges)} candidates", flush=True)
+    n = len(initial_cell(base).edges)
+    print(f"rank study: {a.preset} {sizes or ''} ops {base.ops}, {n} candidates", flush=True)
     for rule, prec, seed in itertools.product(a.rules, a.precisions, a.seeds):
         k = key(rule, prec, seed)
         if k in results:

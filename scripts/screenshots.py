@@ -86,8 +86,11 @@ def wait_idle_panel(page, timeout: float) -> None:
     page.wait_for_timeout(800)   # the figures' last updates
 
 
-def log(msg: str, t0=[time.monotonic()]) -> None:  # noqa: B006 - start time
-    print(f"[{time.monotonic() - t0[0]:6.1f}s] {msg}", flush=True)
+START = time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.monotonic() - START:6.1f}s] {msg}", flush=True)
 
 
 def main(argv=None) -> int:
@@ -148,7 +151,8 @@ def shoot(page, lab, root: Path, out: Path, args) -> None:
     for k in range(args.mid_steps):
         before = steps_done(page)
         page.locator("button.autoshrink-step").first.click()
-        wait_status(page, lambda text: int(re.search(r"steps:\s*(\d+)", text).group(1)) > before, args.timeout)
+        wait_status(page, lambda text, before=before: int(re.search(r"steps:\s*(\d+)", text).group(1)) > before,
+                    args.timeout)
         wait_idle_panel(page, args.timeout)
         log(f"step {k + 1}: {status(page)}")
     page.mouse.move(0, args.height - 1)

@@ -131,7 +131,8 @@ def test_ray_search_gives_the_local_cell_figures_and_events(tiny_data, tmp_path,
     assert Counter(events) == Counter(local_events)
     for edge in {e for _, e, _ in local_events if e is not None}:
         mine = [(kind, epoch) for kind, e, epoch in events if e == edge]
-        assert mine == [("CandidateStarted", None), ("CandidateEpoch", 0), ("CandidateEpoch", 1), ("CandidateDone", None)]
+        assert mine == [("CandidateStarted", None), ("CandidateEpoch", 0), ("CandidateEpoch", 1),
+                        ("CandidateDone", None)]
 
 
 @needs_ray
@@ -229,8 +230,10 @@ def train_lines(out: str) -> tuple[list[str], dict]:
 @pytest.fixture(scope="module")
 def local_train(tiny_data, tmp_path_factory):
     """The reference: the tiny final training of 3 epochs with the local backend, as the CLI prints it."""
-    out = subprocess.run([sys.executable, "-m", "autoshrink", *train_args(tiny_data, tmp_path_factory.mktemp("lt") / "run")],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    args = train_args(tiny_data, tmp_path_factory.mktemp("lt") / "run")
+    out = subprocess.run([sys.executable, "-m", "autoshrink", *args],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
     return train_lines(out.stdout)
 

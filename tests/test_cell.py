@@ -74,7 +74,8 @@ def test_graph_pickle_loads_with_the_seed_snippet_without_this_package(tmp_path)
     save_graph(SHRINK_RNN, tmp_path / "graph-best")
     snippet = ("import pickle\nwith open('graph-best', 'rb') as fp:\n  graph = pickle.load(fp)\n"
                "print(graph.mask.tolist())\nprint(graph.ops_def)\n")
-    out = subprocess.run([sys.executable, "-I", "-c", snippet], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-I", "-c", snippet], cwd=tmp_path, capture_output=True, text=True,
+                         check=True)
     mask, ops = out.stdout.splitlines()
     assert json.loads(mask) == [list(r) for r in SHRINK_RNN.mask]
     assert ops == str(list(SHRINK_RNN.ops))

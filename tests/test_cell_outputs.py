@@ -9,7 +9,8 @@ from autoshrink.core.record import load_cell
 
 
 def test_darts_cell_is_the_published_genotype():
-    # (op, predecessor) for nodes 1..8: (sigmoid,0) (relu,1) (relu,1) (identity,1) (tanh,2) (sigmoid,5) (tanh,3) (relu,5)
+    # (op, predecessor) for nodes 1..8:
+    # (sigmoid,0) (relu,1) (relu,1) (identity,1) (tanh,2) (sigmoid,5) (tanh,3) (relu,5)
     assert DARTS.edges == [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (3, 7), (5, 6), (5, 8)]
     assert DARTS.ops[1:] == ("sigmoid", "relu", "relu", "identity", "tanh", "sigmoid", "tanh", "relu")
     assert DARTS.leaves() == [4, 6, 7, 8]

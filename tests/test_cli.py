@@ -91,7 +91,8 @@ def test_proxy_prints_one_json_line_for_the_published_cell(tmp_path, tiny_data):
 def test_seed_flags_run_a_search_and_resume_finishes_it(tmp_path, tiny_data):
     save = tmp_path / "run"
     r = cli("--nodes", "3", "--data", str(tiny_data), "--emsize", "8", "--nhidlast", "8", "--lr", "20",
-            "--clip", "0.25", "--epochs", "1", "--batch_size", "16", "--eval_batch_size", "8", "--bptt", "10", "--seed", "3",
+            "--clip", "0.25", "--epochs", "1", "--batch_size", "16", "--eval_batch_size", "8", "--bptt", "10",
+            "--seed", "3",
             "--keep_fraction", "0.34", "--max_steps_to_action", "10", "--drop_k", "1", "--device", "cpu",
             "--save", str(save))
     assert r.returncode == 0, r.stderr
@@ -187,7 +188,8 @@ def test_preset_gives_its_settings_and_flags_override_them():
     from autoshrink.core.errors import ConfigError
     cfg = _config(parser().parse_args(["search", "--preset", "tiny", "--epochs", "3"]))
     assert cfg == SearchConfig(**{**PRESETS["tiny"], "epochs": 3})
-    assert _config(parser().parse_args(["search", "--preset", "published"])) == SearchConfig()  # the defaults are published
+    # the defaults are published
+    assert _config(parser().parse_args(["search", "--preset", "published"])) == SearchConfig()
     assert (SearchConfig().target_ppl, SearchConfig().ppl_weight, SearchConfig().cost_weight) == (200, 0.25, 1)
     assert SearchConfig.preset("tiny", epochs=3) == cfg              # the same API as FinalConfig.preset
     with pytest.raises(ConfigError, match="--preset 'huge' is not a preset; use one of tiny, published"):
@@ -269,7 +271,8 @@ def test_a_cached_quality_report_and_export_read_without_torch(tmp_path, tiny_da
     from autoshrink.core.record import write_state
     save = tmp_path / "s"
     write_state(save, records.best_first(tiny_data, save))
-    code = ("import sys; from autoshrink.quality.report import QualityReport; from autoshrink.export import export_from; "
+    code = ("import sys; from autoshrink.quality.report import QualityReport; "
+            "from autoshrink.export import export_from; "
             "r = QualityReport(sys.argv[1], n_random=2, seeds=1, lstm=False, random_search=0); "
             "export_from(sys.argv[1], sys.argv[2]); print(len(r.missing()), 'torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code, str(save), str(tmp_path / "x")], capture_output=True, text=True,

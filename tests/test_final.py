@@ -179,7 +179,8 @@ def test_cli_kill_9_then_resume_matches_a_straight_run(tmp_path, tiny_data):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert json.loads((tmp_path / "b" / "run.json").read_text())["result"] is None
-    resumed = subprocess.run(_cli("--resume", "--out", str(tmp_path / "b")), capture_output=True, text=True, timeout=300, env=ONE_THREAD)
+    resumed = subprocess.run(_cli("--resume", "--out", str(tmp_path / "b")), capture_output=True, text=True,
+                             timeout=300, env=ONE_THREAD)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming after epoch" in resumed.stdout
     got = json.loads(resumed.stdout.strip().splitlines()[-1])

@@ -77,7 +77,8 @@ def test_bf16_model_loss_close_to_fp32():
     emb = torch.randn(40, 16, generator=torch.Generator().manual_seed(1)) * 0.3
     x = torch.randint(0, 40, (7, 4), generator=torch.Generator().manual_seed(2))
     losses = [BatchedRNNModel([SHRINK_RNN], emb, [5], 16, p, f).loss(x[:-1], x[1:], torch.zeros(1, 4, 16))[0]
-              for p, f in (("fp32", False), ("bf16", True), ("bf16", False), ("bf16-decoder", True), ("bf16-decoder", False))]
+              for p, f in (("fp32", False), ("bf16", True), ("bf16", False), ("bf16-decoder", True),
+                           ("bf16-decoder", False))]
     assert torch.allclose(losses[1], losses[0], rtol=1e-2)
     assert torch.allclose(losses[2], losses[0], rtol=1e-2)
     assert torch.allclose(losses[3], losses[0], rtol=1e-2) and torch.allclose(losses[4], losses[0], rtol=1e-2)
@@ -93,7 +94,8 @@ def test_auto_precision_reads_the_cpu_flags():
     assert cpu_flags("") == set()
     assert resolve_precision("fp32", CPU) == "fp32" and resolve_precision("bf16", CPU) == "bf16"
     assert resolve_precision("auto", CPU, 100) == ("bf16" if fast_bf16(CPU) else "fp32")
-    assert resolve_precision("auto", CPU, 32) == ("bf16-decoder" if fast_bf16(CPU) else "fp32")   # small cells: the cell stays fp32
+    # small cells: the cell stays fp32
+    assert resolve_precision("auto", CPU, 32) == ("bf16-decoder" if fast_bf16(CPU) else "fp32")
 
 
 def test_proxy_training_resolves_auto_by_width_and_keeps_a_precision_asked_for():

@@ -139,8 +139,9 @@ def test_03_quality_draws_every_figure_and_the_summary(kernel, tmp_path, tiny_da
         (final / name).mkdir(parents=True)
         (final / name / "run.json").write_text(json.dumps({"result": {"test_ppl": test}}))
     nb = execute("03_quality.ipynb", dict(search=str(save), n_random=2, seeds=1, which="final", lstm=True,
-                                          random_search=2, final=str(final), spread=2, epochs=None, emsize=None, batch_size=None,
-                                          eval_batch_size=None, bptt=None, device=None, data=None), kernel)
+                                          random_search=2, final=str(final), spread=2, epochs=None, emsize=None,
+                                          batch_size=None, eval_batch_size=None, bptt=None, device=None, data=None),
+                 kernel)
     assert not [o for o in outputs(nb) if o["output_type"] == "error"]
     plotly = [o["data"]["application/vnd.plotly.v1+json"] for o in outputs(nb)
               if "application/vnd.plotly.v1+json" in o.get("data", {})]

@@ -68,7 +68,8 @@ def test_dag_full_cell_markers_and_labels():
 
 
 def test_dag_states_and_update_in_place():
-    states = {(0, 1): dict(state="removed", step=2), (1, 3): dict(state="tried", score=-3.0, ppl=250.0, flops=9, step=4),
+    states = {(0, 1): dict(state="removed", step=2),
+              (1, 3): dict(state="tried", score=-3.0, ppl=250.0, flops=9, step=4),
               (1, 4): dict(state="tried", score=-9.0, ppl=300.0, flops=9, step=4), (2, 4): dict(state="training")}
     fig = dag_figure(SHRINK_RNN.without([(0, 1)]), states)
     assert len(_hover_points(fig)) == 12   # 11 live edges plus the removed one
@@ -80,7 +81,8 @@ def test_dag_states_and_update_in_place():
     assert "removed at step 2" in hover and "score: -3.00" in hover
     widget_like = go.Figure(fig)
     update_dag(widget_like, SHRINK_RNN, None)
-    assert len(_hover_points(widget_like)) == 12 and {t.name: t for t in widget_like.data}["edge 0->1"].line.dash == "solid"
+    assert len(_hover_points(widget_like)) == 12
+    assert {t.name: t for t in widget_like.data}["edge 0->1"].line.dash == "solid"
     with pytest.raises(ValueError, match="nodes"):
         update_dag(fig, FULL4, None)
 
@@ -149,8 +151,8 @@ def test_plotly_curves_and_training():
     assert all(not t.x for t in empty.data) and len(empty.data) == len(fig.data)
     assert [a.text for a in empty.layout.annotations if "yet" in a.text] == ["no finished shrink steps yet"]
     tf = training_figure()
-    update_training(tf, [{"epoch": 0, "train_loss": 6.9, "val_loss": 6.5}, {"epoch": 1, "train_loss": 6.0, "val_loss": 6.1}],
-                    title="edge 0->3")
+    update_training(tf, [{"epoch": 0, "train_loss": 6.9, "val_loss": 6.5},
+                         {"epoch": 1, "train_loss": 6.0, "val_loss": 6.1}], title="edge 0->3")
     assert list(tf.data[1].y) == [6.5, 6.1] and tf.layout.title.text == "edge 0->3"
     assert list(tf.data[0].x) == [1, 2]  # epochs counted from 1
 

@@ -38,7 +38,8 @@ def test_random_cells_have_the_live_edge_count_asked():
 
 def _runs(name, group, valid, test=None):
     test = valid if test is None else test
-    return [{"name": name, "group": group, "seed": k, "ppl": v, "test_ppl": t} for k, (v, t) in enumerate(zip(valid, test))]
+    return [{"name": name, "group": group, "seed": k, "ppl": v, "test_ppl": t}
+            for k, (v, t) in enumerate(zip(valid, test))]
 
 
 def test_summary_rank_by_hand():
@@ -108,7 +109,8 @@ def test_report_trains_once_then_reads_the_cache(search):
     assert all(r["test_ppl"] is not None for r in rep["records"] if r["ppl"] is not None)
     pool = [r for r in rep["records"] if r["group"] == "pool"]
     best = min(pool, key=lambda r: r["ppl"])["name"]
-    assert rep["winner"] == best and all(r["cell_name"] == best for r in rep["records"] if r["group"] == "random search")
+    assert rep["winner"] == best
+    assert all(r["cell_name"] == best for r in rep["records"] if r["group"] == "random search")
     again = []
     assert quality_report(search, n_random=2, seeds=2, on_event=again.append) == rep
     assert again == []
@@ -121,7 +123,8 @@ def test_report_trains_once_then_reads_the_cache(search):
     state = json.loads((search / "search.json").read_text())
     pf = pareto_figure(state)
     n = sum(len(s["candidates"]) for s in state["steps"])
-    assert len(pf.data[0].x) == n and pf.data[1].name == "Pareto front" and pf.data[2].name.startswith("discovered cell")
+    assert len(pf.data[0].x) == n and pf.data[1].name == "Pareto front"
+    assert pf.data[2].name.startswith("discovered cell")
 
 
 def test_quality_cli_prints_the_summary(search):
@@ -141,7 +144,8 @@ def test_spread_summary_by_hand():
     def state(edges):
         cell = Cell.from_edges(edges, ("tanh",) * 4).to_dict()
         return {"steps": [{"step": 0, "done": True, "best_score": -1.0, "cell": cell}], "cell": cell, "final": None}
-    s = spread_summary({1: state([(0, 1), (1, 2), (2, 3)]), 2: state([(0, 1), (1, 3)]), 3: state([(0, 1), (1, 2), (2, 3)])})
+    s = spread_summary({1: state([(0, 1), (1, 2), (2, 3)]), 2: state([(0, 1), (1, 3)]),
+                        3: state([(0, 1), (1, 2), (2, 3)])})
     # pairs: {01,12,23} vs {01,13}: 1 / 4; vs itself: 1; {01,13} vs {01,12,23}: 1 / 4
     assert s["pairs"] == {"1 / 2": 0.25, "1 / 3": 1.0, "2 / 3": 0.25}
     assert s["overlap"] == pytest.approx(0.5) and s["common"] == [[0, 1]]

@@ -18,7 +18,8 @@ TINY = dict(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt
 
 
 def test_the_runner_imports_no_widgets():
-    code = "import sys, autoshrink.lab.runner, autoshrink.lab.views; print(sorted(m for m in sys.modules if m.split('.')[0] in ('ipywidgets', 'anywidget')))"
+    code = ("import sys, autoshrink.lab.runner, autoshrink.lab.views; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ipywidgets', 'anywidget')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -86,14 +86,16 @@ def test_kill_during_a_batched_step_resumes_from_the_last_epoch_to_the_same_numb
     first = next(line for line in r.stdout.splitlines() if "epoch" in line)
     assert f"epoch {saved['epoch'] + 1}/4" in first, r.stdout            # continued, not started over
     assert run(args(tiny_data, ref, "--epochs", "4", "--parallel", "3")).returncode == 0
-    assert _without_seconds(strict_json(save / "search.json"))["steps"] == _without_seconds(strict_json(ref / "search.json"))["steps"]
+    steps = [_without_seconds(strict_json(folder / "search.json"))["steps"] for folder in (save, ref)]
+    assert steps[0] == steps[1]
     a, b = strict_json(save / "search.json")["final"], strict_json(ref / "search.json")["final"]
     assert a["ppl"] == b["ppl"] and a["curve"] == b["curve"]
 
 
 def test_one_writer_per_save_folder(tiny_data, tmp_path):
     save = tmp_path / "w"
-    proc = subprocess.Popen(args(tiny_data, save, "--epochs", "50"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(args(tiny_data, save, "--epochs", "50"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
         while time.time() < deadline and not (save / "search.json").exists():
@@ -128,7 +130,7 @@ def test_record_holds_the_resolved_precision_and_seed_rule_and_resume_refuses_a_
     proc = run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67"))
     assert proc.returncode == 0, proc.stderr
     cfg = strict_json(save / "search.json")["config"]
-    assert cfg["precision"] == "fp32"          # auto, resolved: a cell of nhid 8 trains in fp32 (precision.proxy_precision)
+    assert cfg["precision"] == "fp32"   # auto, resolved: a cell of nhid 8 trains in fp32 (precision.proxy_precision)
     assert cfg["seed_rule"] == "step"
     other = "fp32" if cfg["precision"] != "fp32" else "bf16"
     before = (save / "search.json").read_text()
@@ -167,7 +169,8 @@ def _wait_for(path, proc, seconds=120):
 
 def test_a_second_writer_of_a_train_folder_or_a_quality_run_gets_one_line(tiny_data, tmp_path):
     save = tmp_path / "s"
-    assert run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67")).returncode == 0
+    one_step = args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67")
+    assert run(one_step).returncode == 0
     train = [sys.executable, "-m", "autoshrink", "train", "--cell", "shrinkrnn", "--preset", "tiny", "--data",
              str(tiny_data), "--epochs", "500", "--out", str(tmp_path / "t")]
     quality = [sys.executable, "-m", "autoshrink", "quality", "--search", str(save), "--random", "1", "--seeds", "1",

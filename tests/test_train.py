@@ -155,7 +155,8 @@ def test_a_checkpointed_training_stopped_and_continued_equals_one_run(tiny_data,
     whole = train_cells(cells, seeds, corpus, emb, cfg, CPU)
     ck, epochs = Checkpoint(tmp_path / "inflight.pt"), []
     stop = lambda: len(epochs) >= 2 * 3                                 # two epochs of the three
-    part = train_cells(cells, seeds, corpus, emb, cfg, CPU, on_event=lambda e: epochs.append(e) if isinstance(e, EpochDone) else None,
+    part = train_cells(cells, seeds, corpus, emb, cfg, CPU,
+                       on_event=lambda e: epochs.append(e) if isinstance(e, EpochDone) else None,
                        should_stop=stop, checkpoint=ck)
     assert part == [None] * 3 and ck.load()["epoch"] == 2
     rest = train_cells(cells[1:], seeds[1:], corpus, emb, cfg, CPU, checkpoint=ck)   # some of them, later

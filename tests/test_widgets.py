@@ -99,7 +99,8 @@ def test_candidates_trained_together_all_show_as_training(tiny_data, tmp_path):
 
     def look(e):
         if isinstance(e, CandidateEpoch) and e.step == 0 and not seen:
-            seen.append((dag_states(lab)["training"], lab.table.value.count("training"), lab.training.figure.layout.title.text))
+            seen.append((dag_states(lab)["training"], lab.table.value.count("training"),
+                         lab.training.figure.layout.title.text))
 
     lab = make_lab(tiny_data, tmp_path, on_event=look, parallel=3)
     lab.step()
@@ -233,7 +234,8 @@ def test_open_shows_the_same_history_and_the_slider_goes_back(tiny_data, tmp_pat
     assert again.slider.max == lab.slider.max == 2 and again.slider.value == 2
     assert again.curves.figure.data[0].x == lab.curves.figure.data[0].x and len(again.curves.figure.data[0].x) == 2
     assert dag_states(again) == dag_states(lab)
-    assert again.table.value == lab.table.value and again.dag.figure.layout.title.text == lab.dag.figure.layout.title.text
+    assert again.table.value == lab.table.value
+    assert again.dag.figure.layout.title.text == lab.dag.figure.layout.title.text
     assert f"edges left: {lab.search.cell.n_edges}" in again.status.value and "steps: 2" in again.status.value
 
     removed_at = [dag_states(again)["removed"]]
@@ -370,7 +372,8 @@ def test_presets_fill_the_panel():
     lab = SearchLab(device="cpu")
     lab.preset.value = "published"
     cfg = lab.config()
-    assert (cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.max_steps_to_action) == (6, 100, 100, 10, 128, 10)
+    assert ((cfg.nodes, cfg.emsize, cfg.nhid, cfg.epochs, cfg.batch_size, cfg.max_steps_to_action)
+            == (6, 100, 100, 10, 128, 10))
     assert (cfg.lr, cfg.clip, cfg.keep_fraction, cfg.device) == (20.0, 0.25, 0.25, "cpu")
     lab.preset.value = "tiny"
     assert lab.config() == default_config("cpu", data=cfg.data, save=cfg.save)
