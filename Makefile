@@ -1,5 +1,6 @@
-# AutoShrink Lab: `make lab` to start the notebooks, `make test` to run the tests.
+# AutoShrink Lab: `make lab` to start the notebooks, `make test` to run the whole test suite.
 # Everything runs through .venv/bin/..., so nothing needs to be activated.
+# Also: `make test-fast` (the fast subset), `make lint` (Ruff), `make docs` (the site, strict).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -22,7 +23,7 @@ LAB_ARGS    ?=
 ROOT_ARGS   := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
 
-.PHONY: venv data lab test clean-venv git-filter
+.PHONY: venv data lab test test-fast lint docs clean-venv git-filter
 
 venv: $(STAMP)
 
@@ -50,6 +51,18 @@ lab: venv git-filter
 
 test: venv
 	$(if $(AUTOSHRINK_DATA),AUTOSHRINK_DATA='$(AUTOSHRINK_DATA)') $(VPY) -m pytest -q $(PYTEST_ARGS)
+
+# The tests not marked slow, browser, notebooks or ray (markers: pyproject.toml): under two minutes.
+FAST := not slow and not browser and not notebooks and not ray
+test-fast: venv
+	$(if $(AUTOSHRINK_DATA),AUTOSHRINK_DATA='$(AUTOSHRINK_DATA)') $(VPY) -m pytest -q -m '$(FAST)' $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# The documentation site from docs/ into site/; strict, so a broken link fails.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean-venv:
 	rm -rf $(VENV)

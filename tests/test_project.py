@@ -1,13 +1,20 @@
-"""Packaging checks: pyproject.toml and environment.yml must name the same packages.
+"""Project checks: pyproject.toml and environment.yml name the same packages; the README and the
+documentation site hold what they promise (commands that run as written, links that resolve, a
+strict build); Ruff is clean.
 
 environment.yml is read with PyYAML; requirement strings with `packaging` (names normalised as
 PEP 503 says, specifiers compared as sets). A conda spec `pkg=1.2` is read as `pkg==1.2`.
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 import yaml
 from packaging.requirements import Requirement
@@ -105,8 +112,10 @@ def test_torch_is_pinned_the_same_in_both():
 def test_ray_is_an_extra_pinned_as_in_the_environment():
     extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
     assert [split_requirement(r)[0] for r in extras["ray"]] == ["ray"]
-    assert environment_requirements(ENVIRONMENT.read_text())["ray"] == pyproject_requirements(PYPROJECT.read_text())["ray"]
-    assert "ray" not in {split_requirement(r)[0] for r in tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]}
+    py = pyproject_requirements(PYPROJECT.read_text())
+    assert environment_requirements(ENVIRONMENT.read_text())["ray"] == py["ray"]
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    assert "ray" not in {split_requirement(r)[0] for r in dependencies}
 
 
 def test_console_script_and_package():
@@ -158,3 +167,73 @@ def test_parser_on_a_small_example():
         "after-pip": "",
     }
     assert environment_sections(text)["name"] == "x"
+
+
+# --- the README, the documentation site and the linter ------------------------------------------
+
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+# What a command line in the documentation may start with: the virtual environment's programs, so
+# that it runs as written from a fresh shell in the clone's root (nothing activated), or a tool
+# that is not Python's.
+COMMAND_STARTS = (".venv/bin/", "make", "git ", "conda ", "python3 -m venv ")
+
+
+def shell_commands(text: str) -> list[str]:
+    """The command lines of the ```sh blocks: no comment lines, no continuation lines."""
+    out, block, continued = [], False, False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            block, continued = line.strip() == "```sh", False
+            continue
+        if block and line.strip() and not line.lstrip().startswith("#") and not continued:
+            out.append(line.strip())
+        continued = block and line.rstrip().endswith("\\")
+    return out
+
+
+def documents() -> list[Path]:
+    return [README, *sorted(DOCS.rglob("*.md")), ROOT / "data" / "README.md"]
+
+
+def test_documented_commands_run_from_a_fresh_shell():
+    """Every command is written through .venv/bin/ (issue: `python -m autoshrink` failed unactivated)."""
+    wrong = [f"{p.relative_to(ROOT)}: {c}" for p in documents() for c in shell_commands(p.read_text())
+             if not c.startswith(COMMAND_STARTS)]
+    assert wrong == []
+    bare = re.compile(r"`(python -m autoshrink|python scripts/|pip install)[^`]*`")
+    inline = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in documents() for m in bare.finditer(p.read_text())]
+    assert inline == []
+
+
+def test_the_command_rule_catches_a_bare_python():
+    text = "```sh\n.venv/bin/autoshrink runs \\\n    runs\npython -m autoshrink runs\n# python here is a comment\n```\n"
+    assert shell_commands(text) == [".venv/bin/autoshrink runs \\", "python -m autoshrink runs"]
+
+
+def test_readme_is_a_short_guide_whose_links_resolve():
+    text = README.read_text()
+    assert len(text.splitlines()) < 250
+    first_block = shell_commands(text)[:2]
+    assert [c.split("#")[0].strip() for c in first_block] == ["make lab", "make test"]
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    missing = [link for link in links if "://" not in link and not (ROOT / link).exists()]
+    assert missing == []
+
+
+def test_documentation_site_builds_strictly(tmp_path):
+    """mkdocs build --strict: a broken link or anchor, or a page out of the nav, fails."""
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("material")
+    out = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert out.returncode == 0, out.stderr[-3000:]
+
+
+def test_ruff_is_clean():
+    """Ruff with the rules of pyproject.toml ([tool.ruff]); `make lint` runs the same."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[dev]')")
+    out = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:]

@@ -57,7 +57,7 @@ def resolve_precision(name: str, device: torch.device, nhid: int = BF16_MIN_NHID
 
 def proxy_precision(name: str, device: torch.device, nhid: int) -> str:
     """The precision of proxy training (search candidates, the quality report, `proxy`). "auto" is
-    what the rank study (README, "Trusting a search's decisions") supports: bf16 where the device
+    what the rank study (docs/results/rank-study.md) supports: bf16 where the device
     runs it fast and the cell is at least BF16_MIN_NHID wide, else fp32. At the published size (4
     seeds) bf16 agreed with fp32 at the same seed (Kendall's tau 0.44) more than two fp32 seeds
     agree (0.34), agreed more between its own seeds (0.53) and took 1.7x less CPU time; at the demo
