@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -218,9 +219,12 @@ def distributions(table: SpaceTable, cfg: SearchConfig, repeats: int = 1000, see
     true_rank = {k: rank(s, scores.values()) for k, s in scores.items()}
     rng = np.random.default_rng(derive_seed(seed, 0x2E9))
     shrink, rand, wins, ties, budgets = [], [], 0, 0, []
+    picks = {"AutoShrink": Counter(), "random search": Counter()}
     for _ in range(repeats):
         r = replay(table, cfg, RandomDraw(rng, look.n_seeds, cfg.seed_rule), look)
         other = random_search(look, r.budget, rng)
+        picks["AutoShrink"][r.discovered] += 1
+        picks["random search"][other] += 1
         shrink.append(true_rank[r.discovered])
         rand.append(true_rank[other])
         wins += scores[r.discovered] > scores[other]
@@ -231,7 +235,7 @@ def distributions(table: SpaceTable, cfg: SearchConfig, repeats: int = 1000, see
     return {"cells": n, "repeats": repeats, "budget": statistics.fmean(budgets),
             "autoshrink": _ranks_summary(shrink, n), "random_search": _ranks_summary(rand, n),
             "p_at_least_as_good": (wins + ties) / repeats, "ci95": [low, high], "p_better": wins / repeats,
-            "p_tie": ties / repeats}
+            "p_tie": ties / repeats, "picks": {name: dict(c) for name, c in picks.items()}}
 
 
 def per_seed(table: SpaceTable, cfg: SearchConfig) -> list[dict]:
