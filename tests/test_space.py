@@ -21,6 +21,7 @@ from autoshrink.space.cells import key, space_cells
 from autoshrink.space.replay import Lookup, RandomDraw, distributions, random_search, replay, replay_search, wilson
 from autoshrink.space.table import SpaceTable, TableBuilder, build_table, table_seed
 from autoshrink.space.truth import cell_truth, grade_steps, search_truth, standing
+from space_tables import hand_score, hand_table
 
 
 def _reachable_edge_sets(nodes: int) -> set:
@@ -44,29 +45,6 @@ def test_space_holds_every_distinct_pruned_cell(nodes, count):
     assert len(cells) == len(_reachable_edge_sets(nodes)) == count
     assert {frozenset(c.edges) for c in cells} == _reachable_edge_sets(nodes)
     assert key(Cell.from_edges([(0, 1), (2, 3)], ("tanh",) * 4)) == "0-1"     # 2->3 leaves an unreachable node
-
-
-# --- a hand-made table: 3 nodes (6 cells, the one without edges among them), 2 seeds, perplexities by hand
-HAND_PPL = {   # key -> (valid ppl under seed 0, seed 1), test ppl is valid + 10
-    "0-1 0-2 1-2": (400.0, 420.0), "0-1 0-2": (380.0, 380.0), "0-1 1-2": (500.0, 520.0),
-    "0-2": (390.0, 410.0), "0-1": (600.0, 600.0), "none": (700.0, 700.0),
-}
-
-
-def hand_table(seed_ppl=HAND_PPL) -> SpaceTable:
-    cfg = SearchConfig(nodes=3, emsize=1000, ops="tanh,tanh,tanh", precision="fp32")   # nhid^2 = 10^6
-    table = SpaceTable(config=cfg.to_dict(), ops=["tanh"] * 3, seeds=[11, 12])
-    for cell in space_cells(("tanh",) * 3):
-        ppls = seed_ppl[key(cell)]
-        table.cells.append({"key": key(cell), "cell": cell.to_dict(), "edges": cell.n_edges,
-                            "flops": cell.flops(cfg.nhid), "params": 1,
-                            "runs": [{"ppl": p, "test_ppl": p + 10} for p in ppls]})
-    return table
-
-
-def hand_score(ppl, edges):
-    """(200 - ppl) * 0.25 - (log10(edges * 10^6) - 6), by hand (no edge is costed as one)."""
-    return (200 - ppl) * 0.25 - math.log10(edges)
 
 
 def test_truth_of_a_hand_made_table():

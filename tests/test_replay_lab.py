@@ -1,0 +1,76 @@
+"""The replay lab and the landscape figure on the hand-made table (tests/space_tables.py), whose
+decisions are worked out by hand there and in test_space."""
+import math
+
+import pytest
+
+from autoshrink.core.cell import Cell
+from autoshrink.lab.replay import ReplayLab, decision_rows, edge_states
+from autoshrink.plot.landscape import landscape_figure
+from autoshrink.space.truth import cell_truth
+from space_tables import hand_score, hand_table
+
+
+@pytest.fixture
+def lab():
+    return ReplayLab(hand_table(), repeats=50, keep_fraction=0.34)
+
+
+def test_the_search_seeds_replay_and_the_decisions_carry_their_truth(lab):
+    assert lab.seeds.value == "the search's (seed k at step k)"      # the table has a seed per step
+    assert [s["removed"] for s in lab.replay.steps] == [[(1, 2)], [(0, 1)]]
+    assert lab.replay.discovered == "0-1 0-2" and "true rank 1 of 6" in lab.status.value
+    [first, second] = decision_rows(lab.replay, lab.truth)
+    assert (first["rank"], first["of"], first["regret"]) == (1, 3, 0.0)
+    assert first["true"] == pytest.approx(hand_score(380, 2))
+
+
+def test_stepping_is_a_lookup_and_the_dag_shows_the_next_decision(lab):
+    assert lab.shown == 0
+    states = edge_states(lab.replay.steps[0], Cell.full(("tanh",) * 3), lab.truth)
+    assert states[(1, 2)]["chosen"] and states[(1, 2)]["true_rank"] == 1
+    assert states[(0, 2)]["true_rank"] == 3            # it would leave 0-1 1-2, the worst of the three
+    lab.step()
+    assert lab.shown == 1 and "after 1 of 2 steps: 0-1 0-2" in lab.dag.spec["layout"]["title"]["text"]
+    lab.run()
+    assert lab.shown == 2
+    lab.reset()
+    assert lab.shown == 0
+
+
+def test_moving_a_coefficient_re_decides_the_whole_search(lab):
+    lab.run()
+    lab.coeffs["cost_weight"].value = 200.0            # a decade of flops now costs 200 points
+    assert lab.replay.discovered == "0-2" and [s["removed"] for s in lab.replay.steps] == [[(0, 1)]]
+    assert lab.shown == 1                              # the search is one step long now
+    lab.coeffs["target_ppl"].value = 900.0              # shifts every score alike: no decision moves
+    assert lab.replay.discovered == "0-2"
+
+
+def test_a_table_short_of_seeds_starts_on_seed_0_and_says_in_one_line_why():
+    table = hand_table()
+    table.seeds = table.seeds[:1]
+    for row in table.cells:
+        row["runs"] = row["runs"][:1]
+    lab = ReplayLab(table, repeats=20, keep_fraction=0.34)
+    assert lab.seeds.value == "seed 0 at every step"
+    lab.seeds.value = "the search's (seed k at step k)"
+    assert "⚠" in lab.status.value and "--seeds 2" in lab.status.value
+    lab.rule.value = "candidate"
+    lab.seeds.value = "a random draw"
+    assert "⚠" not in lab.status.value and lab.replay.budget == 5
+
+
+def test_landscape_draws_every_cell_the_path_and_the_picks():
+    table = hand_table()
+    truth = cell_truth(table, table.cfg)
+    cells = [{"key": k, **t} for k, t in truth.items()]
+    fig = landscape_figure(cells, path=["0-1 0-2 1-2", "0-1 0-2", "0-2"], picks={"random search": {"0-1 0-2": 3,
+                                                                                                   "0-2": 1}})
+    dots, path, picks = fig.data
+    assert len(dots.x) == 6 and sorted(dots.y) == sorted(t["score"] for t in truth.values())
+    sd = dict(zip(dots.hovertext, dots.error_y.array))
+    assert [v for h, v in sd.items() if h.startswith("<b>0-1 0-2 1-2<")] == [pytest.approx(5 / math.sqrt(2))]
+    assert list(path.y) == [truth[k]["score"] for k in ("0-1 0-2 1-2", "0-1 0-2", "0-2")]
+    assert [round(x) for x in path.x] == [3, 2, 1]
+    assert picks.marker.size[0] > picks.marker.size[1]          # picked 3 times against once
