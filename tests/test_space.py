@@ -82,7 +82,7 @@ def test_a_step_is_graded_against_the_truth():
 def test_replay_follows_the_shrink_rule_by_hand():
     table = hand_table()
     cfg = table.cfg.replace(keep_fraction=0.34)           # 3 edges: shrink to round(1.02) = 1
-    r = replay(table, cfg, RandomDraw(np.random.default_rng(0), 2, "step"))
+    r = replay(table, cfg, RandomDraw(np.random.default_rng(0), [0, 1], "step"))
     # step 0 removes 1-2 (best candidate 0-1 0-2); step 1 from 0-1 0-2: removing 0-2 leaves 0-1
     # (-100 / -100), removing 0-1 leaves 0-2 (-47.5 or -52.5): removes 0-1
     assert [s["removed"] for s in r.steps] == [[(1, 2)], [(0, 1)]]
@@ -91,7 +91,7 @@ def test_replay_follows_the_shrink_rule_by_hand():
 
 def test_random_search_with_the_whole_space_finds_the_best_observed():
     look = Lookup(hand_table(), hand_table().cfg)
-    picks = {random_search(look, 6, np.random.default_rng(s)) for s in range(20)}
+    picks = {random_search(look, 6, np.random.default_rng(s), [0, 1]) for s in range(20)}
     assert picks == {"0-1 0-2"}     # under either seed nothing scores above it
 
 
@@ -110,7 +110,7 @@ def test_distributions_are_fractions_and_the_target_only_shifts_scores():
     assert sum(d["random_search"]["counts"]) == 200
     shifted = distributions(table, cfg.replace(target_ppl=650.0), repeats=200)
     assert shifted["autoshrink"] == d["autoshrink"] and shifted["random_search"] == d["random_search"]
-    costly = replay(table, cfg.replace(cost_weight=200.0), RandomDraw(np.random.default_rng(0), 2, "step"))
+    costly = replay(table, cfg.replace(cost_weight=200.0), RandomDraw(np.random.default_rng(0), [0, 1], "step"))
     assert costly.discovered == "0-2" and costly.budget == 3     # 200 points a decade of flops: one edge wins
 
 
@@ -221,3 +221,13 @@ def test_a_step_sees_the_tables_values_and_the_replay_decides_as_the_search(buil
     truth = search_truth(state, table)
     assert [g["step"] for g in truth["steps"]] == [s["step"] for s in steps]
     assert truth["discovered"]["all"]["of"] == 6
+
+
+def test_a_held_out_seed_judges_and_no_decision_draws_on_it():
+    table = hand_table()
+    cfg = table.cfg.replace(keep_fraction=0.34)
+    d = distributions(table, cfg, repeats=50, judge=[1])
+    assert d["judge"] == [1] and d["autoshrink"]["top1"] == 1.0     # 0-1 0-2 scores best under seed 1 too
+    assert cell_truth(table, cfg, [1])["0-2"]["score"] == pytest.approx(hand_score(410, 1))
+    with pytest.raises(ConfigError, match="hold out fewer"):
+        distributions(table, cfg, repeats=5, judge=[0, 1])

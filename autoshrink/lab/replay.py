@@ -120,7 +120,7 @@ class ReplayLab(W.VBox):
         if self.seeds.value == SEARCH_SEEDS:
             return SearchDraw(cfg.replace(seed_rule="step"), n)
         if self.seeds.value == RANDOM_SEEDS:
-            return RandomDraw(np.random.default_rng(self.draw.value), n, cfg.seed_rule)
+            return RandomDraw(np.random.default_rng(self.draw.value), range(n), cfg.seed_rule)
         return OneSeedDraw(cfg.replace(seed_rule="step"), n, int(self.seeds.value.split()[1]))
 
     def step(self) -> None:

@@ -38,7 +38,6 @@ class Lookup:
     def __init__(self, table: SpaceTable, cfg: SearchConfig):
         self.table, self.cfg = table, cfg
         self.scores = seed_scores(table, cfg)
-        self.n_seeds = len(table.seeds)
         self._removed = {}
 
     def remove(self, cell: Cell, edge) -> Cell:
@@ -90,8 +89,8 @@ class OneSeedDraw(SearchDraw):
 class RandomDraw:
     """Random draws: edge order, and table seeds by the seed rule."""
 
-    def __init__(self, rng: np.random.Generator, n_seeds: int, seed_rule: str):
-        self.rng, self.n_seeds, self.rule = rng, n_seeds, seed_rule
+    def __init__(self, rng: np.random.Generator, pool: list[int], seed_rule: str):
+        self.rng, self.pool, self.rule = rng, list(pool), seed_rule
         self._step_seed = {}
 
     def order(self, step: int, edges: list) -> list:
@@ -99,19 +98,20 @@ class RandomDraw:
 
     def seeds(self, step: int, n: int) -> list[int]:
         if self.rule == "step":
-            self._step_seed[step] = int(self.rng.integers(self.n_seeds))
+            self._step_seed[step] = int(self.rng.choice(self.pool))
             return [self._step_seed[step]] * n
-        return [int(k) for k in self.rng.integers(self.n_seeds, size=n)]
+        return [int(k) for k in self.rng.choice(self.pool, size=n)]
 
     def retest(self, step: int, leaders: int, rounds: int) -> list[list[int]]:
         """Per leader, `rounds` more table seeds, none the step's own (shared by leaders when paired)."""
-        others = [k for k in range(self.n_seeds) if k != self._step_seed.get(step)]
+        others = [k for k in self.pool if k != self._step_seed.get(step)]
         if len(others) < rounds:
-            raise ConfigError(f"--retest {rounds} needs a table with at least {rounds + 1} seeds")
+            raise ConfigError(f"--retest {rounds} needs at least {rounds + 1} table seeds to draw from, "
+                              f"the replay has {len(self.pool)}")
         if self.rule == "step":
             shared = [int(k) for k in self.rng.choice(others, size=rounds, replace=False)]
             return [shared] * leaders
-        return [[int(k) for k in self.rng.choice(range(self.n_seeds), size=rounds, replace=False)]
+        return [[int(k) for k in self.rng.choice(self.pool, size=rounds, replace=False)]
                 for _ in range(leaders)]
 
 
@@ -179,12 +179,12 @@ def replay_search(table: SpaceTable, cfg: SearchConfig) -> Replay:
     return replay(table, cfg, SearchDraw(cfg, len(table.seeds)))
 
 
-def random_search(look: Lookup, budget: int, rng: np.random.Generator) -> str:
+def random_search(look: Lookup, budget: int, rng: np.random.Generator, pool: list[int]) -> str:
     """The key of the cell random search keeps: `budget` distinct cells drawn uniformly, each seen
-    under one random table seed, the best observed score."""
+    under one table seed drawn from `pool`, the best observed score."""
     keys = [row["key"] for row in look.table.cells]
     picked = rng.choice(len(keys), size=min(budget, len(keys)), replace=False)
-    seen = [(look.score(keys[i], int(rng.integers(look.n_seeds))), -n, keys[i]) for n, i in enumerate(picked)]
+    seen = [(look.score(keys[i], int(rng.choice(pool))), -n, keys[i]) for n, i in enumerate(picked)]
     return max(seen)[2]
 
 
@@ -207,22 +207,28 @@ def _ranks_summary(ranks: list[int], n_cells: int) -> dict:
             "counts": np.bincount(arr, minlength=n_cells + 1)[1:].tolist()}
 
 
-def distributions(table: SpaceTable, cfg: SearchConfig, repeats: int = 1000, seed: int = 0) -> dict:
+def distributions(table: SpaceTable, cfg: SearchConfig, repeats: int = 1000, seed: int = 0, judge=None) -> dict:
     """AutoShrink (random edge orders and table seeds by cfg's rule) and random search at the same
     number of trainings, `repeats` times each: the distributions of the true rank of their picks and
-    the probability that AutoShrink's pick is at least as good as random search's (Wilson 95% CI)."""
+    the probability that AutoShrink's pick is at least as good as random search's (Wilson 95% CI).
+    The truth is the mean over every table seed (in sample), or with `judge` (table seed indices)
+    the mean over those alone, which no decision then draws on (held out)."""
     if not table.complete:
         raise ConfigError(f"the table misses {len(table.missing())} trainings; finish it (run `autoshrink space` "
                           "again with its settings) before replaying")
-    look, truth = Lookup(table, cfg), cell_truth(table, cfg)
+    every = list(range(len(table.seeds)))
+    pool = [k for k in every if k not in (judge or [])]
+    if not pool:
+        raise ConfigError("the held-out seeds leave no table seed to decide with; hold out fewer")
+    look, truth = Lookup(table, cfg), cell_truth(table, cfg, judge)
     scores = {k: t["score"] for k, t in truth.items()}
     true_rank = {k: rank(s, scores.values()) for k, s in scores.items()}
     rng = np.random.default_rng(derive_seed(seed, 0x2E9))
     shrink, rand, wins, ties, budgets = [], [], 0, 0, []
     picks = {"AutoShrink": Counter(), "random search": Counter()}
     for _ in range(repeats):
-        r = replay(table, cfg, RandomDraw(rng, look.n_seeds, cfg.seed_rule), look)
-        other = random_search(look, r.budget, rng)
+        r = replay(table, cfg, RandomDraw(rng, pool, cfg.seed_rule), look)
+        other = random_search(look, r.budget, rng, pool)
         picks["AutoShrink"][r.discovered] += 1
         picks["random search"][other] += 1
         shrink.append(true_rank[r.discovered])
@@ -232,7 +238,7 @@ def distributions(table: SpaceTable, cfg: SearchConfig, repeats: int = 1000, see
         budgets.append(r.budget)
     n = len(scores)
     low, high = wilson(wins + ties, repeats)
-    return {"cells": n, "repeats": repeats, "budget": statistics.fmean(budgets),
+    return {"cells": n, "repeats": repeats, "judge": judge or "all seeds (in sample)", "budget": statistics.fmean(budgets),
             "autoshrink": _ranks_summary(shrink, n), "random_search": _ranks_summary(rand, n),
             "p_at_least_as_good": (wins + ties) / repeats, "ci95": [low, high], "p_better": wins / repeats,
             "p_tie": ties / repeats, "picks": {name: dict(c) for name, c in picks.items()}}

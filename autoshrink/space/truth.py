@@ -9,7 +9,9 @@ seeds), where a cell stands in the space, and a search's steps graded against it
 A cell's true score is the mean over table seeds of its score (search.score with `cfg`'s
 coefficients: target_ppl, ppl_weight, cost_weight); a seed on which it diverged scores -inf, so
 the cell ranks worst. Rank 1 is the best; a cell's percentile is the share of the other cells it
-beats strictly (100: it beats them all).
+beats strictly (100: it beats them all). A truth over all seeds shares them with the replays it
+judges (in sample); distributions(..., judge=[k]) keeps table seed k out of every decision and
+judges by it alone (held out).
 """
 from __future__ import annotations
 
@@ -43,12 +45,14 @@ def _mean_ppl(values) -> float:
     return math.inf if any(v is None for v in vals) else statistics.fmean(vals)
 
 
-def cell_truth(table: SpaceTable, cfg: SearchConfig) -> dict[str, dict]:
-    """key -> true score (mean over seeds), its sd, mean validation and test ppl, edges, flops."""
+def cell_truth(table: SpaceTable, cfg: SearchConfig, seeds=None) -> dict[str, dict]:
+    """key -> true score (mean over the table seeds `seeds`, default all), its sd, mean validation
+    and test ppl, edges, flops."""
     scores = seed_scores(table, cfg)
+    use = list(range(len(table.seeds))) if seeds is None else list(seeds)
     out = {}
     for row in table.cells:
-        runs, s = row["runs"], scores[row["key"]]
+        runs, s = [row["runs"][k] for k in use], [scores[row["key"]][k] for k in use]
         finite = [v for v in s if math.isfinite(v)]
         out[row["key"]] = {"score": _mean(s), "score_sd": statistics.stdev(finite) if len(finite) > 1 else None,
                            "ppl": _mean_ppl(r and r["ppl"] for r in runs),
