@@ -195,8 +195,8 @@ SHRINK_RNN = Cell.from_edges(
     ("tanh", "identity", "sigmoid", "sigmoid", "tanh", "identity"),
 )
 
-# The DARTS (second order) PTB cell (docs/algorithm.md, "Reference cells"): nodes 1..8 each have one predecessor, given as
-# (op, predecessor); its output is the mean of all eight intermediate nodes, not of the leaves.
+# The DARTS (second order) PTB cell (docs/algorithm.md, "Reference cells"): nodes 1..8 each have one predecessor,
+# given as (op, predecessor); its output is the mean of all eight intermediate nodes, not of the leaves.
 DARTS_GENOTYPE = (("sigmoid", 0), ("relu", 1), ("relu", 1), ("identity", 1),
                   ("tanh", 2), ("sigmoid", 5), ("tanh", 3), ("relu", 5))
 DARTS = Cell.from_edges([(pred, j) for j, (_, pred) in enumerate(DARTS_GENOTYPE, 1)],

@@ -63,14 +63,16 @@ def _read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not UTF-8 text; point --data at the PTB proxy (python -m autoshrink data)") from None
+        raise ConfigError(f"{path} is not UTF-8 text; point --data at the PTB proxy "
+                          "(python -m autoshrink data)") from None
 
 
 def load_corpus(folder) -> Corpus:
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"data folder {folder} not found (looked for {folder.resolve()}); give --data the folder "
-                          f"of train.txt, valid.txt, test.txt, or run `python -m autoshrink data` to prepare data/penn_proxy")
+                          "of train.txt, valid.txt, test.txt, or run `python -m autoshrink data` to prepare "
+                          "data/penn_proxy")
     vocab: dict[str, int] = {}
     streams = {}
     for split in SPLITS:
@@ -103,7 +105,8 @@ def load_vectors(path) -> dict[str, np.ndarray]:
             d = pickle.loads(raw)  # the seed's format: load only files you trust
             return {str(w): np.asarray(v, dtype=np.float32) for w, v in d.items()}
         except Exception as e:
-            raise ConfigError(f"--emb_path {path} is not a pickled dict word -> vector ({e.__class__.__name__})") from None
+            raise ConfigError(f"--emb_path {path} is not a pickled dict word -> vector "
+                              f"({e.__class__.__name__})") from None
     vectors = {}
     for n, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
         parts = line.rstrip().split(" ")
@@ -152,7 +155,7 @@ def _find_split(folder: Path, split: str) -> Path | None:
 def _write_splits(texts: dict[str, bytes], dest: Path) -> Path:
     """train.txt, valid.txt and test.txt into `dest`, each through a temporary file and a rename."""
     for s in SPLITS:
-        write_atomic(dest / f"{s}.txt", lambda tmp: Path(tmp).write_bytes(texts[s]))
+        write_atomic(dest / f"{s}.txt", lambda tmp, s=s: Path(tmp).write_bytes(texts[s]))
     return dest
 
 
@@ -166,7 +169,8 @@ def _write_proxy(texts: dict[str, bytes], dest: Path) -> Path:
 
 def _from_folder(source: Path, dest: Path) -> Path:
     if not source.is_dir():
-        raise ConfigError(f"--from {source} is not a folder; name a folder holding PTB (ptb.train.txt ...) or the proxy")
+        raise ConfigError(f"--from {source} is not a folder; name a folder holding PTB (ptb.train.txt ...) "
+                          "or the proxy")
     paths = {s: _find_split(source, s) for s in SPLITS}
     if source.resolve() == dest.resolve():
         raise ConfigError(f"--from and the destination are the same folder {dest}; name another folder")

@@ -5,5 +5,7 @@ import torch
 
 from .cell_module import OPS as OP_FN
 
+__all__ = ["OP_FN", "OP_GRAD"]
+
 OP_GRAD = {"relu": lambda f: (f > 0).to(f.dtype), "sigmoid": lambda f: f * (1 - f),
            "tanh": lambda f: 1 - f * f, "identity": torch.ones_like}

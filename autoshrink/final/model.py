@@ -2,12 +2,12 @@
 recipe's five variational dropouts (docs/algorithm.md, "Final training").
 
 The core is one cell run by the reference interpreter (core/cell_module.py's `ShrinkCell`, the
-module export writes, so weights move between them), or torch's one-layer `nn.LSTM` (the baseline). Unlike the proxy's BatchedRNNModel it holds one model and
-takes dropout masks. `precision` and `fuse` mean what they mean in proxy training (precision.py):
-"bf16" runs the cell's matrix products and the decoder in bf16 on fp32 weights, "bf16-decoder"
-only the decoder; fuse runs the decoder and its cross-entropy in chunks (fused.py) instead of
-making the full logits tensor. The LSTM's core stays fp32 (torch's own kernel). fp32 with fuse
-off is the plain path.
+module export writes, so weights move between them), or torch's one-layer `nn.LSTM` (the baseline).
+Unlike the proxy's BatchedRNNModel it holds one model and takes dropout masks. `precision` and
+`fuse` mean what they mean in proxy training (precision.py): "bf16" runs the cell's matrix products
+and the decoder in bf16 on fp32 weights, "bf16-decoder" only the decoder; fuse runs the decoder and
+its cross-entropy in chunks (fused.py) instead of making the full logits tensor. The LSTM's core
+stays fp32 (torch's own kernel). fp32 with fuse off is the plain path.
 
 The LSTM has no place for masks inside its fused recurrence, so its hidden dropout is a
 DropConnect mask on its hidden-to-hidden matrix, drawn per batch (as AWD-LSTM regularises an

@@ -172,8 +172,10 @@ class FinalRun:
         model = model or self.model(corpus.ntokens)
         model.load_state_dict(load_weights(self.folder / "best.pt"))
         cfg = self.cfg
-        valid = evaluate(model, batchify(corpus.valid, cfg.eval_batch_size, "--eval_batch_size").to(self.device), cfg.bptt)
-        test = evaluate(model, batchify(corpus.test, cfg.test_batch_size, "--test_batch_size").to(self.device), cfg.bptt)
+        valid_data = batchify(corpus.valid, cfg.eval_batch_size, "--eval_batch_size").to(self.device)
+        valid = evaluate(model, valid_data, cfg.bptt)
+        test_data = batchify(corpus.test, cfg.test_batch_size, "--test_batch_size").to(self.device)
+        test = evaluate(model, test_data, cfg.bptt)
         scored = [r for r in self.history if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
         best = min(scored, key=lambda r: r["val_loss"]) if scored else {}
         result = {"valid_loss": valid, "test_loss": test, "valid_ppl": ppl(valid), "test_ppl": ppl(test),
@@ -186,7 +188,8 @@ class FinalRun:
 
     def _status(self, status: str) -> None:
         self.record["status"] = status
-        write_json_atomic(self.folder / "run.json", {**self.record, "config": paths_to_record(self.record["config"], self.folder)})
+        write_json_atomic(self.folder / "run.json",
+                          {**self.record, "config": paths_to_record(self.record["config"], self.folder)})
 
 
 class _Trainer:
@@ -287,8 +290,8 @@ class _Trainer:
                 "optimizer": self.opt.state_dict(), "phase": self.phase, "epoch": self.epoch,
                 "best_val": self.best, "sgd_vals": list(self.sgd_vals), "history": list(self.run.history),
                 "rng": {"masks": self.masks.get_state(), "lengths": self.lengths.bit_generator.state,
-                        "torch": torch.get_rng_state(), "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)),
-                                                                  *np_state[2:]],
+                        "torch": torch.get_rng_state(),
+                        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
                         "python": list(random.getstate()[1])}}
 
     def _load(self, ck: dict) -> None:

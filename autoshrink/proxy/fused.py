@@ -5,8 +5,8 @@
 for each of the K candidates, returned as (K,). The rows are taken `chunk` at a time: the
 chunk's logits are made (in the compute dtype: bf16 GEMMs on fp32 master weights when asked),
 turned into softmax probabilities and NLL in fp32, and, when a gradient is wanted, the gradient
-of the logits (softmax - one-hot, cast once to the compute dtype) is used at once for the chunk's share of dh, dW and db, so no
-logits tensor outlives its chunk and the backward only scales what the forward made by the
+of the logits (softmax - one-hot, cast once to the compute dtype) is used at once for the chunk's share of dh, dW
+and db, so no logits tensor outlives its chunk and the backward only scales what the forward made by the
 incoming gradient (the loss is linear in that scale). Without autograd it only computes losses.
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core.cell import OPS, Cell
-from ..core.cell_module import INIT_RANGE     # cell weights ~ U(-0.04, 0.04)
+from ..core.cell_module import INIT_RANGE  # cell weights ~ U(-0.04, 0.04)
 from ..core.ops import OP_FN
 from .fused import linear_cross_entropy
 from .fused_cell import cell_loop
@@ -81,7 +81,7 @@ class BatchedRNNModel(nn.Module):
     def _plan(self) -> None:
         """Python-side facts read every time step, kept here so the step never waits on the device."""
         mask, ops = self.mask.cpu().numpy(), self.op_idx.cpu().numpy()
-        self._has_out = [bool(mask[:, i].any()) for i in range(self.N)]           # does any candidate use node i's edges
+        self._has_out = [bool(mask[:, i].any()) for i in range(self.N)]   # does any candidate use node i's edges
         self._ops_np = ops
 
     @property
@@ -126,7 +126,8 @@ class BatchedRNNModel(nn.Module):
         (in fp32 they are the parameters themselves)."""
         return self.w0.to(self.dtype), [w.to(self.dtype) for w in self.w_src]
 
-    def cell(self, xw: torch.Tensor, h: torch.Tensor, plan: tuple | None = None, weights: tuple | None = None) -> torch.Tensor:
+    def cell(self, xw: torch.Tensor, h: torch.Tensor, plan: tuple | None = None,
+             weights: tuple | None = None) -> torch.Tensor:
         """One time step. xw: (K, B, 2H) = x_t @ W0[:E]; h: (K, B, H). Returns the next hidden (K, B, H).
         The messages leaving one node are computed together, one op for all its edges."""
         inv_count, leaf, sources = self.step_plan() if plan is None else plan

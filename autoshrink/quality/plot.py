@@ -88,7 +88,8 @@ def tau_figure(tau: dict) -> go.Figure:
     t = formats.MISSING if tau["tau"] is None else f"{tau['tau']:.2f}"
     fig.update_layout(title=dict(text=f"Does the proxy rank cells as the final training does? Kendall's tau {t} "
                                       f"({len(tau['names'])} cells)", x=0.02, font=dict(size=14)),
-                      xaxis_title="proxy perplexity (test, mean over seeds)", yaxis_title="final training perplexity (test)",
+                      xaxis_title="proxy perplexity (test, mean over seeds)",
+                      yaxis_title="final training perplexity (test)",
                       width=820, height=460, plot_bgcolor="white", margin=dict(l=60, r=20, t=60, b=50))
     fig.update_xaxes(gridcolor="#e5e5e5")
     fig.update_yaxes(gridcolor="#e5e5e5")
@@ -145,7 +146,8 @@ def pareto_figure(state: dict) -> go.Figure:
     if best:
         fig.add_trace(go.Scatter(name=f"discovered cell (after step {best['step']})", mode="markers",
                                  x=[best["flops"]], y=[best["ppl"]],
-                                 marker=dict(symbol="star", size=16, color="#ff7f0e", line=dict(color="black", width=1))))
+                                 marker=dict(symbol="star", size=16, color="#ff7f0e",
+                                             line=dict(color="black", width=1))))
     fig.update_layout(title=dict(text=f"Every candidate of the search ({len(tried)}): perplexity against flops",
                                  x=0.02, font=dict(size=14)),
                       xaxis_title="flops (live edges x nhid²)",
@@ -203,7 +205,8 @@ def summary_markdown(report: dict) -> str:
                          f"{_pm(e, 'valid')} |")
     d = s.get("discovered")
     if d:
-        lines += ["", f"- rank {d['rank']} of {d['of']} among random cells on test (validation: rank {d['rank_valid']}); "
+        lines += ["", f"- rank {d['rank']} of {d['of']} among random cells on test "
+                      f"(validation: rank {d['rank_valid']}); "
                       f"rank {d['rank_same_ops']} of {d['of_same_ops']} among cells with its ops and random edges",
                   f"- against the random cells' mean {formats.ppl(d['random_mean'])}: {_better(d['improvement'])} "
                   f"(one-sided permutation p over cells = {formats.pvalue(d['p_value'])}; with {d['of'] - 1} "
@@ -239,7 +242,8 @@ def spread_figure(spread: dict, cols: int = 3):
     cells = {f"seed {seed}": Cell.from_dict(r["cell"]) for seed, r in spread["runs"].items()}
     fig = cells_figure(cells, cols=cols)
     overlap = formats.MISSING if spread["overlap"] is None else f"{spread['overlap']:.2f} ± {spread['overlap_sd']:.2f}"
-    fig.update_layout(title=dict(text=f"The same search under {len(cells)} run seeds: edge overlap (Jaccard) {overlap}, "
+    fig.update_layout(title=dict(text=f"The same search under {len(cells)} run seeds: "
+                                      f"edge overlap (Jaccard) {overlap}, "
                                       f"{len(spread['common'])} edges in every cell", x=0.02, font=dict(size=14)),
                       margin=dict(l=10, r=10, t=70, b=10))
     return fig
