@@ -21,6 +21,7 @@ from autoshrink.core.config import SearchConfig
 from autoshrink.core.disk import write_json_atomic
 from autoshrink.core.record import read_state
 from autoshrink.search import Search
+from autoshrink.space.table import build_table
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 KERNEL = "autoshrink-test"
@@ -138,21 +139,28 @@ def test_03_quality_draws_every_figure_and_the_summary(kernel, tmp_path, tiny_da
     for name, test in (("discovered", 50.0), ("ShrinkRNN", 60.0), ("DARTS", 55.0)):
         (final / name).mkdir(parents=True)
         (final / name / "run.json").write_text(json.dumps({"result": {"test_ppl": test}}))
+    table = tmp_path / "table"      # the ground truth of the search's 3-node space, one seed
+    build_table(SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), **TINY), table, seeds=1)
     nb = execute("03_quality.ipynb", dict(search=str(save), n_random=2, seeds=1, which="final", lstm=True,
                                           random_search=2, final=str(final), spread=2, epochs=None, emsize=None,
-                                          batch_size=None, eval_batch_size=None, bptt=None, device=None, data=None),
+                                          batch_size=None, eval_batch_size=None, bptt=None, device=None, data=None,
+                                          table=str(table)),
                  kernel)
     assert not [o for o in outputs(nb) if o["output_type"] == "error"]
     plotly = [o["data"]["application/vnd.plotly.v1+json"] for o in outputs(nb)
               if "application/vnd.plotly.v1+json" in o.get("data", {})]
-    assert len(plotly) == 4 and "edge overlap" in plotly[3]["layout"]["title"]["text"]
+    assert len(plotly) == 5 and "edge overlap" in plotly[4]["layout"]["title"]["text"]
+    space = plotly[2]["data"]
+    assert [t["name"] for t in space] == ["cells", "search path", "discovered picks"] and len(space[0]["x"]) == 6
     groups = [t["name"].split(" (")[0] for t in plotly[0]["data"]]     # a 3-node space holds few same-ops cells
     assert groups == ["discovered", "same ops", "random", "random search", "ShrinkRNN", "DARTS", "LSTM"]
     assert [t["name"] for t in plotly[1]["data"]][:2] == ["candidates", "Pareto front"]
-    assert plotly[2]["data"][0]["text"] == ["discovered", "ShrinkRNN", "DARTS"]
-    assert "Kendall's tau" in plotly[2]["layout"]["title"]["text"]
+    assert plotly[3]["data"][0]["text"] == ["discovered", "ShrinkRNN", "DARTS"]
+    assert "Kendall's tau" in plotly[3]["layout"]["title"]["text"]
     markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs(nb) if "data" in o)
-    assert "| random search | 1 |" in markdown and "p = " in markdown and "Training budget" in markdown
+    assert "| random search | 1 |" in markdown and "Training budget" in markdown
+    assert "p over cells = " in markdown and "with 2 random cells no p can go below 0.333" in markdown
+    assert "Ground truth from a space table (6 cells x 1 seeds" in markdown and "- step 0: removed" in markdown
     assert (save / "quality.json").is_file() and " trainings, 0 missing" in text_of(nb)
 
 

@@ -113,16 +113,21 @@ def grade_step(step: dict, before: Cell, truth: dict) -> dict:
 
 def search_truth(state: dict, table: SpaceTable, cell: Cell | None = None, cfg: SearchConfig | None = None) -> dict:
     """The truth about a search (record `state`): where `cell` (default: the discovered cell, the
-    best step's) stands in the space, and every finished step graded. Refused in one line when the
-    table does not hold the search's space and proxy settings."""
+    best step's) stands in the space, every finished step graded, the search's path (the keys of
+    the cells it went through) and every cell's truth ("space", for the landscape). Refused in one
+    line when the table does not hold the search's space and proxy settings."""
     from ..core.record import cell_of
     cfg = cfg or SearchConfig.from_dict(state["config"])
     table.check_answers(cfg, Cell.from_dict(state["initial"]).ops)
     truth = cell_truth(table, cfg)
     cell = cell if cell is not None else cell_of(state, "best")
+    steps = step_cells(state)
     return {"cells": len(truth), "seeds": len(table.seeds), "complete": table.complete,
             "discovered": standing(truth, key(cell)),
-            "steps": [grade_step(s, before, truth) for s, before in step_cells(state)]}
+            "steps": [grade_step(s, before, truth) for s, before in steps],
+            "path": [key(before) for _, before in steps] + [key(Cell.from_dict(s["cell"])) for s, _ in steps[-1:]],
+            "space": [{"key": k, **{n: t[n] for n in ("edges", "score", "score_sd", "ppl", "test_ppl")}}
+                      for k, t in truth.items()]}
 
 
 def grade_steps(state: dict, table: SpaceTable, cfg: SearchConfig | None = None) -> list[dict]:
