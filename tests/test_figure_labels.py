@@ -85,6 +85,9 @@ def test_final_epoch_axis_ticks_whole_epochs(tmp_path):
     lab = FinalLab(tmp_path / "run", SHRINK_RNN, preset="tiny", device="cpu")
     assert (lab.figure.figure.layout.xaxis.tick0, lab.figure.figure.layout.xaxis.dtick) == (1, 1)
     assert lab.figure.spec["layout"]["xaxis"]["dtick"] == 1
+    assert lab.inputs["dropouth"].tooltip == ("hidden dropout (recurrent state entering the cell's matrices) "
+                                              "(--dropouth)")                # the flag names are explained
+    assert all(box.tooltip for box in lab.inputs.values())
 
 
 def test_compare_states_its_budget(tmp_path):

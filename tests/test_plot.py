@@ -150,11 +150,14 @@ def test_plotly_curves_and_training():
     empty = curves_figure({"steps": []})
     assert all(not t.x for t in empty.data) and len(empty.data) == len(fig.data)
     assert [a.text for a in empty.layout.annotations if "yet" in a.text] == ["no finished shrink steps yet"]
+    assert empty.layout.xaxis.showticklabels is False and fig.layout.xaxis.showticklabels is not False
     tf = training_figure()
+    assert tf.layout.xaxis.showticklabels is False and tf.layout.yaxis.showticklabels is False   # no data, no ticks
     update_training(tf, [{"epoch": 0, "train_loss": 6.9, "val_loss": 6.5},
                          {"epoch": 1, "train_loss": 6.0, "val_loss": 6.1}], title="edge 0->3")
     assert list(tf.data[1].y) == [6.5, 6.1] and tf.layout.title.text == "edge 0->3"
     assert list(tf.data[0].x) == [1, 2]  # epochs counted from 1
+    assert tf.layout.xaxis.showticklabels and tf.layout.yaxis.showticklabels
 
 
 def test_draw_cell_returns_a_figure():

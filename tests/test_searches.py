@@ -50,3 +50,37 @@ def test_curves_and_the_page(two, tmp_path):
     assert "Settings (differences in bold)" in page and "font-weight:bold" in page
     with pytest.raises(ConfigError, match="two or more"):
         read_searches(two[:1])
+
+
+@pytest.fixture
+def branch(two, tmp_path):
+    """A branch of a (1 epoch) after step 0, with 3 epochs: step 0 copied, step 1 its own."""
+    state = copy.deepcopy(read_searches(two)[two[0]])
+    state["steps"][0]["from_parent"] = True
+    state["parent"] = {"save": "../a", "step": 0}
+    state["config"] = {**state["config"], "epochs": 3}
+    write_state(tmp_path / "a-from0", state)
+    return str(tmp_path / "a-from0")
+
+
+def test_a_branch_marks_the_steps_it_copied_and_how_they_were_trained(two, branch):
+    from autoshrink.lab.searches import parent_config
+    from autoshrink.plot import curves_figure
+    states = read_searches([two[0], branch])
+    assert parent_config(branch, states[branch])["epochs"] == 1 and parent_config(two[0], states[two[0]]) is None
+    overlay = curves_overlay(states)
+    mine = [t for t in overlay.data if t.legendgroup == branch]
+    assert all(list(t.marker.symbol) == ["circle-open", "circle"] for t in mine)
+    assert mine[0].name == f"{branch} (hollow: 1 step copied from its parent, trained with epochs 1)"
+    assert [t.name for t in overlay.data if t.legendgroup == two[0]][0] == two[0]
+    fig = curves_figure(states[branch], parent_config(branch, states[branch]))
+    assert list(fig.data[0].marker.symbol) == ["circle-open", "circle"]
+    assert "step 0 copied from the parent, trained with epochs 1: their scores do not compare" in fig.layout.title.text
+    assert "sup" not in curves_figure(states[two[0]]).layout.title.text
+
+
+def test_compare_ticks_whole_steps_and_says_the_cell_diff_covers_two(two, branch):
+    states = read_searches([*two, branch])
+    assert curves_overlay(states).layout.xaxis.dtick == 1
+    assert cell_diff_figure(states).layout.title.text.endswith("(the first two of 3 searches)")
+    assert "searches)" not in cell_diff_figure(read_searches(two)).layout.title.text

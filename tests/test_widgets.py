@@ -6,6 +6,7 @@ Buttons are pressed with `button.click()`; Step and Run then work in a backgroun
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -107,6 +108,8 @@ def test_candidates_trained_together_all_show_as_training(tiny_data, tmp_path):
     assert seen and seen[0][0] == 3 and seen[0][1] == 3, seen
     first = lab.search.history[0]["order"][0]
     assert f"without edge {first[0]}→{first[1]}" in seen[0][2]           # the first candidate's curve
+    others = ", ".join(f"{i}→{j}" for i, j in lab.search.history[0]["order"][1:3])
+    assert f"also training now, not drawn: without {others}" in seen[0][2]   # and the two beside it
     assert dag_states(lab)["training"] == 0 and lab.error is None
 
 
@@ -127,6 +130,8 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     assert json.loads(files["json"].read_text())["mask"] == lab.state["best"]["cell"]["mask"]
     assert files["json"].name == "cell-best.json" and files["graph"].name == "graph-best"
     assert "cell-best.json" in lab.exported.value and "the best cell" in lab.exported.value
+    assert f"<a href='{os.path.relpath(files['json'])}' target='_blank'>" in lab.exported.value   # JupyterLab opens it
+    assert "MB, plotly.js inside: opens offline)" in lab.exported.value
     lab.which.value = "final"
     files = lab.export()
     assert files["json"].name == "cell-final.json"
@@ -434,3 +439,36 @@ def test_a_preset_resets_the_node_ops_a_branch_fixed(tmp_path):
     lab.preset.value = "published"
     assert lab.config().nodes == 6 and lab.config().ops is None and lab.inputs["ops"].value == ""
     assert not lab.buttons["Reset"].disabled and "⚠" not in lab.message.value
+
+
+def test_a_branch_panel_marks_the_steps_it_copied(tiny_data, tmp_path):
+    parent = records.best_first(tiny_data, tmp_path / "a")
+    write_json_atomic(tmp_path / "a" / "search.json", parent)
+    branch = json.loads(json.dumps(parent))
+    branch["steps"][0]["from_parent"] = True
+    branch["parent"] = {"save": "../a", "step": 0}
+    branch["config"] = {**branch["config"], "epochs": parent["config"]["epochs"] + 1}
+    write_json_atomic(tmp_path / "b" / "search.json", branch)
+    lab = SearchLab.open(tmp_path / "b")
+    lab.slider.value = 1
+    epochs = parent["config"]["epochs"]
+    assert lab.step_note.value.startswith(f"<span style='color:#a05a00'>step 0 was copied from the parent search (trained with epochs {epochs}, "
+                                     "so its scores do not compare with this branch&#x27;s own steps)</span>")
+    assert "decided by" not in lab.step_note.value
+    assert "hollow: step 0 copied from the parent" in lab.curves.spec["layout"]["title"]["text"]
+    lab.slider.value = 2
+    assert lab.step_note.value == ""
+
+
+def test_a_close_decision_is_flagged_and_the_score_is_spelled_out(tiny_data, tmp_path):
+    state = records.best_first(tiny_data, tmp_path / "a")
+    state["steps"][1]["candidates"][1]["score"] = -12.22          # step 1: -12.00 against -12.22
+    write_json_atomic(tmp_path / "a" / "search.json", state)
+    lab = SearchLab.open(tmp_path / "a")
+    lab.slider.value = 2
+    assert "⚠ decided by 0.22 score points, within the retest margin (1)" in lab.step_note.value
+    lab.slider.value = 1                                            # step 0: -10 against -20
+    assert lab.step_note.value == ""
+    assert "score = (200 − ppl) × 0.25 − 1 × (log10 flops − 6)" in lab.formula.value
+    lab.set(epochs=state["config"]["epochs"] + 1)
+    assert f"epochs {state['config']['epochs'] + 1} (this search: {state['config']['epochs']})" in lab.message.value

@@ -118,7 +118,9 @@ class RunsLab:
         self.table.add_class("autoshrink-runs")
         self.chosen = W.SelectMultiple(options=[], description="searches", rows=6, layout=W.Layout(width="640px"))
         self.chosen.add_class("autoshrink-runs-chosen")
-        self.at_step = W.IntText(value=0, description="at step", layout=W.Layout(width="160px"))
+        self.at_step = W.IntText(value=0, description="at step", layout=W.Layout(width="160px"),
+                                 tooltip="the step whose cell Branch starts from (counted from 0)")
+        self.at_step.add_class("autoshrink-runs-at-step")
         self.message = W.HTML()
         self.message.add_class("autoshrink-runs-message")
         self.parallel = W.VBox()
@@ -159,8 +161,7 @@ class RunsLab:
         return row.get("owner") not in (None, os.getpid())
 
     def _show(self, widget) -> None:
-        """Show `widget` below the list (left as it is when it is on show already: a view of it
-        removed while its figures update makes plotly's views fail)."""
+        """Show `widget` below the list (left as it is when it is on show already)."""
         if widget is self.lab or widget is self.comparison:
             return
         self.below.clear_output()

@@ -22,7 +22,7 @@ import ipywidgets as W
 from ..core import formats
 
 from ..core.cell import SHRINK_RNN, Cell
-from ..core.config import FUSES, PRECISIONS
+from ..core.config import FUSES, PRECISIONS, help_texts
 from ..core.errors import ConfigError
 from ..core.events import FinalDone, FinalEpoch, PhaseSwitched
 from ..core.record import load_cell, record_path
@@ -97,7 +97,7 @@ class FinalLab:
         cfg = self.run_obj.cfg if self.run_obj else FinalConfig.preset(preset, **settings)
         self.preset = W.Dropdown(options=list(PRESETS), value=preset, description="preset")
         self.preset.observe(self._on_preset, names="value")
-        hints = typing.get_type_hints(FinalConfig)
+        hints, helps = typing.get_type_hints(FinalConfig), help_texts(FinalConfig)
         self.inputs = {}
         for f in dataclasses.fields(FinalConfig):
             kind, look = hints[f.name], dict(style={"description_width": "110px"}, layout=W.Layout(width="260px"))
@@ -106,6 +106,7 @@ class FinalLab:
             else:
                 box = {int: W.IntText, float: W.FloatText}.get(kind, W.Text)(value=getattr(cfg, f.name),
                                                                           description=f.name, **look)
+            box.tooltip = f"{helps[f.name]} (--{f.name})"     # the names are the command line's flags
             self.inputs[f.name] = box
         self.buttons = {n: W.Button(description=n) for n in ("Start", "Pause", "Stop")}
         self.buttons["Start"].on_click(lambda b: self.start())

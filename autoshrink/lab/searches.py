@@ -22,6 +22,7 @@ from ..core.cell import Cell
 from ..core.errors import ConfigError
 from ..core.record import best_of, best_ppl, cell_of, read_state
 from ..plot import dag_figure, step_series, write_page
+from ..plot.figures import budget_changes, copied_steps
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIFF = {"both": ("#3b6ea8", "solid"), "first": ("#d62728", "dash"), "second": ("#2ca02c", "dot")}
@@ -35,22 +36,49 @@ def read_searches(saves) -> dict[str, dict]:
     return {s: read_state(s) for s in saves}
 
 
+def parent_config(save, state: dict | None) -> dict | None:
+    """The settings of the search a branch (the record `state` in `save`) was copied from; None for
+    a search of its own, or when its parent's record is gone."""
+    parent = (state or {}).get("parent")
+    if not parent or save is None:
+        return None
+    try:
+        return read_state(Path(save) / parent["save"])["config"]
+    except (ConfigError, KeyError):
+        return None
+
+
 def curves_overlay(states: dict[str, dict]) -> go.Figure:
-    """Best score and best ppl per step, and mean cost against edges left, one colour per search."""
+    """Best score and best ppl per step, and mean cost against edges left, one colour per search;
+    the steps a branch copied from its parent are hollow (the legend says which were trained otherwise)."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=("best score per step", "best ppl per step",
                                                         "mean flops against edges left"))
     for k, (name, state) in enumerate(states.items()):
         s, color = step_series(state), COLORS[k % len(COLORS)]
+        copied = copied_steps(state)
+        symbols = ["circle-open" if step in copied else "circle" for step in s["step"]]
         for col, (x, y) in enumerate(((s["step"], s["best_score"]), (s["step"], s["best_ppl"]),
                                       (s["edges_left"], s["mean_flops"])), 1):
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, legendgroup=name,
-                                     showlegend=col == 1, line=dict(color=color)), row=1, col=col)
-    fig.update_xaxes(title_text="step", row=1, col=1)
-    fig.update_xaxes(title_text="step", row=1, col=2)
-    fig.update_xaxes(title_text="edges left", autorange="reversed", row=1, col=3)
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_legend(name, state), legendgroup=name,
+                                     showlegend=col == 1, line=dict(color=color),
+                                     marker=dict(symbol=symbols, size=8)), row=1, col=col)
+    fig.update_xaxes(title_text="step", dtick=1, row=1, col=1)
+    fig.update_xaxes(title_text="step", dtick=1, row=1, col=2)
+    fig.update_xaxes(title_text="edges left", autorange="reversed", dtick=1, row=1, col=3)
     fig.update_layout(width=880, height=360, plot_bgcolor="white", margin=dict(l=50, r=10, t=50, b=40),
                       legend=dict(orientation="h", y=-0.2))
     return fig
+
+
+def _legend(name: str, state: dict) -> str:
+    """A search's legend entry: its name, and for a branch its copied steps and how they were trained."""
+    copied = copied_steps(state)
+    if not copied:
+        return name
+    parent = parent_config(name, state)
+    changed = budget_changes(parent, state["config"]) if parent else []
+    how = f", trained with {', '.join(changed)}" if changed else ""
+    return f"{name} (hollow: {len(copied)} step{'s' * (len(copied) != 1)} copied from its parent{how})"
 
 
 def cell_diff_figure(states: dict[str, dict], which: str = "best") -> go.Figure:
@@ -64,7 +92,9 @@ def cell_diff_figure(states: dict[str, dict], which: str = "best") -> go.Figure:
     ea, eb = set(cell_a.edges), set(cell_b.edges)
     union = Cell.from_edges(sorted(ea | eb), cell_a.ops)
     ops = "" if cell_a.ops == cell_b.ops else f"; ops differ ({', '.join(cell_b.ops)} in {name_b})"
-    fig = dag_figure(union, title=f"{name_a}: {len(ea)} edges, {name_b}: {len(eb)} edges, {len(ea & eb)} in both{ops}")
+    more = f" (the first two of {len(states)} searches)" if len(states) > 2 else ""
+    fig = dag_figure(union, title=f"{name_a}: {len(ea)} edges, {name_b}: {len(eb)} edges, {len(ea & eb)} in both"
+                                  f"{ops}{more}")
     for (i, j) in union.edges:
         color, dash = DIFF["both" if (i, j) in ea & eb else "first" if (i, j) in ea else "second"]
         fig.update_traces(selector=dict(name=f"edge {i}->{j}"), line=dict(color=color, dash=dash),

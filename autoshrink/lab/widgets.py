@@ -15,22 +15,27 @@ in views.py and plot/.
 from __future__ import annotations
 
 import html
+import os
 import re
+from pathlib import Path
 
 import ipywidgets as W
 import torch
 
 from .. import plot
+from ..core import formats
 
 from ..core.config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, SearchConfig, help_texts
 from ..core.errors import ConfigError
 from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone
 from ..core.runtime import resolve_device
+from ..plot.figures import budget_changes
 from ..search import SAFE_ON_RESUME, initial_cell
 from . import views
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .figure_widget import FigureWidget
 from .runner import BusyChanged, LabError, PhaseChanged, Refreshed, Runner, SaveChanged, fresh_folder, read_search
+from .searches import parent_config
 
 SETTINGS = (  # SearchConfig field, label, widget class
     ("nodes", "nodes", W.IntText),
@@ -108,6 +113,51 @@ def device_names() -> list[str]:
 CHOICES = {"device": device_names, "backend": lambda: BACKENDS, "precision": lambda: PRECISIONS, "fuse": lambda: FUSES,
            "graphs": lambda: GRAPHS, "seed_rule": lambda: SEED_RULES}   # a Dropdown setting's options (its current value is always one)
 _DEFAULTS = SearchConfig().to_dict()
+
+
+def _file_item(path) -> str:
+    """One written file as a list item: a link JupyterLab opens (relative to the notebook), and its size."""
+    path = Path(path)
+    href = html.escape(os.path.relpath(path) if path.is_absolute() else path.as_posix(), quote=True)
+    kb = path.stat().st_size / 1024 if path.is_file() else 0.0
+    size = f"{kb / 1024:.1f} MB" if kb >= 1024 else f"{kb:.0f} kB"
+    size += ", plotly.js inside: opens offline" if path.suffix == ".html" else ""
+    return f"<li><a href='{href}' target='_blank'><code>{html.escape(str(path))}</code></a> ({size})</li>"
+
+
+def _formula_html(cfg: SearchConfig | None) -> str:
+    """The score the table ranks by, with the panel's (or the search's) coefficients."""
+    if cfg is None:
+        return ""
+    return (f"<span style='color:#555;font-size:12px'>score = ({cfg.target_ppl:g} − ppl) × {cfg.ppl_weight:g} − "
+            f"{cfg.cost_weight:g} × (log10 flops − 6); higher is better</span>")
+
+
+def _step_notes(step: dict | None, state: dict | None, parent: dict | None) -> str:
+    """Notes over a step's candidates: a step a branch copied from its parent (how it was trained),
+    a decision closer than the retest margin (seed noise may have made it)."""
+    notes = [_copied_note(step, state, parent), _close_note(step, state)]
+    return "<br>".join(f"<span style='color:#a05a00'>{html.escape(n)}</span>" for n in notes if n)
+
+
+def _copied_note(step: dict | None, state: dict | None, parent: dict | None) -> str:
+    if not (step or {}).get("from_parent"):
+        return ""
+    changed = budget_changes(parent, state["config"]) if parent else []
+    how = (f"trained with {', '.join(changed)}, so its scores do not compare with this branch's own steps"
+           if changed else "trained alike" if parent else "its parent's settings are unknown")
+    return f"step {step['step']} was copied from the parent search ({how})"
+
+
+def _close_note(step: dict | None, state: dict | None) -> str:
+    rows = [r for r in plot.candidates_table(step or {}) if r["score"] is not None and not r["halved"]]
+    if len(rows) < 2 or any(r["seeds"] > 1 for r in rows):
+        return ""
+    margin, noise = rows[0]["score"] - rows[1]["score"], state["config"]["retest_margin"]
+    if margin >= noise:
+        return ""
+    return (f"⚠ decided by {formats.score(margin)} score points, within the retest margin ({noise:g}): seed noise "
+            f"may have decided it; 'retest seeds' (--retest) reruns close leaders on more seeds")
 
 
 def _setting_widget(name: str, label: str, kind, value, tip: str):
@@ -192,6 +242,11 @@ class SearchLab:
         self.table = W.HTML()
         self.table.add_class("autoshrink-table")
         self.table_head = W.HTML(views.candidates_header(None, cfg))
+        self.formula = W.HTML(_formula_html(cfg))
+        self.formula.add_class("autoshrink-formula")
+        self.step_note = W.HTML()
+        self.step_note.add_class("autoshrink-step-note")
+        self._parent = None                 # a branch's parent's settings (searches.parent_config)
         self.inspect = W.Dropdown(options=views.candidate_choices(None), value="", description="inspect",
                                   tooltip="show a trained candidate's curve, cell and seed in the training figure",
                                   style=style, layout=W.Layout(width="220px"))
@@ -205,7 +260,7 @@ class SearchLab:
             self.panel, self.message, W.HBox([*self.buttons.values(), self.which]), self.status, self.estimate,
             self.errors, W.HBox([self.bar_candidates, self.bar_epochs, self.bar_text]),
             W.HBox([self.slider, self.branch_button, self.slider_text]), self.dag,
-            W.HBox([self.training, W.VBox([self.table_head, self.inspect, self.table])]),
+            W.HBox([self.training, W.VBox([self.table_head, self.formula, self.step_note, self.inspect, self.table])]),
             self.curves, self.exported,
         ])
         self.widget.add_class("autoshrink-lab")
@@ -257,9 +312,13 @@ class SearchLab:
         if self.search is None:
             return ""
         ours, panel = self.search.cfg.to_dict(), cfg.to_dict()
-        if all(ours[k] == panel[k] for k in ours if k not in SAFE_ON_RESUME):
+        changed = [f"{k} {panel[k]} (this search: {ours[k]})" for k in ours if k not in SAFE_ON_RESUME
+                   and ours[k] != panel[k]]
+        if not changed:
             return ""
-        return "<span style='color:#777'>settings changed: press Reset to start a new search with them</span>"
+        return (f"<span style='color:#777'>settings changed: {html.escape(', '.join(changed))}. Step and Run go on "
+                "with this search's own settings; Branch from here uses the panel's, or press Reset to start a new "
+                "search with them</span>")
 
     def _panel_config(self) -> SearchConfig | None:
         """The panel's settings, or None while one of them is unusable."""
@@ -326,6 +385,7 @@ class SearchLab:
                     fig.layout.title.text = v.title
             self.slider_text.value = views.slider_note(self.state, self.slider.value, v.title)
             self.table.value = views.candidates_html(v.step, self.runner.progress.training)
+            self.step_note.value = _step_notes(v.step, self.state, self._parent)
             self._shown_step = v.step
             choices = views.candidate_choices(v.step)
             if list(self.inspect.options) != choices:
@@ -358,6 +418,7 @@ class SearchLab:
         (when there is one), or stays (None)."""
         with self.runner.lock:
             n, state = len(self.runner.history), self.state
+            self._parent = parent_config(self.runner.save_dir, state)
             self.slider.max = n
             best = views.best_position(state)
             if to == "best" and best is not None:
@@ -369,14 +430,26 @@ class SearchLab:
                 keep = self.which.value if self.which.value in choices else "best"
                 self.which.options, self.which.value = choices, keep
             self._draw_view()
-            self.curves.show(plot.curves_figure(state))
+            self.curves.show(plot.curves_figure(state, self._parent))
             self._draw_training()
+            cfg = self._panel_config() if state is None else SearchConfig.from_dict(state["config"])
             self.table_head.value = views.candidates_header(state, self._panel_config())
+            self.formula.value = _formula_html(cfg)
             self._buttons()
 
     def _show_training(self, curve, title=None) -> None:
         with self.training.edit() as fig:
             plot.update_training(fig, curve, title=title)
+
+    def _training_title(self, step: int) -> str:
+        """The shown candidate, and the others training alongside it (their curves are not drawn)."""
+        p = self.runner.progress
+        title = views.training_title(step, None if p.shown == "final" else p.shown)
+        others = [views.edge_text(e) for e in p.training if tuple(e) != p.shown]
+        if not others:
+            return title
+        more = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        return f"{title}<br><sup>also training now, not drawn: without {more}</sup>"
 
     def _draw_training(self) -> None:
         """The training figure from the runner's progress, else from the record (views.training_view)."""
@@ -414,7 +487,9 @@ class SearchLab:
         p = self.runner.progress
         if p.shown != self._shown:
             self._shown = p.shown
-            self._show_training([], title=views.training_title(e.step, e.edge))
+            self._show_training([], title=self._training_title(e.step))
+        elif e.edge is not None:
+            self._show_training(p.curves.get(p.shown, []), title=self._training_title(e.step))
         self._draw_bars()
         self._draw_status()
         if e.edge is not None and self.slider.value == self.slider.max:
@@ -469,8 +544,9 @@ class SearchLab:
         """Write a cell into <save>/export/ as <name>.svg, .png, .json, ...: `which` is "best" (the
         default of the export menu), "final" or "step N". Returns kind -> path."""
         files, cell, name = self.runner.export(which or self.which.value)
-        items = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in files.values())
-        self.exported.value = f"<b>exported</b> the {html.escape(name.removeprefix('cell-'))} cell ({views.n_edges(cell.n_edges)}):<ul>{items}</ul>"
+        items = "".join(_file_item(p) for p in files.values())
+        self.exported.value = (f"<b>exported</b> the {html.escape(name.removeprefix('cell-'))} cell "
+                               f"({views.n_edges(cell.n_edges)}), click a file to open it:<ul>{items}</ul>")
         return files
 
     # --- buttons

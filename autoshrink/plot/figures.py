@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from ..core import formats
 from ..core.cell import Cell
+from ..core.record import done_steps
 from ..core.stats import perplexity
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
 from .series import best_step, edge_key, step_series
@@ -68,6 +69,11 @@ def _edge_hover(edge, info: dict) -> str:
                   f"score: {_fmt(info.get('score'), '.2f')}"]
     if info.get("seeds", 1) > 1:
         lines.append(f"{info['seeds']} seeds: {_fmt(info['mean_score'], '.2f')} ± {_fmt(info['sd_score'], '.2f')}")
+    if info.get("chosen"):
+        lines.append("the step removes it")
+    if info.get("true_score") is not None:
+        lines.append(f"true score {_fmt(info['true_score'], '.2f')}: rank {info['true_rank']} of {info['of']} "
+                     "(space table)")
     if info.get("halved"):
         lines.append(f"stopped at epoch {info['halved']} (halving)")
     if info["state"] in ("removed", "pruned") and info.get("step") is not None:
@@ -223,9 +229,11 @@ def update_dag(fig, cell: Cell, edge_states=None) -> None:
             traces[name].update(props)
 
 
-def curves_figure(state: dict) -> go.Figure:
-    """Best & mean score, best & mean ppl and mean cost against edges left, one subplot each."""
+def curves_figure(state: dict, parent: dict | None = None) -> go.Figure:
+    """Best & mean score, best & mean ppl and mean cost against edges left, one subplot each; a
+    branch's steps copied from its parent (whose settings `parent` gives, when known) are hollow."""
     s = step_series(state)
+    symbols = ["circle-open" if k in copied_steps(state) else "circle" for k in s["step"]]
     fig = make_subplots(rows=1, cols=3, subplot_titles=("score", "perplexity", "cost (mean flops)"),
                         horizontal_spacing=0.08)
     x, steps = s["edges_left"], s["step"]
@@ -235,6 +243,7 @@ def curves_figure(state: dict) -> go.Figure:
     for col, key, name, color in lines:
         y = [None if math.isnan(v) else v for v in s[key]]
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", customdata=steps,
+                                 marker=dict(symbol=symbols, size=8),
                                  line=dict(color=color, dash="solid" if key.startswith("best") else "dot"),
                                  hovertemplate=f"{name}: %{{y:{',.0f' if key == 'mean_flops' else '.2f'}}}<br>edges left: %{{x}}<br>step %{{customdata}}"
                                                "<extra></extra>"), row=1, col=col)
@@ -244,15 +253,47 @@ def curves_figure(state: dict) -> go.Figure:
     if not x:
         fig.add_annotation(text="no finished shrink steps yet", x=0.5, y=0.5, xref="paper", yref="paper",
                            showarrow=False, font=dict(size=14, color="#777777"))
+        fig.update_xaxes(showticklabels=False)   # no made-up range (plotly's -1 to 6) under no data
+        fig.update_yaxes(showticklabels=False)
     _pad_flat_axes(fig, s)
     fig.update_yaxes(tickformat=",.0f", row=1, col=3)
     budget = f" ({formats.budget(state['config'])})" if (state or {}).get("config") else ""
-    fig.update_layout(height=360, width=960, margin=dict(l=40, r=10, t=60, b=40), plot_bgcolor="white",
-                      title=dict(text=f"per shrink step{budget}", x=0.02, font=dict(size=13)),
+    fig.update_layout(height=360, width=960, margin=dict(l=40, r=10, t=70, b=40), plot_bgcolor="white",
+                      title=dict(text=f"per shrink step{budget}{copied_note(state, parent)}", x=0.02,
+                                 font=dict(size=13)),
                       legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(gridcolor="#eeeeee")
     fig.update_yaxes(gridcolor="#eeeeee")
     return fig
+
+
+TRAINED_ALIKE = ("emsize", "epochs", "lr", "clip", "batch_size", "bptt", "precision", "target_ppl", "ppl_weight",
+                 "cost_weight")   # settings whose change moves every score: steps that differ in one do not compare
+
+
+def copied_steps(state: dict | None) -> list[int]:
+    """The steps a branch copied from its parent (its first ones), none for a search of its own."""
+    return [s["step"] for s in done_steps(state) if s.get("from_parent")] if state else []
+
+
+def budget_changes(parent: dict, config: dict) -> list[str]:
+    """What the parent's settings were where a branch changed one of TRAINED_ALIKE, e.g. ["epochs 2"]."""
+    return [f"{k} {parent.get(k)}" for k in TRAINED_ALIKE if parent.get(k) != config.get(k)]
+
+
+def copied_note(state: dict | None, parent: dict | None) -> str:
+    """A branch's copied steps, for a title: hollow markers, and whether they were trained as its own."""
+    copied = copied_steps(state)
+    if not copied:
+        return ""
+    span = f"step {copied[0]}" if len(copied) == 1 else f"steps {copied[0]}–{copied[-1]}"
+    note = f"<br><sup>hollow: {span} copied from the parent"
+    if parent is None:
+        return note + " (its settings unknown: compare the scores with care)</sup>"
+    changed = budget_changes(parent, state["config"])
+    if not changed:
+        return note + ", trained alike</sup>"
+    return note + f", trained with {', '.join(changed)}: their scores do not compare with the later steps'</sup>"
 
 
 def _pad_flat_axes(fig, s: dict) -> None:
@@ -280,8 +321,9 @@ def training_figure() -> go.Figure:
     fig = go.Figure([go.Scatter(name="train loss", x=[], y=[], mode="lines+markers", line=dict(color="#3b6ea8")),
                      go.Scatter(name="val loss", x=[], y=[], mode="lines+markers", line=dict(color="#ff7f0e"))])
     fig.update_layout(title=dict(text="training", x=0.02), xaxis_title="epoch", yaxis_title="loss (nats / word)",
-                      height=300, margin=dict(l=50, r=10, t=40, b=40), plot_bgcolor="white",
-                      xaxis=dict(gridcolor="#eeeeee", tick0=1, dtick=1), yaxis=dict(gridcolor="#eeeeee"))
+                      height=300, margin=dict(l=50, r=10, t=60, b=40), plot_bgcolor="white",
+                      xaxis=dict(gridcolor="#eeeeee", tick0=1, dtick=1, showticklabels=False),
+                      yaxis=dict(gridcolor="#eeeeee", showticklabels=False))
     return fig
 
 
@@ -292,6 +334,8 @@ def update_training(fig, curve, title=None) -> None:
     with fig.batch_update():
         fig.data[0].update(x=epochs, y=[p.get("train_loss") for p in curve])
         fig.data[1].update(x=epochs, y=[p.get("val_loss") for p in curve])
+        fig.update_xaxes(showticklabels=bool(curve))    # no made-up range (plotly's -1 to 6) under no data
+        fig.update_yaxes(showticklabels=bool(curve))
         if title is not None:
             fig.layout.title.text = title
 
