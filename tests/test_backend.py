@@ -263,3 +263,15 @@ def test_train_backend_settings_are_one_line(tiny_data, tmp_path, capsys):
     assert cli.main(train_args(tiny_data, tmp_path / "run", "--backend", "slurm")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--backend must be one of local, ray" in err, err
+
+
+@needs_ray
+def test_a_space_table_on_ray_equals_the_local_table(tiny_data, tmp_path, ray_cluster):
+    from autoshrink.space.table import build_table
+    cfg = tiny(tiny_data, tmp_path / "local", nodes=3)
+    local = build_table(cfg, tmp_path / "local", seeds=1)
+    remote = build_table(cfg.replace(backend="ray", ray_address="auto"), tmp_path / "ray", seeds=1)
+
+    def runs(table):
+        return {(row["key"], k): (r["ppl"], r["test_ppl"]) for row in table.cells for k, r in enumerate(row["runs"])}
+    assert len(runs(remote)) == 6 and runs(remote) == runs(local)
