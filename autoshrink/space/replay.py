@@ -25,6 +25,7 @@ from ..core.cell import Cell
 from ..core.config import SearchConfig
 from ..core.errors import ConfigError
 from ..core.runtime import derive_seed
+from ..search import SALT_ORDER
 from .cells import key
 from .table import SpaceTable
 from .truth import cell_truth, rank, seed_scores
@@ -60,7 +61,6 @@ class SearchDraw:
         self.cfg, self.n_seeds = cfg, n_seeds
 
     def order(self, step: int, edges: list) -> list:
-        from ..search import SALT_ORDER
         rng = np.random.default_rng(derive_seed(self.cfg.seed, step, SALT_ORDER))
         return [edges[i] for i in rng.permutation(len(edges))]
 
@@ -238,7 +238,8 @@ def distributions(table: SpaceTable, cfg: SearchConfig, repeats: int = 1000, see
         budgets.append(r.budget)
     n = len(scores)
     low, high = wilson(wins + ties, repeats)
-    return {"cells": n, "repeats": repeats, "judge": judge or "all seeds (in sample)", "budget": statistics.fmean(budgets),
+    return {"cells": n, "repeats": repeats, "judge": judge or "all seeds (in sample)",
+            "budget": statistics.fmean(budgets),
             "autoshrink": _ranks_summary(shrink, n), "random_search": _ranks_summary(rand, n),
             "p_at_least_as_good": (wins + ties) / repeats, "ci95": [low, high], "p_better": wins / repeats,
             "p_tie": ties / repeats, "picks": {name: dict(c) for name, c in picks.items()}}

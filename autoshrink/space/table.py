@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..backend import make_backend
+from ..core.cell import Cell
 from ..core.config import SearchConfig
+from ..core.data import load_corpus
 from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import TableProgress, TrainingDone, ignore
@@ -35,6 +37,7 @@ from ..core.runtime import derive_seed, resolve_device
 from ..one_cell import start_embedding
 from ..proxy.checkpoint import Checkpoint, tag
 from ..proxy.precision import proxy_precision
+from ..search import initial_cell
 from .cells import key, space_cells
 
 FORMAT = "autoshrink-space/1"
@@ -53,7 +56,6 @@ def table_seed(seed: int, k: int) -> int:
 
 def search_ops(cfg: SearchConfig) -> tuple[str, ...]:
     """The ops of the space a search with `cfg` explores (--ops, else drawn from --seed)."""
-    from ..search import initial_cell
     return initial_cell(cfg).ops
 
 
@@ -199,14 +201,11 @@ class TableBuilder:
         return first + [t for t in todo if t not in first]
 
     def _tag(self, job) -> str:
-        from ..core.cell import Cell
         k, cell_key = job
         return tag(Cell.from_dict(self.table.row(cell_key)["cell"]), self.table.seeds[k])
 
     def run(self, should_stop=None) -> SpaceTable:
         """Train every missing (cell, table seed); returns the table (complete unless stopped)."""
-        from ..core.cell import Cell
-        from ..core.data import load_corpus
         todo = self._todo()
         self.table.write(self.save)
         if not todo:

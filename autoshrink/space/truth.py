@@ -20,13 +20,14 @@ import statistics
 
 from ..core.cell import Cell
 from ..core.config import SearchConfig
+from ..core.record import cell_of
+from ..search import cfg_score
 from .cells import key
 from .table import SpaceTable
 
 
 def run_score(run: dict | None, flops: int, cfg: SearchConfig) -> float:
     """The score of one run of a table (-inf when diverged or missing)."""
-    from ..search import cfg_score
     return cfg_score(cfg, None if run is None else run["ppl"], flops)
 
 
@@ -116,7 +117,6 @@ def search_truth(state: dict, table: SpaceTable, cell: Cell | None = None, cfg: 
     best step's) stands in the space, every finished step graded, the search's path (the keys of
     the cells it went through) and every cell's truth ("space", for the landscape). Refused in one
     line when the table does not hold the search's space and proxy settings."""
-    from ..core.record import cell_of
     cfg = cfg or SearchConfig.from_dict(state["config"])
     table.check_answers(cfg, Cell.from_dict(state["initial"]).ops)
     truth = cell_truth(table, cfg)
