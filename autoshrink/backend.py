@@ -3,12 +3,13 @@
     backend = make_backend(cfg)              # connects to Ray when cfg.backend == "ray"
     results = backend.train(cells, seeds, corpus, embedding, cfg, device, group=2, on_event=..., should_stop=...)
 
-Both backends train `cells` in groups of `group` (one batched model per group, as `train.train_cells`)
+Both backends train `cells` in groups of `group` (one batched model per group, as `train.train_cells`;
+`group` a list of sizes gives each group its own)
 and report through the same `on_event(event)` calls (autoshrink.core.events), the event's index being
 the cell's place in `cells`: TrainingStarted when a group begins, then train_cells' EpochDone and
 TrainingDone. A candidate's result depends only on (cell, seed, settings, data) and the arithmetic:
 a Ray task trains with one torch thread, which moves the last digits against a local run with
-another thread count (README, "Reproducibility").
+another thread count (docs/guide/reproducibility.md).
 
 With Ray, each group is one task asking for one CPU and `cfg.gpus_per_task` GPUs; the corpus and
 the start embedding go to the object store once per backend (one search). A task whose worker dies
@@ -53,6 +54,13 @@ def make_backend(cfg: SearchConfig):
     return RayBackend(cfg.ray_address) if cfg.backend == "ray" else LocalBackend()
 
 
+def spans(n: int, group) -> list[slice]:
+    """The places in n cells of each group: `group` at a time (an int), or groups of the sizes listed."""
+    sizes = group if isinstance(group, (list, tuple)) else [group] * -(-n // group)
+    starts = [sum(sizes[:k]) for k in range(len(sizes))]
+    return [slice(a, min(a + size, n)) for a, size in zip(starts, sizes) if a < n]
+
+
 def _shifted(on_event, offset: int):
     """on_event, told each event with its index moved `offset` on (a group's place in the whole call)."""
     return lambda event: on_event(dataclasses.replace(event, index=event.index + offset))
@@ -61,17 +69,16 @@ def _shifted(on_event, offset: int):
 class LocalBackend:
     """Groups trained one after another in this process."""
 
-    def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group: int = 1,
+    def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group=1,
               on_event=None, should_stop=None, checkpoint=None, stop_after=None, test: bool = False) -> list:
         emit = on_event or ignore
         results = [None] * len(cells)
-        for start in range(0, len(cells), group):
-            part = slice(start, start + group)
-            for k in range(start, min(start + group, len(cells))):
+        for part in spans(len(cells), group):
+            for k in range(part.start, part.stop):
                 emit(TrainingStarted(k))
             results[part] = train_cells(cells[part], seeds[part], corpus, embedding, cfg, device,
-                                        on_event=_shifted(emit, start), should_stop=should_stop, checkpoint=checkpoint,
-                                        stop_after=stop_after, test=test)
+                                        on_event=_shifted(emit, part.start), should_stop=should_stop,
+                                        checkpoint=checkpoint, stop_after=stop_after, test=test)
             if any(r is None for r in results[part]):
                 break
         return results
@@ -134,7 +141,7 @@ class RayBackend:
             self._stored[id(obj)] = (obj, self.ray.put(obj))
         return self._stored[id(obj)][1]
 
-    def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group: int = 1,
+    def train(self, cells, seeds, corpus, embedding, cfg: SearchConfig, device, group=1,
               on_event=None, should_stop=None, checkpoint=None, test: bool = False) -> list:
         """As LocalBackend.train; `checkpoint` is not used: a task that dies is retried from scratch."""
         emit = on_event or ignore
@@ -147,8 +154,8 @@ class RayBackend:
         ray.get(relay.reset.remote())
         task = self._task.options(num_cpus=1, num_gpus=cfg.gpus_per_task, max_retries=RETRIES)
         data = (self._put(corpus), self._put(embedding))
-        refs = {task.remote(cells[s:s + group], seeds[s:s + group], *data, cfg, s, relay, test): s
-                for s in range(0, len(cells), group)}
+        refs = {task.remote(cells[s], seeds[s], *data, cfg, s.start, relay, test): s.start
+                for s in spans(len(cells), group)}
         results, done = [None] * len(cells), set()
 
         def collect(ref):

@@ -15,14 +15,15 @@ import sys
 import typing
 
 from .core import formats
-from .core.config import PRESETS, SearchConfig, help_texts, preset
+from .core.config import PRESETS, SearchConfig, help_texts, preset, settings
 from .core.errors import ConfigError
 from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, FinalDone, FinalEpoch,
                           FinalStarted, JobDone, PhaseSwitched, SearchFinished, StepDone)
 from .core.stats import perplexity
 
-SEARCH_ONLY = ("keep_fraction", "max_steps_to_action", "drop_k", "ops", "parallel", "save", "seed_rule", "retest",
-               "retest_margin")
+SEARCH_ONLY = settings(search_only=True)                    # proxy trains one cell: it refuses these
+BACKEND_FLAGS = settings("backend")                         # train's: where it runs, not its numbers
+QUALITY_FLAGS = settings(retrain=True, seed_flags=True)     # what a quality report may retrain with
 
 
 def _add_config_flags(p: argparse.ArgumentParser, names=None, cls=SearchConfig, default: str | None = None) -> None:
@@ -84,7 +85,6 @@ def _printer(event, out=sys.stdout):
                 f"ops {r['cell']['ops']}")
 
 
-# Settings a resumed search may change: they decide where and how candidates train, not their numbers.
 def cmd_search(args) -> int:
     from .plot import save_curves
     from .search import Search
@@ -206,9 +206,6 @@ def _train_printer(event):
             say(json.dumps({k: r[k] for k in ("valid_ppl", "test_ppl", "best_epoch", "epochs", "params", "seconds")}))
 
 
-BACKEND_FLAGS = ("backend", "ray_address", "gpus_per_task")   # train's: where it runs, not its numbers
-
-
 def cmd_train(args) -> int:
     from .backend import run_final
     from .final.run import FinalRun
@@ -242,10 +239,6 @@ def cmd_train(args) -> int:
               file=sys.stderr)
         return 130
     return 0
-
-
-QUALITY_FLAGS = ("data", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt", "device",
-                 "precision", "fuse")
 
 
 def cmd_quality(args) -> int:

@@ -15,10 +15,8 @@ from .backend import make_backend
 from .core.cell import Cell
 from .core.config import SearchConfig
 from .core.data import initial_embedding, load_corpus, load_vectors
-from .core.runtime import derive_seed, resolve_device
+from .core.runtime import SALT_EMB, SALT_FINAL, derive_seed, resolve_device
 from .proxy.train import Result
-
-SALT_EMB, SALT_FINAL = 0xE3B, 0xF1
 
 
 def start_embedding(cfg: SearchConfig, words: list[str]) -> torch.Tensor:

@@ -67,9 +67,8 @@ def test_auto_trains_two_candidates_at_a_time_on_cpu(tiny_data, tmp_path):
 
 
 def test_auto_group_size_per_device_and_backend(tiny_data, tmp_path):
-    from types import SimpleNamespace
-    size = lambda device, **kw: Search._group_size(SimpleNamespace(cfg=tiny(tiny_data, tmp_path, **kw),
-                                                                   device=torch.device(device)), todo=[1] * 5)
+    from autoshrink.scheduler import Scheduler
+    size = lambda device, **kw: Scheduler(tiny(tiny_data, tmp_path, **kw), torch.device(device), None).group_size(5)
     assert size("cpu", parallel=0) == 2 and size("cuda", parallel=0) == 5 and size("cpu", parallel=3) == 3
     assert size("cpu", parallel=0, backend="ray") == 1        # one candidate a Ray task, as before
 

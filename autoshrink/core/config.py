@@ -1,8 +1,10 @@
 """The search configuration: one dataclass shared by the CLI, the widgets and the notebooks.
 
 Field names are the seed's command-line flag names (`--nodes`, `--emsize`, `--keep_fraction`, ...),
-so one name means one concept everywhere; each field holds its default and its help (`setting`),
-which the command line's --help and the panel's tooltips read. `SearchConfig.check()` turns bad values into a
+so one name means one concept everywhere; each field describes its setting once (`setting`): its
+default, its help (the command line's --help, the panel's tooltips), its group and its marks, from
+which the command line's flags, the panel's groups, the resume rule and the runs list's columns
+are derived (`settings(...)`). `SearchConfig.check()` turns bad values into a
 `ConfigError` whose message is one line naming the problem and the fix.
 """
 from __future__ import annotations
@@ -22,14 +24,46 @@ SEED_RULES = ("step", "candidate")       # where a candidate's weight seed comes
 
 
 
-def setting(default, help: str):
-    """A setting's default and its help: the help of its command-line flag and its panel tooltip."""
-    return field(default=default, metadata={"help": help})
+# A setting's group: the part of a search it belongs to (the panel shows them under these headings).
+GROUPS = {
+    "space": "the search space: a branch keeps its parent's",
+    "search": "the shrink loop, its score and its seeds",
+    "training": "the proxy training of one cell",
+    "files": "where data is read and results are written",
+    "machine": "where and how the arithmetic runs here",
+    "backend": "where trainings run: here or as Ray tasks",
+}
+KINDS = ("resumable", "search_only", "listed", "retrain")   # yes/no marks of a setting, besides its group
+
+
+def setting(default, help: str, group: str | None = None, *, resumable: bool = False, search_only: bool = False,
+            listed: bool = False, retrain: bool = False):
+    """A setting described once: its default, its help (the flag's help and the panel's tooltip),
+    its `group` (GROUPS; every SearchConfig setting has one) and its marks: `resumable`, a resumed
+    search may change it (it decides where and how candidates train, not their numbers);
+    `search_only`, it means nothing to one cell's training (`proxy` refuses it); `listed`, a column
+    of the runs list; `retrain`, a quality report may retrain the search's cells with another value."""
+    return field(default=default, metadata={"help": help, "group": group, "resumable": resumable,
+                                            "search_only": search_only, "listed": listed, "retrain": retrain})
 
 
 def help_texts(cls=None) -> dict[str, str]:
     """Each setting's help (SearchConfig's, or another dataclass of settings), the seed flags included."""
     return {name: f.metadata.get("help", "") for name, f in (cls or SearchConfig).__dataclass_fields__.items()}
+
+
+def settings(*groups: str, seed_flags: bool = False, **kinds: bool) -> tuple[str, ...]:
+    """The names of SearchConfig's settings in `groups`, group after group (every setting when no
+    group is given), that have each mark of `kinds` (e.g. resumable=True), in the dataclass's order;
+    with `seed_flags`, the seed's flags nhid and nhidlast too (no fields: they follow --emsize)."""
+    unknown = sorted(set(groups) - set(GROUPS)) + sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown group or mark {unknown}; groups are {list(GROUPS)}, marks {list(KINDS)}")
+    every = SearchConfig.__dataclass_fields__.values() if seed_flags else dataclasses.fields(SearchConfig)
+    chosen = [f for f in every if all(f.metadata[k] == v for k, v in kinds.items())]
+    if not groups:
+        return tuple(f.name for f in chosen)
+    return tuple(f.name for g in groups for f in chosen if f.metadata["group"] == g)
 
 
 def known_settings(cls, d: dict, what: str, also=()) -> dict:
@@ -45,45 +79,79 @@ def known_settings(cls, d: dict, what: str, also=()) -> dict:
 @dataclass
 class SearchConfig:
     # --- search space
-    nodes: int = setting(6, "N, nodes of the ShrinkCell (the published search uses 6)")
+    nodes: int = setting(6, "N, nodes of the ShrinkCell (the published search uses 6)", "space", listed=True)
     # --- data
-    data: str = setting("data/penn_proxy", "folder with train.txt, valid.txt, test.txt (the PTB proxy)")
-    emb_path: Optional[str] = setting(None, "pretrained word vectors: pickled dict word -> vector, or GloVe text")
+    data: str = setting("data/penn_proxy", "folder with train.txt, valid.txt, test.txt (the PTB proxy)",
+        "files", resumable=True, retrain=True)
+    emb_path: Optional[str] = setting(None, "pretrained word vectors: pickled dict word -> vector, or GloVe text",
+        "files")
     # --- model sizes (the decoder is tied to the embedding, so the hidden size is emsize)
-    emsize: int = setting(100, "word embedding size E, also the cell's hidden size H (nhid)")
-    nhid: InitVar[Optional[int]] = setting(None, "seed flag, hidden size: it follows --emsize; another value is refused")
-    nhidlast: InitVar[Optional[int]] = setting(None, "seed flag, last layer size: it follows --emsize; another value is refused")
+    emsize: int = setting(100, "word embedding size E, also the cell's hidden size H (nhid)",
+        "training", listed=True, retrain=True)
+    nhid: InitVar[Optional[int]] = setting(None,
+        "seed flag, hidden size: it follows --emsize; another value is refused",
+        "training", retrain=True)
+    nhidlast: InitVar[Optional[int]] = setting(None,
+        "seed flag, last layer size: it follows --emsize; another value is refused",
+        "training")
     # --- proxy training of each candidate
-    lr: float = setting(20.0, "initial SGD learning rate")
-    clip: float = setting(0.25, "gradient-norm clip, per candidate")
-    epochs: int = setting(10, "proxy training epochs per candidate")
-    batch_size: int = setting(128, "training batch (columns of the token stream)")
-    eval_batch_size: int = setting(256, "validation batch")
-    bptt: int = setting(35, "training sequence length (17 with probability 0.05)")
+    lr: float = setting(20.0, "initial SGD learning rate", "training", retrain=True)
+    clip: float = setting(0.25, "gradient-norm clip, per candidate", "training", retrain=True)
+    epochs: int = setting(10, "proxy training epochs per candidate", "training", listed=True, retrain=True)
+    batch_size: int = setting(128, "training batch (columns of the token stream)", "training", retrain=True)
+    eval_batch_size: int = setting(256, "validation batch", "training", retrain=True)
+    bptt: int = setting(35, "training sequence length (17 with probability 0.05)", "training", retrain=True)
     # --- the shrink loop
-    keep_fraction: float = setting(0.25, "stop once edges <= round(full edges * keep_fraction)")
-    max_steps_to_action: int = setting(10, "candidates (edges tried) per shrink step")
-    drop_k: int = setting(1, "edges removed for good per shrink step")
-    halving: int = setting(0, "successive halving: after this many epochs the worse half of a step's candidates stops (0: off)")
-    retest: int = setting(0, "extra seeds for a close step's leaders (0: off): the step then decides on their mean score")
-    retest_margin: float = setting(1.0, "score points: candidates this close to the step's best are its leaders (at most 3)")
-    ops: Optional[str] = setting(None, "node ops, N comma-separated names (e.g. tanh,identity,sigmoid,...); None draws them from --seed")
+    keep_fraction: float = setting(0.25, "stop once edges <= round(full edges * keep_fraction)",
+        "search", search_only=True)
+    max_steps_to_action: int = setting(10, "candidates (edges tried) per shrink step", "search", search_only=True)
+    drop_k: int = setting(1, "edges removed for good per shrink step", "search", search_only=True)
+    halving: int = setting(0,
+        "successive halving: after this many epochs the worse half of a step's candidates stops (0: off)",
+        "search", search_only=True)
+    retest: int = setting(0,
+        "extra seeds for a close step's leaders (0: off): the step then decides on their mean score",
+        "search", search_only=True)
+    retest_margin: float = setting(1.0,
+        "score points: candidates this close to the step's best are its leaders (at most 3)",
+        "search", search_only=True)
+    ops: Optional[str] = setting(None,
+        "node ops, N comma-separated names (e.g. tanh,identity,sigmoid,...); None draws them from --seed",
+        "space", search_only=True)
     # --- the score: (target_ppl - ppl) * ppl_weight - cost_weight * (log10(flops) - 6)
-    target_ppl: float = setting(200.0, "perplexity at which the score's accuracy term is zero")
-    ppl_weight: float = setting(0.25, "score points per unit of perplexity below target_ppl")
-    cost_weight: float = setting(1.0, "score points lost per tenfold flops above 10^6")
+    target_ppl: float = setting(200.0, "perplexity at which the score's accuracy term is zero", "search")
+    ppl_weight: float = setting(0.25, "score points per unit of perplexity below target_ppl", "search")
+    cost_weight: float = setting(1.0, "score points lost per tenfold flops above 10^6", "search")
     # --- running
-    seed: int = setting(1, "run seed: ops, edge order and every candidate's weights follow from it")
-    seed_rule: str = setting("step", '"step": a step\'s candidates share one weight seed (paired: they differ only in the removed edge); "candidate": one seed per candidate')
-    device: str = setting("auto", '"auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...')
-    parallel: int = setting(0, "candidates trained together in one batched model; 0 = auto (the whole step on a GPU, 2 on a CPU)")
-    save: str = setting("search-run", "folder for search.json, graph pickles, curves and log.txt")
-    precision: str = setting("auto", '"auto" (bf16 on a bf16-fast device from nhid 64, else fp32: README "Trusting a search\'s decisions"), "fp32", "bf16" (fp32 master weights) or "bf16-decoder"')
-    fuse: str = setting("auto", 'fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"')
-    graphs: str = setting("auto", 'CUDA graphs over each training step: "on" (CUDA only), "off", "auto" (off until measured on a GPU)')
-    backend: str = setting("local", 'where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)')
-    ray_address: Optional[str] = setting(None, 'for --backend ray: none starts Ray here, "auto" joins the running one, or HOST:PORT')
-    gpus_per_task: float = setting(0.0, "GPUs each Ray task asks for (0.5: two tasks share one); 0 trains on CPU")
+    seed: int = setting(1, "run seed: ops, edge order and every candidate's weights follow from it",
+        "search", listed=True)
+    seed_rule: str = setting("step",
+        '"step": a step\'s candidates share one weight seed (paired: they differ only in the removed edge); '
+        '"candidate": one seed per candidate',
+        "search", search_only=True, listed=True)
+    device: str = setting("auto", '"auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...',
+        "machine", resumable=True, retrain=True)
+    parallel: int = setting(0,
+        "candidates trained together in one batched model; 0 = auto (the whole step on a GPU, 2 on a CPU)",
+        "machine", resumable=True, search_only=True)
+    save: str = setting("search-run", "folder for search.json, graph pickles, curves and log.txt",
+        "files", resumable=True, search_only=True)
+    precision: str = setting("auto",
+        '"auto" (bf16 on a bf16-fast device from nhid 64, else fp32: docs/results/rank-study.md), "fp32",'
+        ' "bf16" (fp32 master weights) or "bf16-decoder"',
+        "machine", listed=True, retrain=True)
+    fuse: str = setting("auto", 'fused kernels (chunked decoder + cross-entropy): "auto", "on" or "off"',
+        "machine", resumable=True, retrain=True)
+    graphs: str = setting("auto",
+        'CUDA graphs over each training step: "on" (CUDA only), "off", "auto" (off until measured on a GPU)',
+        "machine", resumable=True)
+    backend: str = setting("local", 'where candidates train: "local" (here) or "ray" (Ray tasks, here or on a cluster)',
+        "backend", resumable=True)
+    ray_address: Optional[str] = setting(None,
+        'for --backend ray: none starts Ray here, "auto" joins the running one, or HOST:PORT',
+        "backend", resumable=True)
+    gpus_per_task: float = setting(0.0, "GPUs each Ray task asks for (0.5: two tasks share one); 0 trains on CPU",
+        "backend", resumable=True)
 
     def __post_init__(self, nhid, nhidlast) -> None:
         self._seed_sizes = {"nhid": nhid, "nhidlast": nhidlast}   # checked by check(), never stored

@@ -6,7 +6,7 @@
     cell = load_cell("search-run")               # the same from disk; also a cell JSON, a graph pickle, shrinkrnn
     write_state("search-run", state)             # atomic; every non-finite number becomes null
 
-The layout on disk is the plain dict (README.md, "Outputs of a search"). `Search` holds the typed
+The layout on disk is the plain dict (docs/guide/record-format.md). `Search` holds the typed
 record (`search.record`), changes it and writes `to_dict()`, which gives back the layout to the key
 (keys it does not know ride along in `extra`); views and plots read the layout (`search.state`)
 through the queries below, the one home of each query. The best cell is the cell left by the step
@@ -83,6 +83,10 @@ class Trained(_Plain):
     curve: list = field(default_factory=list)   # per epoch: epoch, train_loss, val_loss, lr
     extra: dict = field(default_factory=dict)
 
+    def decision_key(self) -> tuple:
+        """What a step ranks it by (record.decision_key)."""
+        return decision_key(self.ended, self.score, getattr(self, "mean_score", None))
+
 
 @dataclass(kw_only=True)
 class Candidate(Trained):
@@ -134,8 +138,8 @@ class Step(_Plain):
     OPEN = ("step", "done", "edges_before", "order", "candidates", "retests", "rung")   # what an open step holds
     step: int
     done: bool
-    edges_before: int
-    order: list                     # the edges tried, in order
+    edges_before: int = 0
+    order: list = field(default_factory=list)      # the edges tried, in order
     candidates: list = field(default_factory=list)  # Candidate records, in the order they finished
     removed: Optional[list] = None
     pruned: Optional[list] = None
@@ -212,44 +216,86 @@ class SearchRecord(_Plain):
         """The step in progress (the last one, not done), None between steps."""
         return self.steps[-1] if self.steps and not self.steps[-1].done else None
 
+    def done_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.done]
+
+    def step_record(self, number: int) -> Optional[Step]:
+        """Finished step `number`, None when there is no such step."""
+        return next((s for s in self.done_steps() if s.step == number), None)
+
+    def best_step(self) -> Optional[Best]:
+        """The step whose chosen candidate scored highest (first on a tie): its step, score and the
+        cell it left; None while no finished step has a score. What `graph-best` holds."""
+        best = None
+        for s in self.done_steps():
+            if s.best_score is not None and (best is None or s.best_score > best.score):
+                best = Best(step=s.step, score=s.best_score, cell=s.cell)
+        return best
+
+    def best_ppl(self) -> Optional[float]:
+        """The proxy ppl of the best step's chosen candidate (the discovered cell's), None while there is none."""
+        best = self.best_step()
+        step = self.step_record(best.step) if best else None
+        chosen = [c for c in (step.candidates if step else []) if c.edge in (step.removed or [])]
+        return chosen[0].ppl if chosen else None
+
     def cell_of(self, which="best") -> Cell:
-        return cell_of(self.to_dict(), which)
+        """The cell `which` (parse_which) of the search: the best step's cell, the final cell, or step N's cell."""
+        w = parse_which(which)
+        if w == "final":
+            if self.final is None:
+                raise ConfigError("the search has no final cell yet (not finished); use --which best or step:N")
+            return Cell.from_dict(self.final.cell)
+        if w == "best":
+            best = self.best_step()
+            if best is None:
+                raise ConfigError("no shrink step of this search has a score yet, so there is no best cell; "
+                                  "take a step first or use --which step:N")
+            return Cell.from_dict(best.cell)
+        step, done = self.step_record(w), self.done_steps()
+        if step is None:
+            raise ConfigError(f"--which step:{w}: the search has finished steps 0 to {len(done) - 1}; pick one of them"
+                              if done else f"--which step:{w}: the search has no finished step yet")
+        return Cell.from_dict(step.cell)
 
 
-# --- queries on the plain dict (what widgets, plots and the CLI hold)
+def decision_key(ended: str | None, score, mean_score=None) -> tuple:
+    """What a step ranks a candidate by: not halved first, then its mean score over seeds when
+    retested (--retest), else its score; a diverged one (score None) last."""
+    s = score if mean_score is None else mean_score
+    return ended != "halved", -math.inf if s is None else s
+
+
+# --- the same queries on the plain layout (what search.json holds), each answered by the typed record
+def typed(state: dict) -> SearchRecord:
+    """A plain record typed for a query; the keys a query needs not (format, config, cells) may be missing."""
+    return SearchRecord.from_dict({"format": FORMAT, "config": {}, "initial": {}, "cell": {}, "steps": [], **state})
+
+
 def done_steps(state: dict) -> list[dict]:
     return [s for s in state["steps"] if s.get("done")]
 
 
 def pending_step(state: dict) -> dict | None:
-    """The step in progress (the last one, not done), None between steps."""
+    """The step in progress (SearchRecord.pending), None between steps."""
     steps = state["steps"]
     return steps[-1] if steps and not steps[-1].get("done") else None
 
 
 def decision_score(c: dict) -> tuple:
-    """What a step ranks a candidate record by: not halved first, then its mean score over seeds
-    when retested (--retest), else its score; a diverged one (score null) last."""
-    s = c.get("mean_score", c.get("score"))
-    return c.get("ended") != "halved", -math.inf if s is None else s
+    """decision_key of a candidate record in its plain layout."""
+    return decision_key(c.get("ended"), c.get("score"), c.get("mean_score"))
 
 
 def best_of(state: dict) -> dict | None:
-    """{"step", "score", "cell"} of the step whose chosen candidate scored highest (first on a tie),
-    None while no finished step has a score."""
-    best = None
-    for s in done_steps(state):
-        if s.get("best_score") is not None and (best is None or s["best_score"] > best["score"]):
-            best = {"step": s["step"], "score": s["best_score"], "cell": s["cell"]}
-    return best
+    """{"step", "score", "cell"} of SearchRecord.best_step, None while there is none."""
+    best = typed(state).best_step()
+    return best.to_dict() if best else None
 
 
 def best_ppl(state: dict) -> float | None:
-    """The proxy ppl of the best step's chosen candidate (the discovered cell's), None while there is none."""
-    best = best_of(state)
-    step = next((s for s in state["steps"] if best and s["step"] == best["step"]), None)
-    chosen = [c for c in (step or {}).get("candidates", []) if c["edge"] in (step.get("removed") or [])]
-    return chosen[0]["ppl"] if chosen else None
+    """SearchRecord.best_ppl of a plain record."""
+    return typed(state).best_ppl()
 
 
 def parse_which(which) -> str | int:
@@ -272,23 +318,8 @@ def which_name(which) -> str:
 
 
 def cell_of(state: dict, which="best") -> Cell:
-    """The cell `which` of a search record: the best step's cell, the final cell, or step N's cell."""
-    w = parse_which(which)
-    if w == "final":
-        if not state.get("final"):
-            raise ConfigError("the search has no final cell yet (not finished); use --which best or step:N")
-        return Cell.from_dict(state["final"]["cell"])
-    if w == "best":
-        best = best_of(state)
-        if best is None:
-            raise ConfigError("no shrink step of this search has a score yet, so there is no best cell; "
-                              "take a step first or use --which step:N")
-        return Cell.from_dict(best["cell"])
-    steps = {s["step"]: s for s in done_steps(state)}
-    if w not in steps:
-        raise ConfigError(f"--which step:{w}: the search has finished steps 0 to {len(steps) - 1}; pick one of them"
-                          if steps else f"--which step:{w}: the search has no finished step yet")
-    return Cell.from_dict(steps[w]["cell"])
+    """SearchRecord.cell_of of a plain record: the best step's cell, the final cell, or step N's cell."""
+    return typed(state).cell_of(which)
 
 
 # --- reading and writing

@@ -11,6 +11,14 @@ What the search's events told (candidates in training, their epochs so far, the 
 is kept in `runner.progress` for the views; every change is passed on as `on_change(change)`: the
 search's events (autoshrink.core.events), then the runner's own PhaseChanged, BusyChanged, SaveChanged
 and Refreshed.
+
+Training never waits for a figure: the thread that trains only hands its changes over (a queue)
+and goes on; a drawing thread takes them, applies them to `progress` and tells `on_change`, holding
+`runner.lock` (which the views hold while they read), so the lab redraws outside the training.
+When changes come faster than the lab draws, the drawing thread skips a change that a later one
+of the same kind (and candidate) supersedes: the views read `progress`, so the later one draws
+both. A change made in another thread (a button, the follower) is told there, under the lock.
+`step()`, `run()` and `wait()` return once every change so far is drawn.
 """
 from __future__ import annotations
 
@@ -26,11 +34,11 @@ from ..core.config import SearchConfig
 from ..core.data import load_corpus
 from ..core.errors import ConfigError
 from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone, TrainingDone, TrainingStarted
-from ..core.record import cell_of, done_steps, record_path, which_name
+from ..core.record import SearchRecord, record_path, which_name
 from ..core.runtime import resolve_device
 from ..one_cell import cell_seed, start_embedding
 from ..plot import save_curves
-from ..search import SAFE_ON_RESUME, Search, read_state
+from ..search import SAFE_ON_RESUME, Search
 from .worker import Worker
 
 
@@ -63,24 +71,26 @@ def fresh_folder(save) -> str:
     return name
 
 
-def pick_cell(state: dict, which="best") -> tuple[Cell, str]:
-    """The cell `which` names in a search record (record.cell_of: "best", "final", "step N") and
-    the file name export gives it (cell-best, cell-final, cell-step3)."""
+def pick_cell(record: SearchRecord | dict, which="best") -> tuple[Cell, str]:
+    """The cell `which` names in a search record (SearchRecord.cell_of: "best", "final", "step N";
+    a plain record is typed first) and the file name export gives it (cell-best, cell-final, cell-step3)."""
+    record = record if isinstance(record, SearchRecord) else SearchRecord.from_dict(record)
     try:
-        return cell_of(state, which), f"cell-{which_name(which)}"
+        return record.cell_of(which), f"cell-{which_name(which)}"
     except ConfigError as e:
         raise LabError(str(e)) from None
 
 
 def saved_cell(save, which="best") -> Cell:
     """The cell `which` (see pick_cell) of the search saved in `save`."""
-    return pick_cell(read_state(save), which)[0]
+    return pick_cell(read_record(save), which)[0]
 
 
 # What the runner tells its lab (on_change) besides the search's events.
 @dataclass(frozen=True)
 class PhaseChanged:
-    """runner.phase changed."""
+    """runner.progress.phase changed (to `phase`)."""
+    phase: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,14 +134,6 @@ def train_each(cells: dict, cfg: SearchConfig, results: dict, on_start=None, on_
     return all(r is not None for r in out)
 
 
-def _stamp(path: Path):
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size, st.st_ino
-
-
 class Runner:
     """One search behind a lab: made at the first step (so creating a runner reads nothing),
     resumed from a save folder, or followed read-only while another process writes it."""
@@ -139,42 +141,46 @@ class Runner:
     def __init__(self, config, on_change=None, on_event=None):
         self.config = config                  # callable -> SearchConfig (raises ConfigError)
         self.on_change = on_change            # the lab: redraw after each change
-        self.on_event = on_event              # also told every search event, after the lab
-        self.search: Search | None = None
-        self.opened: tuple[Path, dict] | None = None   # (folder, state) opened, not resumed (yet)
+        self.on_event = on_event              # also told every search event, in the training thread
+        self.search: Search | None = None     # the search written here, or one open read-only (opened or followed)
         self.following = False
         self.error: BaseException | None = None
         self.trace = ""                       # traceback text of an unexpected error
         self.progress = Progress()
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()         # held while a change is applied and drawn
         self.worker = Worker("the lab is busy (Step/Run pressed); press Stop or call lab.wait() first",
-                             on_end=lambda: self._tell(BusyChanged()))
+                             on_end=self._job_ended)
         self._fresh = False                   # a candidate has started since Pause: the step may stop now
         self._watch = threading.Event()
         self._watcher: threading.Thread | None = None
-        self._seen = None
+        self._job_thread: threading.Thread | None = None   # the thread that trains (its changes are queued)
+        self._queue: list = []                # changes handed over by the training thread, not yet drawn
+        self._drawing = False
+        self._drawer: threading.Thread | None = None
+        self._cv = threading.Condition()
 
     # --- what there is
     @property
+    def record(self) -> SearchRecord | None:
+        """The typed search record (None before the first step of a new search)."""
+        return self.search.record if self.search is not None else None
+
+    @property
     def state(self) -> dict | None:
-        """The search record (None before the first step of a new search)."""
-        if self.search is not None:
-            return self.search.state
-        return self.opened[1] if self.opened else None
+        """The search record in its plain layout (None before the first step of a new search)."""
+        return self.search.state if self.search is not None else None
 
     @property
     def save_dir(self) -> Path | None:
-        if self.search is not None:
-            return self.search.save_dir
-        return self.opened[0] if self.opened else None
+        return self.search.save_dir if self.search is not None else None
 
     @property
     def history(self) -> list[dict]:
-        return done_steps(self.state) if self.state else []
+        return self.search.history if self.search is not None else []
 
     @property
     def finished(self) -> bool:
-        return (self.state or {}).get("final") is not None
+        return self.search is not None and self.search.finished
 
     @property
     def busy(self) -> bool:
@@ -188,31 +194,99 @@ class Runner:
     def stopping(self) -> bool:
         return self.worker.busy and self.worker.stopping
 
+    # --- telling the lab: queued from the training thread, drawn in the drawing thread
     def _tell(self, change) -> None:
-        if self.on_change is not None:
-            self.on_change(change)
+        """Apply `change` to progress and tell the lab: handed over when the training thread tells it,
+        else here, under the lock."""
+        if threading.current_thread() is self._job_thread:
+            self._post(change)
+            return
+        with self.lock:
+            self._apply(change)
+            if self.on_change is not None:
+                self.on_change(change)
+
+    def _post(self, change) -> None:
+        with self._cv:
+            self._queue.append(change)
+            if self._drawer is None:
+                self._drawer = threading.Thread(target=self._draw_loop, daemon=True)
+                self._drawer.start()
+            self._cv.notify_all()
+
+    def _draw_loop(self) -> None:
+        while True:
+            with self._cv:
+                if not self._queue:
+                    self._cv.wait(IDLE_SECONDS)
+                if not self._queue:                    # idle: the thread ends, the next change starts one
+                    self._drawer = None
+                    self._cv.notify_all()
+                    return
+                batch, self._queue, self._drawing = self._queue, [], True
+            try:
+                self._draw(batch)
+            except Exception:                          # a lab that fails to draw must not stop the drawing
+                self.trace = traceback.format_exc()
+            finally:
+                with self._cv:
+                    self._drawing = False
+                    self._cv.notify_all()
+
+    def _draw(self, batch: list) -> None:
+        """Apply each change in order; tell the lab those that no later change of the batch supersedes."""
+        keys = [_key(c) for c in batch]
+        for k, change in enumerate(batch):
+            with self.lock:
+                self._apply(change)
+                if self.on_change is not None and keys[k] not in keys[k + 1:]:
+                    self.on_change(change)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every change handed over so far is drawn."""
+        if threading.current_thread() is self._drawer:
+            return
+        with self._cv:
+            self._cv.wait_for(lambda: not self._queue and not self._drawing, timeout)
+
+    def _apply(self, change) -> None:
+        """What a change does to progress (in the drawing thread, or under the lock)."""
+        handle = {CandidateStarted: self._started, CandidateEpoch: self._epoch, CandidateDone: self._done,
+                  StepDone: self._step_done, SearchFinished: self._finished, PhaseChanged: self._phase,
+                  BusyChanged: self._busy_changed}.get(type(change))
+        if handle is not None:
+            handle(change)
 
     def set_phase(self, phase: str) -> None:
-        self.progress.phase = phase
-        self._tell(PhaseChanged())
+        self._tell(PhaseChanged(phase))
+
+    def _phase(self, change: PhaseChanged) -> None:
+        self.progress.phase = change.phase
+
+    def _busy_changed(self, _: BusyChanged) -> None:
+        if not self.worker.busy:
+            self.progress.training = []
+
+    def _job_ended(self) -> None:
+        self._tell(BusyChanged())
+        self._job_thread = None
 
     # --- making, opening and following a search
     def ensure_search(self) -> Search:
         if self.following:
             raise LabError("this lab follows a search another process writes (read-only); "
                            "open it again with SearchLab.open(save) once that run has ended")
-        if self.search is not None:
+        if self.search is not None and not self.search.readonly:
             return self.search
         cfg = self.config()
-        if self.opened is not None:
+        if self.search is not None:         # opened read-only: resumed now that the settings allow it
             runtime = {k: getattr(cfg, k) for k in SAFE_ON_RESUME if k != "save"}
-            self.search = Search.resume(self.opened[0], on_event=self._on_event, **runtime)
+            self.search = Search.resume(self.search.save_dir, on_event=self._on_event, **runtime)
         else:
             save = fresh_folder(cfg.save)
             if save != cfg.save:
                 self._tell(SaveChanged(save))
             self.search = Search(cfg.replace(save=save), on_event=self._on_event)
-        self.opened = None
         return self.search
 
     def branch(self, at_step: int) -> Path:
@@ -229,9 +303,8 @@ class Runner:
         save = fresh_folder(f"{parent}-from{at_step}")
         changes = {k: v for k, v in cfg.to_dict().items() if k != "save"}    # SPACE: refused unless the parent's
         branch = Search.branch(parent, at_step, save, on_event=self._on_event, **changes)
-        if self.search is not None:
-            self.search.close()
-        self.search, self.opened = branch, None
+        self.search.close()
+        self.search = branch
         self._tell(SaveChanged(save))
         self.set_phase(f"branched after step {at_step} of {parent}: Step or Run continues the branch")
         return Path(save)
@@ -239,7 +312,7 @@ class Runner:
     def open(self, save) -> None:
         """Take up the search saved in `save`: resumed at once when its settings allow, else shown
         read-only until they are fixed (Step or Run tries again)."""
-        self.opened = (Path(save), read_search(save))
+        self.search = open_search(save)
         try:
             search = self.ensure_search()
             self.set_phase("opened" + (": finished" if search.finished else ": Step or Run continues it"))
@@ -248,10 +321,9 @@ class Runner:
 
     def follow(self, save, interval: float = 1.0) -> None:
         """Show the search saved in `save` read-only and reread it whenever search.json changes
-        (checked every `interval` seconds in a thread), e.g. while the command line runs it."""
+        (Search.update, asked every `interval` seconds in a thread), e.g. while the command line runs it."""
         self.unfollow()
-        self.opened = (Path(save), read_search(save))
-        self._seen = _stamp(record_path(save))
+        self.search = open_search(save)
         self.following = True
         self.set_phase("following (read-only)")
         self._watch.clear()
@@ -266,17 +338,11 @@ class Runner:
         """Reread the followed search if search.json changed; True when it did."""
         if not self.following:
             return False
-        folder = self.opened[0]
-        stamp = _stamp(record_path(folder))
-        if stamp is None or stamp == self._seen:
-            return False
-        try:
-            state = read_state(folder)
-        except ConfigError:
-            return False
         with self.lock:   # the new record and its redraw together: whoever holds the lock next sees both
-            self.opened, self._seen = (folder, state), stamp
-            self.progress.phase = "following (read-only)" + (": the search has finished" if state.get("final") else "")
+            if not self.search.update():
+                return False
+            finished = ": the search has finished" if self.search.finished else ""
+            self.set_phase("following (read-only)" + finished)
             self._tell(Refreshed())
         return True
 
@@ -292,7 +358,7 @@ class Runner:
         if self.busy:
             return
         self.unfollow()
-        self.search = self.opened = None
+        self.search = None
         self.error, self.trace = None, ""
         self.progress = Progress(phase="new search: Step or Run starts it")
 
@@ -312,6 +378,7 @@ class Runner:
 
     def _work(self, job, raise_errors: bool) -> dict | None:
         """Run job(search) (in the worker); say how it ended in the phase. A user error is one line (LabError)."""
+        self._job_thread = threading.current_thread()
         self.error, self.trace = None, ""
         self._tell(BusyChanged())
         try:
@@ -319,7 +386,7 @@ class Runner:
             self.set_phase("starting")
             out = job(search)
             if search.finished:
-                self.set_phase(_finished_phase(search.state))
+                self.set_phase(_finished_phase(search.record))
             elif out is None and (self.worker.stopping or self.worker.pausing):
                 self.set_phase(("stopped" if self.worker.stopping else "paused") + ": Step or Run continues the search")
             return out
@@ -339,11 +406,12 @@ class Runner:
             if raise_errors:
                 raise
             return None
-        finally:
-            self.progress.training = []
 
     def _sync(self, job) -> dict | None:
-        return self.worker.run(lambda: self._work(job, raise_errors=True))
+        try:
+            return self.worker.run(lambda: self._work(job, raise_errors=True))
+        finally:
+            self.flush()
 
     def _background(self, job) -> None:
         self.worker.start(lambda: self._work(job, raise_errors=False))
@@ -374,36 +442,35 @@ class Runner:
         self.set_phase("stopping at the end of this epoch")
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait for the background Step/Run to end."""
+        """Wait for the background Step/Run to end, and for the lab to draw what it told."""
         self.worker.wait(timeout)
+        if not self.worker.busy:
+            self.flush(timeout)
 
     def export(self, which="best") -> tuple[dict[str, Path], Cell, str]:
         """Write the cell `which` (see pick_cell) into <save>/export/ as <name>.svg, .json, ...;
         returns (kind -> path, the cell, its name)."""
         from ..export import export_cell
-        state = self.state
-        if state is None:
+        record = self.record
+        if record is None:
             raise LabError("nothing to export yet: take a step first")
         if self.following:
             raise LabError("this lab follows a search another process writes (read-only); export with "
                            "`python -m autoshrink export --cell SAVE_DIR --out DIR` or once that run has ended")
-        cell, name = pick_cell(state, which)
-        return export_cell(cell, self.save_dir / "export", config=state["config"], name=name), cell, name
+        cell, name = pick_cell(record, which)
+        return export_cell(cell, self.save_dir / "export", config=record.config, name=name), cell, name
 
-    # --- events from the search (in whichever thread runs it)
+    # --- events from the search (in the thread that trains)
     def _on_event(self, event) -> None:
-        handle = {CandidateStarted: self._started, CandidateEpoch: self._epoch, CandidateDone: self._done,
-                  StepDone: self._step_done, SearchFinished: self._finished}[type(event)]
-        with self.lock:
-            handle(event)
-            self._tell(event)
+        if isinstance(event, (CandidateStarted, CandidateEpoch)):
+            self._fresh = isinstance(event, CandidateStarted)
+        self._tell(event)
         if self.on_event is not None:
             self.on_event(event)
 
     def _started(self, e: CandidateStarted) -> None:
         step, edge, index, count = e.step, e.edge, e.index, e.count
         p = self.progress
-        self._fresh = True
         key = tuple(edge) if edge is not None else "final"
         if edge is not None:
             p.training.append(key)
@@ -411,8 +478,8 @@ class Runner:
         if p.shown not in p.training:
             p.shown = key
             p.epoch, p.epochs = 0, self.search.cfg.epochs
-        pending = self.search.pending
-        p.count, p.done = count, len(pending["candidates"]) if pending else 0
+        pending = self.search.record.pending
+        p.count, p.done = count, len(pending.candidates) if pending else 0
         if edge is None:
             p.phase = "training the final cell"
         elif len(p.training) == 1:
@@ -422,7 +489,6 @@ class Runner:
 
     def _epoch(self, e: CandidateEpoch) -> None:
         p = self.progress
-        self._fresh = False
         key = tuple(e.edge) if e.edge is not None else "final"
         p.curves.setdefault(key, []).append({"epoch": e.epoch, "train_loss": e.train_loss, "val_loss": e.val_loss})
         if key == p.shown:
@@ -443,21 +509,43 @@ class Runner:
     def _finished(self, e: SearchFinished) -> None:
         p = self.progress
         p.epoch, p.done = p.epochs, p.count
-        p.phase = _finished_phase(self.search.state)
+        p.phase = _finished_phase(self.search.record)
 
 
-def _finished_phase(state: dict) -> str:
-    final, best = state["final"], state.get("best")
-    text = f"finished: final cell ppl {formats.ppl(final['ppl'])}, {Cell.from_dict(final['cell']).n_edges} edges"
+IDLE_SECONDS = 5.0    # a drawing thread with nothing to draw for this long ends
+
+
+def _key(change) -> tuple:
+    """What a later change must share to supersede `change` when the lab falls behind: its kind,
+    and for a candidate's event its step and edge."""
+    return type(change), getattr(change, "step", None), tuple(getattr(change, "edge", None) or ())
+
+
+def _finished_phase(record: SearchRecord) -> str:
+    final, best = record.final, record.best
+    text = f"finished: final cell ppl {formats.ppl(final.ppl)}, {Cell.from_dict(final.cell).n_edges} edges"
     if best:
-        text += f"; best cell after step {best['step']} (score {formats.score(best['score'])}, " \
-                f"{Cell.from_dict(best['cell']).n_edges} edges)"
+        text += f"; best cell after step {best.step} (score {formats.score(best.score)}, " \
+                f"{Cell.from_dict(best.cell).n_edges} edges)"
     return text
 
 
 def read_search(save) -> dict:
-    """The search record saved in `save`; a LabError (one line) when there is none."""
+    """The search record saved in `save`, in its plain layout; a LabError (one line) when there is none."""
+    return read_record(save).to_dict()
+
+
+def read_record(save) -> SearchRecord:
+    """The typed search record saved in `save`; a LabError (one line) when there is none."""
     try:
-        return read_state(save)
+        return SearchRecord.read(save)
+    except ConfigError as e:
+        raise LabError(str(e)) from None
+
+
+def open_search(save) -> Search:
+    """The search saved in `save`, open read-only (Search.open_readonly); a LabError (one line) when there is none."""
+    try:
+        return Search.open_readonly(save)
     except ConfigError as e:
         raise LabError(str(e)) from None

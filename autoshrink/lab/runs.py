@@ -18,11 +18,12 @@ from pathlib import Path
 
 from ..core import formats
 from ..core.cell import Cell
+from ..core.config import settings
 from ..core.disk import WriterLock, read_json
 from ..core.errors import ConfigError
 from ..core.record import best_of, best_ppl, done_steps, read_state
 
-KEY_SETTINGS = ("nodes", "emsize", "epochs", "seed", "seed_rule", "precision")
+KEY_SETTINGS = settings(listed=True)   # the settings column: those config.py marks listed
 
 
 def _status(folder: Path, lock: str, finished: bool) -> tuple[str, int | None]:

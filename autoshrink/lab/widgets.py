@@ -25,7 +25,7 @@ import torch
 from .. import plot
 from ..core import formats
 
-from ..core.config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, SearchConfig, help_texts
+from ..core.config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, SearchConfig, help_texts, settings
 from ..core.errors import ConfigError
 from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone
 from ..core.runtime import resolve_device
@@ -70,13 +70,12 @@ SETTINGS = (  # SearchConfig field, label, widget class
     ("ray_address", "Ray address", W.Text),
     ("gpus_per_task", "GPUs per task", W.FloatText),
 )
-PANEL_GROUPS = (  # the panel's headed groups of SETTINGS, then ADVANCED in a fold, closed at first
-    ("the search", ("nodes", "ops", "max_steps_to_action", "drop_k", "keep_fraction", "target_ppl", "ppl_weight",
-                    "cost_weight", "seed", "seed_rule", "retest", "retest_margin", "halving")),
-    ("training", ("emsize", "epochs", "lr", "clip", "batch_size", "eval_batch_size", "bptt")),
-    ("files", ("data", "emb_path", "save")),
+PANEL_GROUPS = (  # the panel's headed groups of SETTINGS (config.GROUPS), then ADVANCED in a fold, closed at first
+    ("the search", settings("space", "search")),
+    ("training", settings("training")),
+    ("files", settings("files")),
 )
-ADVANCED = ("device", "parallel", "precision", "fuse", "graphs", "backend", "ray_address", "gpus_per_task")
+ADVANCED = settings("machine", "backend")
 BUTTONS = ("Step", "Run", "Pause", "Stop", "Reset", "Export")
 TIPS = {
     "Step": "one shrink step (or the final training once the cell is small enough)",

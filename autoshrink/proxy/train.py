@@ -4,7 +4,7 @@
 has its own weights, its own gradient-norm clip and its own early end; a candidate that ends is
 dropped from the batch. The sequence-length schedule of an epoch comes from (run seed, epoch) and
 each candidate's weights from its own seed, so which others share its batch changes only the
-order of the arithmetic (the last digits; README, "Reproducibility"). Progress goes out through
+order of the arithmetic (the last digits; docs/guide/reproducibility.md). Progress goes out through
 `on_event(event)` (events.EpochDone, events.TrainingDone); `should_stop()` is asked between
 epochs and, when true, training ends at once and unfinished candidates get None.
 """
@@ -21,11 +21,11 @@ from ..core.cell import Cell
 from ..core.config import SearchConfig
 from ..core.data import Corpus, batchify
 from ..core.events import EpochDone, TrainingDone, ignore
-from ..core.runtime import derive_seed
+from ..core.runtime import SALT_BATCHES, derive_seed
 from ..core.stats import DIVERGED_LOSS
 from .checkpoint import tag
 from .graphs import StepRunner, resolve_graphs
-from .model import BatchedRNNModel
+from .model import BatchedRNNModel, count_params
 from .precision import proxy_precision, resolve_fuse
 from .stream import chunked_loss, cut
 
@@ -54,7 +54,7 @@ class Result:
 
 def seq_lengths(n_rows: int, bptt: int, seed: int, epoch: int) -> list[int]:
     """The training step lengths of one epoch: bptt with probability 0.95, else bptt // 2."""
-    rng = np.random.default_rng(derive_seed(seed, 0xB977, epoch))
+    rng = np.random.default_rng(derive_seed(seed, SALT_BATCHES, epoch))
     return cut(n_rows, lambda: bptt if rng.random() >= SHORT_P else bptt // 2)
 
 
@@ -190,6 +190,20 @@ def _snapshot(model: BatchedRNNModel, tr: _Tracker, active: list[int], tags: lis
             "spent": [spent[k] for k in active], "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "tracker": [{"best": tr.best[k], "stale": tr.stale[k], "curve": tr.curve[k], "epochs": tr.epochs[k],
                          "test": tr.test[k]} for k in active]}
+
+
+def paused_result(checkpoint, cell: Cell, cfg: SearchConfig, ended: str = "paused") -> Result | None:
+    """The Result of `cell`'s training paused in `checkpoint` (train_cells' stop_after, one cell),
+    as if it ended there (`ended`): its best validation loss so far, its epochs, curve and wall
+    time; None when the checkpoint holds no paused training."""
+    saved = checkpoint.load()
+    if not saved:
+        return None
+    t, (_, V, E) = saved["tracker"][0], saved["weights"]["encoder"].shape
+    best = t["best"]
+    return Result(ppl=math.exp(best) if best < DIVERGED_LOSS else math.inf, val_loss=best,
+                  flops=cell.prune().flops(cfg.nhid), params=count_params(cell.prune().n_edges, V, E, cfg.nhid),
+                  seconds=saved["spent"][0], epochs=t["epochs"], diverged=False, ended=ended, curve=t["curve"])
 
 
 def _restore(saved: dict, tags: list[str], model: BatchedRNNModel, tr: _Tracker, spent: list[float]) -> tuple[int, float]:

@@ -18,7 +18,8 @@ A failed run (diverged) counts the same way for every entry: each cell's mean is
 runs and its failures are counted beside it; a cell with none finished ranks last. The summary
 gives per entry mean ± sd on test and validation, the discovered cell's rank among the random
 cells (test, and validation), its relative improvement over the random cells' mean, a one-sided
-permutation p-value that it beats a random cell, and the random search's winner against it.
+permutation p-value that it beats a random cell (over cells: each cell's mean, never its runs as
+if they were cells), and the random search's winner against it.
 `proxy_final_tau` says whether the proxy's order of cells predicts their final training's.
 
 Cells train with the search's own proxy trainer (`autoshrink.proxy.train.train_cells`, test split
@@ -49,13 +50,12 @@ from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import JobDone, JobStarted, ignore
 from ..core.record import load_cell, read_state
-from ..core.runtime import derive_seed, resolve_device
+from ..core.runtime import SALT_POOL, SALT_RANDOM, SALT_SAME_OPS, SALT_WEIGHTS, derive_seed, resolve_device
 from ..core.stats import cell_pvalue, kendall_tau, mean_sd, perplexity, smallest_pvalue
 from ..final.config import FinalConfig
 
 FORMAT = "autoshrink-quality/1"
 VERSION = 2          # part of the cache key: records of version 2 hold the test perplexity
-SALT_RANDOM, SALT_WEIGHTS, SALT_SAME_OPS, SALT_POOL = 0x7A4D, 0x3E1, 0x50C5, 0x9001
 GROUPS = ("discovered", "same ops", "random", "random search", "ShrinkRNN", "DARTS", "LSTM")
 MAX_DRAWS = 1000     # random cells drawn, at most, to find one with the wanted number of live edges
 
@@ -287,7 +287,8 @@ def summarize(records: list[dict]) -> dict:
     """Per entry (cell or baseline) and per group: mean ± sd of test and valid ppl, failures. For the
     discovered cell also: its rank among the random cells (each cell's mean over its finished runs;
     1 = better than all) on test and on validation, among the same-ops cells too, the random cells'
-    mean, its relative improvement over it, a one-sided permutation p-value over the runs' test ppl,
+    mean, its relative improvement over it, a one-sided permutation p-value over the cells' mean test
+    ppl (and the smallest one the number of random cells allows),
     and the random search's winner against it."""
     by_name: dict[str, list] = {}
     for r in records:

@@ -1,0 +1,46 @@
+"""The lab never makes training wait for a figure: the training thread hands its changes over, a
+drawing thread applies and draws them, and a lab that falls behind draws only the latest change
+of each kind (and candidate), the progress it reads holding every one."""
+import threading
+import time
+
+from records import LAB_TINY
+
+from autoshrink.core.config import SearchConfig
+from autoshrink.core.events import CandidateDone, CandidateEpoch, CandidateStarted
+from autoshrink.lab.runner import BusyChanged, Runner
+
+
+def test_a_lab_behind_draws_the_latest_change_of_each_candidate_with_every_epoch_applied():
+    told = []
+    runner = Runner(lambda: None, on_change=lambda c: told.append(c))
+    epochs = [CandidateEpoch(0, (0, 1), k, 3, 6.0 - k, 6.1 - k) for k in range(3)]
+    other = CandidateEpoch(0, (0, 2), 0, 3, 5.0, 5.1)
+    runner._draw([epochs[0], other, epochs[1], epochs[2]])
+    assert told == [other, epochs[2]]                                   # the order of their last occurrence
+    assert [e["epoch"] for e in runner.progress.curves[(0, 1)]] == [0, 1, 2] and len(runner.progress.curves[(0, 2)]) == 1
+
+
+def test_training_goes_on_while_the_lab_is_stuck_drawing(tiny_data, tmp_path):
+    gate, told, trained = threading.Event(), [], []
+    trainer = []
+
+    def on_change(change):        # a figure that takes until the test says so
+        told.append((change, threading.current_thread()))
+        if isinstance(change, CandidateStarted):
+            gate.wait(120)
+
+    cfg = SearchConfig(**LAB_TINY, data=str(tiny_data), save=str(tmp_path / "run"))
+    runner = Runner(lambda: cfg, on_change=on_change,
+                    on_event=lambda e: (trainer.append(threading.current_thread()), trained.append(e)))
+    runner.start_step()
+    deadline = time.monotonic() + 300
+    while runner.busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not runner.busy and not gate.is_set()                      # the whole step trained behind a stuck lab
+    assert sum(isinstance(e, CandidateDone) for e in trained) == 3
+    gate.set()
+    runner.wait(60)
+    assert all(thread is not trainer[0] for _, thread in told)           # never drawn in the training thread
+    assert isinstance(told[-1][0], BusyChanged) and runner.progress.done == 3 and runner.progress.training == []
+    assert runner.history and runner.progress.phase.startswith("step 0 done")
