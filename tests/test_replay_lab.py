@@ -5,7 +5,7 @@ import math
 import pytest
 
 from autoshrink.core.cell import Cell
-from autoshrink.lab.replay import ReplayLab, decision_rows, edge_states
+from autoshrink.lab.replay import ReplayLab, decision_rows, edge_states, graded
 from autoshrink.plot.landscape import landscape_figure
 from autoshrink.space.truth import cell_truth
 from space_tables import hand_score, hand_table
@@ -74,3 +74,17 @@ def test_landscape_draws_every_cell_the_path_and_the_picks():
     assert list(path.y) == [truth[k]["score"] for k in ("0-1 0-2 1-2", "0-1 0-2", "0-2")]
     assert [round(x) for x in path.x] == [3, 2, 1]
     assert picks.marker.size[0] > picks.marker.size[1]          # picked 3 times against once
+
+
+def test_a_search_is_graded_in_markdown_or_told_why_not():
+    table = hand_table()
+    full = Cell.full(("tanh",) * 3)
+    step = {"step": 0, "done": True, "removed": [[1, 2]], "cell": full.remove((1, 2))[0].to_dict(),
+            "best_score": -45.3, "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
+    state = {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step],
+             "best": {"step": 0, "score": -45.3, "cell": step["cell"]}}
+    text = graded(state, table)
+    assert "rank 1 of 6 by true score" in text and "- step 0: removed 1→2, true rank 1 of 3 candidates" in text
+    assert graded({**state, "best": None}, table) == "No finished step to grade yet."
+    other = {**state, "config": {**table.config, "epochs": 3}}
+    assert graded(other, table).startswith("⚠ the table was trained with --epochs 10")

@@ -22,10 +22,11 @@ from ..core.config import SEED_RULES, help_texts
 from ..core.errors import ConfigError
 from ..plot.figures import dag_figure
 from ..plot.landscape import landscape_figure
+from ..quality.plot import truth_lines
 from ..space.cells import key
 from ..space.replay import OneSeedDraw, RandomDraw, SearchDraw, distributions, replay
 from ..space.table import SpaceTable
-from ..space.truth import cell_truth, rank
+from ..space.truth import cell_truth, rank, search_truth
 from .figure_widget import FigureWidget
 
 COEFFICIENTS = ("target_ppl", "ppl_weight", "cost_weight")
@@ -59,6 +60,18 @@ def decision_rows(replay_, truth: dict) -> list[dict]:
                      "rank": rank(true[edge], true.values()), "of": len(true),
                      "regret": max(true.values()) - true[edge]})
     return rows
+
+
+def graded(state: dict, table) -> str:
+    """A search's finished steps graded against a space table (folder or SpaceTable), as Markdown;
+    one line saying why not when the table answers for another space or no step has finished."""
+    table = table if isinstance(table, SpaceTable) else SpaceTable.read(table)
+    if not state.get("best"):
+        return "No finished step to grade yet."
+    try:
+        return "\n".join(truth_lines(search_truth(state, table)))
+    except ConfigError as e:
+        return f"⚠ {e}"
 
 
 def rows_html(rows: list[dict], shown: int) -> str:

@@ -20,7 +20,6 @@ import statistics
 
 from ..core.cell import Cell
 from ..core.config import SearchConfig
-from ..core.record import cell_of
 from ..search import cfg_score
 from .cells import key
 from .table import SpaceTable
@@ -120,7 +119,8 @@ def search_truth(state: dict, table: SpaceTable, cell: Cell | None = None, cfg: 
     cfg = cfg or SearchConfig.from_dict(state["config"])
     table.check_answers(cfg, Cell.from_dict(state["initial"]).ops)
     truth = cell_truth(table, cfg)
-    cell = cell if cell is not None else cell_of(state, "best")
+    if cell is None:
+        cell = Cell.from_dict((state.get("best") or {}).get("cell") or state["cell"])
     steps = step_cells(state)
     return {"cells": len(truth), "seeds": len(table.seeds), "complete": table.complete,
             "discovered": standing(truth, key(cell)),
