@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 import records
+from autoshrink.core.errors import ConfigError
 from autoshrink.core.record import best_ppl, write_state
 from autoshrink.lab.bench import RunsLab, SearchComparison, runs_html
-from autoshrink.lab.runs import list_runs
+from autoshrink.lab.runs import delete_run, list_runs, row_cells
 from autoshrink.lab.searches import read_searches, settings_parallel, settings_rows
 from records import stepped_lab
 
@@ -37,21 +38,26 @@ def test_best_ppl_is_the_best_steps_chosen_candidate(runs):
     assert best_ppl(state[str(runs / "b")]) == chosen["ppl"] == 99.0
 
 
-def test_runs_tell_a_finished_search_open_elsewhere_from_a_running_one(runs):
-    """A lab in another kernel that merely holds a finished search does not make it "running"."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(runs / "a")], stdout=subprocess.PIPE, text=True)
+def test_runs_tell_a_finished_search_open_elsewhere_from_a_running_one(runs, tiny_data):
+    """A lab in another kernel that merely holds a finished search does not make it "running"; an
+    unfinished one held there is "running", with its last write's age."""
+    write_state(runs / "c", records.best_first(tiny_data, runs / "c", steps=1, final=False))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(runs / "a"), str(runs / "c")], stdout=subprocess.PIPE,
+                              text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         rows = {Path(r["folder"]).name: r for r in list_runs(runs)}
         assert rows["a"]["status"] == f"finished (open in process {holder.pid})" and rows["a"]["owner"] == holder.pid
         assert rows["b"]["status"] == "finished" and rows["b"]["owner"] is None
+        assert rows["c"]["status"] == "running"
+        assert row_cells(rows["c"])[2].startswith(f"running (process {holder.pid}, last write ")
     finally:
         holder.kill()
         holder.wait()
 
 
-HOLD = ("import sys, time; from autoshrink.core.disk import WriterLock; WriterLock(sys.argv[1]).acquire(); "
-        "print('held', flush=True); time.sleep(60)")
+HOLD = ("import sys, time; from autoshrink.core.disk import WriterLock; "
+        "[WriterLock(f).acquire() for f in sys.argv[1:]]; print('held', flush=True); time.sleep(60)")
 
 
 def test_a_branch_row_names_its_parent_as_its_folder_and_counts_only_its_own_time(runs):
@@ -153,3 +159,34 @@ def test_a_followed_search_branches_and_the_lab_drives_the_branch(tiny_data, tmp
     assert (parent / "search.json").read_text() == before and watcher.state["parent"]["step"] == 0
     watcher.step()
     assert len(watcher.state["steps"]) == 2 and (parent / "search.json").read_text() == before
+
+
+def test_runs_are_annotated_filtered_sorted_and_deleted(runs):
+    bench = RunsLab(runs)
+    bench.annotate(str(runs / "b"), "  cheaper   baseline ")
+    assert (runs / "b" / "note.txt").read_text() == "cheaper baseline\n"
+    assert {Path(r["folder"]).name: r["note"] for r in bench.rows} == {"a": "", "b": "cheaper baseline"}
+    bench.filter.value = "BASELINE"                                   # the note, any case
+    assert [label for label, _ in bench.chosen.options] == [f"{runs / 'b'} · finished · 2 steps"]
+    bench.filter.value = ""
+    bench.sort.value = "best ppl"                                     # b's best candidate: ppl 99
+    assert [Path(v).name for _, v in bench.chosen.options] == ["b", "a"]
+    bench.chosen.value = (str(runs / "a"),)
+    bench._on_delete()
+    assert "press Delete again" in bench.message.value and (runs / "a").is_dir()
+    bench._on_delete()
+    assert not (runs / "a").exists() and [Path(r["folder"]).name for r in bench.rows] == ["b"]
+
+
+def test_a_run_open_in_a_process_is_not_deleted(runs):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(runs / "a")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ConfigError, match=f"open in process {holder.pid}"):
+            delete_run(runs / "a", list_runs(runs))
+        with pytest.raises(ConfigError, match="holds other runs"):
+            delete_run(runs, [*list_runs(runs), {"folder": str(runs), "owner": None}])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (runs / "a" / "search.json").is_file()

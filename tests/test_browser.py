@@ -258,17 +258,18 @@ def _bench(page, lab, console, branch: Path) -> None:
     assert "opened" in page.locator(".autoshrink-runs-message").first.text_content()
     below = ".autoshrink-runs-lab .autoshrink-lab"
     at_step = page.locator(".autoshrink-runs-at-step input").first
-    at_step.fill("1")
+    at_step.fill("0")
     at_step.press("Enter")
     page.locator("button.autoshrink-runs-branch").first.click()
     page.locator(".autoshrink-runs-message", has_text="then press Branch from here").wait_for(timeout=30_000)
-    page.wait_for_function("""(sel) => { const t = document.querySelector(sel + ' .autoshrink-dag .gtitle');
-                                         return t && t.textContent.startsWith('after step 1'); }""",
-                           arg=below, timeout=30_000)       # the DAG follows the slider the Branch button moved
-    assert page.locator(f"{below} .autoshrink-history-note").first.text_content().find("after step 1") >= 0
+    page.wait_for_function("""(sel) => {         // the DAG shows what the label beside the slider names
+        const t = document.querySelector(sel + ' .autoshrink-dag .gtitle');
+        const note = document.querySelector(sel + ' .autoshrink-history-note');
+        return t && note && note.textContent.startsWith('after step 0') && note.textContent.includes(t.textContent);
+    }""", arg=below, timeout=30_000)
 
     page.locator(f"{below} button.autoshrink-branch").first.click()
-    page.locator(f"{below} .autoshrink-status", has_text="branched after step 1").wait_for(timeout=30_000)
+    page.locator(f"{below} .autoshrink-status", has_text="branched after step 0").wait_for(timeout=30_000)
     [folder] = [p.parent for p in lab.root_dir.glob("runs/search-from*/search.json") if p.parent.name != branch.name]
     run = page.locator(f"{below} button.autoshrink-run").first
     bu.wait_for_enabled(run, timeout=30_000)

@@ -7,6 +7,7 @@ as ipywidgets (the lists and figures themselves come from runs.py and searches.p
     bench.resume("runs/search")                  # opened and Run pressed: it continues in the background
     bench.branch("runs/search", 2, epochs=4)     # a branch after step 2 with other settings, driven below
     bench.compare(["runs/a", "runs/b"])          # curves, cell diff, settings and their parallel view
+    bench.annotate("runs/search", "baseline")    # a tag or annotation (the note column); bench.delete(save) deletes
     SearchComparison(["runs/a", "runs/b"])       # the comparison alone, with a Save page button
 """
 from __future__ import annotations
@@ -21,8 +22,15 @@ from IPython.display import display
 from ..core.errors import ConfigError
 from . import views
 from .runner import LabError
-from .runs import COLUMNS, list_runs, row_cells
-from .searches import cell_diff_figure, curves_overlay, read_searches, settings_html, settings_parallel, write_comparison
+from .runs import COLUMNS, delete_run, list_runs, row_cells, write_note
+from .searches import (
+    cell_diff_figure,
+    curves_overlay,
+    read_searches,
+    settings_html,
+    settings_parallel,
+    write_comparison,
+)
 from .widgets import SearchLab
 
 TIPS = {
@@ -32,7 +40,18 @@ TIPS = {
     "Branch": "open the chosen search at the step beside: change its settings, then press Branch from here",
     "Compare": "the chosen searches side by side: curves, discovered cells, settings",
     "Save page": "write this comparison as one offline HTML page",
+    "Delete": "delete the chosen search's folder and all in it (press twice; refused while a process has it open)",
+    "Save note": "write the note beside the chosen search (a tag or annotation: the list's note column)",
 }
+SORTS = {"folder": lambda r: r["folder"], "best ppl": lambda r: (r["best_ppl"] is None, r["best_ppl"] or 0.0),
+         "time used": lambda r: -r["seconds"], "status": lambda r: r["status"]}
+
+
+def shown_rows(rows: list[dict], text: str = "", sort: str = "folder") -> list[dict]:
+    """The rows whose folder, status, settings or note contain `text` (any case), ordered by `sort` (SORTS)."""
+    text = text.strip().lower()
+    keep = [r for r in rows if text in " ".join(row_cells(r)).lower()]
+    return sorted(keep, key=SORTS[sort])
 
 
 def runs_html(rows: list[dict]) -> str:
@@ -123,12 +142,24 @@ class RunsLab:
         self.at_step.add_class("autoshrink-runs-at-step")
         self.message = W.HTML()
         self.message.add_class("autoshrink-runs-message")
+        self.filter = W.Text(description="filter", placeholder="part of a folder, status, setting or note",
+                             continuous_update=False, layout=W.Layout(width="360px"))
+        self.sort = W.Dropdown(options=list(SORTS), value="folder", description="sort by",
+                               layout=W.Layout(width="220px"))
+        for w in (self.filter, self.sort):
+            w.observe(lambda change: self._act(self.refresh), names="value")
+        self.note = W.Text(description="note", placeholder="a tag or annotation for the chosen search",
+                           layout=W.Layout(width="420px"))
+        self.note.add_class("autoshrink-runs-note")
+        self._armed = None                    # the folder a first press of Delete chose
         self.parallel = W.VBox()
         self.below = W.Output()
-        buttons = [_button(n, getattr(self, f"_on_{n.lower()}")) for n in ("Open", "Resume", "Branch", "Compare")]
+        buttons = [_button(n, getattr(self, f"_on_{n.lower()}"))
+                   for n in ("Open", "Resume", "Branch", "Compare", "Delete")]
         self.widget = W.VBox([
             W.HTML("<b>AutoShrink Lab: runs</b>"), W.HBox([self.folder, _button("Refresh", self._on_refresh)]),
-            self.table, self.chosen, W.HBox([*buttons, self.at_step]), self.message, self.parallel, self.below])
+            W.HBox([self.filter, self.sort]), self.table, self.chosen, W.HBox([*buttons, self.at_step]),
+            W.HBox([self.note, _button("Save note", self._on_save_note)]), self.message, self.parallel, self.below])
         self.widget.add_class("autoshrink-runs-lab")
         self.refresh()
 
@@ -141,8 +172,9 @@ class RunsLab:
             self.rows = list_runs(self.folder.value.strip())
         except ConfigError as e:
             self.rows, self.message.value = [], views.error_line(e)
-        self.table.value = runs_html(self.rows)
-        searches = [r for r in self.rows if r["kind"] == "search" and r["status"] != "unreadable"]
+        shown = shown_rows(self.rows, self.filter.value, self.sort.value)
+        self.table.value = runs_html(shown)
+        searches = [r for r in shown if r["kind"] == "search" and r["status"] != "unreadable"]
         self.chosen.options = [(f"{r['folder']} · {r['status']} · {r['steps']} steps", r["folder"]) for r in searches]
         self.parallel.children = self._parallel([r["folder"] for r in searches])
         return self.rows
@@ -214,7 +246,8 @@ class RunsLab:
         lab = self.open(save)
         lab.set(**changes)
         self.labs[lab.branch(at_step)] = self.labs.pop(str(save))
-        self.message.value = f"branched {html.escape(str(save))} after step {at_step} into {html.escape(lab.runner.save_dir.as_posix())}"
+        self.message.value = (f"branched {html.escape(str(save))} after step {at_step} into "
+                              f"{html.escape(lab.runner.save_dir.as_posix())}")
         return lab
 
     def compare(self, saves) -> SearchComparison:
@@ -226,6 +259,19 @@ class RunsLab:
         self.lab, self.comparison = None, comparison
         self.message.value = f"comparing {len(comparison.saves)} searches"
         return comparison
+
+    def delete(self, save) -> None:
+        """Delete the search in `save`, its folder and all in it (runs.delete_run says when it may not)."""
+        delete_run(save, self.rows)
+        self.labs.pop(str(save), None)
+        self.refresh()
+        self.message.value = f"deleted {html.escape(str(save))}"
+
+    def annotate(self, save, text: str) -> None:
+        """Tag or annotate the search in `save` (the list's note column; an empty text removes it)."""
+        write_note(save, text)
+        self.refresh()
+        self.message.value = f"noted {html.escape(str(save))}"
 
     def close(self) -> None:
         """Stop following what is followed; searches opened here stay open (a running one runs on)."""
@@ -264,6 +310,21 @@ class RunsLab:
         lab.slider.value = self.at_step.value + 1
         self.message.value = (f"{html.escape(self._one())} at step {self.at_step.value}: change its settings below, "
                               "then press Branch from here")
+
+    def _on_delete(self, button=None) -> None:
+        self._act(self._delete_chosen)
+
+    def _delete_chosen(self) -> None:
+        save = self._one()
+        if self._armed != save:
+            self._armed = save
+            self.message.value = f"press Delete again to delete {html.escape(save)} and everything in it"
+            return
+        self._armed = None
+        self.delete(save)
+
+    def _on_save_note(self, button=None) -> None:
+        self._act(lambda: self.annotate(self._one(), self.note.value))
 
     def _on_compare(self, button=None) -> None:
         self._act(lambda: self.compare(list(self.chosen.value)))

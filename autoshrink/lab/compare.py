@@ -13,10 +13,8 @@ import html
 
 import ipywidgets as W
 
-from ..core import formats
-
 from .. import plot
-
+from ..core import formats
 from ..core.cell import Cell
 from ..core.config import SearchConfig
 from ..core.events import EpochDone

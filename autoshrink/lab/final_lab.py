@@ -20,7 +20,6 @@ from pathlib import Path
 import ipywidgets as W
 
 from ..core import formats
-
 from ..core.cell import SHRINK_RNN, Cell
 from ..core.config import FUSES, PRECISIONS, help_texts
 from ..core.errors import ConfigError
@@ -148,7 +147,9 @@ class FinalLab:
             text = "not started: choose a preset and settings, then Start"
         elif run.finished:
             r = run.result
-            text = f"finished: valid ppl {formats.ppl(r['valid_ppl'])}, test ppl {formats.ppl(r['test_ppl'])} (best epoch {r['best_epoch'] + 1 if r['best_epoch'] is not None else 'n/a'})"
+            best = r["best_epoch"] + 1 if r["best_epoch"] is not None else "n/a"
+            text = (f"finished: valid ppl {formats.ppl(r['valid_ppl'])}, test ppl {formats.ppl(r['test_ppl'])} "
+                    f"(best epoch {best})")
         else:
             text = f"epoch {len(hist)}/{run.cfg.epochs}, phase {phase}"
         self.status.value = f"<b>{html.escape(note or text)}</b>"

@@ -1,19 +1,24 @@
 """Every run under a folder: the searches (search.json), their quality reports (quality.json) and
 the final trainings (run.json), one row each, read without importing torch.
 
-    rows = list_runs("runs")      # [{"kind", "folder", "status", "parent", "settings", "best_ppl", ...}]
+    rows = list_runs("runs")      # [{"kind", "folder", "status", "owner", "note", "parent", "settings", ...}]
     print(runs_table(rows))       # `python -m autoshrink runs [FOLDER]`
+    write_note("runs/search", "baseline, seed 1")    # a tag or annotation, the list's note column
+    delete_run("runs/search-2", rows)                 # refused while open in a process
 
 Status: "finished" (a search with its final cell, a final training with its result, a quality
 report with nothing missing), "finished (open here)" or "finished (open in process N)" while a lab
 still holds it open; an unfinished one is "running" while another live process holds its writer
-lock, "open here" while this one does (a lab in this kernel), else "stopped" (it can be resumed).
+lock (the table adds when it last wrote: a lab that merely holds it open holds the lock too), "open
+here" while this one does (a lab in this kernel), else "stopped" (it can be resumed).
 `owner` is the pid of the process holding it. A record that cannot be read is "unreadable".
 Paths are as `folder` was given: a branch's parent is written the same way as its folder.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from pathlib import Path
 
 from ..core import formats
@@ -35,6 +40,65 @@ def _status(folder: Path, lock: str, finished: bool) -> tuple[str, int | None]:
     return (f"finished (open {where})" if finished else "open here" if owner == os.getpid() else "running"), owner
 
 
+NOTE = "note.txt"   # a run's note (tag, annotation), in its folder
+
+
+def read_note(folder) -> str:
+    """The note written beside a run (one line), "" without one."""
+    try:
+        return (Path(folder) / NOTE).read_text().strip()
+    except OSError:
+        return ""
+
+
+def write_note(folder, text: str) -> None:
+    """Tag or annotate the run in `folder` (an empty text removes its note)."""
+    path = Path(folder) / NOTE
+    if not path.parent.is_dir():
+        raise ConfigError(f"no run folder {folder}; give a folder the runs list shows")
+    text = " ".join(text.split())
+    if text:
+        path.write_text(text + "\n")
+    else:
+        path.unlink(missing_ok=True)
+
+
+def delete_run(folder, rows: list[dict]) -> None:
+    """Delete the run in `folder` (one of `rows`, as list_runs gives them) with everything in it;
+    refused while a process holds it open, or while it holds other runs (a search's quality report)."""
+    folder = Path(folder)
+    mine = [r for r in rows if Path(r["folder"]) == folder]
+    if not mine:
+        raise ConfigError(f"{folder} is not in the runs list; refresh it and choose a run it shows")
+    holders = [r["owner"] for r in mine if r["owner"] is not None]
+    if holders:
+        raise ConfigError(f"{folder} is open in process {holders[0]}; close its lab (or stop it) before deleting it")
+    inside = [r["folder"] for r in rows if folder in Path(r["folder"]).parents]
+    if inside:
+        raise ConfigError(f"{folder} holds other runs ({', '.join(inside)}); delete those first")
+    shutil.rmtree(folder)
+
+
+def _written(folder: Path, names) -> float | None:
+    """When any of the files `names` in `folder` was last written (a Unix time), None when none is there."""
+    times = [(folder / n).stat().st_mtime for n in names if (folder / n).is_file()]
+    return max(times, default=None)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.0f} h"
+
+
+def status_text(r: dict) -> str:
+    """A row's status; a running search's says when it last wrote (a lab that merely holds an
+    unfinished search open reads "running" too, its last write then ages)."""
+    if r["status"] != "running" or not r.get("written"):
+        return r["status"]
+    return f"running (process {r['owner']}, last write {_age(max(0.0, time.time() - r['written']))} ago)"
+
+
 def _parent(folder: Path, parent: dict | None) -> str:
     """A branch's parent folder written as `folder` is (the record keeps it relative to the branch)."""
     if not parent:
@@ -47,7 +111,8 @@ def _search_row(folder: Path) -> dict:
     cfg, best = state["config"], best_of(state)
     status, owner = _status(folder, "lock", state["final"] is not None)
     own = [s for s in state["steps"] if not s.get("from_parent")]    # a branch's copied steps took no time here
-    return {"kind": "search", "folder": str(folder), "status": status, "owner": owner,
+    return {"kind": "search", "folder": str(folder), "status": status, "owner": owner, "note": read_note(folder),
+            "written": _written(folder, ("search.json", "inflight.pt")),
             "parent": _parent(folder, state.get("parent")),
             "settings": {k: cfg.get(k) for k in KEY_SETTINGS}, "best_ppl": best_ppl(state),
             "edges": Cell.from_dict(best["cell"]).n_edges if best else None,
@@ -60,7 +125,7 @@ def _final_row(folder: Path) -> dict:
     cfg, result = rec.get("config", {}), rec.get("result")
     edges = Cell.from_dict(rec["cell"]).n_edges if rec.get("cell") else None
     status, owner = _status(folder, "lock", result is not None)
-    return {"kind": "final", "folder": str(folder), "status": status, "owner": owner,
+    return {"kind": "final", "folder": str(folder), "status": status, "owner": owner, "note": read_note(folder),
             "parent": "", "settings": {k: cfg.get(k) for k in ("emsize", "epochs", "seed", "precision")},
             "best_ppl": (result or {}).get("valid_ppl"), "edges": edges, "steps": len(rec.get("history", [])),
             "seconds": sum(h.get("seconds") or 0.0 for h in rec.get("history", []))}
@@ -70,7 +135,7 @@ def _quality_row(folder: Path) -> dict:
     cache = read_json(folder / "quality.json", "delete it to retrain the report")
     runs = [r for key in cache.get("runs", {}).values() for r in key.values()]
     status, owner = _status(folder, "quality.lock", True)
-    return {"kind": "quality", "folder": str(folder), "status": status, "owner": owner,
+    return {"kind": "quality", "folder": str(folder), "status": status, "owner": owner, "note": read_note(folder),
             "parent": str(folder), "settings": {}, "best_ppl": None, "edges": None, "steps": len(runs),
             "seconds": sum(r.get("seconds") or 0.0 for r in runs)}
 
@@ -90,19 +155,21 @@ def list_runs(folder="runs") -> list[dict]:
                 rows.append(reader(path.parent))
             except (ConfigError, KeyError, TypeError, ValueError):
                 rows.append({"kind": name.split(".")[0], "folder": str(path.parent), "status": "unreadable",
-                             "owner": None, "parent": "", "settings": {}, "best_ppl": None, "edges": None, "steps": 0,
+                             "owner": None, "note": "", "parent": "", "settings": {}, "best_ppl": None, "edges": None,
+                             "steps": 0,
                              "seconds": 0.0})
     return sorted(rows, key=lambda r: (r["folder"], r["kind"]))
 
 
-COLUMNS = ("kind", "folder", "status", "parent", "settings", "best ppl", "edges", "steps / epochs / runs", "time used")
+COLUMNS = ("kind", "folder", "status", "parent", "settings", "best ppl", "edges", "steps / epochs / runs", "time used",
+           "note")
 
 
 def row_cells(r: dict) -> list[str]:
     """One run's row as the texts of COLUMNS."""
     settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items() if v is not None)
-    return [r["kind"], r["folder"], r["status"], r["parent"], settings, formats.ppl(r["best_ppl"]),
-            formats.value("edges", r["edges"]), str(r["steps"]), f"{formats.seconds(r['seconds'])} s"]
+    return [r["kind"], r["folder"], status_text(r), r["parent"], settings, formats.ppl(r["best_ppl"]),
+            formats.value("edges", r["edges"]), str(r["steps"]), f"{formats.seconds(r['seconds'])} s", r["note"]]
 
 
 def runs_table(rows: list[dict]) -> str:

@@ -24,7 +24,6 @@ import torch
 
 from .. import plot
 from ..core import formats
-
 from ..core.config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, SearchConfig, help_texts, settings
 from ..core.errors import ConfigError
 from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone
@@ -110,7 +109,7 @@ def device_names() -> list[str]:
 
 
 CHOICES = {"device": device_names, "backend": lambda: BACKENDS, "precision": lambda: PRECISIONS, "fuse": lambda: FUSES,
-           "graphs": lambda: GRAPHS, "seed_rule": lambda: SEED_RULES}   # a Dropdown setting's options (its current value is always one)
+           "graphs": lambda: GRAPHS, "seed_rule": lambda: SEED_RULES}   # a Dropdown setting's options
 _DEFAULTS = SearchConfig().to_dict()
 
 

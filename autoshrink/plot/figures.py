@@ -245,7 +245,8 @@ def curves_figure(state: dict, parent: dict | None = None) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", customdata=steps,
                                  marker=dict(symbol=symbols, size=8),
                                  line=dict(color=color, dash="solid" if key.startswith("best") else "dot"),
-                                 hovertemplate=f"{name}: %{{y:{',.0f' if key == 'mean_flops' else '.2f'}}}<br>edges left: %{{x}}<br>step %{{customdata}}"
+                                 hovertemplate=f"{name}: %{{y:{',.0f' if key == 'mean_flops' else '.2f'}}}"
+                                               "<br>edges left: %{x}<br>step %{customdata}"
                                                "<extra></extra>"), row=1, col=col)
     fig.add_trace(_best_marker(state, s), row=1, col=1)
     for col in (1, 2, 3):
