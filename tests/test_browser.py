@@ -105,7 +105,7 @@ def _drive(page, lab, root: Path, shots: Path) -> None:
     step = page.locator("button.autoshrink-step").first
     step.wait_for(state="visible", timeout=30_000)
     page.locator(".autoshrink-lab").first.scroll_into_view_if_needed()
-    # the FigureWidgets carry the class on the plotly graph div itself
+    # each figure widget draws its plotly graph inside the element that carries the class
     page.wait_for_selector(".autoshrink-dag .main-svg", timeout=30_000)
     page.wait_for_selector(".autoshrink-curves .main-svg", timeout=30_000)
     bu.wait_for_enabled(step, timeout=30_000)

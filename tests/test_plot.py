@@ -167,6 +167,20 @@ def test_draw_cell_returns_a_figure():
     assert fig.axes[0].get_legend() is not None
 
 
+def test_the_curves_switch_to_training_time():
+    """The menu's second button puts each point at the candidates' training time up to its step."""
+    state = _two_step_state()
+    fig = curves_figure(state)
+    [menu] = fig.layout.updatemenus
+    edges, time = menu.buttons
+    seconds = [sum(c["seconds"] for c in st["candidates"]) for st in state["steps"] if st.get("done")]
+    minutes = [seconds[0] / 60, (seconds[0] + seconds[1]) / 60]
+    best = next(k for k, t in enumerate(fig.data) if t.name == "best score")
+    assert time.args[0]["x"][best] == minutes and edges.args[0]["x"][best] == [5, 3]
+    assert time.args[1]["xaxis.title.text"].startswith("training minutes") and edges.args[1]["xaxis.dtick"] == 1
+    assert not curves_figure({"steps": []}).layout.updatemenus
+
+
 def test_best_step_is_marked_on_the_curves_even_when_not_the_last():
     state = _two_step_state()
     state["steps"][1]["best_score"] = -12.0          # step 1 scored worse than step 0

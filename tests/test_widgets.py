@@ -457,6 +457,8 @@ def test_a_branch_panel_marks_the_steps_it_copied(tiny_data, tmp_path):
                                    "</span>")
     assert "decided by" not in lab.step_note.value
     assert "hollow: step 0 copied from the parent" in lab.curves.spec["layout"]["title"]["text"]
+    assert lab.dag.spec["layout"]["title"]["text"].endswith(" (copied from the parent)")
+    assert lab.slider_text.value.startswith(lab.dag.spec["layout"]["title"]["text"])    # the label beside the slider
     lab.slider.value = 2
     assert lab.step_note.value == ""
 

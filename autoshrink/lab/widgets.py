@@ -131,6 +131,11 @@ def _formula_html(cfg: SearchConfig | None) -> str:
             f"{cfg.cost_weight:g} × (log10 flops − 6); higher is better</span>")
 
 
+def _dag_title(v) -> str:
+    """The DAG's title: what the history slider shows (views.view_at), and whether a branch copied that step."""
+    return v.title + (" (copied from the parent)" if (v.step or {}).get("from_parent") else "")
+
+
 def _step_notes(step: dict | None, state: dict | None, parent: dict | None) -> str:
     """Notes over a step's candidates: a step a branch copied from its parent (how it was trained),
     a decision closer than the retest margin (seed noise may have made it)."""
@@ -375,13 +380,13 @@ class SearchLab:
             if v.cell is None:
                 return
             if self._dag_nodes != v.cell.nodes:
-                self.dag.show(plot.dag_figure(v.cell, v.states, title=v.title))
+                self.dag.show(plot.dag_figure(v.cell, v.states, title=_dag_title(v)))
                 self._dag_nodes = v.cell.nodes
             else:
                 with self.dag.edit() as fig:
                     plot.update_dag(fig, v.cell, v.states)
-                    fig.layout.title.text = v.title
-            self.slider_text.value = views.slider_note(self.state, self.slider.value, v.title)
+                    fig.layout.title.text = _dag_title(v)
+            self.slider_text.value = views.slider_note(self.state, self.slider.value, _dag_title(v))
             self.table.value = views.candidates_html(v.step, self.runner.progress.training)
             self.step_note.value = _step_notes(v.step, self.state, self._parent)
             self._shown_step = v.step

@@ -242,12 +242,11 @@ def curves_figure(state: dict, parent: dict | None = None) -> go.Figure:
              (3, "mean_flops", "mean flops", "#6a3d9a"))
     for col, key, name, color in lines:
         y = [None if math.isnan(v) else v for v in s[key]]
-        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", customdata=steps,
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", customdata=steps, text=_where(s),
                                  marker=dict(symbol=symbols, size=8),
                                  line=dict(color=color, dash="solid" if key.startswith("best") else "dot"),
                                  hovertemplate=f"{name}: %{{y:{',.0f' if key == 'mean_flops' else '.2f'}}}"
-                                               "<br>edges left: %{x}<br>step %{customdata}"
-                                               "<extra></extra>"), row=1, col=col)
+                                               "<br>%{text}<extra></extra>"), row=1, col=col)
     fig.add_trace(_best_marker(state, s), row=1, col=1)
     for col in (1, 2, 3):
         fig.update_xaxes(title_text="edges left", autorange="reversed", dtick=1, row=1, col=col)
@@ -265,7 +264,41 @@ def curves_figure(state: dict, parent: dict | None = None) -> go.Figure:
                       legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(gridcolor="#eeeeee")
     fig.update_yaxes(gridcolor="#eeeeee")
+    if x:
+        fig.update_layout(updatemenus=[_x_menu(fig, state, s)])
     return fig
+
+
+def _where(s: dict) -> list[str]:
+    """Each point's step and edges left, for the hover (the x axis may show time instead)."""
+    return [f"step {k}, {e:.0f} edges left" for k, e in zip(s["step"], s["edges_left"])]
+
+
+def training_minutes(state: dict) -> list[float]:
+    """Per finished step, the candidates' training time up to and including it, in minutes
+    (summed over candidates, so candidates trained side by side count each; copied steps included)."""
+    total, out = 0.0, []
+    for step in done_steps(state):
+        total += sum(c.get("seconds") or 0.0 for c in step["candidates"])
+        out.append(total / 60)
+    return out
+
+
+def _x_menu(fig, state: dict, s: dict) -> dict:
+    """Buttons above the curves: against edges left (as drawn) or against the training time so far."""
+    minutes = dict(zip(s["step"], training_minutes(state)))
+    by_time = [[minutes[k] for k in (t.customdata or ())] for t in fig.data]
+    by_edges = [list(t.x or ()) for t in fig.data]
+    axes = [f"xaxis{'' if col == 1 else col}" for col in (1, 2, 3)]
+    edges = {**{f"{a}.title.text": "edges left" for a in axes}, **{f"{a}.autorange": "reversed" for a in axes},
+             **{f"{a}.dtick": 1 for a in axes}}
+    time = {**{f"{a}.title.text": "training minutes so far (summed over candidates)" for a in axes},
+            **{f"{a}.autorange": True for a in axes}, **{f"{a}.dtick": None for a in axes}}
+    return dict(type="buttons", direction="right", x=1.0, xanchor="right", y=1.18, yanchor="bottom",
+                font=dict(size=11), buttons=[dict(label="against edges left", method="update",
+                                                  args=[{"x": by_edges}, edges]),
+                                             dict(label="against training time", method="update",
+                                                  args=[{"x": by_time}, time])])
 
 
 TRAINED_ALIKE = ("emsize", "epochs", "lr", "clip", "batch_size", "bptt", "precision", "target_ppl", "ppl_weight",
@@ -294,7 +327,8 @@ def copied_note(state: dict | None, parent: dict | None) -> str:
     changed = budget_changes(parent, state["config"])
     if not changed:
         return note + ", trained alike</sup>"
-    return note + f", trained with {', '.join(changed)}: their scores do not compare with the later steps'</sup>"
+    return note + (f", trained with {', '.join(changed)}: their scores do not compare with the later steps' "
+                   "(★ best is picked across both)</sup>")
 
 
 def _pad_flat_axes(fig, s: dict) -> None:
@@ -313,8 +347,9 @@ def _best_marker(state: dict, s: dict) -> go.Scatter:
     x = [s["edges_left"][s["step"].index(k)]] if k in s["step"] else []
     y = [state["best"]["score"]] if x else []
     return go.Scatter(x=x, y=y, name="best step", mode="markers", customdata=[k] * len(x),
+                      text=[f"{x[0]:.0f} edges left"] if x else [],
                       marker=dict(symbol="star", size=16, color="#ff7f0e", line=dict(color="#333333", width=1)),
-                      hovertemplate="best step %{customdata}: score %{y:.4g}<br>edges left: %{x}<extra></extra>")
+                      hovertemplate="best step %{customdata}: score %{y:.4g}<br>%{text}<extra></extra>")
 
 
 def training_figure() -> go.Figure:
