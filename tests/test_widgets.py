@@ -475,3 +475,11 @@ def test_a_close_decision_is_flagged_and_the_score_is_spelled_out(tiny_data, tmp
     assert "score = (200 − ppl) × 0.25 − 1 × (log10 flops − 6)" in lab.formula.value
     lab.set(epochs=state["config"]["epochs"] + 1)
     assert f"epochs {state['config']['epochs'] + 1} (this search: {state['config']['epochs']})" in lab.message.value
+
+
+def test_the_bars_tell_how_long_the_epoch_in_training_has_run(tmp_path):
+    lab = SearchLab(SearchConfig(data=str(tmp_path), save=str(tmp_path / "run"), device="cpu"))
+    assert "into this epoch" not in lab.bar_text.value
+    lab._epoch_since = time.monotonic() - 65
+    lab._draw_bars()
+    assert lab.bar_text.value.endswith(" · 1 min 05 s into this epoch")

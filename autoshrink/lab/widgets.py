@@ -17,6 +17,8 @@ from __future__ import annotations
 import html
 import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import ipywidgets as W
@@ -131,6 +133,12 @@ def _formula_html(cfg: SearchConfig | None) -> str:
             f"{cfg.cost_weight:g} × (log10 flops − 6); higher is better</span>")
 
 
+def _clock(seconds: float) -> str:
+    """45 s, 1 min 05 s."""
+    m, s = divmod(int(seconds), 60)
+    return f"{m} min {s:02d} s" if m else f"{s} s"
+
+
 def _dag_title(v) -> str:
     """The DAG's title: what the history slider shows (views.view_at), and whether a branch copied that step."""
     return v.title + (" (copied from the parent)" if (v.step or {}).get("from_parent") else "")
@@ -182,6 +190,7 @@ class SearchLab:
         cfg = (cfg or default_config(settings.get("device", "auto"))).replace(**settings)
         self.runner = Runner(self.config, on_change=self._on_change, on_event=on_event)
         self._shown = None                  # the edge whose curve the training figure shows
+        self._epoch_since = None            # when the shown candidate's epoch in training began (monotonic)
         self._build(cfg)
         self._on_setting()
 
@@ -414,7 +423,15 @@ class SearchLab:
         p = self.runner.progress
         self.bar_candidates.max, self.bar_candidates.value = max(p.count, 1), p.done
         self.bar_epochs.max, self.bar_epochs.value = max(p.epochs, 1), p.epoch
-        self.bar_text.value = views.bars_text(p.done, p.count, p.epoch, p.epochs)
+        since = self._epoch_since
+        spent = "" if since is None else f" · {_clock(time.monotonic() - since)} into this epoch"
+        self.bar_text.value = views.bars_text(p.done, p.count, p.epoch, p.epochs) + spent
+
+    def _tick_while_busy(self) -> None:
+        """Redraw the bars every second while the runner trains (an epoch tells nothing until it ends)."""
+        while self.runner.busy:
+            time.sleep(1.0)
+            self._draw_bars()
 
     def _draw_all(self, to: str | None = "latest") -> None:
         """Redraw everything; the history slider moves `to` the "latest" step, the "best" one
@@ -477,7 +494,10 @@ class SearchLab:
         r = self.runner
         if r.busy:
             self.errors.value = ""
+            threading.Thread(target=self._tick_while_busy, daemon=True).start()
         else:
+            self._epoch_since = None
+            self._draw_bars()
             self.errors.value = (f"<pre style='color:#c00;white-space:pre-wrap;font-size:11px'>"
                                  f"{html.escape(r.trace)}</pre>") if r.trace else ""
             self._draw_view()
@@ -488,6 +508,7 @@ class SearchLab:
 
     def _ch_candidate_start(self, e: CandidateStarted) -> None:
         p = self.runner.progress
+        self._epoch_since = time.monotonic()
         if p.shown != self._shown:
             self._shown = p.shown
             self._show_training([], title=self._training_title(e.step))
@@ -502,6 +523,7 @@ class SearchLab:
         p = self.runner.progress
         key = tuple(e.edge) if e.edge is not None else "final"
         if key == p.shown:
+            self._epoch_since = time.monotonic()
             self._show_training(p.curves[key])
             self._draw_bars()
 
