@@ -37,7 +37,7 @@ from .core.disk import clean
 from .core.errors import ConfigError
 from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, SearchFinished, StepDone,
                           TrainingDone, TrainingStarted, ignore)
-from .core.record import FORMAT, Candidate, Final, SearchRecord, Step, read_state
+from .core.record import FORMAT, Candidate, Final, SearchRecord, Step, done_steps, read_state
 from .core.runtime import SALT_OPS, SALT_ORDER, derive_seed, resolve_device
 from .decisions import decisions, leaders, mean, retest_seed  # noqa: F401  (leaders, retest_seed: importable here)
 from .one_cell import train_cell
@@ -194,7 +194,8 @@ class Search:
 
     @property
     def history(self) -> list[dict]:
-        return [s.to_dict() for s in self.record.done_steps()]
+        """The finished steps in their plain layout, as last saved."""
+        return done_steps(self.state)
 
     @property
     def pending(self) -> dict | None:

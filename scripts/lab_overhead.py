@@ -3,7 +3,7 @@ progress lines and PNG curves) against the same search run by the lab's panel (`
 its live figures redrawn from the training's events), side by side in one process, rounds
 interleaved A/B/A/B so the machine's load hits both.
 
-    python scripts/lab_overhead.py --data data/penn_proxy [--preset tiny] [--rounds 2] [--steps 2]
+    python scripts/lab_overhead.py --data data/penn_proxy [--preset tiny] [--rounds 2] [--steps 1] [--candidates 2]
 
 Each run is a new search with the preset's settings on the CPU, `--steps` shrink steps (the whole
 search, the final cell included, with --steps 0). Prints each run's wall time, the epochs it
@@ -78,6 +78,7 @@ def main() -> None:
     ap.add_argument("--preset", default="tiny")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--steps", type=int, default=0, help="shrink steps per run (0: the whole search)")
+    ap.add_argument("--candidates", type=int, default=None, help="candidates per step (default: the preset's)")
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="lab-overhead-"))
     per = {"command line": [], "lab": []}
@@ -85,7 +86,8 @@ def main() -> None:
         for name, run in (("command line", by_cli), ("lab", by_lab)) if r % 2 == 0 else (("lab", by_lab),
                                                                                       ("command line", by_cli)):
             save = out / f"{name.replace(' ', '-')}-{r}"
-            cfg = SearchConfig(**{**preset(args.preset), "data": args.data, "save": str(save), "device": "cpu"})
+            fewer = {"max_steps_to_action": args.candidates} if args.candidates else {}
+            cfg = SearchConfig(**{**preset(args.preset), **fewer, "data": args.data, "save": str(save), "device": "cpu"})
             tick = time.perf_counter()
             run(cfg, args.steps)
             seconds = time.perf_counter() - tick

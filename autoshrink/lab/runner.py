@@ -226,21 +226,23 @@ class Runner:
                 batch, self._queue, self._drawing = self._queue, [], True
             try:
                 self._draw(batch)
-            except Exception:                          # a lab that fails to draw must not stop the drawing
-                self.trace = traceback.format_exc()
             finally:
                 with self._cv:
                     self._drawing = False
                     self._cv.notify_all()
 
     def _draw(self, batch: list) -> None:
-        """Apply each change in order; tell the lab those that no later change of the batch supersedes."""
+        """Apply each change in order; tell the lab those that no later change of the batch supersedes.
+        A change that fails to draw leaves its traceback in `trace` and the drawing goes on."""
         keys = [_key(c) for c in batch]
         for k, change in enumerate(batch):
             with self.lock:
-                self._apply(change)
-                if self.on_change is not None and keys[k] not in keys[k + 1:]:
-                    self.on_change(change)
+                try:
+                    self._apply(change)
+                    if self.on_change is not None and keys[k] not in keys[k + 1:]:
+                        self.on_change(change)
+                except Exception:
+                    self.trace = traceback.format_exc()
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every change handed over so far is drawn."""
