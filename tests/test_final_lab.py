@@ -21,6 +21,8 @@ def test_panel_follows_the_preset(tmp_path, tiny_data):
     assert lab.inputs["emsize"].value == FinalConfig.preset("small").emsize
     assert lab.inputs["data"].value == str(tiny_data)
     assert "not started" in lab.status.value and lab.buttons["Pause"].disabled
+    lab._ensure_run()
+    assert lab._training_note() == f"training epoch 1 of {lab.config().epochs}: its point appears when it ends"
 
 
 def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):

@@ -181,6 +181,12 @@ class FinalLab:
         if isinstance(event, (FinalEpoch, PhaseSwitched, FinalDone)):
             self._draw()
 
+    def _training_note(self) -> str:
+        """What the status says while an epoch trains (its point is drawn only when it ends)."""
+        hist, run = self.history, self.run_obj
+        per = f", about {formats.seconds(hist[-1]['seconds'])} s an epoch" if hist and hist[-1].get("seconds") else ""
+        return f"training epoch {len(hist) + 1} of {run.cfg.epochs}{per}: its point appears when it ends"
+
     def _ensure_run(self) -> FinalRun:
         if self.run_obj is None:
             self.run_obj = FinalRun.create(self.out, self.config(), cell=self.cell, model=self.model)
@@ -191,7 +197,7 @@ class FinalLab:
         w = self.worker
         try:
             run = self._ensure_run()
-            self._draw("training")
+            self._draw(self._training_note())
             out = run.run(on_event=self._on_event, should_stop=lambda: w.pausing or w.stopping)
             if out is None and w.stopping and (run.folder / "best.pt").is_file():
                 out = run.finish(self._on_event)
@@ -212,7 +218,7 @@ class FinalLab:
             return
         self.error = None
         self.worker.start(self._work)
-        self._draw("training")
+        self._draw("starting the training")
 
     def run(self) -> dict | None:
         """Train in this thread to the end (or until Pause/Stop); returns the result. Refused while
