@@ -77,7 +77,8 @@ def markdown(figures: list[dict]) -> str:
     for f in figures:
         b, (tau, tau_sd, pairs) = f["best"], f["agreement"]
         lines += [f"### {f['folder']}: ops {', '.join(f['ops'])}", "",
-                  f"{f['cells']} cells x {f['seeds']} seeds ({f['seconds'] / 60:.0f} training-minutes); the best "
+                  f"{f['cells']} cells x {f['seeds']} seeds ({f['seconds'] / 60:.0f} minutes of training, wall time "
+                  f"on a shared machine); the best "
                   f"cell {b['key']} ({b['edges']} edges): true score {b['score']:.2f}, valid {b['ppl']:.2f}, test "
                   f"{b['test_ppl']:.2f}; seed-to-seed Kendall tau of the cells' scores {tau:.2f} ± {tau_sd:.2f} "
                   f"({pairs} pairs).", "",
