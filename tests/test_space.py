@@ -231,3 +231,14 @@ def test_a_held_out_seed_judges_and_no_decision_draws_on_it():
     assert cell_truth(table, cfg, [1])["0-2"]["score"] == pytest.approx(hand_score(410, 1))
     with pytest.raises(ConfigError, match="hold out fewer"):
         distributions(table, cfg, repeats=5, judge=[0, 1])
+
+
+def test_the_ground_truth_script_reports_a_table(tmp_path):
+    import ground_truth
+    hand_table().write(tmp_path)
+    [figures] = [ground_truth.table_figures(str(tmp_path), repeats=20)]
+    assert figures["cells"] == 6 and figures["best"]["key"] == "0-1 0-2"
+    assert figures["agreement"][0] == pytest.approx(1.0)      # both seeds order the cells alike
+    text = ground_truth.markdown([figures])
+    assert "| paired seeds, published score |" in text and "held out" in text
+    assert "needs at least 2 table seeds" in text              # --retest with one seed left to decide with
