@@ -23,6 +23,7 @@ VARIANTS = {   # name -> setting changes: the decision rules and score coefficie
     "paired seeds, published score": {},
     "one seed per candidate": {"seed_rule": "candidate"},
     "--retest 1 (margin 1)": {"retest": 1, "retest_margin": 1.0},
+    "ppl_weight 0.05": {"ppl_weight": 0.05},
     "cost_weight 10": {"cost_weight": 10.0},
     "target_ppl 650": {"target_ppl": 650.0},
 }
