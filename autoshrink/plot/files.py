@@ -19,7 +19,6 @@ from ..core.cell import OPS, Cell
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, cell_graph
 from .series import step_series
 
-
 _CURVES = (  # file, series, title, y label
     ("best_perf_log.png", "best_score", "Best score per shrink step", "best score"),
     ("mean_score_log.png", "mean_score", "Mean score per shrink step", "mean score"),
