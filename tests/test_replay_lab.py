@@ -88,3 +88,18 @@ def test_a_search_is_graded_in_markdown_or_told_why_not():
     assert graded({**state, "best": None}, table) == "No finished step to grade yet."
     other = {**state, "config": {**table.config, "epochs": 3}}
     assert graded(other, table).startswith("⚠ the table was trained with --epochs 10")
+
+
+def test_a_lab_step_gets_its_grade_and_the_dag_its_truth():
+    from autoshrink.lab.replay import grade_text, step_grade, truth_states
+    table = hand_table()
+    full = Cell.full(("tanh",) * 3)
+    step = {"step": 0, "done": True, "removed": [[0, 2]], "cell": full.remove((0, 2))[0].to_dict(),
+            "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
+    state = {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step]}
+    grade = step_grade(state, step, cell_truth(table, table.cfg))
+    assert grade_text(grade) == ("space table: removing 0→2 was truly the 3rd best of 3 candidates "
+                                 "(regret 32.50 score points)")
+    states = truth_states({(0, 2): {"state": "removed"}, (1, 2): {"state": "tried"}}, grade)
+    assert states[(1, 2)]["true_rank"] == 1 and states[(0, 2)]["true_rank"] == 3 and states[(0, 2)]["of"] == 3
+    assert step_grade(state, {"step": 0, "done": False}, {}) is None and grade_text(None) == ""

@@ -26,7 +26,7 @@ from ..quality.plot import truth_lines
 from ..space.cells import key
 from ..space.replay import OneSeedDraw, RandomDraw, SearchDraw, distributions, replay
 from ..space.table import SpaceTable
-from ..space.truth import cell_truth, rank, search_truth
+from ..space.truth import cell_truth, grade_step, rank, search_truth, step_cells
 from .figure_widget import FigureWidget
 
 COEFFICIENTS = ("target_ppl", "ppl_weight", "cost_weight")
@@ -72,6 +72,42 @@ def graded(state: dict, table) -> str:
         return "\n".join(truth_lines(search_truth(state, table)))
     except ConfigError as e:
         return f"⚠ {e}"
+
+
+def step_grade(state: dict, step: dict | None, truth: dict) -> dict | None:
+    """The grade of a finished step of a search (space.truth.grade_step), None for another."""
+    for s, before in step_cells(state):
+        if step is not None and s["step"] == step.get("step") and step.get("done"):
+            return {**grade_step(s, before, truth), "before": before}
+    return None
+
+
+def truth_states(states: dict, grade: dict | None) -> dict:
+    """The DAG's edge states of a graded step with the truth added to each tried edge: the true
+    score of the cell it leaves and its true rank among the step's candidates."""
+    if not grade or grade["rank"] is None:
+        return states
+    true = grade["true_scores"]
+    out = dict(states)
+    for e, info in states.items():
+        k = f"{e[0]}-{e[1]}"
+        if k in true:
+            out[e] = {**info, "true_score": true[k], "true_rank": rank(true[k], true.values()), "of": len(true)}
+    return out
+
+
+def grade_text(grade: dict | None) -> str:
+    """One line: the step's removed edge, its true rank among the step's candidates and its regret."""
+    if not grade or grade["rank"] is None:
+        return ""
+    i, j = grade["removed"]
+    place = "best" if grade["rank"] == 1 else f"{_ordinal(grade['rank'])} best"
+    return (f"space table: removing {i}→{j} was truly the {place} of {grade['of']} candidates "
+            f"(regret {grade['regret']:.2f} score points)")
+
+
+def _ordinal(n: int) -> str:
+    return {2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
 
 def rows_html(rows: list[dict], shown: int) -> str:
