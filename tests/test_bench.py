@@ -123,6 +123,7 @@ def test_buttons_that_need_one_search_say_so(runs):
     assert "no folder" in bench.message.value and bench.chosen.options == ()
 
 
+@pytest.mark.slow
 def test_open_resume_and_branch_a_real_search(tiny_data, tmp_path):
     lab, parent, before = stepped_lab(tiny_data, tmp_path)
     lab.close()
@@ -148,6 +149,7 @@ def test_open_resume_and_branch_a_real_search(tiny_data, tmp_path):
     assert "is finished: nothing to resume" in bench.message.value
 
 
+@pytest.mark.slow
 def test_a_followed_search_branches_and_the_lab_drives_the_branch(tiny_data, tmp_path):
     from autoshrink.lab.widgets import SearchLab
     lab, parent, before = stepped_lab(tiny_data, tmp_path, steps=1)

@@ -61,6 +61,7 @@ def bad_files(tmp_path):
     (["--seed_rule", "edge"], ["--seed_rule", "step or candidate"]),
     (["--retest", "-1"], ["--retest"]),
 ])
+@pytest.mark.slow
 def test_bad_search_input_is_one_clear_line(args, words, bad_files, tiny_data):
     args = [a.format(tmp=bad_files) for a in args]
     if "--data" not in args:
@@ -68,6 +69,7 @@ def test_bad_search_input_is_one_clear_line(args, words, bad_files, tiny_data):
     one_line_error(cli("search", "--save", str(bad_files / "s"), *args), *words)
 
 
+@pytest.mark.slow
 def test_bad_cell_and_resume_files(tmp_path, tiny_data):
     (tmp_path / "c.json").write_text('{"mask": [[0, 1], [0, 0]], "ops": ["tanh", "gelu"]}')
     one_line_error(cli("proxy", "--cell", str(tmp_path / "c.json"), "--data", str(tiny_data)), "unknown op 'gelu'")
@@ -78,6 +80,7 @@ def test_bad_cell_and_resume_files(tmp_path, tiny_data):
     one_line_error(cli("search", "--resume", str(tmp_path / "run")), "not an autoshrink search record")
 
 
+@pytest.mark.slow
 def test_proxy_prints_one_json_line_for_the_published_cell(tmp_path, tiny_data):
     (tmp_path / "cell.json").write_text(SHRINK_RNN.to_json())
     r = cli("proxy", "--cell", str(tmp_path / "cell.json"), "--data", str(tiny_data), "--epochs", "1",
@@ -88,6 +91,7 @@ def test_proxy_prints_one_json_line_for_the_published_cell(tmp_path, tiny_data):
     assert out["ppl"] > 1 and out["params"] > 0 and out["seconds"] > 0
 
 
+@pytest.mark.slow
 def test_seed_flags_run_a_search_and_resume_finishes_it(tmp_path, tiny_data):
     save = tmp_path / "run"
     r = cli("--nodes", "3", "--data", str(tiny_data), "--emsize", "8", "--nhidlast", "8", "--lr", "20",
@@ -141,6 +145,7 @@ def test_data_from_a_folder_that_is_not_ptb(tmp_path):
         prepare_data(tmp_path / "out", source=src)
 
 
+@pytest.mark.slow
 def test_kill_9_mid_search_then_resume_keeps_every_finished_candidate(tmp_path, tiny_data):
     import json as _json
     import signal
@@ -196,6 +201,7 @@ def test_preset_gives_its_settings_and_flags_override_them():
         SearchConfig.preset("huge")
 
 
+@pytest.mark.slow
 def test_a_search_saved_from_the_notebooks_folder_is_usable_from_the_root(tiny_data, tmp_path, monkeypatch):
     """The lab saves from notebooks/ with data ../data/penn_proxy; the record must work from the
     repo root (and from anywhere), through the command line, and a missing folder is named in full."""

@@ -22,6 +22,7 @@ def test_records_are_frozen_and_picklable(cls):
             setattr(event, dataclasses.fields(cls)[0].name, None)
 
 
+@pytest.mark.slow
 def test_a_step_sends_each_candidates_start_epochs_and_result_then_the_step(tiny_data, tmp_path):
     seen = []
     s = Search(tiny(tiny_data, tmp_path / "run", parallel=1, epochs=2), on_event=seen.append)

@@ -60,6 +60,7 @@ def test_presets_and_bad_settings():
         FinalConfig(test_batch_size=0).check()
 
 
+@pytest.mark.slow
 def test_resume_after_a_stop_reaches_the_same_numbers(tmp_path, tiny_data):
     cfg = tiny(tiny_data, epochs=5)
     straight = FinalRun.create(tmp_path / "straight", cfg, CELL4)
@@ -161,6 +162,7 @@ def _cli(*args):
     return [sys.executable, "-m", "autoshrink", "train", *args]
 
 
+@pytest.mark.slow
 def test_cli_kill_9_then_resume_matches_a_straight_run(tmp_path, tiny_data):
     cell = tmp_path / "cell.json"
     cell.write_text(CELL4.to_json())

@@ -119,6 +119,7 @@ def test_bad_precision_or_fuse_is_a_config_error(name, value):
         SearchConfig(**{name: value}).check()
 
 
+@pytest.mark.slow
 def test_fast_path_training_is_repeatable(tiny_data):
     cfg = SearchConfig(data=str(tiny_data), emsize=16, epochs=2, batch_size=16, eval_batch_size=8, bptt=10,
                        precision="bf16", fuse="on")

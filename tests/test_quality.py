@@ -92,6 +92,7 @@ def test_pareto_front_by_hand():
     assert pareto_front(pts) == [(2, 400), (3, 305), (4, 300), (5, 280)]
 
 
+@pytest.mark.slow
 def test_report_trains_once_then_reads_the_cache(search):
     events = []
     budget = sum(len(s["candidates"]) for s in json.loads((search / "search.json").read_text())["steps"])

@@ -73,6 +73,7 @@ def test_clean_turns_every_non_finite_number_into_null():
     assert clean(dirty) == {"a": None, "b": [1.5, None, {"c": None}], "d": [2, "x"], "e": None, "f": True}
 
 
+@pytest.mark.slow
 def test_typed_record_round_trips_the_layout(searched):
     state = read_state(searched)
     rec = SearchRecord.read(searched)
@@ -82,6 +83,7 @@ def test_typed_record_round_trips_the_layout(searched):
     assert rec.cell_of("final") == Cell.from_dict(state["final"]["cell"])
 
 
+@pytest.mark.slow
 def test_a_save_folder_stands_for_its_best_cell(best_first, tmp_path):
     save, state = best_first
     best, final = Cell.from_dict(state["steps"][0]["cell"]), Cell.from_dict(state["final"]["cell"])
@@ -97,6 +99,7 @@ def test_a_save_folder_stands_for_its_best_cell(best_first, tmp_path):
     assert not (tmp_path / "f" / "graph-best").exists()
 
 
+@pytest.mark.slow
 def test_proxy_given_a_save_folder_trains_its_best_cell(best_first, tiny_data):
     save, state = best_first
     r = cli("proxy", "--cell", str(save), "--epochs", "1")
@@ -107,6 +110,7 @@ def test_proxy_given_a_save_folder_trains_its_best_cell(best_first, tiny_data):
     assert "epoch 1/1" in r.stderr and out["epochs"] == 1    # --epochs overrides the saved 2
 
 
+@pytest.mark.slow
 def test_proxy_which_final_prints_the_final_cell_figures_of_search_json(searched):
     r = cli("proxy", "--cell", str(searched), "--which", "final")
     assert r.returncode == 0, r.stderr
@@ -116,6 +120,7 @@ def test_proxy_which_final_prints_the_final_cell_figures_of_search_json(searched
     assert "epoch 2/2" in r.stderr            # progress, per epoch, as search prints it
 
 
+@pytest.mark.slow
 def test_proxy_answers_search_flags_and_bad_which_with_one_line(searched):
     for args, words in ((["--drop_k", "2"], "--drop_k"), (["--nodes", "6"], "--nodes"),
                         (["--nhidlast", "4"], "--nhidlast"), (["--which", "last"], "step:N")):

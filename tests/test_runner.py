@@ -24,6 +24,7 @@ def test_the_runner_imports_no_widgets():
     assert out.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_runner_steps_runs_and_exports(tiny_data, tmp_path):
     cfg = SearchConfig(**TINY, data=str(tiny_data), save=str(tmp_path / "run"))
     told = []

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from autoshrink.core.record import SearchRecord
@@ -41,6 +42,7 @@ def numbers(obj):
         yield obj
 
 
+@pytest.mark.slow
 def test_a_diverging_search_finishes_with_finite_numbers_or_null(tiny_data, tmp_path):
     save = tmp_path / "div"
     r = run(args(tiny_data, save, "--epochs", "2", "--lr", "1e9", "--parallel", "3"))
@@ -63,6 +65,7 @@ def _without_seconds(state):
     return state
 
 
+@pytest.mark.slow
 def test_kill_during_a_batched_step_resumes_from_the_last_epoch_to_the_same_numbers(tiny_data, tmp_path):
     save, ref = tmp_path / "k", tmp_path / "ref"
     cmd = args(tiny_data, save, "--epochs", "4", "--parallel", "3")
@@ -92,6 +95,7 @@ def test_kill_during_a_batched_step_resumes_from_the_last_epoch_to_the_same_numb
     assert a["ppl"] == b["ppl"] and a["curve"] == b["curve"]
 
 
+@pytest.mark.slow
 def test_one_writer_per_save_folder(tiny_data, tmp_path):
     save = tmp_path / "w"
     proc = subprocess.Popen(args(tiny_data, save, "--epochs", "50"), stdout=subprocess.DEVNULL,
@@ -111,6 +115,7 @@ def test_one_writer_per_save_folder(tiny_data, tmp_path):
         proc.wait()
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_setting_and_honours_the_machine_ones(tiny_data, tmp_path):
     save = tmp_path / "c"
     proc = run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67"))
@@ -125,6 +130,7 @@ def test_resume_refuses_a_changed_setting_and_honours_the_machine_ones(tiny_data
     assert r.returncode == 0, r.stderr        # same epochs; device, parallel and data may change
 
 
+@pytest.mark.slow
 def test_record_holds_the_resolved_precision_and_seed_rule_and_resume_refuses_a_change(tiny_data, tmp_path):
     save = tmp_path / "p"
     proc = run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67"))
@@ -143,6 +149,7 @@ def test_record_holds_the_resolved_precision_and_seed_rule_and_resume_refuses_a_
     assert r.returncode == 0, r.stderr        # auto is what the record resolved
 
 
+@pytest.mark.slow
 def test_an_old_record_replays_with_its_seed_rule(tiny_data, tmp_path):
     """A record from before the seed rule was a setting resumes with one seed per candidate."""
     save = tmp_path / "old"
@@ -167,6 +174,7 @@ def _wait_for(path, proc, seconds=120):
     assert path.exists(), f"{path} never appeared"
 
 
+@pytest.mark.slow
 def test_a_second_writer_of_a_train_folder_or_a_quality_run_gets_one_line(tiny_data, tmp_path):
     save = tmp_path / "s"
     one_step = args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67")
@@ -189,6 +197,7 @@ def test_a_second_writer_of_a_train_folder_or_a_quality_run_gets_one_line(tiny_d
             proc.wait()
 
 
+@pytest.mark.slow
 def test_a_branch_copies_the_parents_steps_follows_its_new_settings_and_resumes(tiny_data, tmp_path):
     parent, branch = tmp_path / "parent", tmp_path / "branch"
     assert run(args(tiny_data, parent, "--nodes", "4", "--epochs", "1", "--max_steps_to_action", "2",

@@ -21,6 +21,7 @@ def test_score_matches_hand_computation():
     assert score(math.inf, 140_000, 100) == -math.inf
 
 
+@pytest.mark.slow
 def test_search_runs_to_threshold_and_writes_outputs(tiny_data, tmp_path):
     events = []
     s = Search(tiny(tiny_data, tmp_path / "run"), on_event=lambda e: events.append(type(e).__name__))
@@ -47,6 +48,7 @@ def test_search_runs_to_threshold_and_writes_outputs(tiny_data, tmp_path):
     assert load_cell(out / "graph-best") == Cell.from_dict(best["cell"])
 
 
+@pytest.mark.slow
 def test_same_seed_same_cell_and_numbers(tiny_data, tmp_path):
     a = Search(tiny(tiny_data, tmp_path / "a", parallel=3))  # the whole step in one batched model
     b = Search(tiny(tiny_data, tmp_path / "b", parallel=1))  # one candidate at a time
@@ -73,6 +75,7 @@ def test_auto_group_size_per_device_and_backend(tiny_data, tmp_path):
     assert size("cpu", parallel=0, backend="ray") == 1        # one candidate a Ray task, as before
 
 
+@pytest.mark.slow
 def test_stop_then_resume_keeps_finished_candidates(tiny_data, tmp_path):
     save = tmp_path / "r"
     done = []
@@ -89,6 +92,7 @@ def test_stop_then_resume_keeps_finished_candidates(tiny_data, tmp_path):
     assert r.history[0]["removed"] == ref.history[0]["removed"]
 
 
+@pytest.mark.slow
 def test_diverged_candidate_ranks_worst(tiny_data, tmp_path):
     s = Search(tiny(tiny_data, tmp_path / "d"))
     s.candidates()
@@ -197,6 +201,7 @@ def typed_round_trip(save) -> SearchRecord:
     return rec
 
 
+@pytest.mark.slow
 def test_retest_trains_the_leaders_again_and_decides_on_their_mean(tiny_data, tmp_path):
     cfg = SearchConfig(nodes=3, emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.67,
                        max_steps_to_action=3, device="cpu", data=str(tiny_data), save=str(tmp_path / "r"),
@@ -216,6 +221,7 @@ def test_retest_trains_the_leaders_again_and_decides_on_their_mean(tiny_data, tm
     assert isinstance(rec.steps[0].retests.runs[0], Retest) and rec.steps[0].candidates[0].seeds == 3
 
 
+@pytest.mark.slow
 def test_halving_stops_the_worse_half_at_the_rung_and_decides_among_the_rest(tiny_data, tmp_path):
     common = dict(nodes=4, emsize=8, epochs=3, batch_size=16, eval_batch_size=16, bptt=10, keep_fraction=0.84,
                   max_steps_to_action=4, device="cpu", data=str(tiny_data))

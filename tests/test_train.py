@@ -29,6 +29,7 @@ def step_cells(n=10):
     return [full.remove(e)[0] for e in full.edges[:n]]
 
 
+@pytest.mark.slow
 def test_candidate_in_batch_of_ten_matches_alone(tiny_data):
     cfg, corpus, emb = setup(tiny_data)
     cells = step_cells(10)
@@ -42,6 +43,7 @@ def test_candidate_in_batch_of_ten_matches_alone(tiny_data):
             assert math.isclose(a["train_loss"], b["train_loss"], rel_tol=1e-4)
 
 
+@pytest.mark.slow
 def test_results_carry_cost_and_curve(tiny_data):
     cfg, corpus, emb = setup(tiny_data)
     cell = step_cells(1)[0]
@@ -61,6 +63,7 @@ class SecondBlowsUp(BatchedRNNModel):
             self.dec_bias[1, ::2] = 1e38
 
 
+@pytest.mark.slow
 def test_diverged_candidate_is_flagged_and_others_unharmed(tiny_data, monkeypatch):
     cfg, corpus, emb = setup(tiny_data, epochs=2)
     cells = step_cells(2)
@@ -102,6 +105,7 @@ def test_seq_lengths_cover_the_rows_and_are_mostly_bptt():
     assert lengths != seq_lengths(100000, 35, seed=3, epoch=1)
 
 
+@pytest.mark.slow
 def test_stop_between_epochs_leaves_candidates_unfinished(tiny_data):
     cfg, corpus, emb = setup(tiny_data)
     epochs = []
@@ -112,6 +116,7 @@ def test_stop_between_epochs_leaves_candidates_unfinished(tiny_data):
     assert epochs == [0, 0]
 
 
+@pytest.mark.slow
 def test_same_candidate_twice_is_bit_identical(proxy_dir):
     # the whole proxy: with many repeated words per batch, a gather whose backward adds rows in
     # thread order (as x[idx] does on CPU) already differs in the last bits within one epoch
@@ -121,6 +126,7 @@ def test_same_candidate_twice_is_bit_identical(proxy_dir):
     assert a.curve == b.curve
 
 
+@pytest.mark.slow
 def test_lr_is_divided_by_ten_after_epochs_minus_4_and_minus_2(tiny_data):
     cfg, corpus, emb = setup(tiny_data, epochs=6, lr=5.0)
     [r] = train_cells([step_cells(1)[0]], [3], corpus, emb, cfg, CPU)
@@ -128,6 +134,7 @@ def test_lr_is_divided_by_ten_after_epochs_minus_4_and_minus_2(tiny_data):
     assert [c["lr"] for c in r.curve] == pytest.approx([5.0, 5.0, 5.0, 0.5, 0.5, 0.05])
 
 
+@pytest.mark.slow
 def test_early_end_by_patience_after_four_epochs_without_a_new_best(tiny_data):
     cfg, corpus, emb = setup(tiny_data, epochs=9, lr=1e-30)   # weights never move: the loss never improves
     [r] = train_cells([step_cells(1)[0]], [3], corpus, emb, cfg, CPU)
@@ -135,6 +142,7 @@ def test_early_end_by_patience_after_four_epochs_without_a_new_best(tiny_data):
     assert len({c["val_loss"] for c in r.curve}) == 1
 
 
+@pytest.mark.slow
 def test_early_end_by_overfitting_when_valid_exceeds_three_times_train(tmp_path):
     (tmp_path / "train.txt").write_text("the cat sat on the mat\n" * 300)
     for split in ("valid", "test"):
@@ -148,6 +156,7 @@ def test_early_end_by_overfitting_when_valid_exceeds_three_times_train(tmp_path)
     assert all(c["val_loss"] <= 3 * c["train_loss"] for c in r.curve[:-1])
 
 
+@pytest.mark.slow
 def test_a_checkpointed_training_stopped_and_continued_equals_one_run(tiny_data, tmp_path):
     from autoshrink.proxy.checkpoint import Checkpoint
     cfg, corpus, emb = setup(tiny_data, epochs=4)

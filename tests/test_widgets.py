@@ -95,6 +95,7 @@ def test_step_button_shrinks_and_updates_every_view(tiny_data, tmp_path):
     assert lab.bar_candidates.value == lab.bar_candidates.max == 3
 
 
+@pytest.mark.slow
 def test_candidates_trained_together_all_show_as_training(tiny_data, tmp_path):
     seen = []
 
@@ -113,6 +114,7 @@ def test_candidates_trained_together_all_show_as_training(tiny_data, tmp_path):
     assert dag_states(lab)["training"] == 0 and lab.error is None
 
 
+@pytest.mark.slow
 def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     lab = make_lab(tiny_data, tmp_path)
     record = lab.step()
@@ -164,6 +166,7 @@ def test_pause_stops_after_the_candidate_in_training(tiny_data, tmp_path):
     assert len(lab.search.history[0]["candidates"]) == len(lab.search.history[0]["order"])
 
 
+@pytest.mark.slow
 def test_stop_during_run_leaves_a_resumable_search(tiny_data, tmp_path):
     def press_stop(e):
         if isinstance(e, CandidateDone) and e.step == 1:
@@ -184,6 +187,7 @@ def test_stop_during_run_leaves_a_resumable_search(tiny_data, tmp_path):
     assert again.search.history[1]["candidates"][0] == lab.search.pending["candidates"][0]
 
 
+@pytest.mark.slow
 def test_an_interrupted_cell_leaves_the_lab_ready_to_go_on(tiny_data, tmp_path):
     def interrupt(e):
         if isinstance(e, CandidateDone) and e.index == 0 and not lab.search.history:
@@ -207,6 +211,7 @@ def test_set_changes_the_panel(tmp_path):
         lab.set(nhid=4)
 
 
+@pytest.mark.slow
 def test_reset_starts_a_new_search_in_a_fresh_folder(tiny_data, tmp_path):
     lab = make_lab(tiny_data, tmp_path)
     lab.step()
@@ -224,6 +229,7 @@ def test_reset_starts_a_new_search_in_a_fresh_folder(tiny_data, tmp_path):
     assert fresh_folder(tmp_path / "run") == str(tmp_path / "run-3")
 
 
+@pytest.mark.slow
 def test_a_new_lab_on_a_used_save_folder_does_not_fail(tiny_data, tmp_path):
     make_lab(tiny_data, tmp_path).step()
     lab = make_lab(tiny_data, tmp_path)
@@ -231,6 +237,7 @@ def test_a_new_lab_on_a_used_save_folder_does_not_fail(tiny_data, tmp_path):
     assert lab.search.save_dir == tmp_path / "run-2" and lab.inputs["save"].value == str(tmp_path / "run-2")
 
 
+@pytest.mark.slow
 def test_open_shows_the_same_history_and_the_slider_goes_back(tiny_data, tmp_path):
     lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.2, max_steps_to_action=2)
     lab.step()
@@ -287,6 +294,7 @@ def test_an_unexpected_error_in_the_thread_shows_its_traceback(tiny_data, tmp_pa
     assert "Traceback" in lab.errors.value and "ValueError" in lab.errors.value
 
 
+@pytest.mark.slow
 def test_compare_lab_trains_every_cell_and_tabulates(tiny_data):
     cfg = SearchConfig(**{**TINY, "data": str(tiny_data), "epochs": 2})
     cells = {"full": Cell.full(("tanh",) * 4), "chain": Cell.from_edges([(0, 1), (1, 2)], ("tanh", "relu", "tanh"))}
@@ -385,6 +393,7 @@ def test_presets_fill_the_panel():
     assert lab.estimate.value.endswith("estimate: unknown until the first candidate</span>")
 
 
+@pytest.mark.slow
 def test_branch_from_the_history_slider_leaves_the_parent_and_follows_the_panel(tiny_data, tmp_path):
     lab, parent, before = stepped_lab(tiny_data, tmp_path)
     lab.slider.value = 1                                   # after step 0
@@ -406,6 +415,7 @@ def test_branch_from_the_history_slider_leaves_the_parent_and_follows_the_panel(
     assert "branch failed" in lab.summary and "--nodes" in lab.summary, lab.summary
 
 
+@pytest.mark.slow
 def test_inspect_shows_any_past_candidates_curve_cell_and_seed(tiny_data, tmp_path):
     from autoshrink.search import candidate_seed
     lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2, epochs=2)
