@@ -60,6 +60,7 @@ def test_same_seed_same_cell_and_numbers(tiny_data, tmp_path):
             assert ca["ppl"] == pytest.approx(cb["ppl"], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_auto_trains_two_candidates_at_a_time_on_cpu(tiny_data, tmp_path):
     seen = []
     s = Search(tiny(tiny_data, tmp_path / "auto", parallel=0, device="cpu"),
