@@ -6,7 +6,6 @@ import numpy as np
 
 from .errors import ConfigError
 
-
 # The salts that keep the seeds of different draws apart: derive_seed(run seed, SALT, ...). Every
 # seeded draw of the package takes its salt from here; a changed number changes every result.
 SALT_OPS = 0x0B5          # a search's node ops, drawn when --ops is not given (search.initial_cell)

@@ -187,7 +187,8 @@ def _snapshot(model: BatchedRNNModel, tr: _Tracker, active: list[int], tags: lis
               next_epoch: int, lr: float) -> dict:
     """What a later call needs to continue the candidates still training, row by row."""
     return {"tags": [tags[k] for k in active], "epoch": next_epoch, "lr": lr,
-            "spent": [spent[k] for k in active], "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "spent": [spent[k] for k in active],
+            "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "tracker": [{"best": tr.best[k], "stale": tr.stale[k], "curve": tr.curve[k], "epochs": tr.epochs[k],
                          "test": tr.test[k]} for k in active]}
 
@@ -206,7 +207,8 @@ def paused_result(checkpoint, cell: Cell, cfg: SearchConfig, ended: str = "pause
                   seconds=saved["spent"][0], epochs=t["epochs"], diverged=False, ended=ended, curve=t["curve"])
 
 
-def _restore(saved: dict, tags: list[str], model: BatchedRNNModel, tr: _Tracker, spent: list[float]) -> tuple[int, float]:
+def _restore(saved: dict, tags: list[str], model: BatchedRNNModel, tr: _Tracker,
+             spent: list[float]) -> tuple[int, float]:
     """Load the saved rows of these candidates into `model` and `tr`; returns (next epoch, lr)."""
     rows = [list(saved["tags"]).index(t) for t in tags]
     idx = torch.tensor(rows)
