@@ -1,5 +1,6 @@
 """The replay lab and the landscape figure on the hand-made table (tests/space_tables.py), whose
 decisions are worked out by hand there and in test_space."""
+import json
 import math
 
 import pytest
@@ -103,3 +104,22 @@ def test_a_lab_step_gets_its_grade_and_the_dag_its_truth():
     states = truth_states({(0, 2): {"state": "removed"}, (1, 2): {"state": "tried"}}, grade)
     assert states[(1, 2)]["true_rank"] == 1 and states[(0, 2)]["true_rank"] == 3 and states[(0, 2)]["of"] == 3
     assert step_grade(state, {"step": 0, "done": False}, {}) is None and grade_text(None) == ""
+
+
+@pytest.mark.slow
+def test_the_lab_panel_grades_its_step_against_a_table(tiny_data, tmp_path):
+    from autoshrink.core.errors import ConfigError
+    from autoshrink.space.table import build_table
+    from records import make_lab
+    lab = make_lab(tiny_data, tmp_path)
+    with pytest.raises(ConfigError, match="no search to grade yet"):
+        lab.grade_with(hand_table())
+    lab.step()
+    cfg = lab.config()
+    table = build_table(cfg.replace(save=str(tmp_path / "t")), tmp_path / "t", seeds=1)
+    with pytest.raises(ConfigError, match="ops"):
+        lab.grade_with(hand_table())                 # another space: refused in one line
+    lab.grade_with(table)
+    lab.slider.value = 1                             # after step 0
+    assert "space table: removing" in lab.slider_text.value
+    assert "(space table)" in json.dumps(lab.dag.spec["data"])      # the tried edges' hover

@@ -18,7 +18,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..core.cell import Cell
-from ..core.config import SEED_RULES, help_texts
+from ..core.config import SEED_RULES, SearchConfig, help_texts
 from ..core.errors import ConfigError
 from ..plot.figures import dag_figure
 from ..plot.landscape import landscape_figure
@@ -72,6 +72,17 @@ def graded(state: dict, table) -> str:
         return "\n".join(truth_lines(search_truth(state, table)))
     except ConfigError as e:
         return f"⚠ {e}"
+
+
+def load_truth(table, state: dict | None) -> dict:
+    """The truth of `table` (folder or SpaceTable) under the score of the search whose record is
+    `state`, after checking that the table holds its space and proxy settings."""
+    table = table if isinstance(table, SpaceTable) else SpaceTable.read(table)
+    if state is None:
+        raise ConfigError("no search to grade yet: start one (Step), then grade it against the table")
+    cfg = SearchConfig.from_dict(state["config"])
+    table.check_answers(cfg, Cell.from_dict(state["initial"]).ops)
+    return cell_truth(table, cfg)
 
 
 def step_grade(state: dict, step: dict | None, truth: dict) -> dict | None:

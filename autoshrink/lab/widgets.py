@@ -35,6 +35,7 @@ from ..search import SAFE_ON_RESUME, initial_cell
 from . import views
 from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .figure_widget import FigureWidget
+from .replay import grade_text, load_truth, step_grade, truth_states
 from .runner import BusyChanged, LabError, PhaseChanged, Refreshed, Runner, SaveChanged, fresh_folder, read_search
 from .searches import parent_config
 
@@ -265,6 +266,7 @@ class SearchLab:
         self.inspect.add_class("autoshrink-inspect")
         self.inspect.observe(lambda change: self._draw_inspected(), names="value")
         self._shown_step = None
+        self.truth = None        # a space table's truth, once grade_with(table) is called
         self.exported = W.HTML()
         self.exported.add_class("autoshrink-exported")
         self.widget = W.VBox([
@@ -379,6 +381,13 @@ class SearchLab:
         self.slider.disabled = state is None or not r.history
         self.branch_button.disabled = busy or not ok or self.slider.value == 0 or not r.history
 
+    def grade_with(self, table) -> None:
+        """Grade this search's finished steps against a space table (its folder, or a SpaceTable):
+        the step the slider shows gets its grade under the slider, its tried edges their truth in
+        the DAG's hover. ConfigError (one line) when the table holds another space or settings."""
+        self.truth = load_truth(table, self.state)
+        self._draw_view()
+
     def _draw_view(self) -> None:
         with self.runner.lock:
             preview = None
@@ -388,14 +397,17 @@ class SearchLab:
             v = views.view_at(self.state, self.slider.value, self.runner.progress.training, preview)
             if v.cell is None:
                 return
+            grade = step_grade(self.state, v.step, self.truth) if self.truth and self.state else None
+            states = truth_states(v.states, grade)
             if self._dag_nodes != v.cell.nodes:
-                self.dag.show(plot.dag_figure(v.cell, v.states, title=_dag_title(v)))
+                self.dag.show(plot.dag_figure(v.cell, states, title=_dag_title(v)))
                 self._dag_nodes = v.cell.nodes
             else:
                 with self.dag.edit() as fig:
-                    plot.update_dag(fig, v.cell, v.states)
+                    plot.update_dag(fig, v.cell, states)
                     fig.layout.title.text = _dag_title(v)
-            self.slider_text.value = views.slider_note(self.state, self.slider.value, _dag_title(v))
+            self.slider_text.value = (views.slider_note(self.state, self.slider.value, _dag_title(v))
+                                      + (f"<br>{html.escape(grade_text(grade))}" if grade else ""))
             self.table.value = views.candidates_html(v.step, self.runner.progress.training)
             self.step_note.value = _step_notes(v.step, self.state, self._parent)
             self._shown_step = v.step
