@@ -75,8 +75,13 @@ def test_summary_p_value_and_random_search_by_hand():
     recs = _runs("discovered", "discovered", (10, 11)) + _runs("random 1", "random", (12, 13))
     recs += [{"name": "random search", "group": "random search", "seed": 0, "ppl": 9.0, "test_ppl": 9.5}]
     d = summarize(recs)["discovered"]
-    assert d["p_value"] == pytest.approx(1 / 6)      # {10, 11} is the lowest of the 6 splits of four values
+    assert d["p_value"] == pytest.approx(1 / 2) == d["p_min"]    # over cells: mean 10.5 against one cell's 12.5
     assert d["random_search"] == 9.5 and d["beats_random_search"] is False
+    recs += _runs("random 2", "random", (9, 30)) + _runs("random 3", "random", (10, 10.5))
+    d = summarize(recs)["discovered"]
+    # cell means 10.5 (discovered), 12.5, 19.5, 10.25: two of the four are at most 10.5; the runs would have
+    # been 8 values, and the run with 9 would have counted as if it were a cell of its own
+    assert d["p_value"] == pytest.approx(2 / 4) and d["p_min"] == pytest.approx(1 / 4)
 
 
 def test_proxy_final_tau_by_hand():

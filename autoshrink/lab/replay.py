@@ -2,7 +2,7 @@
 instead of training them, so stepping is instant and moving the score's coefficients re-decides
 the whole search at once, with the truth beside each decision.
 
-    lab = ReplayLab("runs/space-tiny-s1")     # a table built by `python -m autoshrink space`
+    lab = ReplayLab("runs/space-tiny-s1")     # a table built by `.venv/bin/autoshrink space`
     lab                                       # the panel: coefficients, seeds, Step / Run / Reset
     lab.replay                                # the replayed search (space.replay.Replay) as shown
 
@@ -138,7 +138,7 @@ class ReplayLab(W.VBox):
         self.table = table if isinstance(table, SpaceTable) else SpaceTable.read(table)
         if not self.table.complete:
             raise ConfigError(f"the table misses {len(self.table.missing())} trainings; finish it with "
-                              "`python -m autoshrink space` and its settings")
+                              "`.venv/bin/autoshrink space` and its settings")
         self.base = self.table.cfg.replace(**changes)
         self.repeats, self.shown = repeats, 0
         helps, style = help_texts(), {"description_width": "90px"}
