@@ -1,6 +1,7 @@
-"""The ground-truth figures of docs/ground-truth.md, from space tables (`python -m autoshrink space`):
-per table the space, how far its seeds agree, AutoShrink under each table seed, and AutoShrink
-against random search at its budget as distributions under several decision rules.
+"""The ground-truth figures of docs/ground-truth.md, from space tables (`autoshrink space`): per
+table (cut to the table seeds every cell has) the space, how far its seeds agree, AutoShrink under
+each table seed, and AutoShrink against random search at its budget as distributions under several
+decision rules.
 
     python scripts/ground_truth.py runs/space-tiny-s1 runs/space-tiny-s2 --repeats 1000 --out runs/truth.json
 
@@ -35,11 +36,23 @@ def seed_agreement(table: SpaceTable, cfg) -> tuple[float, float, int]:
     keys = sorted(scores)
     taus = [kendall_tau([scores[k][a] for k in keys], [scores[k][b] for k in keys])
             for a, b in itertools.combinations(range(len(table.seeds)), 2)]
+    if not taus:
+        return None, None, 0
     return statistics.fmean(taus), statistics.stdev(taus) if len(taus) > 1 else 0.0, len(taus)
 
 
+def complete_seeds(table: SpaceTable) -> SpaceTable:
+    """The table cut to its table seeds that every cell has (a table still training reports those)."""
+    n = next((k for k in range(len(table.seeds)) if any(row["runs"][k] is None for row in table.cells)),
+             len(table.seeds))
+    if n == 0:
+        raise ConfigError("the table has no table seed that every cell has yet; let it train longer")
+    cells = [{**row, "runs": row["runs"][:n]} for row in table.cells]
+    return SpaceTable(config=table.config, ops=table.ops, seeds=table.seeds[:n], cells=cells)
+
+
 def table_figures(folder: str, repeats: int) -> dict:
-    table = SpaceTable.read(folder)
+    table = complete_seeds(SpaceTable.read(folder))
     cfg = table.cfg
     truth = cell_truth(table, cfg)
     best = max(truth, key=lambda k: truth[k]["score"])
@@ -58,7 +71,7 @@ def table_figures(folder: str, repeats: int) -> dict:
                        for name, changes in VARIANTS.items()}
     held = [len(table.seeds) - 1]       # the last seed judges, the others decide
     out["held_out"] = {name: _held_out(table, cfg.replace(**changes), repeats, held)
-                       for name, changes in VARIANTS.items()}
+                       for name, changes in VARIANTS.items()} if len(table.seeds) > 1 else {}
     return out
 
 
@@ -67,6 +80,12 @@ def _held_out(table, cfg, repeats, held):
         return distributions(table, cfg, repeats=repeats, judge=held)
     except ConfigError as e:        # too few seeds left to decide with (--retest)
         return {"skipped": str(e)}
+
+
+def _agreement(tau, sd, pairs) -> str:
+    if not pairs:
+        return "one table seed: no seed-to-seed agreement to give"
+    return f"seed-to-seed Kendall tau of the cells' scores {tau:.2f} ± {sd:.2f} ({pairs} pair{'s' * (pairs > 1)})"
 
 
 def _ranks(d: dict) -> str:
@@ -81,8 +100,7 @@ def markdown(figures: list[dict]) -> str:
                   f"{f['cells']} cells x {f['seeds']} seeds ({f['seconds'] / 60:.0f} minutes of training, wall time "
                   f"on a shared machine); the best "
                   f"cell {b['key']} ({b['edges']} edges): true score {b['score']:.2f}, valid {b['ppl']:.2f}, test "
-                  f"{b['test_ppl']:.2f}; seed-to-seed Kendall tau of the cells' scores {tau:.2f} ± {tau_sd:.2f} "
-                  f"({pairs} pairs).", "",
+                  f"{b['test_ppl']:.2f}; {_agreement(tau, tau_sd, pairs)}.", "",
                   "AutoShrink under each table seed alone (the edge order of the table's --seed): " +
                   "; ".join(f"seed {p['seed']}: {p['discovered']} (true rank {p['rank']})" for p in f["per_seed"]),
                   ""]
@@ -90,8 +108,9 @@ def markdown(figures: list[dict]) -> str:
             lines += [f"The search with the table's --seed, replayed: {f['search']['discovered']}, true rank "
                       f"{f['search']['rank']} of {f['cells']}.", ""]
         lines += _variants_table(f["variants"], "truth: the mean over every table seed (in sample)")
-        lines += _variants_table(f["held_out"], f"truth: table seed {f['seeds'] - 1} alone, which no decision "
-                                                "draws on (held out)")
+        if f["held_out"]:
+            lines += _variants_table(f["held_out"], f"truth: table seed {f['seeds'] - 1} alone, which no decision "
+                                                    "draws on (held out)")
     return "\n".join(lines)
 
 
