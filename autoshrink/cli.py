@@ -17,8 +17,19 @@ import typing
 from .core import formats
 from .core.config import PRESETS, SearchConfig, help_texts, preset, settings
 from .core.errors import ConfigError
-from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, FinalDone, FinalEpoch,
-                          FinalStarted, JobDone, PhaseSwitched, SearchFinished, StepDone)
+from .core.events import (
+    CandidateDone,
+    CandidateEpoch,
+    CandidateStarted,
+    EpochDone,
+    FinalDone,
+    FinalEpoch,
+    FinalStarted,
+    JobDone,
+    PhaseSwitched,
+    SearchFinished,
+    StepDone,
+)
 from .core.stats import perplexity
 
 SEARCH_ONLY = settings(search_only=True)                    # proxy trains one cell: it refuses these
@@ -81,8 +92,8 @@ def _printer(event, out=sys.stdout):
             say(f"step {r['step']} done: removed {r['removed']}, pruned {r['pruned']}, {r['edges_left']} edges left, "
                 f"best score {formats.score(r['best_score'])}")
         case SearchFinished(record=r):
-            say(f"final cell: ppl {formats.ppl(r['ppl'])}, flops {formats.flops(r['flops'])}, mask {r['cell']['mask']}, "
-                f"ops {r['cell']['ops']}")
+            say(f"final cell: ppl {formats.ppl(r['ppl'])}, flops {formats.flops(r['flops'])}, "
+                f"mask {r['cell']['mask']}, ops {r['cell']['ops']}")
 
 
 def cmd_search(args) -> int:
@@ -129,6 +140,7 @@ def _last_line(search) -> str:
 def _saved_config(path) -> dict | None:
     """The settings of the search whose save folder or search.json `path` is, else None."""
     from pathlib import Path
+
     from .core.record import read_state
     p = Path(path)
     if not (p.is_dir() or p.suffix == ".json"):
@@ -141,10 +153,10 @@ def _saved_config(path) -> dict | None:
 
 def cmd_proxy(args) -> int:
     from .core.disk import clean
-    from .proxy.precision import proxy_precision
+    from .core.record import load_cell, parse_which
     from .core.runtime import resolve_device
     from .one_cell import train_cell
-    from .core.record import load_cell, parse_which
+    from .proxy.precision import proxy_precision
     from .search import cfg_score
     flags = _flags(args)
     for name in SEARCH_ONLY:
@@ -179,8 +191,8 @@ def cmd_data(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_from
     from .core.record import parse_which
+    from .export import export_from
     parse_which(args.which)
     files = export_from(args.cell, args.out, which=args.which)
     for kind, path in files.items():
@@ -208,9 +220,9 @@ def _train_printer(event):
 
 def cmd_train(args) -> int:
     from .backend import run_final
-    from .final.run import FinalRun
     from .core.record import load_cell
     from .final.config import FinalConfig
+    from .final.run import FinalRun
     fields = {f.name for f in dataclasses.fields(FinalConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields}
     if args.resume:
@@ -242,8 +254,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_quality(args) -> int:
-    from .quality.report import QualityReport, final_results, proxy_final_tau
     from .quality.plot import write_figures
+    from .quality.report import QualityReport, final_results, proxy_final_tau
     overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
     report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
                            lstm=not args.no_lstm, random_search=args.random_search, table=args.table, **overrides)
@@ -308,7 +320,8 @@ def _space_parser(sub) -> None:
     sp = sub.add_parser("space", help="train every cell of a (small) search space: the ground truth a search is "
                                       "graded against")
     sp.add_argument("--seeds", type=int, default=3,
-                    help="table seeds: seed k is the paired weight seed of step k of the search with --seed (default: 3)")
+                    help="table seeds: seed k is the paired weight seed of step k of the search with --seed "
+                         "(default: 3)")
     _add_config_flags(sp)
 
 
@@ -333,7 +346,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default=None, help="where the data goes (default: data/penn_proxy, data/ptb with --full)")
     d.add_argument("--full", action="store_true", help="full PTB (for the final training) instead of the proxy")
     e = sub.add_parser("export", help="export a cell as diagram (SVG, PNG, PDF, DOT), HTML, JSON, pickle and code")
-    e.add_argument("--cell", required=True, help="cell JSON file, a search's save folder, a graph pickle, or shrinkrnn / darts")
+    e.add_argument("--cell", required=True,
+                   help="cell JSON file, a search's save folder, a graph pickle, or shrinkrnn / darts")
     e.add_argument("--out", "--save", dest="out", required=True, help="folder to write into")
     e.add_argument("--which", default="best", help=WHICH_HELP)
     _train_parser(sub)
@@ -346,7 +360,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     q = sub.add_parser("quality", help="the discovered cell against random cells and baselines, under the proxy")
     q.add_argument("--search", required=True, help="a search's save folder")
-    q.add_argument("--random", type=int, default=8, help="random cells with the discovered cell's edge count (default: 8)")
+    q.add_argument("--random", type=int, default=8,
+                   help="random cells with the discovered cell's edge count (default: 8)")
     q.add_argument("--seeds", type=int, default=3, help="trainings of each cell and baseline (default: 3)")
     q.add_argument("--which", default="best", help=WHICH_HELP)
     q.add_argument("--no_lstm", action="store_true", help="leave out the LSTM baseline")
@@ -380,7 +395,8 @@ def _train_parser(sub) -> None:
     t.add_argument("--which", default="best", help=WHICH_HELP)
     t.add_argument("--baseline", default=None, choices=("lstm",), help="train torch's one-layer LSTM instead of a cell")
     t.add_argument("--preset", default="small", choices=tuple(PRESETS),
-                   help="paper (published, GPU), small (proxy, 2 to 5 minutes a model on a 2-core CPU), tiny (tests) (default: small)")
+                   help="paper (published, GPU), small (proxy, 2 to 5 minutes a model on a 2-core CPU), "
+                        "tiny (tests) (default: small)")
     t.add_argument("--out", "--save", dest="out", required=True, help="run folder: run.json, checkpoint.pt, best.pt")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     _add_config_flags(t, cls=FinalConfig)

@@ -35,8 +35,17 @@ from .core.cell import Cell, random_ops
 from .core.config import SearchConfig
 from .core.disk import clean
 from .core.errors import ConfigError
-from .core.events import (CandidateDone, CandidateEpoch, CandidateStarted, EpochDone, SearchFinished, StepDone,
-                          TrainingDone, TrainingStarted, ignore)
+from .core.events import (
+    CandidateDone,
+    CandidateEpoch,
+    CandidateStarted,
+    EpochDone,
+    SearchFinished,
+    StepDone,
+    TrainingDone,
+    TrainingStarted,
+    ignore,
+)
 from .core.record import FORMAT, Candidate, Final, SearchRecord, Step, done_steps, read_state
 from .core.runtime import SALT_OPS, SALT_ORDER, derive_seed, resolve_device
 from .decisions import decisions, leaders, mean, retest_seed  # noqa: F401  (leaders, retest_seed: importable here)

@@ -87,7 +87,8 @@ def main() -> None:
                                                                                       ("command line", by_cli)):
             save = out / f"{name.replace(' ', '-')}-{r}"
             fewer = {"max_steps_to_action": args.candidates} if args.candidates else {}
-            cfg = SearchConfig(**{**preset(args.preset), **fewer, "data": args.data, "save": str(save), "device": "cpu"})
+            cfg = SearchConfig(**{**preset(args.preset), **fewer, "data": args.data, "save": str(save),
+                                  "device": "cpu"})
             tick = time.perf_counter()
             run(cfg, args.steps)
             seconds = time.perf_counter() - tick

@@ -4,11 +4,10 @@ of each kind (and candidate), the progress it reads holding every one."""
 import threading
 import time
 
-from records import LAB_TINY
-
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.events import CandidateDone, CandidateEpoch, CandidateStarted
 from autoshrink.lab.runner import BusyChanged, Runner
+from records import LAB_TINY
 
 
 def test_a_lab_behind_draws_the_latest_change_of_each_candidate_with_every_epoch_applied():
@@ -18,7 +17,8 @@ def test_a_lab_behind_draws_the_latest_change_of_each_candidate_with_every_epoch
     other = CandidateEpoch(0, (0, 2), 0, 3, 5.0, 5.1)
     runner._draw([epochs[0], other, epochs[1], epochs[2]])
     assert told == [other, epochs[2]]                                   # the order of their last occurrence
-    assert [e["epoch"] for e in runner.progress.curves[(0, 1)]] == [0, 1, 2] and len(runner.progress.curves[(0, 2)]) == 1
+    assert [e["epoch"] for e in runner.progress.curves[(0, 1)]] == [0, 1, 2]
+    assert len(runner.progress.curves[(0, 2)]) == 1
 
 
 def test_training_goes_on_while_the_lab_is_stuck_drawing(tiny_data, tmp_path):

@@ -174,7 +174,8 @@ class SearchConfig:
 
     @classmethod
     def preset(cls, name: str, **changes) -> "SearchConfig":
-        """The settings of preset `name` with `changes` (as FinalConfig.preset); ConfigError naming the presets otherwise."""
+        """The settings of preset `name` with `changes` (as FinalConfig.preset); ConfigError naming the
+        presets otherwise."""
         return cls(**{**preset(name), **changes})
 
     def replace(self, **changes) -> "SearchConfig":

@@ -13,7 +13,6 @@ import math
 import random
 import statistics
 
-
 DIVERGED_LOSS = 30.0   # a validation loss at or above this (or NaN) counts as diverged, in every training
 
 

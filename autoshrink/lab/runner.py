@@ -33,7 +33,15 @@ from ..core.cell import Cell
 from ..core.config import SearchConfig
 from ..core.data import load_corpus
 from ..core.errors import ConfigError
-from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone, TrainingDone, TrainingStarted
+from ..core.events import (
+    CandidateDone,
+    CandidateEpoch,
+    CandidateStarted,
+    SearchFinished,
+    StepDone,
+    TrainingDone,
+    TrainingStarted,
+)
 from ..core.record import SearchRecord, record_path, which_name
 from ..core.runtime import resolve_device
 from ..one_cell import cell_seed, start_embedding

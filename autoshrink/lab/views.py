@@ -185,7 +185,7 @@ def candidate_choices(step: dict | None) -> list[tuple[str, object]]:
 def candidate_view(state: dict, step: dict, edge) -> tuple[str, list]:
     """The training figure's title and curve for one trained candidate of any step: its curve, the
     cell it left (edges) and its weight seed(s), as the search's seed rule gives them."""
-    from ..search import candidate_seed      # the seed rule has one home
+    from ..search import candidate_seed  # the seed rule has one home
     c = next(c for c in step["candidates"] if tuple(c["edge"]) == tuple(edge))
     cfg = SearchConfig.from_dict(state["config"])
     seeds = [candidate_seed(cfg, step["step"], edge)]

@@ -9,9 +9,22 @@
 - figures.py: Plotly figures for the lab and the notebooks (the DAG, the step curves, the
   training curve, cells side by side, validation perplexity per cell).
 """
-from .figures import (DIVERGED_COLOR, EDGE_STATES, EDGE_STYLE, NODE_PX, PX, SCORE_SCALE, cells_figure,
-                      comparison_figure, curves_figure, dag_figure, training_figure, update_comparison, update_dag,
-                      update_training)
+from .figures import (
+                      DIVERGED_COLOR,
+                      EDGE_STATES,
+                      EDGE_STYLE,
+                      NODE_PX,
+                      PX,
+                      SCORE_SCALE,
+                      cells_figure,
+                      comparison_figure,
+                      curves_figure,
+                      dag_figure,
+                      training_figure,
+                      update_comparison,
+                      update_dag,
+                      update_training,
+)
 from .files import curve_figure, draw_cell, save_curves, write_page
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
 from .series import best_step, candidates_table, cell_at, edge_key, edge_states_at, step_series

@@ -86,7 +86,8 @@ def proxy_key(cfg: SearchConfig) -> str:
     keys = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt",
             "seed", "precision", "fuse")
     values = {k: getattr(cfg, k) for k in keys}
-    values.update({k: os.path.realpath(values[k]) for k in ("data", "emb_path") if values[k]})   # the same from any folder
+    # the same from any folder
+    values.update({k: os.path.realpath(values[k]) for k in ("data", "emb_path") if values[k]})
     text = json.dumps({"version": VERSION, **values}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -118,7 +119,8 @@ class QualityReport:
                               f"got {n_random}, {budget} and {seeds}")
         self.cell = load_cell(self.save, which)
         if self.table is not None:
-            self.table.check_answers(SearchConfig.from_dict(self.state["config"]), Cell.from_dict(self.state["initial"]).ops)
+            ops = Cell.from_dict(self.state["initial"]).ops
+            self.table.check_answers(SearchConfig.from_dict(self.state["config"]), ops)
         self.seeds = [derive_seed(self.cfg.seed, SALT_WEIGHTS, r) for r in range(seeds)]
         n_edges, nodes = self.cell.prune().n_edges, self.cfg.nodes
         mine = [self.cell.prune()]       # the controls and the pool never hold the discovered cell itself
