@@ -106,7 +106,8 @@ def _state(cell_final, cell_best):
     steps = [{"step": 0, "done": True, "best_score": -1.0, "cell": cell_best.to_dict()}] if cell_best else []
     return {"format": "autoshrink-search/1", "config": {"nhid": 8, "seed": 1},
             "initial": Cell.full(SHRINK_RNN.ops).to_dict(), "cell": SHRINK_RNN.to_dict(), "steps": steps,
-            "best": None, "final": {"cell": cell_final.to_dict(), "ppl": 1.0} if cell_final else None}
+            "best": None, "final": {"cell": cell_final.to_dict(), "ppl": 1.0, "val_loss": 0.0, "flops": 64,
+                                    "score": 1.0} if cell_final else None}
 
 
 def test_export_from_folder_json_and_pickle(tmp_path, exported):
