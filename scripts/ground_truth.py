@@ -99,7 +99,8 @@ def markdown(figures: list[dict]) -> str:
         lines += [f"### {f['folder']}: ops {', '.join(f['ops'])}", "",
                   f"{f['cells']} cells x {f['seeds']} seeds ({f['seconds'] / 60:.0f} minutes of training, wall time "
                   f"on a shared machine); the best "
-                  f"cell {b['key']} ({b['edges']} edges): true score {b['score']:.2f}, valid {b['ppl']:.2f}, test "
+                  f"cell {b['key']} ({b['edges']} edge{'s' * (b['edges'] != 1)}): true score {b['score']:.2f}, "
+                  f"valid {b['ppl']:.2f}, test "
                   f"{b['test_ppl']:.2f}; {_agreement(tau, tau_sd, pairs)}.", "",
                   "AutoShrink under each table seed alone (the edge order of the table's --seed): " +
                   "; ".join(f"seed {p['seed']}: {p['discovered']} (true rank {p['rank']})" for p in f["per_seed"]),
