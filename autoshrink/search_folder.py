@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from .core.cell import Cell, save_graph
-from .core.config import SearchConfig, settings
+from .core.config import TRAINED_ALIKE, SearchConfig, settings
 from .core.disk import WriterLock
 from .core.errors import ConfigError
 from .core.record import FORMAT, SearchRecord, best_of, done_steps, read_state, record_path, write_state
@@ -64,8 +64,11 @@ def branch_state(parent, at_step: int, save, changes: dict) -> tuple[SearchConfi
         raise ConfigError(f"{save}/search.json exists; branch into another --save")
     steps = [{**copy.deepcopy(s), "from_parent": True} for s in done[: at_step + 1]]
     rel = os.path.relpath(os.path.abspath(parent), os.path.abspath(save))
+    trained_with = {k: state["config"].get(k) for k in TRAINED_ALIKE if state["config"].get(k) != cfg.to_dict()[k]}
     new = {"format": FORMAT, "config": cfg.to_dict(), "initial": state["initial"], "cell": steps[-1]["cell"],
-           "steps": steps, "best": None, "final": None, "parent": {"save": rel, "step": done[at_step]["step"]}}
+           "steps": steps, "best": None, "final": None,
+           "parent": {"save": rel, "step": done[at_step]["step"], **({"trained_with": trained_with} if trained_with
+                                                                     else {})}}
     new["best"] = best_of(new)
     return cfg, new
 

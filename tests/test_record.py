@@ -126,3 +126,17 @@ def test_proxy_answers_search_flags_and_bad_which_with_one_line(searched):
                         (["--nhidlast", "4"], "--nhidlast"), (["--which", "last"], "step:N")):
         r = cli("proxy", "--cell", str(searched), *args)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
+
+
+def test_a_branch_that_trains_otherwise_chooses_its_best_among_its_own_steps(tmp_path):
+    import records
+    from autoshrink.core.record import best_of, write_state
+    from autoshrink.search_folder import branch_state
+    parent = tmp_path / "a"
+    write_state(parent, records.best_first(tmp_path / "data", parent))      # step 0 scored -10, step 1 -12
+    _, same = branch_state(parent, 1, tmp_path / "b", {"keep_fraction": 0.25})     # the budget stays
+    assert "trained_with" not in same["parent"] and same["best"]["step"] == 0
+    _, other = branch_state(parent, 1, tmp_path / "c", {"epochs": 2})
+    assert other["parent"]["trained_with"] == {"epochs": 1} and other["best"] is None   # nothing of its own yet
+    own = {**other["steps"][1], "from_parent": None, "step": 2, "best_score": -14.0}
+    assert best_of({**other, "steps": [*other["steps"], own]})["step"] == 2         # -14 of its own beats -10 copied

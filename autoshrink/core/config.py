@@ -52,6 +52,12 @@ def help_texts(cls=None) -> dict[str, str]:
     return {name: f.metadata.get("help", "") for name, f in (cls or SearchConfig).__dataclass_fields__.items()}
 
 
+# Settings whose change moves every score: a branch's steps copied from a parent that differed in
+# one of these were trained otherwise, and its best is chosen among its own steps (record.best_step).
+TRAINED_ALIKE = ("emsize", "epochs", "lr", "clip", "batch_size", "bptt", "precision", "target_ppl", "ppl_weight",
+                 "cost_weight")
+
+
 def settings(*groups: str, seed_flags: bool = False, **kinds: bool) -> tuple[str, ...]:
     """The names of SearchConfig's settings in `groups`, group after group (every setting when no
     group is given), that have each mark of `kinds` (e.g. resumable=True), in the dataclass's order;

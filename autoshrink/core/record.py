@@ -196,7 +196,8 @@ class SearchRecord(_Plain):
     steps: list = field(default_factory=list)   # Step records
     best: Optional[Best] = None
     final: Optional[Final] = None
-    parent: Optional[dict] = None   # a branch's parent: {"save": folder relative to this record, "step"}
+    parent: Optional[dict] = None   # a branch's parent: {"save": folder relative to this record, "step",
+    #                                 "trained_with": the parent's values of the TRAINED_ALIKE settings changed}
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -225,12 +226,22 @@ class SearchRecord(_Plain):
 
     def best_step(self) -> Optional[Best]:
         """The step whose chosen candidate scored highest (first on a tie): its step, score and the
-        cell it left; None while no finished step has a score. What `graph-best` holds."""
+        cell it left; None while no finished step has a score. What `graph-best` holds. A branch whose
+        parent trained otherwise (parent "trained_with": the parent's values of the settings it
+        changed, config.TRAINED_ALIKE) chooses among its own steps only: the copied ones' scores do
+        not compare with them."""
         best = None
-        for s in self.done_steps():
+        for s in self.comparable_steps():
             if s.best_score is not None and (best is None or s.best_score > best.score):
                 best = Best(step=s.step, score=s.best_score, cell=s.cell)
         return best
+
+    def comparable_steps(self) -> list:
+        """The finished steps whose scores compare: all of them, or a branch's own when its parent
+        trained otherwise."""
+        if self.parent and self.parent.get("trained_with"):
+            return [s for s in self.done_steps() if not s.from_parent]
+        return self.done_steps()
 
     def best_ppl(self) -> Optional[float]:
         """The proxy ppl of the best step's chosen candidate (the discovered cell's), None while there is none."""

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from ..core import formats
 from ..core.cell import Cell
+from ..core.config import TRAINED_ALIKE
 from ..core.record import done_steps
 from ..core.stats import perplexity
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
@@ -299,10 +300,6 @@ def _x_menu(fig, state: dict, s: dict) -> dict:
                                                   args=[{"x": by_edges}, edges]),
                                              dict(label="against training time", method="update",
                                                   args=[{"x": by_time}, time])])
-
-
-TRAINED_ALIKE = ("emsize", "epochs", "lr", "clip", "batch_size", "bptt", "precision", "target_ppl", "ppl_weight",
-                 "cost_weight")   # settings whose change moves every score: steps that differ in one do not compare
 
 
 def copied_steps(state: dict | None) -> list[int]:
