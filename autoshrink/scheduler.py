@@ -64,17 +64,18 @@ class Scheduler:
         return first + rest, ([len(first)] if first else []) + [size] * -(-len(rest) // size)
 
     def train(self, cells, seeds, on_event=None, should_stop=None, group: int | None = None, checkpoint=None,
-              stop_after: int | None = None) -> list:
+              stop_after: int | None = None, test: bool = False) -> list:
         """Train `cells` (weights from `seeds`) in the planned groups, or `group` at a time in their
         order when given; with `checkpoint` (default inflight.pt) the training in flight is saved
-        after every epoch, and with `stop_after` E it pauses there (train.train_cells). Returns one
+        after every epoch, with `stop_after` E it pauses there, and with `test` each result holds its test
+        perplexity too (train.train_cells). Returns one
         train.Result per cell, None for a cell left unfinished (stopped or paused)."""
         order, sizes = (list(range(len(cells))), group) if group else self.plan(cells, seeds)
         emit = on_event or ignore
         out = self.backend.train([cells[k] for k in order], [seeds[k] for k in order], self.corpus, self.embedding,
                                  self.cfg, self.device, group=sizes,
                                  on_event=lambda event: emit(replace(event, index=order[event.index])),
-                                 should_stop=should_stop, checkpoint=checkpoint or self.inflight,
+                                 should_stop=should_stop, checkpoint=checkpoint or self.inflight, test=test,
                                  **({"stop_after": stop_after} if stop_after else {}))
         results = [None] * len(cells)
         for place, k in enumerate(order):

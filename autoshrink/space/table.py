@@ -12,9 +12,10 @@ so table seed k holds exactly what step k of that search observes. The embedding
 
 `<save>/space.json` (written atomically after every training) holds the settings, the seeds and
 per cell its key, cell, edges, flops, params and one run per table seed (validation and test
-perplexity, loss, seconds, epochs, curve; null until trained). Cells train in groups, several in
-one batched model, as a Step's candidates do; the group in flight is saved after every epoch in
-`<save>/inflight.pt`, so a killed build loses at most one epoch. One process writes a table
+perplexity, loss, seconds, epochs, curve; null until trained). Cells train through the search's
+Scheduler, in its groups (several in one batched model, as a Step's candidates do); the group in
+flight is saved after every epoch in `<save>/inflight.pt` and continued first, so a killed build
+loses at most one epoch. One process writes a table
 (core.disk.WriterLock); building again with the same settings continues it, with more --seeds
 extends it, with other settings is refused in one line.
 """
@@ -26,17 +27,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..backend import make_backend
 from ..core.cell import Cell
 from ..core.config import SearchConfig
-from ..core.data import load_corpus
 from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import TableProgress, TrainingDone, ignore
 from ..core.runtime import derive_seed, resolve_device
-from ..one_cell import start_embedding
-from ..proxy.checkpoint import Checkpoint, tag
+from ..proxy.checkpoint import Checkpoint
 from ..proxy.precision import proxy_precision
+from ..scheduler import Scheduler
 from ..search import initial_cell
 from .cells import key, space_cells
 
@@ -46,7 +45,6 @@ FILE = "space.json"
 PROXY_SETTINGS = ("emb_path", "emsize", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt",
                   "precision", "fuse")
 RUN_FIELDS = ("ppl", "test_ppl", "val_loss", "seconds", "epochs", "diverged", "ended", "curve")
-CPU_GROUP = 2    # cells per batched model on a CPU, as a search's --parallel 0 trains its candidates
 
 
 def table_seed(seed: int, k: int) -> int:
@@ -153,14 +151,6 @@ def _open(cfg: SearchConfig, save, n_seeds: int) -> SpaceTable:
     return table
 
 
-def _group_size(cfg: SearchConfig, device, todo: int) -> int:
-    if cfg.parallel:
-        return cfg.parallel
-    if device.type == "cuda":
-        return max(todo, 1)
-    return 1 if cfg.backend == "ray" else CPU_GROUP
-
-
 def _run_record(r) -> dict:
     d = r.to_dict()
     out = {k: d[k] for k in RUN_FIELDS}
@@ -193,27 +183,13 @@ class TableBuilder:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _todo(self) -> list[tuple[int, str]]:
-        """The missing trainings, those of the group in flight (inflight.pt) first."""
-        todo = self.table.missing()
-        saved = set(self.inflight.tags())
-        first = [t for t in todo if self._tag(t) in saved]
-        return first + [t for t in todo if t not in first]
-
-    def _tag(self, job) -> str:
-        k, cell_key = job
-        return tag(Cell.from_dict(self.table.row(cell_key)["cell"]), self.table.seeds[k])
-
     def run(self, should_stop=None) -> SpaceTable:
-        """Train every missing (cell, table seed); returns the table (complete unless stopped)."""
-        todo = self._todo()
+        """Train every missing (cell, table seed), in the groups a search's Scheduler plans (the
+        training in flight first); returns the table (complete unless stopped)."""
+        todo = self.table.missing()
         self.table.write(self.save)
         if not todo:
             return self.table
-        corpus = load_corpus(self.cfg.data)
-        embedding = start_embedding(self.cfg, corpus.words)
-        backend = make_backend(self.cfg)
-        size = _group_size(self.cfg, self.device, len(todo))
         total, start, clock = len(self.table.cells) * len(self.table.seeds), len(todo), time.perf_counter()
 
         def done(event):
@@ -230,8 +206,8 @@ class TableBuilder:
                                         row["runs"][k]))
         cells = [Cell.from_dict(self.table.row(c)["cell"]) for _, c in todo]
         seeds = [self.table.seeds[k] for k, _ in todo]
-        backend.train(cells, seeds, corpus, embedding, self.cfg, self.device, group=size, on_event=done,
-                      should_stop=should_stop, checkpoint=self.inflight, test=True)
+        Scheduler(self.cfg, self.device, self.inflight).train(cells, seeds, on_event=done, should_stop=should_stop,
+                                                              test=True)
         return self.table
 
 
