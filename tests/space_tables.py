@@ -2,6 +2,7 @@
 the one without edges among them), 2 seeds, perplexities chosen by hand."""
 import math
 
+from autoshrink.core.cell import Cell
 from autoshrink.core.config import SearchConfig
 from autoshrink.space.cells import key, space_cells
 from autoshrink.space.table import SpaceTable
@@ -26,3 +27,13 @@ def hand_table(seed_ppl=HAND_PPL) -> SpaceTable:
 def hand_score(ppl, edges):
     """(200 - ppl) * 0.25 - (log10(edges * 10^6) - 6), by hand (no edge is costed as one)."""
     return (200 - ppl) * 0.25 - math.log10(edges)
+
+
+def hand_search(removed, table: SpaceTable) -> dict:
+    """A search record on the hand-made table's space: one finished step from the full cell that
+    tried every edge and removed `removed`, its cell the best."""
+    full = Cell.full(("tanh",) * 3)
+    step = {"step": 0, "done": True, "removed": [list(removed)], "cell": full.remove(tuple(removed))[0].to_dict(),
+            "best_score": -45.3, "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
+    return {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step],
+            "best": {"step": 0, "score": -45.3, "cell": step["cell"]}}

@@ -9,7 +9,7 @@ from autoshrink.core.cell import Cell
 from autoshrink.lab.replay import ReplayLab, decision_rows, edge_states, graded
 from autoshrink.plot.landscape import landscape_figure
 from autoshrink.space.truth import cell_truth
-from space_tables import hand_score, hand_table
+from space_tables import hand_score, hand_search, hand_table
 
 
 @pytest.fixture
@@ -79,11 +79,7 @@ def test_landscape_draws_every_cell_the_path_and_the_picks():
 
 def test_a_search_is_graded_in_markdown_or_told_why_not():
     table = hand_table()
-    full = Cell.full(("tanh",) * 3)
-    step = {"step": 0, "done": True, "removed": [[1, 2]], "cell": full.remove((1, 2))[0].to_dict(),
-            "best_score": -45.3, "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
-    state = {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step],
-             "best": {"step": 0, "score": -45.3, "cell": step["cell"]}}
+    state = hand_search((1, 2), table)
     text = graded(state, table)
     assert "rank 1 of 6 by true score" in text and "- step 0: removed 1→2, true rank 1 of 3 candidates" in text
     assert graded({**state, "best": None}, table) == "No finished step to grade yet."
@@ -94,10 +90,8 @@ def test_a_search_is_graded_in_markdown_or_told_why_not():
 def test_a_lab_step_gets_its_grade_and_the_dag_its_truth():
     from autoshrink.lab.replay import grade_text, step_grade, truth_states
     table = hand_table()
-    full = Cell.full(("tanh",) * 3)
-    step = {"step": 0, "done": True, "removed": [[0, 2]], "cell": full.remove((0, 2))[0].to_dict(),
-            "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
-    state = {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step]}
+    state = hand_search((0, 2), table)
+    step = state["steps"][0]
     grade = step_grade(state, step, cell_truth(table, table.cfg))
     assert grade_text(grade) == ("space table: removing 0→2 was truly the 3rd best of 3 candidates "
                                  "(regret 32.50 score points)")

@@ -21,7 +21,7 @@ from autoshrink.space.cells import key, space_cells
 from autoshrink.space.replay import Lookup, RandomDraw, distributions, random_search, replay, replay_search, wilson
 from autoshrink.space.table import SpaceTable, TableBuilder, build_table, table_seed
 from autoshrink.space.truth import cell_truth, grade_steps, search_truth, standing
-from space_tables import hand_score, hand_table
+from space_tables import hand_score, hand_search, hand_table
 
 
 def _reachable_edge_sets(nodes: int) -> set:
@@ -63,10 +63,8 @@ def test_truth_of_a_hand_made_table():
 
 def test_a_step_is_graded_against_the_truth():
     table = hand_table()
-    full = Cell.full(("tanh",) * 3)
-    step = {"step": 0, "done": True, "removed": [[1, 2]], "cell": full.remove((1, 2))[0].to_dict(),
-            "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
-    state = {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step]}
+    state = hand_search((1, 2), table)
+    step = state["steps"][0]
     [g] = grade_steps(state, table)
     # removing 0-1 leaves 0-2 (-50), 0-2 leaves 0-1 1-2 (-77.80), 1-2 leaves 0-1 0-2 (-45.30): the best
     assert (g["rank"], g["of"], g["regret"]) == (1, 3, 0.0)
