@@ -79,8 +79,8 @@ def _printer(event, out=sys.stdout):
     match event:
         case CandidateStarted(step="final"):
             say("final cell")
-        case CandidateStarted(step=step, edge=edge, index=index, count=count):
-            say(f"step {step}: candidate {index + 1} of {count}, removing edge {edge}")
+        case CandidateStarted(step=step, edge=edge, position=position, count=count):
+            say(f"step {step}: candidate {position + 1} of {count}, removing edge {edge}")
         case CandidateEpoch(edge=edge):
             say(_epoch_line(event, edge))
         case EpochDone():
@@ -154,10 +154,10 @@ def _saved_config(path) -> dict | None:
 def cmd_proxy(args) -> int:
     from .core.disk import clean
     from .core.record import load_cell, parse_which
+    from .core.rules import cfg_score
     from .core.runtime import resolve_device
     from .one_cell import train_cell
     from .proxy.precision import proxy_precision
-    from .search import cfg_score
     flags = _flags(args)
     for name in SEARCH_ONLY:
         if name in flags:
@@ -254,7 +254,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_quality(args) -> int:
-    from .quality.plot import write_figures
+    from .quality.page import write_figures
     from .quality.report import QualityReport, final_results, proxy_final_tau
     overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
     report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
@@ -286,14 +286,14 @@ def cmd_quality(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from .lab.runs import list_runs, runs_table
+    from .runs import list_runs, runs_table
     rows = list_runs(args.folder)
     print(json.dumps(rows) if args.json else runs_table(rows))
     return 0
 
 
 def cmd_compare(args) -> int:
-    from .lab.searches import write_comparison
+    from .plot.searches import write_comparison
     page = write_comparison(args.searches, args.out, args.which)
     print(f"comparison of {len(args.searches)} searches in {page}")
     return 0
@@ -387,14 +387,14 @@ WHICH_HELP = ("which cell of a search's save folder: best (the step whose chosen
 
 
 def _train_parser(sub) -> None:
-    from .final.config import PRESETS, FinalConfig
+    from .final.config import FINAL_PRESETS, FinalConfig
     t = sub.add_parser("train", help="final training of a cell (or --baseline lstm) with the published recipe",
                        description="Defaults shown are the paper preset's; --preset sets the others, flags override. "
                                    "To end a run early and test its best weights: --resume --epochs <epochs done>.")
     t.add_argument("--cell", default=None, help="cell JSON, graph pickle, a search's save folder, shrinkrnn or darts")
     t.add_argument("--which", default="best", help=WHICH_HELP)
     t.add_argument("--baseline", default=None, choices=("lstm",), help="train torch's one-layer LSTM instead of a cell")
-    t.add_argument("--preset", default="small", choices=tuple(PRESETS),
+    t.add_argument("--preset", default="small", choices=tuple(FINAL_PRESETS),
                    help="paper (published, GPU), small (proxy, 2 to 5 minutes a model on a 2-core CPU), "
                         "tiny (tests) (default: small)")
     t.add_argument("--out", "--save", dest="out", required=True, help="run folder: run.json, checkpoint.pt, best.pt")

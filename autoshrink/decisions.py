@@ -39,12 +39,12 @@ def retest_seed(cfg, step: int, edge, round_: int) -> int:
     return derive_seed(cfg.seed, step, *edge, SALT_RETEST, round_)
 
 
-def leaders(candidates: list[dict], margin: float) -> list[list[int]]:
-    """The edges of the candidates within `margin` score points of the best (at most MAX_LEADERS),
-    best first; none unless two or more are that close."""
-    ranked = sorted((c for c in candidates if c["score"] is not None and c.get("ended") != "halved"),
-                    key=lambda c: -c["score"])
-    close = [c["edge"] for c in ranked if c["score"] >= ranked[0]["score"] - margin][:MAX_LEADERS]
+def leaders(candidates: list[dict], margin: float) -> list[dict]:
+    """The candidates within `margin` score points of the best (at most MAX_LEADERS), best first;
+    none unless two or more are that close. Diverged (score None or -inf) and halved ones never lead."""
+    ranked = sorted((c for c in candidates if c["score"] is not None and math.isfinite(c["score"])
+                     and c.get("ended") != "halved"), key=lambda c: -c["score"])
+    close = [c for c in ranked if c["score"] >= ranked[0]["score"] - margin][:MAX_LEADERS]
     return close if len(close) > 1 else []
 
 
@@ -106,7 +106,8 @@ class Retest:
     def train(self, search, step: Step, should_stop) -> bool:
         cfg = search.cfg
         if step.retests is None:
-            step.retests = Retests(leaders=leaders([c.to_dict() for c in step.candidates], cfg.retest_margin))
+            close = leaders([c.to_dict() for c in step.candidates], cfg.retest_margin)
+            step.retests = Retests(leaders=[c["edge"] for c in close])
             search.save()
         rt = step.retests
         done = {(tuple(r.edge), r.round) for r in rt.runs}
@@ -133,5 +134,5 @@ class Retest:
         step.retests.runs.append(rec)
         search.save()
         search.folder.log(f"step {step.step} retest {round_} of edge {edge}: ppl {rec.ppl} score {rec.score}")
-        search.on_event(CandidateDone(step.step, edge, position, count, rec.to_dict()))
+        search.on_event(CandidateDone(step.step, edge, position + 1, count, rec.to_dict()))
         return True

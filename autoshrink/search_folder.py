@@ -131,3 +131,89 @@ class SearchFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.path / "log.txt", "a") as f:
             f.write(line + "\n")
+
+
+class SearchView:
+    """A saved search as its record says (record, its plain layout, its cells and steps), read from
+    its folder. `SearchView.open(save)` follows a search another process writes: `update()` rereads
+    search.json when it changed. It cannot train or save; search.Search, the writer, is one too."""
+
+    readonly = True
+
+    def __init__(self, cfg: SearchConfig, folder: SearchFolder, record: SearchRecord):
+        self.cfg, self.folder, self.save_dir = cfg, folder, folder.path
+        self.record = record
+
+    @classmethod
+    def open(cls, save) -> "SearchView":
+        folder = SearchFolder(save)
+        record = folder.read()
+        return cls(SearchConfig.from_dict({**record.config, "save": str(save)}), folder, record)
+
+    @property
+    def record(self) -> SearchRecord:
+        """The typed record (core/record.py)."""
+        return self._record
+
+    @record.setter
+    def record(self, record: SearchRecord) -> None:
+        self._record, self._state = record, None
+
+    @property
+    def state(self) -> dict:
+        """The record in its plain layout (what search.json holds), made once per change, not per read."""
+        if self._state is None:
+            self._state = self.record.to_dict()
+        return self._state
+
+    def refresh(self) -> dict:
+        """Reread search.json; returns the state."""
+        self.record = self.folder.read()
+        return self.state
+
+    def update(self) -> bool:
+        """Reread search.json if it changed since it was last read; True when it did."""
+        if not self.folder.changed():
+            return False
+        try:
+            self.record = self.folder.read()
+        except ConfigError:      # gone or unreadable for now: the last record stays
+            return False
+        return True
+
+    def cell_of(self, which="best") -> Cell:
+        """The best cell (default), the final cell, or step N's cell ("step:N")."""
+        return self.record.cell_of(which)
+
+    @property
+    def cell(self) -> Cell:
+        """The cell as shrunk so far."""
+        return Cell.from_dict(self.record.cell)
+
+    @property
+    def history(self) -> list[dict]:
+        """The finished steps in their plain layout."""
+        return done_steps(self.state)
+
+    @property
+    def pending(self) -> dict | None:
+        """The step in progress in its plain layout (None between steps); record.pending is the typed one."""
+        step = self.record.pending
+        return step.to_dict() if step else None
+
+    @property
+    def shrinking_done(self) -> bool:
+        return self.cell.n_edges <= self.cfg.threshold or self.cell.n_edges == 0
+
+    @property
+    def finished(self) -> bool:
+        return self.record.final is not None
+
+    def close(self) -> None:
+        """Nothing to let go for a reader; the writer releases the folder."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -27,11 +27,11 @@ import torch
 
 from autoshrink.core.config import PRESETS, SearchConfig
 from autoshrink.core.data import load_corpus
+from autoshrink.core.rules import candidate_seed, cfg_score, initial_cell
 from autoshrink.core.runtime import resolve_device
 from autoshrink.core.stats import argbest, kendall_tau, mean_sd
 from autoshrink.one_cell import start_embedding
 from autoshrink.proxy.train import train_cells
-from autoshrink.search import candidate_seed, cfg_score, initial_cell
 
 PRECISIONS = {"fp32": ("fp32", "off"), "fused": ("fp32", "on"), "bf16": ("bf16", "on"),
               "bf16-decoder": ("bf16-decoder", "on")}   # design name -> (--precision, --fuse)

@@ -22,9 +22,9 @@ import torch
 from autoshrink.backend import TASK_THREADS, LocalBackend, RayBackend
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.data import load_corpus
+from autoshrink.core.rules import initial_cell
 from autoshrink.core.runtime import derive_seed, resolve_device
 from autoshrink.one_cell import start_embedding
-from autoshrink.search import initial_cell
 
 
 def timed(backend, cells, seeds, corpus, emb, cfg) -> float:

@@ -196,10 +196,10 @@ def test_the_lab_with_the_ray_backend_finishes_the_local_search(tiny_data, tmp_p
 @needs_ray
 def test_compared_cells_and_proxy_on_ray_equal_local(tiny_data, tmp_path, ray_cluster, capsys):
     from autoshrink.core.cell import Cell
-    from autoshrink.lab.widgets import CompareLab
+    from autoshrink.lab.widgets import CellsLab
     cells = {"full": Cell.full(("tanh",) * 3), "chain": Cell.from_edges([(0, 1), (1, 2)], ("tanh", "relu", "tanh"))}
     cfg = tiny(tiny_data, tmp_path / "unused")
-    labs = [CompareLab(cells, cfg.replace(backend=b)) for b in ("local", "ray")]
+    labs = [CellsLab(cells, cfg.replace(backend=b)) for b in ("local", "ray")]
     local, remote = (lab.run() for lab in labs)
     assert [r["name"] for r in labs[1].rows()] == list(cells)   # the table keeps the cells' order
     for name in cells:

@@ -14,8 +14,8 @@ import records
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.record import best_ppl, write_state
 from autoshrink.lab.bench import RunsLab, SearchComparison, runs_html
-from autoshrink.lab.runs import delete_run, list_runs, row_cells
-from autoshrink.lab.searches import read_searches, settings_parallel, settings_rows
+from autoshrink.plot.searches import read_searches, settings_parallel, settings_rows
+from autoshrink.runs import delete_run, list_runs, row_cells
 from records import stepped_lab
 
 

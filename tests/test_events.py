@@ -32,12 +32,14 @@ def test_a_step_sends_each_candidates_start_epochs_and_result_then_the_step(tiny
         edge = tuple(c["edge"])
         expected += [CandidateStarted(0, edge, i, 3)]
         expected += [CandidateEpoch(0, edge, e, 2, None, c["curve"][e]["val_loss"]) for e in range(2)]
-        expected += [CandidateDone(0, edge, i, 3, c)]
+        expected += [CandidateDone(0, edge, i + 1, 3, c)]
     assert [type(e) for e in seen] == [type(e) for e in expected] + [StepDone]
     for got, want in zip(seen, expected):
         assert (got.step, got.edge) == (want.step, want.edge)
         if isinstance(want, CandidateEpoch):
             assert (got.epoch, got.epochs, got.val_loss) == (want.epoch, want.epochs, want.val_loss)
+        elif isinstance(want, CandidateStarted):
+            assert (got.position, got.count) == (want.position, want.count)
         else:
-            assert (got.index, got.count) == (want.index, want.count)
+            assert (got.done, got.count) == (want.done, want.count)
     assert seen[-1] == StepDone(0, record)

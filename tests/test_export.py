@@ -139,9 +139,9 @@ def test_the_package_cell_module_is_the_exported_source(tmp_path):
     exported copy) and the copy differs from it only in CELL and the line naming the cell."""
     from autoshrink.core import cell_module
     from autoshrink.core.ops import OP_FN
-    assert set(cell_module.OPS) == set(OPS) == set(OP_FN)
+    assert set(cell_module.OP_FN) == set(OPS) == set(OP_FN)
     g = torch.linspace(-3, 3, 13)
-    assert all(torch.equal(cell_module.OPS[op](g), OP_FN[op](g)) for op in OPS)
+    assert all(torch.equal(cell_module.OP_FN[op](g), OP_FN[op](g)) for op in OPS)
     with pytest.raises(ValueError, match="no cell given"):
         cell_module.ShrinkCell(4, 4)
     net = cell_module.ShrinkCell(4, 4, SHRINK_RNN.to_dict())

@@ -8,9 +8,9 @@ from autoshrink import SHRINK_RNN, Cell, plot  # noqa: E402,F401
 from autoshrink.core import formats  # noqa: E402,F401
 from autoshrink.core.config import SearchConfig  # noqa: E402
 from autoshrink.core.record import write_state  # noqa: E402
-from autoshrink.lab.compare import CompareLab  # noqa: E402
+from autoshrink.lab.cells import CellsLab  # noqa: E402
 from autoshrink.lab.final_lab import FinalLab, choose_cell, results_html  # noqa: E402
-from autoshrink.quality.plot import pareto_figure, quality_figure  # noqa: E402
+from autoshrink.plot.quality import pareto_figure, quality_figure  # noqa: E402
 from autoshrink.quality.report import summarize  # noqa: E402
 
 
@@ -91,14 +91,14 @@ def test_final_epoch_axis_ticks_whole_epochs(tmp_path):
 
 
 def test_compare_states_its_budget(tmp_path):
-    cmp = CompareLab({"a": SHRINK_RNN}, SearchConfig(epochs=3, emsize=32, data=str(tmp_path)))
+    cmp = CellsLab({"a": SHRINK_RNN}, SearchConfig(epochs=3, emsize=32, data=str(tmp_path)))
     assert "(proxy, 3 epochs, emsize 32)" in cmp.figure.figure.layout.title.text
     assert "(proxy, 3 epochs, emsize 32)" in cmp.summary().data
 
 
 def test_one_seed_shows_no_spread():
     """A group of one finished run has no sd to show (it read "686.89 ± 0.00"); one of several has."""
-    from autoshrink.quality.plot import quality_title, summary_markdown
+    from autoshrink.plot.quality import quality_title, summary_markdown
     from autoshrink.quality.report import summarize
     recs = [dict(name="discovered", group="discovered", seed=0, ppl=700.0, test_ppl=686.89),
             dict(name="random 0", group="random", seed=0, ppl=720.0, test_ppl=710.0),

@@ -18,6 +18,7 @@ LAYERS = [
     ("the search's parts", ["search_folder", "scheduler", "decisions"]),
     ("the search", ["search"]),
     ("export", ["export"]),
+    ("the runs list", ["runs"]),
     ("ground truth", ["space"]),
     ("quality", ["quality"]),
     ("the lab", ["lab"]),

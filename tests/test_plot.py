@@ -8,7 +8,7 @@ from autoshrink.plot import (
     best_step,
     candidates_table,
     cell_at,
-    curve_figure,
+    curve_picture,
     curves_figure,
     dag_figure,
     draw_cell,
@@ -136,7 +136,7 @@ def test_save_curves_on_empty_state(tmp_path):
         paths = save_curves(state, folder)
         assert {p.name for p in folder.iterdir()} == CURVES == set(paths)
         assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths.values())
-    fig = curve_figure({"steps": []}, "best_score", "Best score", "best score")
+    fig = curve_picture({"steps": []}, "best_score", "Best score", "best score")
     assert [t.get_text() for t in fig.axes[0].texts] == ["no finished shrink steps yet"]
     assert not fig.axes[0].lines
 

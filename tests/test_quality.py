@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from autoshrink import SearchConfig
-from autoshrink.quality.plot import pareto_figure, pareto_front, quality_figure
+from autoshrink.plot.quality import pareto_figure, pareto_front, quality_figure
 from autoshrink.quality.report import QualityReport, proxy_final_tau, quality_report, random_cells, summarize
 from autoshrink.search import Search
 
@@ -159,7 +159,7 @@ def test_spread_summary_by_hand():
 
 
 def test_spread_runs_the_search_under_other_seeds_with_the_same_ops(search):
-    from autoshrink.quality.plot import spread_figure
+    from autoshrink.plot.quality import spread_figure
     from autoshrink.quality.spread import run_spread, spread_folder
     n = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from autoshrink.core.record import SearchRecord
+from autoshrink.core.rules import candidate_seed
 from autoshrink.search import Search
 
 
@@ -162,7 +163,7 @@ def test_an_old_record_replays_with_its_seed_rule(tiny_data, tmp_path):
     s = Search.resume(save)
     try:
         assert s.cfg.seed_rule == "candidate"
-        assert s._seed(0, (0, 1)) != s._seed(0, (0, 2))
+        assert candidate_seed(s.cfg, 0, (0, 1)) != candidate_seed(s.cfg, 0, (0, 2))
     finally:
         s.close()
 

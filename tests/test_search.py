@@ -11,8 +11,10 @@ from autoshrink.core.cell import Cell
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.events import CandidateDone, CandidateStarted
-from autoshrink.core.record import Candidate, Retest, SearchRecord, decision_score, load_cell
-from autoshrink.search import Search, candidate_seed, leaders, read_state, score
+from autoshrink.core.record import Candidate, Retest, SearchRecord, decision_score, load_cell, read_state
+from autoshrink.core.rules import candidate_seed, score
+from autoshrink.decisions import leaders
+from autoshrink.search import Search
 from records import tiny
 
 
@@ -165,7 +167,7 @@ def test_fixed_ops_and_bad_ops_are_one_line(tiny_data, tmp_path):
 
 
 def test_score_coefficients_are_settings(tiny_data, tmp_path):
-    from autoshrink.search import cfg_score
+    from autoshrink.core.rules import cfg_score
     cfg = tiny(tiny_data, tmp_path / "sc", target_ppl=300.0, ppl_weight=0.5, cost_weight=2.0)
     assert cfg_score(cfg, 120.0, 140_000) == pytest.approx((300 - 120) * 0.5 - 2 * (math.log10(140_000) - 6))
     assert cfg_score(SearchConfig(), 120.0, 140_000) == pytest.approx(score(120.0, 140_000, 100))
@@ -174,8 +176,10 @@ def test_score_coefficients_are_settings(tiny_data, tmp_path):
 def test_leaders_by_hand():
     cands = [{"edge": [0, 1], "score": -10.0}, {"edge": [0, 2], "score": -10.5}, {"edge": [1, 2], "score": -12.0},
              {"edge": [0, 3], "score": None}, {"edge": [1, 3], "score": -10.9}, {"edge": [2, 3], "score": -10.2}]
-    assert leaders(cands, 1.0) == [[0, 1], [2, 3], [0, 2]]      # within 1 point of -10, at most three
+    close = [c["edge"] for c in leaders(cands, 1.0)]
+    assert close == [[0, 1], [2, 3], [0, 2]]      # within 1 point of -10, at most three
     assert leaders(cands, 0.1) == []                              # the best stands alone
+    assert leaders([{"edge": [0, 1], "score": -math.inf}] * 2, 1.0) == []     # diverged ones never lead
     assert decision_score({"score": -3.0, "mean_score": -5.0}) == (True, -5.0)
     assert decision_score({"score": None}) == (True, -math.inf)
     assert decision_score({"score": 0.0, "ended": "halved"}) < decision_score({"score": None})   # halved: never chosen

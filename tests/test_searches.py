@@ -7,7 +7,7 @@ import pytest
 import records
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.record import write_state
-from autoshrink.lab.searches import (
+from autoshrink.plot.searches import (
     DIFF,
     cell_diff_figure,
     curves_overlay,
@@ -64,8 +64,8 @@ def branch(two, tmp_path):
 
 
 def test_a_branch_marks_the_steps_it_copied_and_how_they_were_trained(two, branch):
-    from autoshrink.lab.searches import parent_config
     from autoshrink.plot import curves_figure
+    from autoshrink.plot.searches import parent_config
     states = read_searches([two[0], branch])
     assert parent_config(branch, states[branch])["epochs"] == 1 and parent_config(two[0], states[two[0]]) is None
     overlay = curves_overlay(states)

@@ -13,7 +13,7 @@ from autoshrink import cli
 from autoshrink.core import runtime
 from autoshrink.core.config import GROUPS, SearchConfig, settings
 from autoshrink.core.errors import ConfigError
-from autoshrink.search import SAFE_ON_RESUME, SPACE, check_resume
+from autoshrink.search_folder import SAFE_ON_RESUME, SPACE, check_resume
 
 FIELDS = [f.name for f in dataclasses.fields(SearchConfig)]
 # A valid value other than the default, for each setting (a resume or a flag that changes it).
@@ -114,8 +114,8 @@ def test_the_panels_groups_come_from_the_settings():
 def test_the_runs_lists_columns_are_the_listed_settings(tmp_path):
     import json
 
-    from autoshrink.lab.runs import list_runs
-    from autoshrink.search import initial_cell
+    from autoshrink.core.rules import initial_cell
+    from autoshrink.runs import list_runs
     cfg = SearchConfig(nodes=4, seed=3, precision="fp32", save=str(tmp_path / "s"))
     full = initial_cell(cfg).to_dict()
     (tmp_path / "s").mkdir()
@@ -131,5 +131,15 @@ def test_one_table_of_seed_salts_with_the_numbers_every_result_depends_on():
     salts = {k: v for k, v in vars(runtime).items() if k.startswith("SALT_")}
     assert salts == {"SALT_OPS": 0x0B5, "SALT_ORDER": 0x5F, "SALT_RETEST": 0x2E7, "SALT_EMB": 0xE3B,
                      "SALT_FINAL": 0xF1, "SALT_BATCHES": 0xB977, "SALT_RANDOM": 0x7A4D, "SALT_WEIGHTS": 0x3E1,
-                     "SALT_SAME_OPS": 0x50C5, "SALT_POOL": 0x9001}
+                     "SALT_SAME_OPS": 0x50C5, "SALT_POOL": 0x9001, "SALT_REPLAY": 0x2E9}
     assert len(set(salts.values())) == len(salts)
+
+
+def test_no_seed_is_salted_outside_the_table():
+    """A literal number beside a seed's parts is a salt that escaped core/runtime.py."""
+    import re
+    from pathlib import Path
+    pkg = Path(runtime.__file__).resolve().parent.parent
+    stray = [f"{p.relative_to(pkg)}: {m.group(0)}" for p in pkg.rglob("*.py")
+             for m in re.finditer(r"derive_seed\([^)]*\b(0x[0-9A-Fa-f]+|\d{2,})\b[^)]*\)", p.read_text())]
+    assert stray == []

@@ -42,14 +42,14 @@ def test_pick_cell_best_final_and_step(tmp_path):
     state = records.best_first(tmp_path, tmp_path / "run")
     assert pick_cell(state) == (records.AFTER0, "cell-best")
     assert pick_cell(state, "final") == (records.AFTER1, "cell-final")
-    assert pick_cell(state, "step 1") == (records.AFTER1, "cell-step1")
+    assert pick_cell(state, "step:1") == (records.AFTER1, "cell-step1")
     assert pick_cell(state, "step:0") == (records.AFTER0, "cell-step0")
     with pytest.raises(LabError, match="steps 0 to 1"):
-        pick_cell(state, "step 2")
+        pick_cell(state, "step:2")
     with pytest.raises(LabError, match="no final cell yet"):
         pick_cell({**state, "final": None}, "final")
-    assert export_choices(state) == ["best", "final", "step 0", "step 1"]
-    assert export_choices({**state, "final": None}) == ["best", "step 0", "step 1"]
+    assert export_choices(state) == ["best", "final", "step:0", "step:1"]
+    assert export_choices({**state, "final": None}) == ["best", "step:0", "step:1"]
     assert export_choices(None) == ["best"]
 
 

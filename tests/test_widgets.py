@@ -19,9 +19,10 @@ from autoshrink.core.config import help_texts
 from autoshrink.core.disk import write_json_atomic
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.events import CandidateDone, CandidateEpoch
+from autoshrink.core.rules import initial_cell
 from autoshrink.lab.runner import LabError
-from autoshrink.lab.widgets import SETTINGS, CompareLab, SearchLab, default_config, fresh_folder
-from autoshrink.search import Search, initial_cell
+from autoshrink.lab.widgets import SETTINGS, CellsLab, SearchLab, default_config, fresh_folder
+from autoshrink.search import Search
 from records import LAB_TINY as TINY
 from records import make_lab, stepped_lab
 
@@ -126,7 +127,7 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     assert lab.slider.value == lab.state["best"]["step"] + 1 and "★ best" in lab.dag.figure.layout.title.text
     assert lab.buttons["Step"].disabled and lab.buttons["Run"].disabled and not lab.buttons["Export"].disabled
     assert lab.step() is None
-    assert lab.which.value == "best" and list(lab.which.options) == ["best", "final", "step 0"]
+    assert lab.which.value == "best" and list(lab.which.options) == ["best", "final", "step:0"]
     files = lab.export()
     assert files and all(p.is_file() and p.parent == tmp_path / "run" / "export" for p in files.values())
     assert json.loads(files["json"].read_text())["mask"] == lab.state["best"]["cell"]["mask"]
@@ -138,9 +139,9 @@ def test_sync_step_then_final_then_export(tiny_data, tmp_path):
     files = lab.export()
     assert files["json"].name == "cell-final.json"
     assert json.loads(files["json"].read_text())["mask"] == final["cell"]["mask"]
-    assert lab.export("step 0")["json"].name == "cell-step0.json"
+    assert lab.export("step:0")["json"].name == "cell-step0.json"
     with pytest.raises(LabError, match="steps 0 to 0"):
-        lab.export("step 3")
+        lab.export("step:3")
 
 
 def test_pause_stops_after_the_candidate_in_training(tiny_data, tmp_path):
@@ -190,7 +191,7 @@ def test_stop_during_run_leaves_a_resumable_search(tiny_data, tmp_path):
 @pytest.mark.slow
 def test_an_interrupted_cell_leaves_the_lab_ready_to_go_on(tiny_data, tmp_path):
     def interrupt(e):
-        if isinstance(e, CandidateDone) and e.index == 0 and not lab.search.history:
+        if isinstance(e, CandidateDone) and e.done == 1 and not lab.search.history:
             raise KeyboardInterrupt
 
     lab = make_lab(tiny_data, tmp_path, on_event=interrupt)
@@ -298,7 +299,7 @@ def test_an_unexpected_error_in_the_thread_shows_its_traceback(tiny_data, tmp_pa
 def test_compare_lab_trains_every_cell_and_tabulates(tiny_data):
     cfg = SearchConfig(**{**TINY, "data": str(tiny_data), "epochs": 2})
     cells = {"full": Cell.full(("tanh",) * 4), "chain": Cell.from_edges([(0, 1), (1, 2)], ("tanh", "relu", "tanh"))}
-    cmp = CompareLab(cells, cfg)
+    cmp = CellsLab(cells, cfg)
     results = cmp.run()
     assert set(results) == set(cells)
     rows = {r["name"]: r for r in cmp.rows()}
@@ -417,7 +418,7 @@ def test_branch_from_the_history_slider_leaves_the_parent_and_follows_the_panel(
 
 @pytest.mark.slow
 def test_inspect_shows_any_past_candidates_curve_cell_and_seed(tiny_data, tmp_path):
-    from autoshrink.search import candidate_seed
+    from autoshrink.core.rules import candidate_seed
     lab = make_lab(tiny_data, tmp_path, nodes=4, keep_fraction=0.34, max_steps_to_action=2, epochs=2)
     lab.step()
     lab.step()

@@ -26,7 +26,7 @@ import torch.nn as nn
 
 CELL = None   # the exported copy holds {"mask": N x N 0/1, "ops": N names[, "outputs": nodes]}
 
-OPS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda g: g}
+OP_FN = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda g: g}
 INIT_RANGE = 0.04
 
 
@@ -67,9 +67,9 @@ class ShrinkCell(nn.Module):
             raise ValueError("no cell given: pass cell_json_path_or_dict (a cell JSON file or dict), or use a copy "
                              "written by autoshrink.export, whose CELL holds its cell")
         cell = dict(cell) if isinstance(cell, dict) else load_cell(cell)
-        bad = [o for o in cell["ops"] if o not in OPS]
+        bad = [o for o in cell["ops"] if o not in OP_FN]
         if bad:
-            raise ValueError(f"unknown op {bad[0]!r}; ops must be one of {sorted(OPS)}")
+            raise ValueError(f"unknown op {bad[0]!r}; ops must be one of {sorted(OP_FN)}")
         self.ninp, self.nhid, self.ops, self.n, self.dtype = ninp, nhid, list(cell["ops"]), len(cell["ops"]), dtype
         self.edges, leaves = live_edges(cell["mask"])
         self.outputs = list(cell["outputs"]) if cell.get("outputs") is not None else leaves
@@ -120,7 +120,7 @@ class ShrinkCell(nn.Module):
             out = _times(s, hmask) @ w_src[i]
             for k, j in enumerate(self.targets[i]):
                 c, g = out[:, 2 * H * k: 2 * H * k + H], out[:, 2 * H * k + H: 2 * H * (k + 1)]
-                msg = s + torch.sigmoid(c) * (OPS[self.ops[j]](g) - s)
+                msg = s + torch.sigmoid(c) * (OP_FN[self.ops[j]](g) - s)
                 inbox[j] = msg if j not in inbox else inbox[j] + msg
         zero = torch.zeros_like(h)
         return torch.stack([states.get(k, zero) for k in self.outputs]).mean(0)

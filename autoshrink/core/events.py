@@ -11,7 +11,8 @@ lab's runner and panels, a notebook) looks at its type:
 
 Each layer has its own records, so one name never means two things:
 - training (train.train_cells, backend.*.train): TrainingStarted, EpochDone, TrainingDone; `index`
-  is the candidate's place in the cells given to that call;
+  is the candidate's place in the cells given to that call (the only `index`: a candidate's place
+  in its step is `position`, the trainings finished are `done`);
 - the search (search.Search): CandidateStarted, CandidateEpoch, CandidateDone, StepDone,
   SearchFinished; `step` is the step number, or "final" for the final cell (edge None);
 - final training (final.FinalRun): FinalStarted, FinalEpoch, PhaseSwitched, FinalDone;
@@ -57,8 +58,8 @@ class _OfCandidate:
 
 @dataclass(frozen=True)
 class CandidateStarted(_OfCandidate):
-    index: int                # its place in the step's order
-    count: int                # candidates in the step
+    position: int             # its place in the step's order (0-based; for a retest, in the retests)
+    count: int                # candidates in the step (or retests)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class CandidateEpoch(_OfCandidate):
 
 @dataclass(frozen=True)
 class CandidateDone(_OfCandidate):
-    index: int
+    done: int                 # trainings of the step finished, this one included (1-based; or retests)
     count: int
     record: dict              # the candidate as search.json records it
 

@@ -8,7 +8,7 @@ from .errors import ConfigError
 
 # The salts that keep the seeds of different draws apart: derive_seed(run seed, SALT, ...). Every
 # seeded draw of the package takes its salt from here; a changed number changes every result.
-SALT_OPS = 0x0B5          # a search's node ops, drawn when --ops is not given (search.initial_cell)
+SALT_OPS = 0x0B5          # a search's node ops, drawn when --ops is not given (core.rules.initial_cell)
 SALT_ORDER = 0x5F         # a step's edge order (with the step)
 SALT_RETEST = 0x2E7       # a close step's leaders' extra trainings (--retest)
 SALT_EMB = 0xE3B          # the starting embedding without --emb_path (one_cell.start_embedding)
@@ -18,6 +18,7 @@ SALT_RANDOM = 0x7A4D      # a quality report's random cells
 SALT_WEIGHTS = 0x3E1      # a quality report's training seeds
 SALT_SAME_OPS = 0x50C5    # a quality report's random cells with the discovered cell's ops
 SALT_POOL = 0x9001        # a quality report's random-search pool
+SALT_REPLAY = 0x2E9       # the random draws of a space table's replays (space.replay.distributions)
 
 
 def derive_seed(*parts: int) -> int:

@@ -48,9 +48,9 @@ class FinalConfig:
 
     @classmethod
     def preset(cls, name: str, **changes) -> "FinalConfig":
-        if name not in PRESETS:
-            raise ConfigError(f"--preset {name!r} is not a preset; use one of {', '.join(PRESETS)}")
-        return dataclasses.replace(cls(**PRESETS[name]), **changes)
+        if name not in FINAL_PRESETS:
+            raise ConfigError(f"--preset {name!r} is not a preset; use one of {', '.join(FINAL_PRESETS)}")
+        return dataclasses.replace(cls(**FINAL_PRESETS[name]), **changes)
 
     def replace(self, **changes) -> "FinalConfig":
         return dataclasses.replace(self, **changes)
@@ -61,7 +61,7 @@ class FinalConfig:
         return self
 
 
-PRESETS = {
+FINAL_PRESETS = {
     # the published recipe: 745 units, up to 3,000 epochs; meant for a GPU
     "paper": {},
     # the proxy on a 2-core CPU, 2 to 5 minutes a model: 200 units, 30 epochs, dropouts about halved

@@ -20,10 +20,7 @@ import ipywidgets as W
 from IPython.display import display
 
 from ..core.errors import ConfigError
-from . import views
-from .runner import LabError
-from .runs import COLUMNS, delete_run, list_runs, row_cells, write_note
-from .searches import (
+from ..plot.searches import (
     cell_diff_figure,
     curves_overlay,
     read_searches,
@@ -31,6 +28,9 @@ from .searches import (
     settings_parallel,
     write_comparison,
 )
+from ..runs import COLUMNS, delete_run, list_runs, row_cells, write_note
+from . import views
+from .runner import LabError
 from .widgets import SearchLab
 
 TIPS = {

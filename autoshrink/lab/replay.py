@@ -22,7 +22,7 @@ from ..core.config import SEED_RULES, SearchConfig, help_texts
 from ..core.errors import ConfigError
 from ..plot.figures import dag_figure
 from ..plot.landscape import landscape_figure
-from ..quality.plot import truth_lines
+from ..plot.quality import truth_lines
 from ..space.cells import key
 from ..space.replay import OneSeedDraw, RandomDraw, SearchDraw, distributions, replay
 from ..space.table import SpaceTable

@@ -46,7 +46,8 @@ from ..core.record import SearchRecord, record_path, which_name
 from ..core.runtime import resolve_device
 from ..one_cell import cell_seed, start_embedding
 from ..plot import save_curves
-from ..search import SAFE_ON_RESUME, Search
+from ..search import Search
+from ..search_folder import SAFE_ON_RESUME
 from .worker import Worker
 
 
@@ -479,7 +480,7 @@ class Runner:
             self.on_event(event)
 
     def _started(self, e: CandidateStarted) -> None:
-        step, edge, index, count = e.step, e.edge, e.index, e.count
+        step, edge, position, count = e.step, e.edge, e.position, e.count
         p = self.progress
         key = tuple(edge) if edge is not None else "final"
         if edge is not None:
@@ -493,7 +494,7 @@ class Runner:
         if edge is None:
             p.phase = "training the final cell"
         elif len(p.training) == 1:
-            p.phase = f"step {step}: training candidate {index + 1} of {count} (edge {edge[0]}→{edge[1]})"
+            p.phase = f"step {step}: training candidate {position + 1} of {count} (edge {edge[0]}→{edge[1]})"
         else:
             p.phase = f"step {step}: training {len(p.training)} candidates together"
 
@@ -508,7 +509,7 @@ class Runner:
         p = self.progress
         if e.edge is not None and tuple(e.edge) in p.training:
             p.training.remove(tuple(e.edge))
-        p.count, p.done = e.count, e.index + 1
+        p.count, p.done = e.count, e.done
 
     def _step_done(self, e: StepDone) -> None:
         save_curves(self.search.state, self.search.save_dir)     # the seed's PNG curves, as the CLI writes them

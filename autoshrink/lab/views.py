@@ -185,7 +185,7 @@ def candidate_choices(step: dict | None) -> list[tuple[str, object]]:
 def candidate_view(state: dict, step: dict, edge) -> tuple[str, list]:
     """The training figure's title and curve for one trained candidate of any step: its curve, the
     cell it left (edges) and its weight seed(s), as the search's seed rule gives them."""
-    from ..search import candidate_seed  # the seed rule has one home
+    from ..core.rules import candidate_seed  # the seed rule has one home
     c = next(c for c in step["candidates"] if tuple(c["edge"]) == tuple(edge))
     cfg = SearchConfig.from_dict(state["config"])
     seeds = [candidate_seed(cfg, step["step"], edge)]
@@ -209,7 +209,7 @@ def bars_text(done: int, count: int, epoch: int, epochs: int) -> str:
 def export_choices(state: dict | None) -> list[str]:
     """What the export control offers: best, final once the search has one, then each finished step."""
     final = ["final"] if state and state.get("final") else []
-    return ["best", *final] + [f"step {k}" for k in range(history_length(state))]
+    return ["best", *final] + [f"step:{k}" for k in range(history_length(state))]
 
 
 def estimate(state: dict | None, cfg: SearchConfig) -> tuple[float, float, int, float] | None:

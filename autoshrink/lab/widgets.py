@@ -1,4 +1,4 @@
-"""The lab's panel: `SearchLab` drives a search from JupyterLab (`CompareLab`, re-exported here, is in compare.py).
+"""The lab's panel: `SearchLab` drives a search from JupyterLab (`CellsLab`, re-exported here, is in cells.py).
 
     lab = SearchLab(nodes=4, epochs=2, data="../data/penn_proxy")   # a panel; nothing is read or trained yet
     lab                            # show it: settings, buttons, live DAG, curves, training curve, table
@@ -29,15 +29,16 @@ from ..core import formats
 from ..core.config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, SearchConfig, help_texts, settings
 from ..core.errors import ConfigError
 from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone
+from ..core.rules import initial_cell
 from ..core.runtime import resolve_device
 from ..plot.figures import budget_changes
-from ..search import SAFE_ON_RESUME, initial_cell
+from ..plot.searches import parent_config
+from ..search_folder import SAFE_ON_RESUME
 from . import views
-from .compare import CompareLab  # noqa: F401  (re-exported: notebooks import it from here)
+from .cells import CellsLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .figure_widget import FigureWidget
 from .replay import grade_text, load_truth, step_grade, truth_states
 from .runner import BusyChanged, LabError, PhaseChanged, Refreshed, Runner, SaveChanged, fresh_folder, read_search
-from .searches import parent_config
 
 SETTINGS = (  # SearchConfig field, label, widget class
     ("nodes", "nodes", W.IntText),

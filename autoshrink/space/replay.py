@@ -24,13 +24,12 @@ import numpy as np
 from ..core.cell import Cell
 from ..core.config import SearchConfig
 from ..core.errors import ConfigError
-from ..core.runtime import derive_seed
-from ..search import SALT_ORDER
+from ..core.rules import edge_order
+from ..core.runtime import SALT_REPLAY, derive_seed
+from ..decisions import leaders
 from .cells import key
 from .table import SpaceTable
 from .truth import cell_truth, rank, seed_scores
-
-MAX_LEADERS = 3     # as search.py: leaders a close step retests, at most
 
 
 class Lookup:
@@ -61,8 +60,7 @@ class SearchDraw:
         self.cfg, self.n_seeds = cfg, n_seeds
 
     def order(self, step: int, edges: list) -> list:
-        rng = np.random.default_rng(derive_seed(self.cfg.seed, step, SALT_ORDER))
-        return [edges[i] for i in rng.permutation(len(edges))]
+        return edge_order(self.cfg, step, edges)
 
     def seeds(self, step: int, n: int) -> list[int]:
         if step >= self.n_seeds:
@@ -123,18 +121,12 @@ class Replay:
     discovered: str | None = None                # key of the discovered cell (the best step's)
 
 
-def _leaders(cands: list[dict], margin: float) -> list[dict]:
-    ranked = sorted((c for c in cands if math.isfinite(c["score"])), key=lambda c: -c["score"])
-    close = [c for c in ranked if c["score"] >= ranked[0]["score"] - margin][:MAX_LEADERS] if ranked else []
-    return close if len(close) > 1 else []
-
-
 def _retest(look: Lookup, draw, step: int, cands: list[dict], cfg: SearchConfig) -> int:
-    leaders = _leaders(cands, cfg.retest_margin)
-    for c, extra in zip(leaders, draw.retest(step, len(leaders), cfg.retest) if leaders else []):
+    close = leaders(cands, cfg.retest_margin)
+    for c, extra in zip(close, draw.retest(step, len(close), cfg.retest) if close else []):
         c["seeds"] = c["seeds"] + extra
         c["decision"] = statistics.fmean(look.score(c["key"], k) for k in c["seeds"])
-    return len(leaders) * cfg.retest
+    return len(close) * cfg.retest
 
 
 def _step(look: Lookup, draw, cell: Cell, t: int, cfg: SearchConfig) -> tuple[dict, Cell, int]:
@@ -223,7 +215,7 @@ def distributions(table: SpaceTable, cfg: SearchConfig, repeats: int = 1000, see
     look, truth = Lookup(table, cfg), cell_truth(table, cfg, judge)
     scores = {k: t["score"] for k, t in truth.items()}
     true_rank = {k: rank(s, scores.values()) for k, s in scores.items()}
-    rng = np.random.default_rng(derive_seed(seed, 0x2E9))
+    rng = np.random.default_rng(derive_seed(seed, SALT_REPLAY))
     shrink, rand, wins, ties, budgets = [], [], 0, 0, []
     picks = {"AutoShrink": Counter(), "random search": Counter()}
     for _ in range(repeats):

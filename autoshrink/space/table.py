@@ -32,11 +32,11 @@ from ..core.config import SearchConfig
 from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import TableProgress, TrainingDone, ignore
+from ..core.rules import initial_cell
 from ..core.runtime import derive_seed, resolve_device
 from ..proxy.checkpoint import Checkpoint
 from ..proxy.precision import proxy_precision
 from ..scheduler import Scheduler
-from ..search import initial_cell
 from .cells import key, space_cells
 
 FORMAT = "autoshrink-space/1"

@@ -20,7 +20,7 @@ import statistics
 
 from ..core.cell import Cell
 from ..core.config import SearchConfig
-from ..search import cfg_score
+from ..core.rules import cfg_score
 from .cells import key
 from .table import SpaceTable
 

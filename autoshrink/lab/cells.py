@@ -1,7 +1,7 @@
-"""The compare panel: `CompareLab` trains cells one after another under one proxy setting and
+"""The cells panel: `CellsLab` trains cells one after another under one proxy setting and
 shows validation perplexity per epoch, one line per cell, and a summary table.
 
-    cmp = CompareLab({"ShrinkRNN": SHRINK_RNN, "mine": saved_cell("search-run")}, cfg)
+    cmp = CellsLab({"ShrinkRNN": SHRINK_RNN, "mine": saved_cell("search-run")}, cfg)
     cmp            # show it
     cmp.run()      # train them; cmp.summary() is the table
 
@@ -23,7 +23,7 @@ from .figure_widget import FigureWidget
 from .runner import train_each
 
 
-class CompareLab:
+class CellsLab:
     """Cells trained one after another under one proxy setting, with a live validation-ppl plot
     and a summary table. Each cell is its own batch (K = 1), so cells of any size compare."""
 

@@ -21,12 +21,12 @@ import shutil
 import time
 from pathlib import Path
 
-from ..core import formats
-from ..core.cell import Cell
-from ..core.config import settings
-from ..core.disk import WriterLock, read_json
-from ..core.errors import ConfigError
-from ..core.record import best_of, best_ppl, done_steps, read_state
+from .core import formats
+from .core.cell import Cell
+from .core.config import settings
+from .core.disk import WriterLock, read_json
+from .core.errors import ConfigError
+from .core.record import best_of, best_ppl, done_steps, read_state
 
 KEY_SETTINGS = settings(listed=True)   # the settings column: those config.py marks listed
 

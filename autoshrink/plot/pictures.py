@@ -1,11 +1,10 @@
-"""matplotlib pictures written to files: the seed's curves of a search (`save_curves`, the PNG
-files the search writes after every step) and the static diagram of a cell (`draw_cell`, used by
-export). matplotlib is used through Figure + FigureCanvasAgg only (no pyplot), so it works
-headless and in threads.
+"""matplotlib pictures written to files (in plot/, a "picture" is matplotlib, a "figure" Plotly):
+the seed's curves of a search (`save_curves`, the PNG files the search writes after every step) and
+the static diagram of a cell (`draw_cell`, used by export). matplotlib is used through Figure +
+FigureCanvasAgg only (no pyplot), so it works headless and in threads.
 """
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def _subtitle(state: dict) -> str:
     return ", ".join(bits)
 
 
-def curve_figure(state: dict, key: str, title: str, ylabel: str) -> Figure:
+def curve_picture(state: dict, key: str, title: str, ylabel: str) -> Figure:
     """One matplotlib curve of the search record against edges left (fewer edges to the right)."""
     s = step_series(state)
     fig = Figure(figsize=(6.4, 4.2), dpi=120, layout="constrained")
@@ -73,16 +72,6 @@ def curve_figure(state: dict, key: str, title: str, ylabel: str) -> Figure:
     return fig
 
 
-def write_page(path, title: str, figures, head: str = "", tail: str = "") -> Path:
-    """Plotly `figures` in one offline HTML page (plotly.js inlined once), `head` and `tail` HTML around them."""
-    parts = [f.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, f in enumerate(figures)]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
-                    + head + "".join(parts) + tail + "</body></html>")
-    return path
-
-
 def save_curves(state: dict, folder) -> dict[str, Path]:
     """Write best_perf_log.png, mean_score_log.png, mean_ppl_log.png, best_ppl_log.png and
     mean_cost_log.png into `folder`; with no finished step each says so. Returns name -> path."""
@@ -90,7 +79,7 @@ def save_curves(state: dict, folder) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     for name, key, title, ylabel in _CURVES:
-        fig = curve_figure(state, key, title, ylabel)
+        fig = curve_picture(state, key, title, ylabel)
         fig.savefig(folder / name)
         out[name] = folder / name
     return out

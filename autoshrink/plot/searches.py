@@ -21,8 +21,9 @@ from ..core import formats
 from ..core.cell import Cell
 from ..core.errors import ConfigError
 from ..core.record import best_of, best_ppl, cell_of, read_state
-from ..plot import dag_figure, step_series, write_page
-from ..plot.figures import budget_changes, copied_steps
+from .figures import budget_changes, copied_steps, dag_figure
+from .page import write_page
+from .series import step_series
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIFF = {"both": ("#3b6ea8", "solid"), "first": ("#d62728", "dash"), "second": ("#2ca02c", "dot")}

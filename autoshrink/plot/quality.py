@@ -4,7 +4,7 @@
   random ops), the random search's pick, ShrinkRNN, DARTS and the LSTM: every run as a point over a
   box per group, the discovered cell's mean as a line, its rank and p-value in the title.
 - `tau_figure(tau)`: proxy test perplexity against final-training test perplexity of each cell,
-  with Kendall's tau (quality.proxy_final_tau).
+  with Kendall's tau (quality.report.proxy_final_tau).
 - `pareto_figure(state)`: perplexity against flops of every candidate a search tried (search.json),
   coloured by step, with the Pareto front (no other candidate both cheaper and better).
 - `final_figure()` / `update_final(fig, history)`: train and valid perplexity per epoch of a final
@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import plotly.graph_objects as go
 
@@ -21,8 +20,7 @@ from ..core import formats
 from ..core.cell import Cell
 from ..core.formats import budget
 from ..core.stats import perplexity
-from ..plot import cells_figure, write_page
-from .report import GROUPS, proxy_final_tau
+from .figures import cells_figure
 
 COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "random search": "#8c564b",
           "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c", "LSTM": "#9467bd"}
@@ -53,7 +51,7 @@ def quality_figure(report: dict) -> go.Figure:
     """Every run's test perplexity by group (points over boxes); failed runs are counted in the labels."""
     fig = go.Figure()
     groups = report["summary"]["groups"]
-    for g in GROUPS:
+    for g in groups:
         runs = [r for r in report["records"] if r["group"] == g]
         done = [r for r in runs if r.get("test_ppl") is not None]
         if not runs:
@@ -197,7 +195,7 @@ def summary_markdown(report: dict) -> str:
     lines = [f"Training budget: {budget(cfg)}, {report['seeds']} seeds per cell; ranks and the p-value on test.", "",
              "| entry | cells | runs (failed) | test ppl, mean ± sd | valid ppl, mean ± sd |",
              "| --- | --- | --- | --- | --- |"]
-    for g in GROUPS:
+    for g in s["groups"]:
         e = s["groups"][g]
         if e["runs"]:
             cells = len({n for n, x in s["entries"].items() if x["group"] == g})
@@ -247,11 +245,3 @@ def spread_figure(spread: dict, cols: int = 3):
                                       f"{len(spread['common'])} edges in every cell", x=0.02, font=dict(size=14)),
                       margin=dict(l=10, r=10, t=70, b=10))
     return fig
-
-
-def write_figures(report: dict, state: dict, path, final: dict | None = None) -> Path:
-    """The report's figures in one offline HTML page."""
-    figs = [quality_figure(report), pareto_figure(state)]
-    if final:
-        figs.append(tau_figure(proxy_final_tau(report, final)))
-    return write_page(path, "Search quality", figs)

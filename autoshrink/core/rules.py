@@ -1,0 +1,57 @@
+"""AutoShrink's rules as plain functions of the settings (docs/algorithm.md): the score, the cell a
+search starts from, a step's edge order and a candidate's weight seed. The search, the space table
+and its replay all decide by these, so each rule has this one home.
+
+    cell = initial_cell(cfg)                       # fully connected, ops from --ops or the seed
+    order = edge_order(cfg, step, cell.edges)      # the step's edges in the order they are tried
+    seed = candidate_seed(cfg, step, edge)         # the weights a candidate starts from
+    s = cfg_score(cfg, ppl, flops)                 # higher is better; -inf when diverged
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .cell import Cell, random_ops
+from .config import SearchConfig
+from .runtime import SALT_OPS, SALT_ORDER, derive_seed
+
+
+def score(ppl, flops: int, nhid: int, target_ppl: float = 200.0, ppl_weight: float = 0.25,
+          cost_weight: float = 1.0) -> float:
+    """AutoShrink's score: (target_ppl - ppl) * ppl_weight - cost_weight * (log10(flops) - 6), with the
+    published 200, 0.25 and 1 as defaults; -inf when diverged (ppl None, inf or NaN). A cell left
+    with no edge is costed as one edge (its W0 projection still runs)."""
+    if ppl is None or not math.isfinite(ppl):
+        return -math.inf
+    return (target_ppl - ppl) * ppl_weight - cost_weight * (math.log10(max(flops, nhid * nhid)) - 6)
+
+
+def cfg_score(cfg: SearchConfig, ppl, flops: int) -> float:
+    """score() with the coefficients of `cfg`."""
+    return score(ppl, flops, cfg.nhid, cfg.target_ppl, cfg.ppl_weight, cfg.cost_weight)
+
+
+def initial_cell(cfg: SearchConfig) -> Cell:
+    """The fully connected cell a search with these settings starts from: --ops if given, else ops
+    drawn from the seed."""
+    if cfg.ops:
+        return Cell.full([o.strip() for o in cfg.ops.split(",")])
+    return Cell.full(random_ops(cfg.nodes, np.random.default_rng(derive_seed(cfg.seed, SALT_OPS))))
+
+
+def edge_order(cfg: SearchConfig, step: int, edges: list) -> list:
+    """All of `edges` in the order step `step` tries them (drawn from the seed and the step); the
+    step tries the first --max_steps_to_action."""
+    rng = np.random.default_rng(derive_seed(cfg.seed, step, SALT_ORDER))
+    return [edges[i] for i in rng.permutation(len(edges))]
+
+
+def candidate_seed(cfg: SearchConfig, step: int, edge) -> int:
+    """The weight seed of the candidate that removes `edge` at `step`, by --seed_rule: (seed, step)
+    under "step" (paired: every candidate starts from the same weights), (seed, step, edge) under
+    "candidate"."""
+    if cfg.seed_rule == "step":
+        return derive_seed(cfg.seed, step)
+    return derive_seed(cfg.seed, step, *edge)
