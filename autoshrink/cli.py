@@ -103,7 +103,7 @@ def cmd_search(args) -> int:
     def events(event):             # progress lines, and the seed's PNG curves after every step
         _printer(event)
         if isinstance(event, StepDone):
-            save_curves(search.state, search.save_dir)
+            save_curves(search.record, search.save_dir)
     if args.branch:
         given = _flags(args)
         if args.at_step is None or "save" not in given:

@@ -54,7 +54,7 @@ def by_cli(cfg: SearchConfig, steps: int) -> None:
     def events(event) -> None:
         cli._printer(event, out=sink)
         if isinstance(event, StepDone):
-            save_curves(search.state, search.save_dir)
+            save_curves(search.record, search.save_dir)
 
     with Search(cfg, on_event=events) as search:
         for _ in range(steps):

@@ -32,10 +32,10 @@ def runs(tmp_path, tiny_data):
 
 
 def test_best_ppl_is_the_best_steps_chosen_candidate(runs):
-    state = read_searches([runs / "a", runs / "b"])
-    step = state[str(runs / "b")]["steps"][0]
-    chosen = next(c for c in step["candidates"] if c["edge"] in step["removed"])
-    assert best_ppl(state[str(runs / "b")]) == chosen["ppl"] == 99.0
+    record = read_searches([runs / "a", runs / "b"])[str(runs / "b")]
+    step = record.steps[0]
+    chosen = next(c for c in step.candidates if c.edge in step.removed)
+    assert record.best_ppl() == best_ppl(record.to_dict()) == chosen.ppl == 99.0
 
 
 def test_runs_tell_a_finished_search_open_elsewhere_from_a_running_one(runs, tiny_data):

@@ -7,7 +7,7 @@ import records
 from autoshrink import SHRINK_RNN, Cell, plot  # noqa: E402,F401
 from autoshrink.core import formats  # noqa: E402,F401
 from autoshrink.core.config import SearchConfig  # noqa: E402
-from autoshrink.core.record import write_state  # noqa: E402
+from autoshrink.core.record import typed, write_state  # noqa: E402
 from autoshrink.lab.cells import CellsLab  # noqa: E402
 from autoshrink.lab.final_lab import FinalLab, choose_cell, results_html  # noqa: E402
 from autoshrink.plot.quality import pareto_figure, quality_figure  # noqa: E402
@@ -25,7 +25,7 @@ def test_formats_one_per_quantity():
 def test_a_single_step_cost_axis_has_whole_ticks(tmp_path):
     state = records.best_first(tmp_path, tmp_path / "run", steps=1, final=False)
     state["steps"][0]["mean_flops"] = 4779.0
-    fig = plot.curves_figure(state)
+    fig = plot.curves_figure(typed(state))
     low, high = fig.layout.yaxis3.range
     assert high - low >= 4 and fig.layout.yaxis3.tickformat == ",.0f"   # plotly's own ±1 ticks at 4,778.5
     assert "(proxy, 1 epoch, emsize 8)" in fig.layout.title.text

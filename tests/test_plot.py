@@ -4,6 +4,7 @@ import plotly.graph_objects as go
 import pytest
 
 from autoshrink.core.cell import SHRINK_RNN, Cell
+from autoshrink.core.record import Step, typed
 from autoshrink.plot import (
     best_step,
     candidates_table,
@@ -24,7 +25,8 @@ FULL4 = Cell.full(OPS)   # 6 edges
 
 
 def _cand(edge, score, ppl=300.0, diverged=False):
-    return {"edge": list(edge), "pruned": [], "ppl": None if diverged else ppl, "flops": 100,
+    return {"edge": list(edge), "pruned": [], "edges_left": 5, "ppl": None if diverged else ppl, "val_loss": None,
+            "flops": 100,
             "score": None if diverged else score, "seconds": 1.0, "diverged": diverged}
 
 
@@ -89,33 +91,33 @@ def test_dag_states_and_update_in_place():
 
 def test_edge_states_at_replays_the_record():
     state = _two_step_state()
-    assert edge_states_at(state, None) == {}
-    s0 = edge_states_at(state, 0)
+    assert edge_states_at(typed(state), None) == {}
+    s0 = edge_states_at(typed(state), 0)
     assert s0[(1, 2)]["state"] == "removed" and s0[(1, 2)]["step"] == 0 and s0[(1, 2)]["score"] == -10.0
     assert s0[(0, 3)]["state"] == "tried" and s0[(0, 3)]["score"] == -20.0
     assert s0[(2, 3)]["state"] == "tried" and s0[(2, 3)]["score"] is None
-    s1 = edge_states_at(state, 1)
+    s1 = edge_states_at(typed(state), 1)
     assert {e: v["state"] for e, v in s1.items()} == {(1, 2): "removed", (0, 2): "removed", (2, 3): "pruned",
                                                      (1, 3): "tried"}
     assert (s1[(1, 2)]["step"], s1[(0, 2)]["step"], s1[(2, 3)]["step"]) == (0, 1, 1)
-    assert edge_states_at(state, -1) == s1
-    assert cell_at(state, 0).edges == [(0, 1), (0, 2), (0, 3), (1, 3), (2, 3)]
-    assert cell_at(state, None) == FULL4 and cell_at(state, 1).edges == [(0, 1), (0, 3), (1, 3)]
-    dag_figure(cell_at(state, 1), s1)   # every state draws
+    assert edge_states_at(typed(state), -1) == s1
+    assert cell_at(typed(state), 0).edges == [(0, 1), (0, 2), (0, 3), (1, 3), (2, 3)]
+    assert cell_at(typed(state), None) == FULL4 and cell_at(typed(state), 1).edges == [(0, 1), (0, 3), (1, 3)]
+    dag_figure(cell_at(typed(state), 1), s1)   # every state draws
 
 
 def test_in_progress_step_shows_tries_on_the_previous_cell():
     state = _two_step_state()
     state["steps"][1].update(done=False, removed=[], pruned=[], cell=None, candidates=[_cand((0, 2), -5.0)])
-    s = edge_states_at(state, 1)
+    s = edge_states_at(typed(state), 1)
     assert {e: v["state"] for e, v in s.items()} == {(1, 2): "removed", (0, 2): "tried"}
-    assert cell_at(state, 1) == cell_at(state, 0)
+    assert cell_at(typed(state), 1) == cell_at(typed(state), 0)
 
 
 def test_candidates_table_best_first_diverged_last():
     step = {"candidates": [_cand((0, 1), -30.0), _cand((0, 2), None, diverged=True), _cand((0, 3), 5.0),
                            _cand((1, 2), -2.0)]}
-    rows = candidates_table(step)
+    rows = candidates_table(Step.from_dict({"step": 0, "done": True, **step}))
     assert [r["edge"] for r in rows] == [(0, 3), (1, 2), (0, 1), (0, 2)]
     assert rows[-1]["diverged"] and rows[-1]["score"] is None
     assert set(rows[0]) >= {"edge", "ppl", "flops", "score", "seconds"}
@@ -125,7 +127,7 @@ CURVES = {"best_perf_log.png", "mean_score_log.png", "mean_ppl_log.png", "best_p
 
 
 def test_save_curves_writes_the_five_pngs(tmp_path):
-    paths = save_curves(_two_step_state(), tmp_path)
+    paths = save_curves(typed(_two_step_state()), tmp_path)
     assert set(paths) == CURVES
     for p in paths.values():
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -133,21 +135,21 @@ def test_save_curves_writes_the_five_pngs(tmp_path):
 
 def test_save_curves_on_empty_state(tmp_path):
     for state, folder in (({"steps": []}, tmp_path / "a"), ({}, tmp_path / "b")):
-        paths = save_curves(state, folder)
+        paths = save_curves(typed(state), folder)
         assert {p.name for p in folder.iterdir()} == CURVES == set(paths)
         assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths.values())
-    fig = curve_picture({"steps": []}, "best_score", "Best score", "best score")
+    fig = curve_picture(typed({"steps": []}), "best_score", "Best score", "best score")
     assert [t.get_text() for t in fig.axes[0].texts] == ["no finished shrink steps yet"]
     assert not fig.axes[0].lines
 
 
 def test_plotly_curves_and_training():
-    fig = curves_figure(_two_step_state())
+    fig = curves_figure(typed(_two_step_state()))
     best = next(t for t in fig.data if t.name == "best score")
     assert list(best.x) == [5, 3] and best.y[0] == -10.0 and best.y[1] is None
     assert fig.layout.xaxis.autorange == "reversed"
     assert not any(t.name == "best step" and t.x for t in fig.data)     # no best step recorded
-    empty = curves_figure({"steps": []})
+    empty = curves_figure(typed({"steps": []}))
     assert all(not t.x for t in empty.data) and len(empty.data) == len(fig.data)
     assert [a.text for a in empty.layout.annotations if "yet" in a.text] == ["no finished shrink steps yet"]
     assert empty.layout.xaxis.showticklabels is False and fig.layout.xaxis.showticklabels is not False
@@ -170,7 +172,7 @@ def test_draw_cell_returns_a_figure():
 def test_the_curves_switch_to_training_time():
     """The menu's second button puts each point at the candidates' training time up to its step."""
     state = _two_step_state()
-    fig = curves_figure(state)
+    fig = curves_figure(typed(state))
     [menu] = fig.layout.updatemenus
     edges, time = menu.buttons
     seconds = [sum(c["seconds"] for c in st["candidates"]) for st in state["steps"] if st.get("done")]
@@ -178,13 +180,13 @@ def test_the_curves_switch_to_training_time():
     best = next(k for k, t in enumerate(fig.data) if t.name == "best score")
     assert time.args[0]["x"][best] == minutes and edges.args[0]["x"][best] == [5, 3]
     assert time.args[1]["xaxis.title.text"].startswith("training minutes") and edges.args[1]["xaxis.dtick"] == 1
-    assert not curves_figure({"steps": []}).layout.updatemenus
+    assert not curves_figure(typed({"steps": []})).layout.updatemenus
 
 
 def test_best_step_is_marked_on_the_curves_even_when_not_the_last():
     state = _two_step_state()
     state["steps"][1]["best_score"] = -12.0          # step 1 scored worse than step 0
     state["best"] = {"step": 0, "score": -10.0, "cell": state["steps"][0]["cell"]}
-    assert best_step(state) == 0 and best_step(_two_step_state()) is None and best_step(None) is None
-    star = next(t for t in curves_figure(state).data if t.name == "best step")
+    assert best_step(typed(state)) == 0 and best_step(typed(_two_step_state())) is None and best_step(None) is None
+    star = next(t for t in curves_figure(typed(state)).data if t.name == "best step")
     assert list(star.x) == [5] and list(star.y) == [-10.0] and list(star.customdata) == [0]

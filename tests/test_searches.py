@@ -55,7 +55,7 @@ def test_curves_and_the_page(two, tmp_path):
 @pytest.fixture
 def branch(two, tmp_path):
     """A branch of a (1 epoch) after step 0, with 3 epochs: step 0 copied, step 1 its own."""
-    state = copy.deepcopy(read_searches(two)[two[0]])
+    state = copy.deepcopy(read_searches(two)[two[0]].to_dict())
     state["steps"][0]["from_parent"] = True
     state["parent"] = {"save": "../a", "step": 0}
     state["config"] = {**state["config"], "epochs": 3}

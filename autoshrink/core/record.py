@@ -8,9 +8,11 @@
 
 The layout on disk is the plain dict (docs/guide/record-format.md). `Search` holds the typed
 record (`search.record`), changes it and writes `to_dict()`, which gives back the layout to the key
-(keys it does not know ride along in `extra`); views and plots read the layout (`search.state`)
-through the queries below, the one home of each query. The best cell is the cell left by the step
-whose chosen candidate scored highest (the first such step on a tie): what `graph-best` holds.
+(keys it does not know ride along in `extra`). The lab's views and the plots read the typed
+record; the plain-layout functions below answer the same queries for code that holds a search.json
+as read (the ground truth, the quality report) by typing it first: one home per query. The best
+cell is the cell left by the step whose chosen candidate scored highest (the first such step on a
+tie): what `graph-best` holds.
 
 One process writes a save folder at a time (`disk.WriterLock` on `<save>/lock`, taken by Search).
 Readers need no lock: search.json is replaced atomically (`disk.write_json_atomic`), so a reader

@@ -3,7 +3,7 @@
     fw = FigureWidget(plot.training_figure())      # show it like any widget
     with fw.edit() as fig:                         # fig is the go.Figure; every view redraws once the block ends
         plot.update_training(fig, curve)
-    fw.show(plot.curves_figure(state))             # another figure altogether
+    fw.show(plot.curves_figure(record))             # another figure altogether
 
 `spec` (the figure as Plotly JSON) is the widget's only state: a view opened at any time (a second
 output, another browser tab on the same kernel, a reloaded page) draws it with Plotly.js as the

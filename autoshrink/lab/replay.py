@@ -85,10 +85,10 @@ def load_truth(table, state: dict | None) -> dict:
     return cell_truth(table, cfg)
 
 
-def step_grade(state: dict, step: dict | None, truth: dict) -> dict | None:
-    """The grade of a finished step of a search (space.truth.grade_step), None for another."""
+def step_grade(state: dict, number: int | None, truth: dict) -> dict | None:
+    """The grade of finished step `number` of a search (space.truth.grade_step), None when it has no such step."""
     for s, before in step_cells(state):
-        if step is not None and s["step"] == step.get("step") and step.get("done"):
+        if s["step"] == number:
             return {**grade_step(s, before, truth), "before": before}
     return None
 

@@ -512,7 +512,7 @@ class Runner:
         p.count, p.done = e.count, e.done
 
     def _step_done(self, e: StepDone) -> None:
-        save_curves(self.search.state, self.search.save_dir)     # the seed's PNG curves, as the CLI writes them
+        save_curves(self.search.record, self.search.save_dir)     # the seed's PNG curves, as the CLI writes them
         p = self.progress
         p.training, p.curves = [], {}
         p.phase = f"step {e.step} done: removed {', '.join(f'{i}→{j}' for i, j in e.record['removed'])}"

@@ -29,6 +29,7 @@ from ..core import formats
 from ..core.config import BACKENDS, FUSES, GRAPHS, PRECISIONS, PRESETS, SEED_RULES, SearchConfig, help_texts, settings
 from ..core.errors import ConfigError
 from ..core.events import CandidateDone, CandidateEpoch, CandidateStarted, SearchFinished, StepDone
+from ..core.record import SearchRecord, Step
 from ..core.rules import initial_cell
 from ..core.runtime import resolve_device
 from ..plot.figures import budget_changes
@@ -143,30 +144,30 @@ def _clock(seconds: float) -> str:
 
 def _dag_title(v) -> str:
     """The DAG's title: what the history slider shows (views.view_at), and whether a branch copied that step."""
-    return v.title + (" (copied from the parent)" if (v.step or {}).get("from_parent") else "")
+    return v.title + (" (copied from the parent)" if v.step is not None and v.step.from_parent else "")
 
 
-def _step_notes(step: dict | None, state: dict | None, parent: dict | None) -> str:
+def _step_notes(step: Step | None, record: SearchRecord | None, parent: dict | None) -> str:
     """Notes over a step's candidates: a step a branch copied from its parent (how it was trained),
     a decision closer than the retest margin (seed noise may have made it)."""
-    notes = [_copied_note(step, state, parent), _close_note(step, state)]
+    notes = [_copied_note(step, record, parent), _close_note(step, record)]
     return "<br>".join(f"<span style='color:#a05a00'>{html.escape(n)}</span>" for n in notes if n)
 
 
-def _copied_note(step: dict | None, state: dict | None, parent: dict | None) -> str:
-    if not (step or {}).get("from_parent"):
+def _copied_note(step: Step | None, record: SearchRecord | None, parent: dict | None) -> str:
+    if step is None or not step.from_parent:
         return ""
-    changed = budget_changes(parent, state["config"]) if parent else []
+    changed = budget_changes(parent, record.config) if parent else []
     how = (f"trained with {', '.join(changed)}, so its scores do not compare with this branch's own steps"
            if changed else "trained alike" if parent else "its parent's settings are unknown")
-    return f"step {step['step']} was copied from the parent search ({how})"
+    return f"step {step.step} was copied from the parent search ({how})"
 
 
-def _close_note(step: dict | None, state: dict | None) -> str:
-    rows = [r for r in plot.candidates_table(step or {}) if r["score"] is not None and not r["halved"]]
+def _close_note(step: Step | None, record: SearchRecord | None) -> str:
+    rows = [r for r in plot.candidates_table(step) if r["score"] is not None and not r["halved"]]
     if len(rows) < 2 or any(r["seeds"] > 1 for r in rows):
         return ""
-    margin, noise = rows[0]["score"] - rows[1]["score"], state["config"]["retest_margin"]
+    margin, noise = rows[0]["score"] - rows[1]["score"], record.config["retest_margin"]
     if margin >= noise:
         return ""
     return (f"⚠ decided by {formats.score(margin)} score points, within the retest margin ({noise:g}): seed noise "
@@ -392,13 +393,15 @@ class SearchLab:
     def _draw_view(self) -> None:
         with self.runner.lock:
             preview = None
-            if self.state is None:
+            record = self.runner.record
+            if record is None:
                 cfg = self._panel_config()
                 preview = initial_cell(cfg) if cfg else None
-            v = views.view_at(self.state, self.slider.value, self.runner.progress.training, preview)
+            v = views.view_at(record, self.slider.value, self.runner.progress.training, preview)
             if v.cell is None:
                 return
-            grade = step_grade(self.state, v.step, self.truth) if self.truth and self.state else None
+            done = v.step.step if v.step is not None and v.step.done else None
+            grade = step_grade(self.state, done, self.truth) if self.truth and record else None
             states = truth_states(v.states, grade)
             if self._dag_nodes != v.cell.nodes:
                 self.dag.show(plot.dag_figure(v.cell, states, title=_dag_title(v)))
@@ -407,10 +410,10 @@ class SearchLab:
                 with self.dag.edit() as fig:
                     plot.update_dag(fig, v.cell, states)
                     fig.layout.title.text = _dag_title(v)
-            self.slider_text.value = (views.slider_note(self.state, self.slider.value, _dag_title(v))
+            self.slider_text.value = (views.slider_note(record, self.slider.value, _dag_title(v))
                                       + (f"<br>{html.escape(grade_text(grade))}" if grade else ""))
             self.table.value = views.candidates_html(v.step, self.runner.progress.training)
-            self.step_note.value = _step_notes(v.step, self.state, self._parent)
+            self.step_note.value = _step_notes(v.step, record, self._parent)
             self._shown_step = v.step
             choices = views.candidate_choices(v.step)
             if list(self.inspect.options) != choices:
@@ -423,11 +426,11 @@ class SearchLab:
         if not edge or step is None:
             self._draw_training()
             return
-        title, curve = views.candidate_view(self.state, step, edge)
+        title, curve = views.candidate_view(self.runner.record, step, edge)
         self._show_training(curve, title=title)
 
     def _draw_status(self) -> None:
-        state = self.state
+        state = self.runner.record
         cfg = self._panel_config() if state is None else None
         self.status.value = views.status_html(self.runner.progress.phase, state, cfg, self.runner.save_dir)
         self.estimate.value = f"<span style='color:#555'>{html.escape(views.estimate_text(state, cfg))}</span>"
@@ -450,7 +453,7 @@ class SearchLab:
         """Redraw everything; the history slider moves `to` the "latest" step, the "best" one
         (when there is one), or stays (None)."""
         with self.runner.lock:
-            n, state = len(self.runner.history), self.state
+            n, state = len(self.runner.history), self.runner.record
             self._parent = parent_config(self.runner.save_dir, state)
             self.slider.max = n
             best = views.best_position(state)
@@ -465,7 +468,7 @@ class SearchLab:
             self._draw_view()
             self.curves.show(plot.curves_figure(state, self._parent))
             self._draw_training()
-            cfg = self._panel_config() if state is None else SearchConfig.from_dict(state["config"])
+            cfg = self._panel_config() if state is None else SearchConfig.from_dict(state.config)
             self.table_head.value = views.candidates_header(state, self._panel_config())
             self.formula.value = _formula_html(cfg)
             self._buttons()
@@ -486,7 +489,7 @@ class SearchLab:
 
     def _draw_training(self) -> None:
         """The training figure from the runner's progress, else from the record (views.training_view)."""
-        title, curve = views.training_view(self.state, self.runner.progress)
+        title, curve = views.training_view(self.runner.record, self.runner.progress)
         self._show_training(curve, title=title)
 
     # --- what the runner tells (in whichever thread runs the search)

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from ..core import formats
 from ..core.cell import Cell
 from ..core.config import TRAINED_ALIKE
-from ..core.record import done_steps
+from ..core.record import SearchRecord
 from ..core.stats import perplexity
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
 from .series import best_step, edge_key, step_series
@@ -230,11 +230,11 @@ def update_dag(fig, cell: Cell, edge_states=None) -> None:
             traces[name].update(props)
 
 
-def curves_figure(state: dict, parent: dict | None = None) -> go.Figure:
+def curves_figure(record: SearchRecord | None, parent: dict | None = None) -> go.Figure:
     """Best & mean score, best & mean ppl and mean cost against edges left, one subplot each; a
     branch's steps copied from its parent (whose settings `parent` gives, when known) are hollow."""
-    s = step_series(state)
-    symbols = ["circle-open" if k in copied_steps(state) else "circle" for k in s["step"]]
+    s = step_series(record)
+    symbols = ["circle-open" if k in copied_steps(record) else "circle" for k in s["step"]]
     fig = make_subplots(rows=1, cols=3, subplot_titles=("score", "perplexity", "cost (mean flops)"),
                         horizontal_spacing=0.08)
     x, steps = s["edges_left"], s["step"]
@@ -248,7 +248,7 @@ def curves_figure(state: dict, parent: dict | None = None) -> go.Figure:
                                  line=dict(color=color, dash="solid" if key.startswith("best") else "dot"),
                                  hovertemplate=f"{name}: %{{y:{',.0f' if key == 'mean_flops' else '.2f'}}}"
                                                "<br>%{text}<extra></extra>"), row=1, col=col)
-    fig.add_trace(_best_marker(state, s), row=1, col=1)
+    fig.add_trace(_best_marker(record, s), row=1, col=1)
     for col in (1, 2, 3):
         fig.update_xaxes(title_text="edges left", autorange="reversed", dtick=1, row=1, col=col)
     if not x:
@@ -258,15 +258,15 @@ def curves_figure(state: dict, parent: dict | None = None) -> go.Figure:
         fig.update_yaxes(showticklabels=False)
     _pad_flat_axes(fig, s)
     fig.update_yaxes(tickformat=",.0f", row=1, col=3)
-    budget = f" ({formats.budget(state['config'])})" if (state or {}).get("config") else ""
+    budget = f" ({formats.budget(record.config)})" if record is not None and record.config else ""
     fig.update_layout(height=360, width=960, margin=dict(l=40, r=10, t=70, b=40), plot_bgcolor="white",
-                      title=dict(text=f"per shrink step{budget}{copied_note(state, parent)}", x=0.02,
+                      title=dict(text=f"per shrink step{budget}{copied_note(record, parent)}", x=0.02,
                                  font=dict(size=13)),
                       legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(gridcolor="#eeeeee")
     fig.update_yaxes(gridcolor="#eeeeee")
     if x:
-        fig.update_layout(updatemenus=[_x_menu(fig, state, s)])
+        fig.update_layout(updatemenus=[_x_menu(fig, record, s)])
     return fig
 
 
@@ -275,19 +275,19 @@ def _where(s: dict) -> list[str]:
     return [f"step {k}, {e:.0f} edges left" for k, e in zip(s["step"], s["edges_left"])]
 
 
-def training_minutes(state: dict) -> list[float]:
+def training_minutes(record: SearchRecord) -> list[float]:
     """Per finished step, the candidates' training time up to and including it, in minutes
     (summed over candidates, so candidates trained side by side count each; copied steps included)."""
     total, out = 0.0, []
-    for step in done_steps(state):
-        total += sum(c.get("seconds") or 0.0 for c in step["candidates"])
+    for step in record.done_steps():
+        total += sum(c.seconds or 0.0 for c in step.candidates)
         out.append(total / 60)
     return out
 
 
-def _x_menu(fig, state: dict, s: dict) -> dict:
+def _x_menu(fig, record: SearchRecord, s: dict) -> dict:
     """Buttons above the curves: against edges left (as drawn) or against the training time so far."""
-    minutes = dict(zip(s["step"], training_minutes(state)))
+    minutes = dict(zip(s["step"], training_minutes(record)))
     by_time = [[minutes[k] for k in (t.customdata or ())] for t in fig.data]
     by_edges = [list(t.x or ()) for t in fig.data]
     axes = [f"xaxis{'' if col == 1 else col}" for col in (1, 2, 3)]
@@ -302,9 +302,9 @@ def _x_menu(fig, state: dict, s: dict) -> dict:
                                                   args=[{"x": by_time}, time])])
 
 
-def copied_steps(state: dict | None) -> list[int]:
+def copied_steps(record: SearchRecord | None) -> list[int]:
     """The steps a branch copied from its parent (its first ones), none for a search of its own."""
-    return [s["step"] for s in done_steps(state) if s.get("from_parent")] if state else []
+    return [s.step for s in record.done_steps() if s.from_parent] if record else []
 
 
 def budget_changes(parent: dict, config: dict) -> list[str]:
@@ -312,16 +312,16 @@ def budget_changes(parent: dict, config: dict) -> list[str]:
     return [f"{k} {parent.get(k)}" for k in TRAINED_ALIKE if parent.get(k) != config.get(k)]
 
 
-def copied_note(state: dict | None, parent: dict | None) -> str:
+def copied_note(record: SearchRecord | None, parent: dict | None) -> str:
     """A branch's copied steps, for a title: hollow markers, and whether they were trained as its own."""
-    copied = copied_steps(state)
+    copied = copied_steps(record)
     if not copied:
         return ""
     span = f"step {copied[0]}" if len(copied) == 1 else f"steps {copied[0]}–{copied[-1]}"
     note = f"<br><sup>hollow: {span} copied from the parent"
     if parent is None:
         return note + " (its settings unknown: compare the scores with care)</sup>"
-    changed = budget_changes(parent, state["config"])
+    changed = budget_changes(parent, record.config)
     if not changed:
         return note + ", trained alike</sup>"
     return note + (f", trained with {', '.join(changed)}: their scores do not compare with the later steps' "
@@ -338,11 +338,11 @@ def _pad_flat_axes(fig, s: dict) -> None:
             fig.update_yaxes(range=[ys[0] - pad, ys[0] + pad], row=1, col=col)
 
 
-def _best_marker(state: dict, s: dict) -> go.Scatter:
+def _best_marker(record: SearchRecord | None, s: dict) -> go.Scatter:
     """A star on the score curve at the best step (empty while there is none)."""
-    k = best_step(state)
+    k = best_step(record)
     x = [s["edges_left"][s["step"].index(k)]] if k in s["step"] else []
-    y = [state["best"]["score"]] if x else []
+    y = [record.best.score] if x else []
     return go.Scatter(x=x, y=y, name="best step", mode="markers", customdata=[k] * len(x),
                       text=[f"{x[0]:.0f} edges left"] if x else [],
                       marker=dict(symbol="star", size=16, color="#ff7f0e", line=dict(color="#333333", width=1)),

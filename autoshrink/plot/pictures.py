@@ -15,6 +15,7 @@ from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
 from ..core.cell import OPS, Cell
+from ..core.record import SearchRecord
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, cell_graph
 from .series import step_series
 
@@ -27,19 +28,19 @@ _CURVES = (  # file, series, title, y label
 )
 
 
-def _subtitle(state: dict) -> str:
-    cfg = (state or {}).get("config") or {}
+def _subtitle(record: SearchRecord | None) -> str:
+    cfg = record.config if record is not None else {}
     bits = [f"{k} {cfg[k]}" for k in ("seed", "nodes", "nhid", "epochs") if k in cfg]
     return ", ".join(bits)
 
 
-def curve_picture(state: dict, key: str, title: str, ylabel: str) -> Figure:
+def curve_picture(record: SearchRecord | None, key: str, title: str, ylabel: str) -> Figure:
     """One matplotlib curve of the search record against edges left (fewer edges to the right)."""
-    s = step_series(state)
+    s = step_series(record)
     fig = Figure(figsize=(6.4, 4.2), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    sub = _subtitle(state)
+    sub = _subtitle(record)
     ax.set_title(title + (f"\n{sub}" if sub else ""), fontsize=11)
     ax.set_xlabel("edges left  (the search proceeds to the right)")
     ax.set_ylabel(ylabel)
@@ -72,14 +73,14 @@ def curve_picture(state: dict, key: str, title: str, ylabel: str) -> Figure:
     return fig
 
 
-def save_curves(state: dict, folder) -> dict[str, Path]:
+def save_curves(record: SearchRecord | None, folder) -> dict[str, Path]:
     """Write best_perf_log.png, mean_score_log.png, mean_ppl_log.png, best_ppl_log.png and
     mean_cost_log.png into `folder`; with no finished step each says so. Returns name -> path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     for name, key, title, ylabel in _CURVES:
-        fig = curve_picture(state, key, title, ylabel)
+        fig = curve_picture(record, key, title, ylabel)
         fig.savefig(folder / name)
         out[name] = folder / name
     return out

@@ -2,7 +2,7 @@
 cells as one DAG diff, and their settings with the differences marked; in a notebook or as one
 offline HTML page.
 
-    states = read_searches(["runs/a", "runs/b"])      # name -> search record
+    states = read_searches(["runs/a", "runs/b"])      # name -> SearchRecord
     curves_overlay(states)                            # best score, best ppl, cost against edges left
     cell_diff_figure(states)                          # edges in both, only in the first, only in the second
     settings_rows(states)                             # [{"setting", "runs/a", "runs/b", "differs"}]
@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from ..core import formats
 from ..core.cell import Cell
 from ..core.errors import ConfigError
-from ..core.record import best_of, best_ppl, cell_of, read_state
+from ..core.record import SearchRecord, read_state
 from .figures import budget_changes, copied_steps, dag_figure
 from .page import write_page
 from .series import step_series
@@ -29,18 +29,18 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIFF = {"both": ("#3b6ea8", "solid"), "first": ("#d62728", "dash"), "second": ("#2ca02c", "dot")}
 
 
-def read_searches(saves) -> dict[str, dict]:
+def read_searches(saves) -> dict[str, SearchRecord]:
     """Each save folder's search record, by its folder name as given (two at least)."""
     saves = [str(s) for s in saves]
     if len(saves) < 2:
         raise ConfigError(f"compare needs two or more search folders, got {len(saves)}; name another --save folder")
-    return {s: read_state(s) for s in saves}
+    return {s: SearchRecord.read(s) for s in saves}
 
 
-def parent_config(save, state: dict | None) -> dict | None:
-    """The settings of the search a branch (the record `state` in `save`) was copied from; None for
-    a search of its own, or when its parent's record is gone."""
-    parent = (state or {}).get("parent")
+def parent_config(save, record: SearchRecord | None) -> dict | None:
+    """The settings of the search a branch (the record in `save`) was copied from; None for a
+    search of its own, or when its parent's record is gone."""
+    parent = record.parent if record is not None else None
     if not parent or save is None:
         return None
     try:
@@ -49,7 +49,7 @@ def parent_config(save, state: dict | None) -> dict | None:
         return None
 
 
-def curves_overlay(states: dict[str, dict]) -> go.Figure:
+def curves_overlay(states: dict[str, SearchRecord]) -> go.Figure:
     """Best score and best ppl per step, and mean cost against edges left, one colour per search;
     the steps a branch copied from its parent are hollow (the legend says which were trained otherwise)."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=("best score per step", "best ppl per step",
@@ -71,22 +71,22 @@ def curves_overlay(states: dict[str, dict]) -> go.Figure:
     return fig
 
 
-def _legend(name: str, state: dict) -> str:
+def _legend(name: str, state: SearchRecord) -> str:
     """A search's legend entry: its name, and for a branch its copied steps and how they were trained."""
     copied = copied_steps(state)
     if not copied:
         return name
     parent = parent_config(name, state)
-    changed = budget_changes(parent, state["config"]) if parent else []
+    changed = budget_changes(parent, state.config) if parent else []
     how = f", trained with {', '.join(changed)}" if changed else ""
     return f"{name} (hollow: {len(copied)} step{'s' * (len(copied) != 1)} copied from its parent{how})"
 
 
-def cell_diff_figure(states: dict[str, dict], which: str = "best") -> go.Figure:
+def cell_diff_figure(states: dict[str, SearchRecord], which: str = "best") -> go.Figure:
     """The first two searches' discovered cells as one DAG: edges in both, only in the first, only in
     the second (pruned cells; the node ops are the first's, and the title says if they differ)."""
     (name_a, a), (name_b, b) = list(states.items())[:2]
-    cell_a, cell_b = cell_of(a, which).prune(), cell_of(b, which).prune()
+    cell_a, cell_b = a.cell_of(which).prune(), b.cell_of(which).prune()
     if cell_a.nodes != cell_b.nodes:
         raise ConfigError(f"{name_a} has {cell_a.nodes} nodes and {name_b} {cell_b.nodes}: their cells cannot be "
                           f"drawn as one; compare searches of one search space")
@@ -108,15 +108,15 @@ def cell_diff_figure(states: dict[str, dict], which: str = "best") -> go.Figure:
     return fig
 
 
-def _setting(state: dict, key: str):
+def _setting(record: SearchRecord, key: str):
     """A search's setting as it ran: ops drawn from the seed (ops None) are its cell's ops."""
-    value = state["config"].get(key)
-    return ",".join(state["cell"]["ops"]) if key == "ops" and value is None else value
+    value = record.config.get(key)
+    return ",".join(record.cell["ops"]) if key == "ops" and value is None else value
 
 
-def settings_rows(states: dict[str, dict]) -> list[dict]:
+def settings_rows(states: dict[str, SearchRecord]) -> list[dict]:
     """Every setting of the searches side by side; `differs` marks those not equal in all."""
-    names = sorted({k for st in states.values() for k in st["config"]})
+    names = sorted({k for st in states.values() for k in st.config})
     rows = []
     for key in names:
         values = [_setting(st, key) for st in states.values()]
@@ -137,11 +137,11 @@ def _axis(label: str, values: list) -> dict:
                 ticktext=names)
 
 
-def settings_parallel(states: dict[str, dict]) -> go.Figure:
+def settings_parallel(states: dict[str, SearchRecord]) -> go.Figure:
     """Parallel coordinates: one line per search that has a best cell, an axis per setting that
     differs between them (the seed when none does), then the best cell's edges and proxy ppl, the
     line coloured by that ppl (lower is better)."""
-    ppls = {n: best_ppl(st) for n, st in states.items()}
+    ppls = {n: st.best_ppl() for n, st in states.items()}
     scored = {n: st for n, st in states.items() if ppls[n] is not None}
     if not scored:
         raise ConfigError("none of these searches has a scored step yet; Step one of them first")
@@ -150,7 +150,7 @@ def settings_parallel(states: dict[str, dict]) -> go.Figure:
     rows = rows or [r for r in every if r["setting"] == "seed"]
     ppl = [ppls[n] for n in scored]
     dims = [_axis(r["setting"], [r[n] for n in scored]) for r in rows]
-    dims += [_axis("edges", [Cell.from_dict(best_of(st)["cell"]).n_edges for st in scored.values()]),
+    dims += [_axis("edges", [Cell.from_dict(st.best_step().cell).n_edges for st in scored.values()]),
              _axis("best ppl", ppl)]
     fig = go.Figure(go.Parcoords(dimensions=dims, line=dict(color=ppl, colorscale="Viridis_r", showscale=True,
                                                             colorbar=dict(title="best ppl"))))
@@ -161,7 +161,7 @@ def settings_parallel(states: dict[str, dict]) -> go.Figure:
     return fig
 
 
-def settings_html(states: dict[str, dict]) -> str:
+def settings_html(states: dict[str, SearchRecord]) -> str:
     """The settings table, the differing rows in bold on a yellow ground."""
     head = "".join(f"<th style='padding:2px 8px'>{html.escape(n)}</th>" for n in states)
     body = []
