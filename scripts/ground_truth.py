@@ -67,18 +67,18 @@ def table_figures(folder: str, repeats: int) -> dict:
                          "removed": [s["removed"] for s in r.steps]}
     except ConfigError as e:      # the table has fewer seeds than the search has steps
         out["search"] = {"skipped": str(e)}
-    out["variants"] = {name: distributions(table, cfg.replace(**changes), repeats=repeats)
+    out["variants"] = {name: _replays(table, cfg.replace(**changes), repeats, None)
                        for name, changes in VARIANTS.items()}
     held = [len(table.seeds) - 1]       # the last seed judges, the others decide
-    out["held_out"] = {name: _held_out(table, cfg.replace(**changes), repeats, held)
+    out["held_out"] = {name: _replays(table, cfg.replace(**changes), repeats, held)
                        for name, changes in VARIANTS.items()} if len(table.seeds) > 1 else {}
     return out
 
 
-def _held_out(table, cfg, repeats, held):
+def _replays(table, cfg, repeats, judge):
     try:
-        return distributions(table, cfg, repeats=repeats, judge=held)
-    except ConfigError as e:        # too few seeds left to decide with (--retest)
+        return distributions(table, cfg, repeats=repeats, judge=judge)
+    except ConfigError as e:        # too few seeds to decide with (--retest)
         return {"skipped": str(e)}
 
 
