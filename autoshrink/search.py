@@ -103,10 +103,6 @@ class Search(SearchView):
         """Stop being the folder's writer (another process may then resume it)."""
         self.folder.release()
 
-    @property
-    def backend(self):
-        return self.scheduler.backend
-
     # --- one shrink step
     def candidates(self) -> list[tuple[int, int]]:
         """The edges this step tries removing (opens the step if needed)."""
