@@ -17,6 +17,7 @@ import statistics
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.stats import kendall_tau
 from autoshrink.space.replay import distributions, per_seed, replay_search
+from autoshrink.space.shipped import open_table
 from autoshrink.space.table import SpaceTable
 from autoshrink.space.truth import cell_truth, rank, seed_scores
 
@@ -52,7 +53,7 @@ def complete_seeds(table: SpaceTable) -> SpaceTable:
 
 
 def table_figures(folder: str, repeats: int) -> dict:
-    table = complete_seeds(SpaceTable.read(folder))
+    table = complete_seeds(open_table(folder))
     cfg = table.cfg
     truth = cell_truth(table, cfg)
     best = max(truth, key=lambda k: truth[k]["score"])

@@ -18,9 +18,11 @@ from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.stats import cell_pvalue, smallest_pvalue
 from autoshrink.space.cells import key, space_cells
-from autoshrink.space.replay import Lookup, RandomDraw, distributions, random_search, replay, replay_search, wilson
+from autoshrink.space.replay import RandomDraw, distributions, replay, replay_search, wilson
 from autoshrink.space.table import SpaceTable, TableBuilder, build_table, table_seed
 from autoshrink.space.truth import cell_truth, grade_steps, search_truth, standing
+from autoshrink.strategies import Space, make
+from autoshrink.strategies.loop import TableEvaluator, run
 from space_tables import hand_score, hand_search, hand_table
 
 
@@ -88,8 +90,9 @@ def test_replay_follows_the_shrink_rule_by_hand():
 
 
 def test_random_search_with_the_whole_space_finds_the_best_observed():
-    look = Lookup(hand_table(), hand_table().cfg)
-    picks = {random_search(look, 6, np.random.default_rng(s), [0, 1]) for s in range(20)}
+    table = hand_table()
+    picks = {run(make("random", Space(table.ops), 6, [0, 1], s), TableEvaluator(table, table.cfg)).pick
+             for s in range(20)}
     assert picks == {"0-1 0-2"}     # under either seed nothing scores above it
 
 

@@ -25,7 +25,7 @@ from ..plot.landscape import landscape_figure
 from ..plot.quality import truth_lines
 from ..space.cells import key
 from ..space.replay import OneSeedDraw, RandomDraw, SearchDraw, distributions, replay
-from ..space.table import SpaceTable
+from ..space.shipped import open_table
 from ..space.truth import cell_truth, grade_step, rank, search_truth, step_cells
 from .figure_widget import FigureWidget
 
@@ -65,7 +65,7 @@ def decision_rows(replay_, truth: dict) -> list[dict]:
 def graded(state: dict, table) -> str:
     """A search's finished steps graded against a space table (folder or SpaceTable), as Markdown;
     one line saying why not when the table answers for another space or no step has finished."""
-    table = table if isinstance(table, SpaceTable) else SpaceTable.read(table)
+    table = open_table(table)
     if not state.get("best"):
         return "No finished step to grade yet."
     try:
@@ -77,7 +77,7 @@ def graded(state: dict, table) -> str:
 def load_truth(table, state: dict | None) -> dict:
     """The truth of `table` (folder or SpaceTable) under the score of the search whose record is
     `state`, after checking that the table holds its space and proxy settings."""
-    table = table if isinstance(table, SpaceTable) else SpaceTable.read(table)
+    table = open_table(table)
     if state is None:
         raise ConfigError("no search to grade yet: start one (Step), then grade it against the table")
     cfg = SearchConfig.from_dict(state["config"])
@@ -135,7 +135,7 @@ class ReplayLab(W.VBox):
     """The replay panel (see the module docstring)."""
 
     def __init__(self, table, repeats: int = 200, **changes):
-        self.table = table if isinstance(table, SpaceTable) else SpaceTable.read(table)
+        self.table = open_table(table)
         if not self.table.complete:
             raise ConfigError(f"the table misses {len(self.table.missing())} trainings; finish it with "
                               "`.venv/bin/autoshrink space` and its settings")

@@ -258,8 +258,8 @@ def _table(folder):
     """The space table in `folder` (None for none), checked to answer for the search when read."""
     if folder is None:
         return None
-    from ..space.table import SpaceTable
-    return SpaceTable.read(folder)
+    from ..space.shipped import open_table
+    return open_table(folder)
 
 
 def _group(name: str) -> str:

@@ -1,0 +1,172 @@
+"""Strategies judged against a space table (docs/strategies.md, docs/ground-truth.md): the true rank
+of each one's pick at equal budgets, how often it is at least as good as random search's, its
+anytime curve, and the noise ceiling, all held out.
+
+    board = leaderboard(table, cfg, budgets=(10, 20, 30), repeats=1000)
+    board["rows"]        # one per strategy, budget, score and judge seed
+    board["anytime"]     # per strategy, score and judge: the incumbent's true rank after each training
+    ceiling(table, cfg, judge=3)     # what one noisy training per cell allows, and re-training the top
+
+**Held out**: for judge seed j, every decision draws on the other table seeds only (the evaluator
+refuses seed j) and the truth is seed j alone; the judge rotates over the table's seeds and the
+rows give each. A one-seed table can only be judged in sample (judge None: every seed decides and
+judges), which the rows say. Replay r of every strategy uses its own draws; the random search it is
+compared with is replay r of `random` at the same budget (independent draws). A strategy that ends
+on its own (AutoShrink) may spend less than the budget: `spent` says how much.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.config import SearchConfig
+from ..core.errors import ConfigError
+from ..core.runtime import SALT_REPLAY, derive_seed
+from ..strategies import STRATEGIES, Space, make
+from ..strategies.loop import TableEvaluator, run
+from .replay import rank_summary, wilson
+from .table import SpaceTable
+from .truth import cell_truth, rank, seed_scores
+
+SCORES = {"published": {}, "cost_weight 10": {"cost_weight": 10.0}}   # the scores a board judges under
+BASELINE = "random"
+
+
+def judges(table: SpaceTable) -> list[int | None]:
+    """The judge seeds of a held-out board: each table seed in turn (None, in sample, with one seed)."""
+    return list(range(len(table.seeds))) if len(table.seeds) > 1 else [None]
+
+
+class Judged:
+    """One judging of a table: the observed scores under a score's coefficients, the decision pool
+    (every seed but the judge) and the true score and rank of each cell (the judge alone)."""
+
+    def __init__(self, table: SpaceTable, cfg: SearchConfig, judge: int | None):
+        self.table, self.cfg, self.judge = table, cfg, judge
+        every = list(range(len(table.seeds)))
+        self.pool = [k for k in every if k != judge]
+        self.observed = seed_scores(table, cfg)
+        truth = cell_truth(table, cfg, None if judge is None else [judge])
+        self.score = {k: t["score"] for k, t in truth.items()}
+        self.rank = {k: rank(s, self.score.values()) for k, s in self.score.items()}
+        self.space = Space(table.ops)
+
+    def replay(self, name: str, budget: int | None, seed: int):
+        strategy = make(name, self.space, budget, self.pool, seed, cfg=self.cfg)
+        return run(strategy, TableEvaluator(self.table, self.cfg, self.pool, self.observed))
+
+
+def _picks(j: Judged, name: str, budgets, repeats: int, seeds) -> tuple[dict, list]:
+    """budget -> [(pick, spent)] over the repeats, and the incumbents' true ranks per repeat."""
+    aware = STRATEGIES[name].budget_aware
+    picks, curves = {b: [] for b in budgets}, []
+    for r in range(repeats):
+        if aware:
+            for b in budgets:
+                h = j.replay(name, b, seeds[r])
+                picks[b].append((h.pick, h.budget))
+            continue
+        h = j.replay(name, None if name == "autoshrink" else max(budgets), seeds[r])
+        for b in budgets:
+            at = min(b, h.budget)
+            picks[b].append((h.incumbents[at - 1] if at else h.pick, at))
+        curves.append([j.rank[k] for k in h.incumbents])
+    return picks, curves
+
+
+def _anytime(curves: list[list[int]], length: int) -> dict:
+    """Median and quartiles of the incumbent's true rank after 1..length trainings (a replay that
+    ended keeps its last pick)."""
+    if not curves:
+        return {}
+    grid = np.array([(c + c[-1:] * length)[:length] for c in curves if c])
+    q = np.quantile(grid, [0.25, 0.5, 0.75], axis=0)
+    return {"trainings": list(range(1, length + 1)), "q25": q[0].tolist(), "median": q[1].tolist(),
+            "q75": q[2].tolist()}
+
+
+def _row(j: Judged, name: str, budget: int, picks, baseline) -> dict:
+    ranks = [j.rank[k] for k, _ in picks]
+    mine, theirs = [j.score[k] for k, _ in picks], [j.score[k] for k, _ in baseline]
+    wins = sum(a > b for a, b in zip(mine, theirs))
+    ties = sum(a == b for a, b in zip(mine, theirs))
+    n = len(picks)
+    low, high = wilson(wins + ties, n)
+    summary = rank_summary(ranks, len(j.score))
+    summary.pop("counts")
+    return {"strategy": name, "budget": budget, "judge": j.judge, "held_out": j.judge is not None,
+            "repeats": n, "spent": float(np.mean([s for _, s in picks])), "cells": len(j.score),
+            "rank": summary, "p_at_least_as_good": (wins + ties) / n, "ci95": [low, high],
+            "p_better": wins / n, "p_tie": ties / n}
+
+
+def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=None, budgets=(10, 20, 30, 50),
+                repeats: int = 1000, seed: int = 0, scores=None, on_progress=None) -> dict:
+    """Every strategy against random search at each budget, under each score of `scores` (default
+    SCORES) and each judge seed: see the module docstring. `cfg` defaults to the table's settings."""
+    if not table.complete:
+        raise ConfigError(f"the table misses {len(table.missing())} trainings; finish it (run `autoshrink space` "
+                          "again with its settings) before judging strategies on it")
+    cfg, names = cfg or table.cfg, list(strategies or STRATEGIES)
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown:
+        raise ConfigError(f"unknown strategy {unknown[0]!r}; choose from {', '.join(STRATEGIES)}")
+    budgets = sorted({min(int(b), len(table.cells)) for b in budgets})
+    rng = np.random.default_rng(derive_seed(seed, SALT_REPLAY))
+    seeds = [int(x) for x in rng.integers(2**31, size=repeats)]
+    rows, anytime = [], []
+    for score_name, changes in (scores or SCORES).items():
+        for judge in judges(table):
+            j = Judged(table, cfg.replace(**changes), judge)
+            base, _ = _picks(j, BASELINE, budgets, repeats, [s ^ 0x5EED for s in seeds])
+            for name in names:
+                picks, curves = _picks(j, name, budgets, repeats, seeds)
+                rows += [{"score": score_name, **_row(j, name, b, picks[b], base[b])} for b in budgets]
+                anytime.append({"strategy": name, "score": score_name, "judge": judge,
+                                **_anytime(curves, max(budgets))})
+                if on_progress:
+                    on_progress(f"{score_name}, judge {judge}: {name} done")
+    return {"cells": len(table.cells), "seeds": len(table.seeds), "budgets": budgets, "repeats": repeats,
+            "rows": rows, "anytime": anytime}
+
+
+def summary(board: dict) -> list[dict]:
+    """Per score, strategy and budget: the held-out P(at least as good as random search) as mean and
+    sd over the judge seeds, and the mean true rank of the pick."""
+    groups = {}
+    for r in board["rows"]:
+        groups.setdefault((r["score"], r["strategy"], r["budget"]), []).append(r)
+    out = []
+    for (score, name, budget), rows in groups.items():
+        p = [r["p_at_least_as_good"] for r in rows]
+        out.append({"score": score, "strategy": name, "budget": budget, "judges": len(rows),
+                    "held_out": rows[0]["held_out"], "p_mean": float(np.mean(p)),
+                    "p_sd": float(np.std(p, ddof=1)) if len(p) > 1 else None,
+                    "rank_mean": float(np.mean([r["rank"]["mean"] for r in rows])),
+                    "spent": float(np.mean([r["spent"] for r in rows]))})
+    return out
+
+
+def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 5), repeats: int = 1000,
+            seed: int = 0) -> list[dict]:
+    """The noise ceiling: every cell trained once under a random decision seed, the best observed
+    kept; and the `m` best observed re-trained under every other decision seed, the best mean kept.
+    The true rank (judge seed alone) of what each keeps, over `repeats` draws."""
+    j = Judged(table, cfg, judge)
+    rng = np.random.default_rng(derive_seed(seed, SALT_REPLAY, 1))
+    ranks = {m: [] for m in top}
+    for _ in range(repeats):
+        once = {k: j.observed[k][int(rng.choice(j.pool))] for k in j.score}
+        ordered = sorted(once, key=lambda k: -once[k])
+        for m in top:
+            best = max(ordered[:m], key=lambda k: _mean([j.observed[k][s] for s in j.pool]) if m > 1 else once[k])
+            ranks[m].append(j.rank[best])
+    return [{"top": m, "retrained_on": len(j.pool) if m > 1 else 1, "judge": judge,
+             "trainings": len(j.score) + (m * (len(j.pool) - 1) if m > 1 else 0),
+             "rank": {k: v for k, v in rank_summary(r, len(j.score)).items() if k != "counts"}}
+            for m, r in ranks.items()]
+
+
+def _mean(values) -> float:
+    return -math.inf if any(not math.isfinite(v) for v in values) else float(np.mean(values))

@@ -1,0 +1,92 @@
+"""The one loop every strategy runs on, and what answers its asks: a space table (instant) or
+training (strategies/trained.py).
+
+    history = run(strategy, TableEvaluator(table, cfg, pool))     # a replay from a table
+    history.trainings, history.incumbents, history.pick
+
+The loop asks for trainings, has them evaluated, tells the strategy each result and notes its
+incumbent after every training (the anytime curve), until the strategy asks for nothing (its
+budget spent, or its own end). An evaluator is a callable: asks -> one Told per ask, in order, or
+None when stopped. `Logged` puts a run's recorded results in front of an evaluator, so a stopped
+run resumes by telling a new strategy the same results again (strategies decide from their seed
+and what they are told alone).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.config import SearchConfig
+from ..core.errors import ConfigError
+from ..space.table import SpaceTable
+from ..space.truth import seed_scores
+from .base import Ask, Strategy, Told
+
+
+@dataclass
+class History:
+    trainings: list[Told] = field(default_factory=list)   # every training, in order
+    incumbents: list[str | None] = field(default_factory=list)   # the strategy's pick after each training
+    pick: str | None = None                                 # its pick at the end
+    stopped: bool = False
+
+    @property
+    def budget(self) -> int:
+        return len(self.trainings)
+
+
+def run(strategy: Strategy, evaluate, should_stop=None) -> History:
+    """Drive `strategy` until it asks for nothing (or `evaluate` returns None: stopped)."""
+    out = History()
+    while not (should_stop and should_stop()):
+        asks = strategy.ask()
+        if not asks:
+            break
+        told = evaluate(asks)
+        if told is None:
+            break
+        for t in told:
+            strategy.tell([t])
+            out.trainings.append(t)
+            out.incumbents.append(strategy.pick())
+    else:
+        out.stopped = True
+    out.pick = strategy.pick()
+    return out
+
+
+class TableEvaluator:
+    """Asks answered from a space table: the score of the cell under the asked table seed. Only the
+    seeds in `pool` may be asked (a held-out judge seed never decides): another raises."""
+
+    def __init__(self, table: SpaceTable, cfg: SearchConfig, pool=None, scores=None):
+        self.scores = scores if scores is not None else seed_scores(table, cfg)
+        self.pool = set(range(len(table.seeds)) if pool is None else pool)
+
+    def __call__(self, asks: list[Ask]) -> list[Told]:
+        return [Told(a, self.score(a)) for a in asks]
+
+    def score(self, ask: Ask) -> float:
+        if ask.seed not in self.pool:
+            raise ConfigError(f"table seed {ask.seed} is held out (or not in the table); decide with seeds "
+                              f"{sorted(self.pool)}")
+        return self.scores[ask.key][ask.seed]
+
+
+class Logged:
+    """An evaluator that answers the first asks from `log` (recorded results, in order) and the rest
+    through `evaluate`; an ask that differs from the log's is refused (the run changed)."""
+
+    def __init__(self, log: list[Told], evaluate):
+        self.log, self.evaluate = list(log), evaluate
+
+    def __call__(self, asks: list[Ask]):
+        known, self.log = self.log[: len(asks)], self.log[len(asks):]
+        for ask, told in zip(asks, known):
+            if ask != told.ask:
+                raise ConfigError(f"the run's record trained {told.ask}, its strategy now asks {ask}: the "
+                                  "settings changed; continue it with its own settings")
+        rest = asks[len(known):]
+        if not rest:
+            return known
+        more = self.evaluate(rest)
+        return None if more is None else known + more
