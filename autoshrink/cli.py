@@ -29,6 +29,7 @@ from .core.events import (
     PhaseSwitched,
     SearchFinished,
     StepDone,
+    TrainingDone,
 )
 from .core.stats import perplexity
 
@@ -99,6 +100,12 @@ def _printer(event, out=sys.stdout):
 def cmd_search(args) -> int:
     from .plot import save_curves
     from .search import Search
+    from .strategy_run import holds_run
+    resuming = args.resume and holds_run(args.resume if isinstance(args.resume, str) else _flags(args).get("save", ""))
+    if args.strategy != "autoshrink" or resuming:
+        return cmd_strategy_run(args)
+    if args.budget is not None:
+        raise ConfigError("--budget is for the other strategies: AutoShrink spends what its steps need; drop --budget")
 
     def events(event):             # progress lines, and the seed's PNG curves after every step
         _printer(event)
@@ -123,6 +130,36 @@ def cmd_search(args) -> int:
               f"ops {list(search.cell.ops)}; device {search.device}; saving to {search.save_dir}", flush=True)
         search.run()
         print(_last_line(search), flush=True)
+    return 0
+
+
+def cmd_strategy_run(args) -> int:
+    """`search --strategy NAME` for a strategy other than AutoShrink (strategy_run.StrategyRun)."""
+    from .strategy_run import StrategyRun
+
+    def events(event):
+        if isinstance(event, JobDone | EpochDone):
+            return
+        if isinstance(event, TrainingDone):
+            r = event.result
+            print(f"  training {len(run.record['trainings'])}/{run.record['budget']}: ppl {formats.ppl(r.ppl)}, "
+                  f"{formats.seconds(r.seconds)} s", flush=True)
+    if args.branch:
+        raise ConfigError("--branch is for AutoShrink's steps; a strategy run has none")
+    if args.resume:
+        given = _flags(args)
+        save = args.resume if isinstance(args.resume, str) else given.get("save", SearchConfig.save)
+        run = StrategyRun.resume(save, on_event=events)
+    else:
+        run = StrategyRun(_config(args), args.strategy, args.budget, args.seeds, on_event=events)
+    with run:
+        print(f"strategy {run.record['strategy']}: {run.record['budget']} trainings over {len(run.space.keys)} cells, "
+              f"ops {list(run.space.ops)}; device {run.device}; saving to {run.save_dir}", flush=True)
+        rec = run.run()
+        pick = rec["pick"]
+        print(f"done: {len(rec['trainings'])} trainings; the pick is cell {pick} (best mean score "
+              f"{formats.score(run.strategy.mean(pick)) if pick else '-'}) in {run.save_dir}/strategy.json",
+              flush=True)
     return 0
 
 
@@ -325,6 +362,42 @@ def _space_parser(sub) -> None:
     _add_config_flags(sp)
 
 
+def _strategy_flags(s) -> None:
+    from .strategies import STRATEGIES
+    s.add_argument("--strategy", default="autoshrink", choices=list(STRATEGIES), metavar="NAME",
+                   help="the search strategy: " + "; ".join(f"{n}: {c.about}" for n, c in STRATEGIES.items())
+                        + " (default: autoshrink)")
+    s.add_argument("--budget", type=int, default=None,
+                   help="trainings a strategy other than autoshrink may make, re-trainings included")
+    s.add_argument("--seeds", type=int, default=4,
+                   help="table seeds a strategy's trainings draw weights from: seed k is the paired weight seed "
+                        "of step k under --seed, as in a space table (default: 4)")
+
+
+def cmd_strategies(args) -> int:
+    from .space.leaderboard import leaderboard, summary
+    from .space.shipped import open_table
+    table = open_table(args.table)
+    names = args.strategies.split(",") if args.strategies else None
+    budgets = [int(b) for b in args.budgets.split(",")]
+    board = leaderboard(table, strategies=names, budgets=budgets, repeats=args.repeats, seed=args.seed,
+                        on_progress=lambda line: print(line, file=sys.stderr, flush=True))
+    board["table"] = str(args.table)
+    for row in board["rows"]:
+        row["table"] = str(args.table)
+    print(f"{args.table}: {board['cells']} cells, {board['seeds']} seeds; P(at least as good as random search at "
+          f"equal budget), held out, mean ± sd over the judge seeds; {args.repeats} replays each")
+    for r in summary(board):
+        sd = "" if r["p_sd"] is None else f" ± {r['p_sd']:.2f}"
+        print(f"  {r['score']:>14}  {r['strategy']:>16}  budget {r['budget']:>3} (spent {r['spent']:.1f}):  "
+              f"P {r['p_mean']:.2f}{sd}   true rank {r['rank_mean']:.1f}")
+    if args.json:
+        from .core.disk import write_json_atomic
+        write_json_atomic(args.json, board)
+        print(f"rows in {args.json}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autoshrink", description="AutoShrink RNN cell search.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -336,6 +409,15 @@ def parser() -> argparse.ArgumentParser:
                    help="start a new search (--save) from the cell after step --at_step of the search in SAVE_DIR, "
                         "its steps 0..K copied; flags given change the other settings (not --nodes or --ops)")
     s.add_argument("--at_step", type=int, default=None, metavar="K", help="with --branch: the step to branch after")
+    _strategy_flags(s)
+    b = sub.add_parser("strategies", help="every search strategy replayed on a space table against random search, "
+                                          "held out: the leaderboard")
+    b.add_argument("--table", required=True, help="a shipped table's name (data/tables) or a folder with space.json")
+    b.add_argument("--strategies", default=None, help="comma-separated names (default: all)")
+    b.add_argument("--budgets", default="10,20,30,50", help="trainings, comma-separated (default: 10,20,30,50)")
+    b.add_argument("--repeats", type=int, default=1000, help="replays per strategy, budget and judge (default: 1000)")
+    b.add_argument("--seed", type=int, default=0, help="seed of the replays' draws (default: 0)")
+    b.add_argument("--json", default=None, metavar="FILE", help="write every row (and the anytime curves) here")
     x = sub.add_parser("proxy", help="train one cell under the proxy and print one JSON line")
     x.add_argument("--cell", required=True, help="cell JSON file, a search's save folder (its settings are used; "
                    "flags given override them), a graph pickle, or shrinkrnn / darts")
@@ -404,7 +486,8 @@ def _train_parser(sub) -> None:
 
 
 COMMANDS = {"search": cmd_search, "proxy": cmd_proxy, "data": cmd_data, "export": cmd_export, "train": cmd_train,
-            "quality": cmd_quality, "runs": cmd_runs, "compare": cmd_compare, "space": cmd_space}
+            "quality": cmd_quality, "runs": cmd_runs, "compare": cmd_compare, "space": cmd_space,
+            "strategies": cmd_strategies}
 
 
 def main(argv=None) -> int:

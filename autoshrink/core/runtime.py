@@ -19,6 +19,9 @@ SALT_WEIGHTS = 0x3E1      # a quality report's training seeds
 SALT_SAME_OPS = 0x50C5    # a quality report's random cells with the discovered cell's ops
 SALT_POOL = 0x9001        # a quality report's random-search pool
 SALT_REPLAY = 0x2E9       # the random draws of a space table's replays (space.replay.distributions)
+SALT_STRATEGY = 0x57A     # a trained strategy run's own draws (strategy_run.StrategyRun)
+SALT_BASELINE = 0xBA5     # the random search a leaderboard compares each replay with (space.leaderboard)
+SALT_CEILING = 0xCE1      # the draws of a leaderboard's noise ceiling (space.leaderboard.ceiling)
 
 
 def derive_seed(*parts: int) -> int:

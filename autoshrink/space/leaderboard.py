@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.config import SearchConfig
 from ..core.errors import ConfigError
-from ..core.runtime import SALT_REPLAY, derive_seed
+from ..core.runtime import SALT_BASELINE, SALT_CEILING, SALT_REPLAY, derive_seed
 from ..strategies import STRATEGIES, Space, make
 from ..strategies.loop import TableEvaluator, run
 from .replay import rank_summary, wilson
@@ -119,7 +119,7 @@ def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=N
     for score_name, changes in (scores or SCORES).items():
         for judge in judges(table):
             j = Judged(table, cfg.replace(**changes), judge)
-            base, _ = _picks(j, BASELINE, budgets, repeats, [s ^ 0x5EED for s in seeds])
+            base, _ = _picks(j, BASELINE, budgets, repeats, [derive_seed(s, SALT_BASELINE) for s in seeds])
             for name in names:
                 picks, curves = _picks(j, name, budgets, repeats, seeds)
                 rows += [{"score": score_name, **_row(j, name, b, picks[b], base[b])} for b in budgets]
@@ -154,7 +154,7 @@ def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 
     kept; and the `m` best observed re-trained under every other decision seed, the best mean kept.
     The true rank (judge seed alone) of what each keeps, over `repeats` draws."""
     j = Judged(table, cfg, judge)
-    rng = np.random.default_rng(derive_seed(seed, SALT_REPLAY, 1))
+    rng = np.random.default_rng(derive_seed(seed, SALT_CEILING))
     ranks = {m: [] for m in top}
     for _ in range(repeats):
         once = {k: j.observed[k][int(rng.choice(j.pool))] for k in j.score}
