@@ -393,7 +393,8 @@ def cmd_strategies(args) -> int:
               f"P {r['p_mean']:.2f}{sd}   true rank {r['rank_mean']:.1f}")
     if args.json:
         from .core.disk import write_json_atomic
-        write_json_atomic(args.json, board)
+        write_json_atomic(args.json, {**board, "rows": [{k: v for k, v in r.items() if k != "picks"}
+                                                         for r in board["rows"]]})
         print(f"rows in {args.json}")
     return 0
 

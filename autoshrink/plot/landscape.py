@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 SPREAD = 0.32          # half the width a column of cells with one edge count takes
 PICK_COLORS = {"AutoShrink": "#d62728", "random search": "#1f77b4"}
+OTHER_COLORS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 
 
 def _x(cells: list[dict]) -> dict[str, float]:
@@ -57,13 +58,13 @@ def landscape_figure(cells: list[dict], path=None, picks=None, title=None) -> go
                                  mode="lines+markers", name="search path", line=dict(color="#2ca02c", width=2),
                                  marker=dict(size=9), hovertext=[f"step {n}: {k}" for n, k in enumerate(steps)],
                                  hoverinfo="text"))
-    for name, counts in (picks or {}).items():
+    for n, (name, counts) in enumerate((picks or {}).items()):
         total = sum(counts.values()) or 1
         keys = [k for k in counts if k in by_key]
         fig.add_trace(go.Scatter(
             x=[xs[k] for k in keys], y=[by_key[k]["score"] for k in keys], mode="markers", name=f"{name} picks",
             marker=dict(size=[8 + 30 * math.sqrt(counts[k] / total) for k in keys], symbol="circle-open",
-                        color=PICK_COLORS.get(name, "#9467bd"), line=dict(width=2)),
+                        color=PICK_COLORS.get(name, OTHER_COLORS[n % len(OTHER_COLORS)]), line=dict(width=2)),
             hovertext=[f"{name} picked {k} in {100 * counts[k] / total:.1f}% of its runs" for k in keys],
             hoverinfo="text"))
     edges = sorted({c["edges"] for c in cells})

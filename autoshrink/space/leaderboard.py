@@ -17,6 +17,7 @@ on its own (AutoShrink) may spend less than the budget: `spent` says how much.
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def _row(j: Judged, name: str, budget: int, picks, baseline) -> dict:
     return {"strategy": name, "budget": budget, "judge": j.judge, "held_out": j.judge is not None,
             "repeats": n, "spent": float(np.mean([s for _, s in picks])), "cells": len(j.score),
             "rank": summary, "p_at_least_as_good": (wins + ties) / n, "ci95": [low, high],
-            "p_better": wins / n, "p_tie": ties / n}
+            "p_better": wins / n, "p_tie": ties / n, "picks": dict(Counter(k for k, _ in picks))}
 
 
 def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=None, budgets=(10, 20, 30, 50),
@@ -146,6 +147,26 @@ def summary(board: dict) -> list[dict]:
                     "rank_mean": float(np.mean([r["rank"]["mean"] for r in rows])),
                     "spent": float(np.mean([r["spent"] for r in rows]))})
     return out
+
+
+def leaderboard_markdown(rows: list[dict], score: str = "published") -> str:
+    """summary() rows of one score as a Markdown table: a strategy a line, a budget a column, each
+    cell P(at least as good as random search) mean ± sd over the judges, and the pick's mean true rank."""
+    rows = [r for r in rows if r["score"] == score]
+    budgets = sorted({r["budget"] for r in rows})
+    names = list(dict.fromkeys(r["strategy"] for r in rows))
+    at = {(r["strategy"], r["budget"]): r for r in rows}
+    lines = ["| strategy | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+             "| --- |" + " --- |" * len(budgets)]
+    for name in names:
+        cells = []
+        for b in budgets:
+            r = at[(name, b)]
+            sd = "" if r["p_sd"] is None else f" ± {r['p_sd']:.2f}"
+            spent = "" if r["spent"] >= b - 0.05 else f", spent {r['spent']:.1f}"
+            cells.append(f"P {r['p_mean']:.2f}{sd} (rank {r['rank_mean']:.1f}{spent})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 5), repeats: int = 1000,

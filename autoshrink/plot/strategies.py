@@ -1,0 +1,62 @@
+"""Strategies compared on a space table, as Plotly figures: the anytime curves (the true rank of
+each strategy's incumbent against trainings spent, median and quartiles over replays, as
+NAS-Bench-201 and NASLib draw them) and the held-out P(at least as good as random search) by budget.
+
+    anytime_figure(board, score="published", judge=3)   # board: space.leaderboard.leaderboard(...)
+    verdict_figure(summary(board), score="published")
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from .landscape import OTHER_COLORS
+
+COLORS = {"autoshrink": "#d62728", "random": "#1f77b4"}
+
+
+def _color(name: str, n: int) -> str:
+    return COLORS.get(name, OTHER_COLORS[n % len(OTHER_COLORS)])
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def anytime_figure(board: dict, score: str = "published", judge=None) -> go.Figure:
+    """One line per strategy: the median true rank of its incumbent after each training, its
+    quartiles as a band; `judge` picks the judge seed (default: the first in the board)."""
+    curves = [c for c in board["anytime"] if c["score"] == score and c.get("median")]
+    judge = judge if judge is not None else (curves[0]["judge"] if curves else None)
+    fig = go.Figure()
+    for n, c in enumerate(x for x in curves if x["judge"] == judge):
+        color = _color(c["strategy"], n)
+        fig.add_trace(go.Scatter(x=c["trainings"] + c["trainings"][::-1], y=c["q75"] + c["q25"][::-1],
+                                 fill="toself", fillcolor=_rgba(color, 0.12), line=dict(width=0),
+                                 hoverinfo="skip", showlegend=False, legendgroup=c["strategy"]))
+        fig.add_trace(go.Scatter(x=c["trainings"], y=c["median"], mode="lines", name=c["strategy"],
+                                 line=dict(color=color, width=2), legendgroup=c["strategy"]))
+    held = "held out: judged by table seed " + str(judge) if judge is not None else "in sample (one seed)"
+    fig.update_layout(title=f"True rank of the incumbent against trainings ({score} score; {held}; "
+                            f"median and quartiles over {board['repeats']} replays)",
+                      xaxis=dict(title="trainings spent"),
+                      yaxis=dict(title=f"true rank of {board['cells']} (1: best)", autorange="reversed"),
+                      height=420, margin=dict(l=60, r=20, t=60, b=50))
+    return fig
+
+
+def verdict_figure(rows: list[dict], score: str = "published") -> go.Figure:
+    """P(at least as good as random search at equal budget), mean ± sd over the judge seeds, by
+    budget, one line per strategy (summary() rows); 0.5 is what a second random search gets."""
+    rows = [r for r in rows if r["score"] == score]
+    fig = go.Figure()
+    for n, name in enumerate(dict.fromkeys(r["strategy"] for r in rows)):
+        mine = sorted((r for r in rows if r["strategy"] == name), key=lambda r: r["budget"])
+        fig.add_trace(go.Scatter(x=[r["budget"] for r in mine], y=[r["p_mean"] for r in mine], name=name,
+                                 mode="lines+markers", line=dict(color=_color(name, n)),
+                                 error_y=dict(type="data", array=[r["p_sd"] or 0.0 for r in mine])))
+    fig.add_hline(y=0.75, line=dict(dash="dot", color="#888888"), annotation_text="goal 0.75")
+    fig.update_layout(title=f"P(pick at least as good as random search's, equal budget), {score} score, held out",
+                      xaxis=dict(title="budget (trainings)"), yaxis=dict(title="P", range=[0, 1]),
+                      height=420, margin=dict(l=60, r=20, t=60, b=50))
+    return fig
