@@ -197,3 +197,15 @@ def test_05_runs_lists_and_compares_two_searches(kernel, tmp_path, tiny_data):
     assert "nothing to compare" not in text_of(nb)
     empty = execute("05_runs.ipynb", dict(runs=str(tmp_path / "none"), compare=None, device=None, data=None), kernel)
     assert "0 scored search(es)" in text_of(empty)
+
+
+def test_06_strategies_judges_every_strategy_from_a_table(kernel, tmp_path):
+    from space_tables import hand_table
+    hand_table().write(tmp_path / "table")
+    nb = execute("06_strategies.ipynb", dict(table=str(tmp_path / "table"), strategies=None, budgets=(2, 4),
+                                             repeats=20, score="published"), kernel)
+    assert not [o for o in outputs(nb) if o["output_type"] == "error"]
+    text = text_of(nb)
+    assert "| local |" in text and "| autoshrink |" in text and "best of top 3" in text
+    figures = [o for o in outputs(nb) if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert len(figures) == 3, "the verdict, the anytime curves and the landscape"
