@@ -116,3 +116,35 @@ def test_the_lab_panel_grades_its_step_against_a_table(tiny_data, tmp_path):
     lab.slider.value = 1                             # after step 0
     assert "space table: removing" in lab.slider_text.value
     assert "(space table)" in json.dumps(lab.dag.spec["data"])      # the tried edges' hover
+
+
+def test_the_strategy_menu_steps_any_strategy_with_the_truth_beside_each_training(lab):
+    lab.strategy.value = "local"
+    lab.budget.value = 4
+    assert lab.replay is None and len(lab.history.trainings) == 4 and not lab.budget.disabled
+    lab.step()
+    lab.step()
+    first, second = (t.ask.key for t in lab.history.trainings[:2])
+    assert lab.dag.spec["layout"]["title"]["text"] == f"training 2 of 4: {second}"
+    assert f"<td>{first}</td>" in lab.decisions.value and "pick after" in lab.decisions.value
+    assert "Held out (judged by table seed 1, decided by the other 1)" in lab.status.value
+    assert lab.status.value.index("Held out") < lab.status.value.index("In sample")
+    lab.strategy.value = "autoshrink"
+    assert lab.budget.disabled and lab.replay is not None
+
+
+def test_a_move_draws_the_edges_it_adds_and_removes():
+    from autoshrink.lab.replay import move_states
+    assert move_states("0-1 0-2", "0-1 1-2") == {(1, 2): {"state": "added"}, (0, 2): {"state": "removed"}}
+    assert move_states(None, "0-1") == {} and move_states("none", "0-2") == {(0, 2): {"state": "added"}}
+
+
+def test_a_one_seed_table_says_its_verdict_has_no_noise_in_it():
+    table = hand_table()
+    table.seeds = table.seeds[:1]
+    for row in table.cells:
+        row["runs"] = row["runs"][:1]
+    lab = ReplayLab(table, repeats=20, keep_fraction=0.34)
+    assert "one table seed decides and judges: no noise" in lab.status.value
+    assert "Held out" not in lab.status.value and "of 20 replays" in lab.status.value
+    assert "table seed 0 alone, the seed every decision reads" in lab.status.value

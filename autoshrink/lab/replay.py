@@ -24,9 +24,12 @@ from ..plot.figures import dag_figure
 from ..plot.landscape import landscape_figure
 from ..plot.quality import truth_lines
 from ..space.cells import key
-from ..space.replay import OneSeedDraw, RandomDraw, SearchDraw, distributions, replay
+from ..space.leaderboard import leaderboard
+from ..space.replay import OneSeedDraw, RandomDraw, SearchDraw, replay
 from ..space.shipped import open_table
 from ..space.truth import cell_truth, grade_step, rank, search_truth, step_cells
+from ..strategies import PUBLISHED, STRATEGIES, Space, make
+from ..strategies.loop import TableEvaluator, run
 from .figure_widget import FigureWidget
 
 COEFFICIENTS = ("target_ppl", "ppl_weight", "cost_weight")
@@ -152,14 +155,21 @@ class ReplayLab(W.VBox):
                                 layout=W.Layout(width="330px"))
         self.draw = W.IntText(value=0, description="draw", style=style, layout=W.Layout(width="150px"),
                               tooltip="the random draw's seed (with table seeds: a random draw)")
+        self.strategy = W.Dropdown(options=list(STRATEGIES), value=PUBLISHED, description="strategy", style=style,
+                                   tooltip="the search strategy replayed (docs/strategies.md)",
+                                   layout=W.Layout(width="260px"))
+        self.budget = W.IntText(value=self._own_budget(), description="budget", style=style,
+                                tooltip="trainings a strategy other than autoshrink may make (autoshrink spends "
+                                        "its own)", layout=W.Layout(width="170px"))
         buttons = [W.Button(description=d) for d in ("Step", "Run", "Reset")]
         for b, act in zip(buttons, (self.step, self.run, self.reset)):
             b.on_click(lambda _b, act=act: act())
         self.status, self.decisions = W.HTML(), W.HTML()
         self.dag, self.land = FigureWidget(), FigureWidget()
-        for w in [*self.coeffs.values(), self.rule, self.seeds, self.draw]:
+        for w in [*self.coeffs.values(), self.rule, self.seeds, self.draw, self.strategy, self.budget]:
             w.observe(lambda _c: self.refresh(), names="value")
-        super().__init__([W.HBox(list(self.coeffs.values())), W.HBox([self.rule, self.seeds, self.draw]),
+        super().__init__([W.HBox([self.strategy, self.budget]), W.HBox(list(self.coeffs.values())),
+                          W.HBox([self.rule, self.seeds, self.draw]),
                           W.HBox(buttons), self.status, self.decisions, self.dag, self.land])
         self.refresh()
 
@@ -170,6 +180,11 @@ class ReplayLab(W.VBox):
         except ConfigError:
             return "seed 0 at every step"
         return SEARCH_SEEDS
+
+    def _own_budget(self) -> int:
+        """AutoShrink's budget on this table: the trainings of its replay with one seed at every step."""
+        return replay(self.table, self.base.replace(seed_rule="step", retest=0),
+                      OneSeedDraw(self.base.replace(seed_rule="step"), len(self.table.seeds), 0)).budget
 
     @property
     def cfg(self):
@@ -184,11 +199,11 @@ class ReplayLab(W.VBox):
         return OneSeedDraw(cfg.replace(seed_rule="step"), n, int(self.seeds.value.split()[1]))
 
     def step(self) -> None:
-        self.shown = min(self.shown + 1, len(self.replay.steps))
+        self.shown = min(self.shown + 1, self.length)
         self.redraw()
 
     def run(self) -> None:
-        self.shown = len(self.replay.steps)
+        self.shown = self.length
         self.redraw()
 
     def reset(self) -> None:
@@ -197,21 +212,44 @@ class ReplayLab(W.VBox):
 
     def refresh(self) -> None:
         """Re-decide the whole search with the panel's settings, then redraw (the landscape too)."""
-        cfg = self.cfg
+        cfg, name = self.cfg, self.strategy.value
+        self.budget.disabled = name == PUBLISHED
         try:
             self.truth = cell_truth(self.table, cfg)
-            self.replay = replay(self.table, cfg, self._draw(cfg))
-            self.spread = distributions(self.table, cfg, repeats=self.repeats)
+            self.replay = replay(self.table, cfg, self._draw(cfg)) if name == PUBLISHED else None
+            self.history = None if name == PUBLISHED else self._run_strategy(cfg, name)
+            self.verdict = self._verdict(cfg, name)
         except ConfigError as e:
             self.status.value = f"<span style='color:#b00'>⚠ {e}</span>"
             return
-        self.shown = min(self.shown, len(self.replay.steps))
+        self.shown = min(self.shown, self.length)
         self.redraw(landscape=True)
+
+    def _run_strategy(self, cfg, name: str):
+        strategy = make(name, Space(self.table.ops), self.budget.value, range(len(self.table.seeds)),
+                        self.draw.value, cfg=cfg)
+        return run(strategy, TableEvaluator(self.table, cfg))
+
+    def _verdict(self, cfg, name: str) -> dict:
+        """`name` against random search at its budget over `repeats` replays: held out (judged by the
+        last table seed, the others deciding) when the table has two seeds or more, and in sample."""
+        budget = self.replay.budget if name == PUBLISHED else self.budget.value
+        judges = ([len(self.table.seeds) - 1] if len(self.table.seeds) > 1 else []) + [None]
+        names = [name] + ([] if name == "random" else ["random"])
+        board = leaderboard(self.table, cfg, names, [budget], self.repeats, scores={"panel": {}}, judge_seeds=judges)
+        return {"budget": budget, "rows": board["rows"]}
+
+    @property
+    def length(self) -> int:
+        """Steps of the replay, or trainings of another strategy's run: what Step walks through."""
+        return len(self.replay.steps) if self.replay is not None else len(self.history.trainings)
 
     def _cells(self) -> list[dict]:
         return [{"key": k, **t} for k, t in self.truth.items()]
 
     def redraw(self, landscape: bool = False) -> None:
+        if self.replay is None:
+            return self.redraw_strategy(landscape)
         r, truth = self.replay, self.truth
         rows = decision_rows(r, truth)
         self.decisions.value = rows_html(rows, self.shown)
@@ -222,14 +260,87 @@ class ReplayLab(W.VBox):
         states = edge_states(nxt, cell, truth) if nxt else None
         self.dag.show(dag_figure(cell, states, title=f"after {self.shown} of {len(r.steps)} steps: {key(cell)}"))
         best = r.steps[r.best_step] if r.steps else None
-        d = self.spread
         self.status.value = (
-            f"{len(truth)} cells x {len(self.table.seeds)} table seeds; {r.budget} candidates looked up. "
-            f"Discovered (best step {best['step'] if best else '-'}): {r.discovered}, true rank "
-            f"{rank(truth[r.discovered]['score'], [t['score'] for t in truth.values()])} of {len(truth)}. "
-            f"Over {d['repeats']} random replays: AutoShrink's pick is at least as good as random search's at its "
-            f"budget in {100 * d['p_at_least_as_good']:.1f}% (95% CI {100 * d['ci95'][0]:.1f} to "
-            f"{100 * d['ci95'][1]:.1f}).")
+            f"{r.budget} candidates looked up. Discovered (best step {best['step'] if best else '-'}): "
+            f"{r.discovered}, true rank {self._rank(r.discovered)} of {len(truth)} (truth: {self._truth_kind()}). "
+            + verdict_text(self.verdict, PUBLISHED, len(self.table.seeds)))
         if landscape:
             path = [key(Cell.full(self.table.ops))] + [s["cell"] for s in r.steps]
-            self.land.show(landscape_figure(self._cells(), path=path, picks=d["picks"]))
+            self.land.show(landscape_figure(self._cells(), path=path, picks=self._picks(PUBLISHED)))
+
+    def redraw_strategy(self, landscape: bool) -> None:
+        """Another strategy's run: its trainings so far, the DAG of the last one with the edges that
+        move added or removed, and its verdict."""
+        h, name = self.history, self.strategy.value
+        self.decisions.value = trainings_html(h, self.truth, self.shown)
+        if self.shown:
+            now = h.trainings[self.shown - 1].ask.key
+            before = h.trainings[self.shown - 2].ask.key if self.shown > 1 else None
+            self.dag.show(dag_figure(Cell.from_dict(self.table.row(now)["cell"]), move_states(before, now),
+                                     title=f"training {self.shown} of {len(h.trainings)}: {now}"))
+        pick = h.incumbents[self.shown - 1] if self.shown else None
+        self.status.value = (
+            f"{name}: {len(h.trainings)} trainings looked up; its pick "
+            + (f"after {self.shown}: {pick}, true rank {self._rank(pick)} of {len(self.truth)} "
+               f"(truth: {self._truth_kind()}). " if pick else "appears after the first Step. ")
+            + verdict_text(self.verdict, name, len(self.table.seeds)))
+        if landscape:
+            path = [t.ask.key for t in h.trainings]
+            self.land.show(landscape_figure(self._cells(), path=path, picks=self._picks(name)))
+
+    def _rank(self, cell_key: str) -> int:
+        return rank(self.truth[cell_key]["score"], [t["score"] for t in self.truth.values()])
+
+    def _truth_kind(self) -> str:
+        n = len(self.table.seeds)
+        return ("table seed 0 alone, the seed every decision reads: in sample, with no noise" if n == 1
+                else f"the mean of {n} table seeds, which the decisions read too: in sample")
+
+    def _picks(self, name: str) -> dict:
+        """Where `name`'s and random search's picks fall over the held-out replays (else the in-sample)."""
+        rows = [r for r in self.verdict["rows"] if r["judge"] == self.verdict["rows"][0]["judge"]]
+        label = {PUBLISHED: "AutoShrink", "random": "random search"}
+        return {label.get(r["strategy"], r["strategy"]): r["picks"] for r in rows}
+
+
+def move_states(before: str | None, now: str) -> dict:
+    """The DAG's edge states of a strategy's move from cell `before` to cell `now` (keys): the
+    edges it adds and those it removes."""
+    if before is None:
+        return {}
+    old, new = (set(_edges(k)) for k in (before, now))
+    return {**{e: {"state": "added"} for e in new - old}, **{e: {"state": "removed"} for e in old - new}}
+
+
+def _edges(cell_key: str) -> list[tuple[int, int]]:
+    return [] if cell_key == "none" else [tuple(int(x) for x in e.split("-")) for e in cell_key.split()]
+
+
+def trainings_html(history, truth: dict, shown: int) -> str:
+    """A strategy's trainings as a table: cell, table seed, observed score, the cell's truth, the pick after."""
+    head = ("<tr><th>#</th><th>cell</th><th>table seed</th><th>observed score</th><th>true score</th>"
+            "<th>true rank</th><th>pick after</th></tr>")
+    scores = [t["score"] for t in truth.values()]
+    body = "".join(
+        f"<tr style='opacity:{1 if n < shown else 0.35}'><td>{n + 1}</td><td>{t.ask.key}</td><td>{t.ask.seed}</td>"
+        f"<td>{t.score:.2f}</td><td>{truth[t.ask.key]['score']:.2f}</td>"
+        f"<td>{rank(truth[t.ask.key]['score'], scores)} of {len(scores)}</td><td>{pick}</td></tr>"
+        for n, (t, pick) in enumerate(zip(history.trainings, history.incumbents)))
+    return f"<table class='autoshrink-replay'>{head}{body}</table>"
+
+
+def verdict_text(verdict: dict, name: str, seeds: int) -> str:
+    """The verdict of `name` against random search at its budget, held out first (one-line each)."""
+    parts = [f"{_judged(r, seeds)}: its pick is at least as good as random search's at {verdict['budget']} "
+             f"trainings in {100 * r['p_at_least_as_good']:.1f}% of {r['repeats']} replays (95% CI "
+             f"{100 * r['ci95'][0]:.1f} to {100 * r['ci95'][1]:.1f}; mean true rank {r['rank']['mean']:.1f})"
+             for r in verdict["rows"] if r["strategy"] == name]
+    return "; ".join(parts) + "."
+
+
+def _judged(row: dict, seeds: int) -> str:
+    if row["held_out"]:
+        return f"Held out (judged by table seed {row['judge']}, decided by the other {seeds - 1})"
+    if seeds == 1:
+        return "In sample (one table seed decides and judges: no noise, so this says little)"
+    return f"In sample (all {seeds} table seeds decide and judge)"

@@ -20,13 +20,14 @@ from ..core.stats import perplexity
 from .layout import INPUTS, NODE_FILL, OUTPUT, arc_extent, arc_points, bend, cell_graph, node_positions, pairs
 from .series import best_step, edge_key, step_series
 
-EDGE_STATES = ("live", "training", "tried", "removed", "pruned")
+EDGE_STATES = ("live", "training", "tried", "removed", "pruned", "added")
 EDGE_STYLE = {
     "live": dict(color="#3b6ea8", dash="solid", width=2.0),
     "training": dict(color="#ff7f0e", dash="solid", width=4.5),
     "tried": dict(color="#21918c", dash="solid", width=3.0),   # the colour is the score's, on SCORE_SCALE
     "removed": dict(color="#8c8c8c", dash="dash", width=1.5),
     "pruned": dict(color="#c8c8c8", dash="dot", width=1.5),
+    "added": dict(color="#2ca02c", dash="solid", width=4.0),   # a move of a strategy that adds edges
 }
 DIVERGED_COLOR = "#222222"
 SCORE_SCALE = "Viridis"

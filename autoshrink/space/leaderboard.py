@@ -103,9 +103,10 @@ def _row(j: Judged, name: str, budget: int, picks, baseline) -> dict:
 
 
 def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=None, budgets=(10, 20, 30, 50),
-                repeats: int = 1000, seed: int = 0, scores=None, on_progress=None) -> dict:
+                repeats: int = 1000, seed: int = 0, scores=None, on_progress=None, judge_seeds=None) -> dict:
     """Every strategy against random search at each budget, under each score of `scores` (default
-    SCORES) and each judge seed: see the module docstring. `cfg` defaults to the table's settings."""
+    SCORES) and each judge seed (`judge_seeds`, default judges(table); None in it: in sample): see
+    the module docstring. `cfg` defaults to the table's settings."""
     if not table.complete:
         raise ConfigError(f"the table misses {len(table.missing())} trainings; finish it (run `autoshrink space` "
                           "again with its settings) before judging strategies on it")
@@ -118,7 +119,7 @@ def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=N
     seeds = [int(x) for x in rng.integers(2**31, size=repeats)]
     rows, anytime = [], []
     for score_name, changes in (scores or SCORES).items():
-        for judge in judges(table):
+        for judge in (judges(table) if judge_seeds is None else judge_seeds):
             j = Judged(table, cfg.replace(**changes), judge)
             base, _ = _picks(j, BASELINE, budgets, repeats, [derive_seed(s, SALT_BASELINE) for s in seeds])
             for name in names:
