@@ -1,4 +1,6 @@
-"""The command line: `python -m autoshrink {search,proxy,data,export,train} ...`.
+"""The command line: `python -m autoshrink COMMAND ...`, COMMAND one of search (AutoShrink, or another
+strategy with --strategy), proxy, data, export, train, quality, runs, compare, space and strategies
+(docs/guide/command-line.md).
 
 `search` keeps the seed's flags (--nodes --data --emb_path --emsize --nhidlast --lr --clip
 --epochs --batch_size ...); flags are made from SearchConfig, so one name means one setting, and

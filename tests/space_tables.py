@@ -31,9 +31,12 @@ def hand_score(ppl, edges):
 
 def hand_search(removed, table: SpaceTable) -> dict:
     """A search record on the hand-made table's space: one finished step from the full cell that
-    tried every edge and removed `removed`, its cell the best."""
+    tried every edge and removed `removed`, its cell the best; its chosen score is the cell's score
+    under table seed 0 (as a step with that seed observed it)."""
     full = Cell.full(("tanh",) * 3)
-    step = {"step": 0, "done": True, "removed": [list(removed)], "cell": full.remove(tuple(removed))[0].to_dict(),
-            "best_score": -45.3, "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
+    after = full.remove(tuple(removed))[0]
+    chosen = hand_score(table.row(key(after))["runs"][0]["ppl"], max(1, after.n_edges))
+    step = {"step": 0, "done": True, "removed": [list(removed)], "cell": after.to_dict(),
+            "best_score": chosen, "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
     return {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step],
-            "best": {"step": 0, "score": -45.3, "cell": step["cell"]}}
+            "best": {"step": 0, "score": chosen, "cell": step["cell"]}}
