@@ -16,6 +16,7 @@ AutoShrink itself runs as search.Search, whose search.json the lab's views read.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 from .core.config import SearchConfig
 from .core.disk import WriterLock, clean, read_json, write_json_atomic
 from .core.errors import ConfigError
-from .core.events import TrainingDone, ignore
+from .core.events import StrategyTold, TrainingDone, ignore
 from .core.rules import cfg_score, initial_cell
 from .core.runtime import SALT_STRATEGY, derive_seed, resolve_device
 from .proxy.checkpoint import Checkpoint
@@ -54,7 +55,7 @@ class StrategyRun:
         if record is None and (self.save_dir / FILE).exists():
             raise ConfigError(f"{self.save_dir}/{FILE} exists; resume it (--resume) or choose another --save")
         self.space = Space(initial_cell(self.cfg).ops)
-        self.strategy = make(strategy, self.space, budget, list(range(seeds)), derive_seed(cfg.seed, SALT_STRATEGY))
+        self.strategy = self.new_strategy(strategy, budget, seeds)
         self.record = record or {"format": FORMAT, "config": self.cfg.to_dict(), "strategy": strategy,
                                  "budget": budget, "seeds": seeds, "ops": list(self.space.ops), "trainings": [],
                                  "incumbents": [], "pick": None, "finished": False}
@@ -77,17 +78,31 @@ class StrategyRun:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def new_strategy(self, name: str, budget: int, seeds: int):
+        return make(name, self.space, budget, list(range(seeds)), derive_seed(self.cfg.seed, SALT_STRATEGY))
+
     def run(self, should_stop=None) -> dict:
-        """Train until the strategy's budget is spent (or `should_stop`); returns the record."""
-        self.should_stop = should_stop
+        """Train until the strategy's budget is spent (or `should_stop`); returns the record. A run
+        stopped before continues from its record (a fresh strategy told the recorded results)."""
+        r = self.record
+        self.strategy, self.should_stop = self.new_strategy(r["strategy"], r["budget"], r["seeds"]), should_stop
         done = [Told(Ask(t["key"], t["seed"]), _score(t)) for t in self.record["trainings"]]
-        history = run(self.strategy, Logged(done, self.train), should_stop)
-        self.record["incumbents"] = history.incumbents
+        self.record["incumbents"] = []
+        history = run(self.strategy, Logged(done, self.train), should_stop, on_told=self.told)
         self.record["pick"] = history.pick
         self.record["pick_cell"] = self.space.cell(history.pick).to_dict() if history.pick else None
         self.record["finished"] = not history.stopped and self.strategy.ask() == []
         self.write()
         return self.record
+
+    def told(self, told: Told, pick: str | None) -> None:
+        """After each result is told: the pick joins the record, and a view hears of it."""
+        incumbents = self.record["incumbents"]
+        incumbents.append(pick)
+        n = len(incumbents)
+        told_so_far = {**self.record, "trainings": self.record["trainings"][:n]}   # not those trained, not told
+        self.on_event(StrategyTold(n, self.record["budget"], self.record["trainings"][n - 1], pick,
+                                   copy.deepcopy(told_so_far)))
 
     def train(self, asks) -> list[Told] | None:
         """Train `asks` in one Scheduler call; each finished training is recorded at once."""

@@ -17,7 +17,8 @@ Each layer has its own records, so one name never means two things:
   SearchFinished; `step` is the step number, or "final" for the final cell (edge None);
 - final training (final.FinalRun): FinalStarted, FinalEpoch, PhaseSwitched, FinalDone;
 - the quality report (quality.QualityReport): JobStarted, JobDone;
-- the space table (space.table.TableBuilder): TableProgress.
+- the space table (space.table.TableBuilder): TableProgress;
+- a strategy trained (strategy_run.StrategyRun): StrategyTold, after each result is told.
 The records are frozen and picklable: Ray tasks send them to the driver as they are.
 """
 from __future__ import annotations
@@ -147,6 +148,16 @@ class TableProgress:
     count: int                # trainings the table holds
     eta_seconds: float        # the rest at this process's pace so far
     record: dict              # the run recorded (ppl, test_ppl, seconds, ...)
+
+
+# --- a strategy trained (strategy_run.StrategyRun)
+@dataclass(frozen=True)
+class StrategyTold:
+    done: int                 # trainings told so far, this one included
+    budget: int
+    training: dict            # the training as strategy.json records it (key, seed, score, ppl, ...)
+    pick: Optional[str]       # the strategy's pick after it (a cell key)
+    record: dict              # a copy of the record with the trainings told so far (what a view draws)
 
 
 def ignore(event) -> None:

@@ -4,6 +4,7 @@ NAS-Bench-201 and NASLib draw them) and the held-out P(at least as good as rando
 
     anytime_figure(board, score="published", judge=3)   # board: space.leaderboard.leaderboard(...)
     verdict_figure(summary(board), score="published")
+    trainings_figure(record)        # a strategy run's record (strategy.json): its trainings and incumbent
 """
 from __future__ import annotations
 
@@ -59,4 +60,30 @@ def verdict_figure(rows: list[dict], score: str = "published") -> go.Figure:
     fig.update_layout(title=f"P(pick at least as good as random search's, equal budget), {score} score, held out",
                       xaxis=dict(title="budget (trainings)"), yaxis=dict(title="P", range=[0, 1]),
                       height=420, margin=dict(l=60, r=20, t=60, b=50))
+    return fig
+
+
+def trainings_figure(record: dict) -> go.Figure:
+    """A strategy run's trainings: each one's observed score (a diverged one at the bottom, marked
+    x) and, as a line, the mean observed score of the incumbent after it."""
+    trainings = record["trainings"]
+    xs = list(range(1, len(trainings) + 1))
+    scored = [t["score"] for t in trainings if t["score"] is not None]
+    floor = min(scored, default=0.0) - 1.0
+    means = {}
+    incumbent = []
+    for t, pick in zip(trainings, record.get("incumbents") or [None] * len(trainings)):
+        means.setdefault(t["key"], []).append(floor if t["score"] is None else t["score"])
+        incumbent.append(sum(means[pick]) / len(means[pick]) if pick in means else None)
+    fig = go.Figure(go.Scatter(
+        x=xs, y=[floor if t["score"] is None else t["score"] for t in trainings], mode="markers", name="trained",
+        marker=dict(symbol=["x" if t["score"] is None else "circle" for t in trainings], color="#1f77b4", size=8),
+        hovertext=[f"{n}: {t['key']} (table seed {t['seed']}), score "
+                   + ("diverged" if t["score"] is None else f"{t['score']:.2f}") for n, t in zip(xs, trainings)],
+        hoverinfo="text"))
+    fig.add_trace(go.Scatter(x=xs, y=incumbent, mode="lines", name="pick (its mean score)",
+                             line=dict(color="#d62728", width=2, shape="hv")))
+    fig.update_layout(title=f"{record['strategy']}: {len(trainings)} of {record['budget']} trainings",
+                      xaxis=dict(title="training"), yaxis=dict(title="observed score"), height=360,
+                      margin=dict(l=60, r=20, t=50, b=50))
     return fig

@@ -34,8 +34,9 @@ class History:
         return len(self.trainings)
 
 
-def run(strategy: Strategy, evaluate, should_stop=None) -> History:
-    """Drive `strategy` until it asks for nothing (or `evaluate` returns None: stopped)."""
+def run(strategy: Strategy, evaluate, should_stop=None, on_told=None) -> History:
+    """Drive `strategy` until it asks for nothing (or `evaluate` returns None: stopped); with
+    `on_told`, call on_told(told, pick) after each result is told."""
     out = History()
     while not (should_stop and should_stop()):
         asks = strategy.ask()
@@ -43,11 +44,14 @@ def run(strategy: Strategy, evaluate, should_stop=None) -> History:
             break
         told = evaluate(asks)
         if told is None:
+            out.stopped = True
             break
         for t in told:
             strategy.tell([t])
             out.trainings.append(t)
             out.incumbents.append(strategy.pick())
+            if on_told is not None:
+                on_told(t, out.incumbents[-1])
     else:
         out.stopped = True
     out.pick = strategy.pick()

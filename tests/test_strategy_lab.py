@@ -1,0 +1,49 @@
+"""The strategy panel trains a strategy for real on a tiny slice of the data: it draws from the
+records its run publishes, stops and continues, and reopens a saved run."""
+import pytest
+
+from autoshrink.core.config import SearchConfig
+from autoshrink.lab.strategy_lab import StrategyLab, trainings_rows_html
+from autoshrink.plot.strategies import trainings_figure
+
+pytestmark = pytest.mark.slow
+
+
+def cfg(data, save) -> SearchConfig:
+    return SearchConfig(nodes=3, emsize=8, epochs=1, batch_size=8, eval_batch_size=4, bptt=10, data=str(data),
+                        seed=2, device="cpu", save=str(save))
+
+
+def test_the_panel_trains_draws_stops_and_continues(tiny_data, tmp_path, one_thread):
+    lab = StrategyLab(cfg(tiny_data, tmp_path / "run"), strategy="local", budget=3, seeds=2)
+    drawn = []
+
+    def draw(record, draw=lab.draw):
+        drawn.append(len(record["trainings"]))
+        draw(record)
+        if len(drawn) == 1:
+            lab.stop()               # Stop as the first result is drawn: local search asked one cell first
+    lab.draw = draw
+    record = lab.run()
+    assert len(record["trainings"]) == 1 and not record["finished"]
+    assert "Start continues it" in lab.status.value and not lab.start_button.disabled
+    record = lab.run()
+    assert len(record["trainings"]) == 3 and record["finished"] and lab.start_button.disabled
+    assert drawn[-1] == 3 and sorted(set(drawn)) == [1, 2, 3]
+    assert lab.dag.spec["layout"]["title"]["text"].startswith("training 3: ")
+    assert trainings_rows_html(record).count("<tr>") == 4 and record["pick"] in lab.status.value
+    lab.close()
+    again = StrategyLab.open(tmp_path / "run")
+    assert again.strategy.value == "local" and again.budget.value == 3 and again.strategy.disabled is False
+    assert "3 of 3 trainings" in again.status.value
+    again.close()
+
+
+def test_the_curve_marks_a_diverged_training_and_follows_the_pick():
+    record = {"strategy": "random", "budget": 3, "incumbents": ["a", "a", "b"],
+              "trainings": [{"key": "a", "seed": 0, "score": -5.0}, {"key": "c", "seed": 1, "score": None},
+                            {"key": "b", "seed": 0, "score": -2.0}]}
+    fig = trainings_figure(record)
+    dots, pick = fig.data
+    assert list(dots.marker.symbol) == ["circle", "x", "circle"] and dots.y[1] < -5.0
+    assert list(pick.y) == [-5.0, -5.0, -2.0]
