@@ -377,7 +377,7 @@ def _strategy_flags(s) -> None:
 
 
 def cmd_strategies(args) -> int:
-    from .space.leaderboard import leaderboard, summary
+    from .space.leaderboard import ceiling_markdown, ceilings, leaderboard, leaderboard_markdown, summary
     from .space.shipped import open_table
     table = open_table(args.table)
     names = args.strategies.split(",") if args.strategies else None
@@ -389,10 +389,10 @@ def cmd_strategies(args) -> int:
         row["table"] = str(args.table)
     print(f"{args.table}: {board['cells']} cells, {board['seeds']} seeds; P(at least as good as random search at "
           f"equal budget), held out, mean ± sd over the judge seeds; {args.repeats} replays each")
-    for r in summary(board):
-        sd = "" if r["p_sd"] is None else f" ± {r['p_sd']:.2f}"
-        print(f"  {r['score']:>14}  {r['strategy']:>16}  budget {r['budget']:>3} (spent {r['spent']:.1f}):  "
-              f"P {r['p_mean']:.2f}{sd}   true rank {r['rank_mean']:.1f}")
+    board["ceiling"] = ceilings(table, repeats=args.repeats)
+    for score in dict.fromkeys(r["score"] for r in board["rows"]):
+        print(f"\n{score} score:\n{leaderboard_markdown(summary(board), score)}\n\nthe noise ceiling:\n"
+              f"{ceiling_markdown(board['ceiling'], score)}")
     if args.json:
         from .core.disk import write_json_atomic
         write_json_atomic(args.json, {**board, "rows": [{k: v for k, v in r.items() if k != "picks"}

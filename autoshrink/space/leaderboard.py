@@ -192,3 +192,26 @@ def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 
 
 def _mean(values) -> float:
     return -math.inf if any(not math.isfinite(v) for v in values) else float(np.mean(values))
+
+
+def ceilings(table: SpaceTable, cfg: SearchConfig | None = None, repeats: int = 1000, scores=None) -> list[dict]:
+    """ceiling() under each score of `scores` (default SCORES) and each judge seed, one row each."""
+    cfg = cfg or table.cfg
+    return [{"score": name, **row} for name, changes in (scores or SCORES).items() for judge in judges(table)
+            for row in ceiling(table, cfg.replace(**changes), judge, repeats=repeats)]
+
+
+def ceiling_markdown(rows: list[dict], score: str = "published") -> str:
+    """ceilings() rows of one score as a Markdown table: the kept cell's true rank, mean ± sd over
+    the judge seeds of each judge's mean, and its top-1 rate."""
+    rows = [r for r in rows if r["score"] == score]
+    lines = ["| kept | trainings | true rank (mean over replays; mean ± sd over judges) | top-1 rate |",
+             "| --- | --- | --- | --- |"]
+    for top in dict.fromkeys(r["top"] for r in rows):
+        mine = [r for r in rows if r["top"] == top]
+        means = [r["rank"]["mean"] for r in mine]
+        sd = f" ± {np.std(means, ddof=1):.1f}" if len(means) > 1 else ""
+        kept = "best observed, every cell once" if top == 1 else f"best mean of the top {top}, re-trained"
+        lines.append(f"| {kept} | {mine[0]['trainings']} | {np.mean(means):.1f}{sd} | "
+                     f"{np.mean([r['rank']['top1'] for r in mine]):.2f} |")
+    return "\n".join(lines)
