@@ -239,3 +239,19 @@ def test_the_ground_truth_script_reports_a_table(tmp_path):
     assert figures["agreement"][0] == pytest.approx(1.0)      # both seeds order the cells alike
     text = ground_truth.markdown([figures])
     assert "| paired seeds, published score |" in text and "table seed 1 alone, which no decision" in text
+
+
+def test_fewer_seeds_than_the_folder_holds_is_refused_in_one_line(tiny_data, tmp_path):
+    """Issue 32 item 3: `space --seeds 1` into a folder holding a 2-seed table kept its 2 seeds while
+    saying "1 seed(s)"; a table never drops seeds, so asking for fewer is refused, naming both."""
+    save = tmp_path / "two"
+    with TableBuilder(small_cfg(tiny_data, save), save, seeds=2) as builder:
+        builder.table.write(save)                            # an (untrained) 2-seed table
+    with pytest.raises(ConfigError, match=r"2 seeds.*--seeds 1.*--seeds 2"):
+        TableBuilder(small_cfg(tiny_data, save), save, seeds=1)
+    proc = run_cli(*cli_args(tiny_data, save, "--seeds", "1"))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and len(err.strip().splitlines()) == 1 and "--seeds 2" in err
+    assert "1 seed(s)" not in out
+    with TableBuilder(small_cfg(tiny_data, save), save, seeds=3) as builder:     # more seeds still extend it
+        assert len(builder.table.seeds) == 3

@@ -17,7 +17,7 @@ Scheduler, in its groups (several in one batched model, as a Step's candidates d
 flight is saved after every epoch in `<save>/inflight.pt` and continued first, so a killed build
 loses at most one epoch. One process writes a table
 (core.disk.WriterLock); building again with the same settings continues it, with more --seeds
-extends it, with other settings is refused in one line.
+extends it, with fewer --seeds or other settings is refused in one line.
 """
 from __future__ import annotations
 
@@ -137,11 +137,23 @@ def _same_space(old: SpaceTable, new: SpaceTable, save) -> None:
                           "continue it with its --data or choose another --save")
 
 
+def check_seeds(save, n_seeds: int) -> None:
+    """ConfigError (one line) when `save` holds a table of more seeds than n_seeds: a table never drops
+    seeds, so building it with fewer would silently keep them all."""
+    if not (Path(save) / FILE).exists():
+        return
+    held = len(SpaceTable.read(save).seeds)
+    if held > n_seeds:
+        raise ConfigError(f"{save} holds a table of {held} seeds, more than --seeds {n_seeds} asks for (a table "
+                          f"never drops seeds); build it with --seeds {held} or more, or choose another --save")
+
+
 def _open(cfg: SearchConfig, save, n_seeds: int) -> SpaceTable:
     """The table in `save` (grown to n_seeds when it holds fewer), or a new one."""
     fresh = new_table(cfg, n_seeds)
     if not (Path(save) / FILE).exists():
         return fresh
+    check_seeds(save, n_seeds)
     table = SpaceTable.read(save)
     _same_space(table, fresh, save)
     for k in range(len(table.seeds), n_seeds):
