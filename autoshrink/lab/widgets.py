@@ -383,12 +383,19 @@ class SearchLab:
         self.slider.disabled = state is None or not r.history
         self.branch_button.disabled = busy or not ok or self.slider.value == 0 or not r.history
 
-    def grade_with(self, table) -> None:
+    def grade_with(self, table) -> bool:
         """Grade this search's finished steps against a space table (its folder, or a SpaceTable):
         the step the slider shows gets its grade under the slider, its tried edges their truth in
-        the DAG's hover. ConfigError (one line) when the table holds another space or settings."""
-        self.truth = load_truth(table, self.state)
+        the DAG's hover. When the table cannot grade it (no search yet, another space or other proxy
+        settings, e.g. a branch that changed --epochs) the panel says why in one line: False."""
+        try:
+            self.truth = load_truth(table, self.state)
+        except ConfigError as e:
+            self.truth = None
+            self.message.value = views.error_line(f"not graded: {e}")
+            return False
         self._draw_view()
+        return True
 
     def _draw_view(self) -> None:
         with self.runner.lock:
