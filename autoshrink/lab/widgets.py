@@ -269,6 +269,7 @@ class SearchLab:
         self.inspect.observe(lambda change: self._draw_inspected(), names="value")
         self._shown_step = None
         self.truth = None        # a space table's truth, once grade_with(table) is called
+        self.on_branch = []      # called with a new branch's folder (05's list shows it at once)
         self.exported = W.HTML()
         self.exported.add_class("autoshrink-exported")
         self.widget = W.VBox([
@@ -585,8 +586,10 @@ class SearchLab:
         return self.runner.refresh()
 
     def close(self) -> None:
-        """Stop following (if following); the panel stays on show."""
-        self.runner.unfollow()
+        """Stop following, and let go of the search (it stays on show, read-only): another process,
+        or 05's Delete, may then take it; Step or Run here takes it up again. Refused while busy."""
+        self.runner.let_go()
+        self._buttons()
 
     def export(self, which: str | None = None) -> dict:
         """Write a cell into <save>/export/ as <name>.svg, .png, .json, ...: `which` is "best" (the
@@ -635,6 +638,8 @@ class SearchLab:
         cfg = self.search.cfg               # the parent's ops (drawn or given) and its resolved precision
         self.set(save=str(save), ops=cfg.ops, precision=cfg.precision)
         self._draw_all(to="latest")
+        for tell in self.on_branch:
+            tell(str(save))
         return str(save)
 
     def _on_branch(self, button=None) -> None:
