@@ -34,6 +34,7 @@ from ..core.rules import initial_cell
 from ..core.runtime import resolve_device
 from ..plot.figures import budget_changes
 from ..plot.searches import parent_config
+from ..proxy.precision import proxy_precision
 from ..search_folder import SAFE_ON_RESUME
 from . import views
 from .cells import CellsLab  # noqa: F401  (re-exported: notebooks import it from here)
@@ -329,6 +330,9 @@ class SearchLab:
         if self.search is None:
             return ""
         ours, panel = self.search.cfg.to_dict(), cfg.to_dict()
+        device = getattr(self.search, "device", None)
+        if panel["precision"] == "auto" and device is not None:     # what "auto" resolved to for this search
+            panel["precision"] = proxy_precision("auto", device, cfg.nhid)
         changed = [f"{k} {panel[k]} (this search: {ours[k]})" for k in ours if k not in SAFE_ON_RESUME
                    and ours[k] != panel[k]]
         if not changed:

@@ -324,8 +324,10 @@ def copied_note(record: SearchRecord | None, parent: dict | None) -> str:
     changed = budget_changes(parent, record.config)
     if not changed:
         return note + ", trained alike</sup>"
+    among = ("among this branch's own steps" if len(record.comparable_steps()) < len(record.done_steps())
+             else "across both")
     return note + (f", trained with {', '.join(changed)}: their scores do not compare with the later steps' "
-                   "(★ best is picked across both)</sup>")
+                   f"(★ best is picked {among})</sup>")
 
 
 def _pad_flat_axes(fig, s: dict) -> None:
