@@ -237,3 +237,18 @@ def test_ruff_is_clean():
         pytest.skip("ruff is not installed (pip install -e '.[dev]')")
     out = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+SPACE_COMMAND = (".venv/bin/autoshrink space --preset tiny --seed 1 --seeds 4 --data data/penn_proxy "
+                 "--save runs/space-tiny-s1")
+
+
+def test_the_space_command_has_one_form_everywhere():
+    """Issue 32 item 11: README, docs and 01 gave the space command in four forms (--seeds absent, 2,
+    3 or 4), and 01's `--save ../runs/...` wrote outside the clone when run from its root. Every full
+    command (one with flags) outside the ground-truth page, which records what was run, is this one."""
+    places = [p for p in documents() if p.name != "ground-truth.md"] + sorted((ROOT / "notebooks").glob("*.ipynb"))
+    found = [(p.relative_to(ROOT), m.group(0)) for p in places
+             for m in re.finditer(r"\.venv/bin/autoshrink space --[^`\n\"#]*[^`\n\"# ]", p.read_text())]
+    assert {str(p) for p, _ in found} >= {"README.md", "docs/guide/command-line.md", "notebooks/01_search.ipynb"}
+    assert [(p, c) for p, c in found if c != SPACE_COMMAND] == []

@@ -255,3 +255,40 @@ def test_fewer_seeds_than_the_folder_holds_is_refused_in_one_line(tiny_data, tmp
     assert "1 seed(s)" not in out
     with TableBuilder(small_cfg(tiny_data, save), save, seeds=3) as builder:     # more seeds still extend it
         assert len(builder.table.seeds) == 3
+
+
+class _Result:
+    """What TableBuilder reads of a training's result (proxy.train.Result)."""
+    ppl, params = 300.0, 10
+
+    def to_dict(self):
+        return {"ppl": 300.0, "test_ppl": 310.0, "val_loss": 5.7, "seconds": 60.0, "epochs": 2, "diverged": False,
+                "ended": "epochs", "curve": []}
+
+
+def test_the_time_left_of_a_table_build_does_not_swing(tiny_data, tmp_path, monkeypatch):
+    """Issue 32 item 11: the time left swung 80.1 -> 39.4 -> 51.9 -> 38.3 min on consecutive lines,
+    as trainings end in batched groups. Here 12 trainings end three at a time, one group a minute:
+    the estimate never rises and, after the first groups, is within a minute of the truth."""
+    import autoshrink.space.table as table_module
+    from autoshrink.core.eta import TimeLeft
+    from autoshrink.core.events import TrainingDone
+    now = [0.0]
+
+    class Groups:
+        def __init__(self, *args):
+            pass
+
+        def train(self, cells, seeds, on_event, should_stop=None, test=False):
+            for i in range(len(cells)):
+                now[0] = 60.0 * (i // 3 + 1) + 0.5 * (i % 3)
+                on_event(TrainingDone(i, _Result()))
+    monkeypatch.setattr(table_module, "Scheduler", Groups)
+    monkeypatch.setattr(table_module, "TimeLeft", lambda: TimeLeft(clock=lambda: now[0]))
+    events = []
+    build_table(small_cfg(tiny_data, tmp_path / "t"), tmp_path / "t", seeds=2, on_event=events.append)
+    lefts = [e.eta_seconds / 60 for e in events]
+    assert [e.done for e in events] == list(range(1, 13)) and lefts[-1] == 0
+    assert all(b <= a for a, b in zip(lefts, lefts[1:]))
+    truth = [4 - i // 3 - 1 for i in range(12)]
+    assert all(abs(a - t) <= 1.0 for a, t in list(zip(lefts, truth))[6:])
