@@ -189,8 +189,8 @@ def candidate_view(record: SearchRecord, step: Step, edge) -> tuple[str, list]:
     c = next(c for c in step.candidates if tuple(c.edge) == tuple(edge))
     seeds = [candidate_seed(SearchConfig.from_dict(record.config), step.step, edge)]
     seeds += [r.seed for r in (step.retests.runs if step.retests else []) if tuple(r.edge) == tuple(edge)]
-    title = (f"step {step.step}, without edge {edge_text(edge)}: {c.edges_left} edges left, "
-             f"ppl {formats.ppl(c.ppl)}, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}")
+    title = (f"step {step.step}, without edge {edge_text(edge)}<br><sup>{c.edges_left} edges left, "
+             f"ppl {formats.ppl(c.ppl)}, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}</sup>")
     return title, c.curve or []
 
 
