@@ -252,3 +252,18 @@ def test_the_space_command_has_one_form_everywhere():
              for m in re.finditer(r"\.venv/bin/autoshrink space --[^`\n\"#]*[^`\n\"# ]", p.read_text())]
     assert {str(p) for p, _ in found} >= {"README.md", "docs/guide/command-line.md", "notebooks/01_search.ipynb"}
     assert [(p, c) for p, c in found if c != SPACE_COMMAND] == []
+
+
+def test_the_lab_server_root_holds_runs_and_starts_in_notebooks():
+    """Issue 32 item 5: Export's links opened a blank Launcher because `make lab` rooted the server at
+    notebooks/ and runs/ lay outside it. The lab recipe's server root is the clone, its file browser
+    starts in notebooks/, and a link a notebook's kernel writes (../runs/...) resolves inside the root."""
+    text = (ROOT / "Makefile").read_text()
+    [recipe] = [line for line in text.splitlines() if "/bin/jupyter lab" in line]
+    assert "notebooks/" not in recipe.split("jupyter lab")[1]                     # no longer the root
+    [args] = re.findall(r"^LAB_ROOT\s*:?=\s*(.*)$", text, flags=re.M)
+    opts = dict(a.lstrip("-").split("=", 1) for a in args.split())
+    root = (ROOT / opts["ServerApp.root_dir"]).resolve()
+    assert root == ROOT and (root / opts["FileContentsManager.preferred_dir"]).is_dir()
+    link = os.path.normpath(os.path.join(opts["FileContentsManager.preferred_dir"], "../runs/search/export/best.json"))
+    assert not link.startswith("..") and link == "runs/search/export/best.json"

@@ -129,3 +129,14 @@ def test_the_inspected_candidates_title_fits_its_figure():
     [sup] = rest
     text = re.sub(r"<[^>]+>", "", sup)
     assert sup.startswith("<sup>") and len(text) <= 60 and "0 edges left, ppl 300.00, seed " in text
+
+
+def test_an_exported_file_under_a_kilobyte_is_not_listed_as_0_kb(tmp_path):
+    """Issue 32 item 5: the JSON cell and the graph pickle were listed as "0 kB"."""
+    from autoshrink.lab.views import file_size
+    from autoshrink.lab.widgets import _file_item
+    small = tmp_path / "best.json"
+    small.write_text("x" * 300)
+    assert "(300 bytes)" in _file_item(small)
+    assert [file_size(n) for n in (1, 1023, 1024, 3500, 200 * 1024, 3 * 1024 * 1024)] == [
+        "1 byte", "1023 bytes", "1.0 kB", "3.4 kB", "200 kB", "3.0 MB"]

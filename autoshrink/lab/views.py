@@ -45,6 +45,16 @@ def edge_text(e) -> str:
     return f"{e[0]}→{e[1]}"
 
 
+def file_size(nbytes: int) -> str:
+    """A file's size as a list shows it: "412 bytes", "3.4 kB", "120 kB", "2.1 MB"."""
+    if nbytes < 1024:
+        return f"{nbytes} byte{'s' * (nbytes != 1)}"
+    kb = nbytes / 1024
+    if kb < 10:
+        return f"{kb:.1f} kB"
+    return f"{kb:.0f} kB" if kb < 1024 else f"{kb / 1024:.1f} MB"
+
+
 def error_line(e) -> str:
     """A panel's one-line error: the message in red behind a warning sign."""
     return f"<span style='color:#c00'>⚠ {html.escape(str(e))}</span>"

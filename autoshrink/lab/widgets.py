@@ -120,11 +120,11 @@ _DEFAULTS = SearchConfig().to_dict()
 
 
 def _file_item(path) -> str:
-    """One written file as a list item: a link JupyterLab opens (relative to the notebook), and its size."""
+    """One written file as a list item: a link JupyterLab opens (relative to the notebook; `make lab`
+    roots the server at the clone, so runs/ is inside it), and its size."""
     path = Path(path)
     href = html.escape(os.path.relpath(path) if path.is_absolute() else path.as_posix(), quote=True)
-    kb = path.stat().st_size / 1024 if path.is_file() else 0.0
-    size = f"{kb / 1024:.1f} MB" if kb >= 1024 else f"{kb:.0f} kB"
+    size = views.file_size(path.stat().st_size if path.is_file() else 0)
     size += ", plotly.js inside: opens offline" if path.suffix == ".html" else ""
     return f"<li><a href='{href}' target='_blank'><code>{html.escape(str(path))}</code></a> ({size})</li>"
 
