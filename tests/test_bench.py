@@ -254,3 +254,39 @@ def test_a_branch_made_in_the_lab_below_appears_in_the_list_at_once(tiny_data, t
     branch = lab.runner.save_dir
     assert branch.name == "a-from0" and str(branch) in [r["folder"] for r in bench.rows]
     assert str(branch) in [v for _, v in bench.chosen.options]
+
+
+def page_errors(widget, action) -> list[str]:
+    """What the page's select would fail on while `action` runs: the widget's state messages applied
+    in order, as the page applies them, and after each a selected index past the options (the page's
+    "Cannot set properties of undefined (setting 'selected')")."""
+    shown = {"_options_labels": widget._options_labels, "index": widget.index}
+    errors = []
+
+    def receive(msg, buffers=None):
+        shown.update(msg.get("state", {}))
+        index = shown["index"] if isinstance(shown["index"], tuple) else (shown["index"],)
+        if any(i is not None and i >= len(shown["_options_labels"]) for i in index):
+            errors.append(f"index {shown['index']} of {len(shown['_options_labels'])} options")
+    widget._send = receive
+    try:
+        action()
+    finally:
+        del widget._send
+    return errors
+
+
+def test_the_chosen_row_removed_by_the_filter_or_delete_leaves_no_page_error(runs):
+    """Issue 32 item 2: in 05, `Error setting state: Cannot set properties of undefined (setting
+    'selected')` after the filter removed the selected row, and after deleting the selected run."""
+    bench = RunsLab(runs)
+    bench.chosen.value = (str(runs / "b"),)                  # the second of two rows
+    errors = page_errors(bench.chosen, lambda: setattr(bench.filter, "value", "runs/a"))
+    assert errors == [] and bench.chosen.value == ()
+    bench.filter.value = ""
+    bench.chosen.value = (str(runs / "b"),)
+    errors = page_errors(bench.chosen, lambda: (bench._on_delete(), bench._on_delete()))
+    assert errors == [] and not (runs / "b").exists() and bench.chosen.value == ()
+    bench.chosen.value = (str(runs / "a"),)
+    bench.refresh()
+    assert bench.chosen.value == (str(runs / "a"),)             # a refresh keeps what is still listed

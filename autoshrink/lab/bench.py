@@ -186,7 +186,9 @@ class RunsLab:
         shown = shown_rows(self.rows, self.filter.value, self.sort.value)
         self.table.value = runs_html(shown, budget_note(shown, self.sort.value))
         searches = [r for r in shown if r["kind"] == "search" and r["status"] != "unreadable"]
-        self.chosen.options = [(f"{r['folder']} · {r['status']} · {r['steps']} steps", r["folder"]) for r in searches]
+        options = [(f"{r['folder']} · {r['status']} · {r['steps']} steps", r["folder"]) for r in searches]
+        kept = tuple(v for v in self.chosen.value if v in {f for _, f in options})     # what is still listed
+        views.set_options(self.chosen, options, kept)
         self.parallel.children = self._parallel([r["folder"] for r in searches])
         return self.rows
 

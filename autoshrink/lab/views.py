@@ -45,6 +45,15 @@ def edge_text(e) -> str:
     return f"{e[0]}→{e[1]}"
 
 
+def set_options(widget, options, value) -> None:
+    """Give a Dropdown or SelectMultiple new options and its value in one message to the page: set
+    apart, the page would get options fewer than its selected index and fail ("Cannot set properties
+    of undefined (setting 'selected')")."""
+    with widget.hold_sync():
+        widget.options = options
+        widget.value = value
+
+
 def file_size(nbytes: int) -> str:
     """A file's size as a list shows it: "412 bytes", "3.4 kB", "120 kB", "2.1 MB"."""
     if nbytes < 1024:

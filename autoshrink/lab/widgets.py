@@ -429,7 +429,7 @@ class SearchLab:
             self._shown_step = v.step
             choices = views.candidate_choices(v.step)
             if list(self.inspect.options) != choices:
-                self.inspect.options = choices
+                views.set_options(self.inspect, choices, "")          # a new step: nothing inspected
             self._draw_status()
 
     def _draw_inspected(self) -> None:
@@ -475,8 +475,7 @@ class SearchLab:
                 self.slider.value = n
             choices = views.export_choices(state)
             if list(self.which.options) != choices:
-                keep = self.which.value if self.which.value in choices else "best"
-                self.which.options, self.which.value = choices, keep
+                views.set_options(self.which, choices, self.which.value if self.which.value in choices else "best")
             self._draw_view()
             self.curves.show(plot.curves_figure(state, self._parent))
             self._draw_training()
