@@ -19,6 +19,9 @@ DEFAULT_DATA := $(patsubst %/train.txt,%,$(firstword $(abspath $(wildcard $(SHAR
 AUTOSHRINK_DATA ?= $(DEFAULT_DATA)
 
 LAB_ARGS    ?=
+# The server's root is the clone, so that runs/ (searches, exports) opens and browses in JupyterLab;
+# its file browser starts in notebooks/.
+LAB_ROOT    := --ServerApp.root_dir=. --FileContentsManager.preferred_dir=notebooks
 # JupyterLab refuses to start as root (containers, CI) unless told that it is meant.
 ROOT_ARGS   := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
@@ -47,7 +50,7 @@ git-filter:
 lab: venv git-filter
 	@$(MAKE) --no-print-directory data || \
 	  echo "make lab: preparing data failed (see above); starting JupyterLab anyway. Try: make data PTB=path/to/ptb_or_proxy"
-	$(VENV)/bin/jupyter lab notebooks/ $(ROOT_ARGS) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab $(LAB_ROOT) $(ROOT_ARGS) $(LAB_ARGS)
 
 test: venv
 	$(if $(AUTOSHRINK_DATA),AUTOSHRINK_DATA='$(AUTOSHRINK_DATA)') $(VPY) -m pytest -q $(PYTEST_ARGS)

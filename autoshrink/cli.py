@@ -339,7 +339,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_space(args) -> int:
-    from .space.table import build_table
+    from .space.table import build_table, check_seeds
     given = _flags(args)
     cfg = _config(args).replace(save=given.get("save", "space-run"))
 
@@ -348,6 +348,7 @@ def cmd_space(args) -> int:
         ppl = "diverged" if r["ppl"] is None else f"valid {formats.ppl(r['ppl'])}, test {formats.ppl(r['test_ppl'])}"
         print(f"[{event.done}/{event.count}] {event.job}: {ppl} ({formats.seconds(r['seconds'])} s); "
               f"about {formats.seconds(event.eta_seconds / 60)} min left", flush=True)
+    check_seeds(cfg.save, args.seeds)
     print(f"space table of {cfg.nodes} nodes, {args.seeds} seed(s), in {cfg.save}", flush=True)
     table = build_table(cfg, cfg.save, seeds=args.seeds, on_event=show)
     print(f"table: {len(table.cells)} cells x {len(table.seeds)} seeds, ops {table.ops}; in {cfg.save}/space.json",

@@ -9,8 +9,9 @@ the final trainings (run.json), one row each, read without importing torch.
 Status: "finished" (a search with its final cell, a final training with its result, a quality
 report with nothing missing), "finished (open here)" or "finished (open in process N)" while a lab
 still holds it open; an unfinished one is "running" while another live process holds its writer
-lock (the table adds when it last wrote: a lab that merely holds it open holds the lock too), "open
-here" while this one does (a lab in this kernel), else "stopped" (it can be resumed).
+lock and trains (the table adds when it last wrote), "idle (open in process N)" while a lab there
+merely holds it between Steps (its lock file says so), "open here" while this process holds it (a
+lab in this kernel), else "stopped" (it can be resumed).
 `owner` is the pid of the process holding it. A record that cannot be read is "unreadable".
 Paths are as `folder` was given: a branch's parent is written the same way as its folder.
 """
@@ -33,11 +34,16 @@ KEY_SETTINGS = settings(listed=True)   # the settings column: those config.py ma
 
 def _status(folder: Path, lock: str, finished: bool) -> tuple[str, int | None]:
     """The run's status and the pid of the live process that holds it open (None when none does)."""
-    owner = WriterLock(folder, lock).live_owner()
+    writer = WriterLock(folder, lock)
+    owner = writer.live_owner()
     if owner is None:
         return ("finished" if finished else "stopped"), None
     where = "here" if owner == os.getpid() else f"in process {owner}"
-    return (f"finished (open {where})" if finished else "open here" if owner == os.getpid() else "running"), owner
+    if finished:
+        return f"finished (open {where})", owner
+    if owner == os.getpid():
+        return "open here", owner
+    return (f"idle (open in process {owner})" if writer.activity() == "idle" else "running"), owner
 
 
 NOTE = "note.txt"   # a run's note (tag, annotation), in its folder
@@ -72,11 +78,19 @@ def delete_run(folder, rows: list[dict]) -> None:
         raise ConfigError(f"{folder} is not in the runs list; refresh it and choose a run it shows")
     holders = [r["owner"] for r in mine if r["owner"] is not None]
     if holders:
-        raise ConfigError(f"{folder} is open in process {holders[0]}; close its lab (or stop it) before deleting it")
+        raise ConfigError(f"{folder} is open in process {holders[0]}: {_how_to_close(holders[0])}, then delete it")
     inside = [r["folder"] for r in rows if folder in Path(r["folder"]).parents]
     if inside:
         raise ConfigError(f"{folder} holds other runs ({', '.join(inside)}); delete those first")
     shutil.rmtree(folder)
+
+
+def _how_to_close(pid: int) -> str:
+    """How a user lets go of a run another process (or this one) holds open."""
+    if pid == os.getpid():
+        return "this kernel's lab holds it; call close() on that lab (it lets go of its search when idle)"
+    return ("stop that run, or, for a notebook's lab, call close() on the lab there or shut down that "
+            "notebook's kernel (Kernel > Shut Down Kernel)")
 
 
 def _written(folder: Path, names) -> float | None:
@@ -92,8 +106,7 @@ def _age(seconds: float) -> str:
 
 
 def status_text(r: dict) -> str:
-    """A row's status; a running search's says when it last wrote (a lab that merely holds an
-    unfinished search open reads "running" too, its last write then ages)."""
+    """A row's status; a running search's says when it last wrote."""
     if r["status"] != "running" or not r.get("written"):
         return r["status"]
     return f"running (process {r['owner']}, last write {_age(max(0.0, time.time() - r['written']))} ago)"

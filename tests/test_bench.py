@@ -192,3 +192,101 @@ def test_a_run_open_in_a_process_is_not_deleted(runs):
         holder.kill()
         holder.wait()
     assert (runs / "a" / "search.json").is_file()
+
+
+IDLE = ("import sys, time; from autoshrink.core.disk import WriterLock; "
+        "w = WriterLock(sys.argv[1]).acquire(); w.set_activity('idle'); print('held', flush=True); time.sleep(60)")
+
+
+def test_a_search_an_idle_lab_holds_is_not_running(runs, tiny_data):
+    """Issue 32 item 8: a search an idle kernel merely held read "running (process N, last write
+    79 min ago)". A lab says in the lock file that it is idle, and the list says so."""
+    write_state(runs / "c", records.best_first(tiny_data, runs / "c", steps=1, final=False))
+    holder = subprocess.Popen([sys.executable, "-c", IDLE, str(runs / "c")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        [row] = [r for r in list_runs(runs) if Path(r["folder"]).name == "c"]
+        assert row["status"] == f"idle (open in process {holder.pid})" and row_cells(row)[2] == row["status"]
+        with pytest.raises(ConfigError, match="Shut Down Kernel"):                 # says how to let go of it
+            delete_run(runs / "c", list_runs(runs))
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_an_opened_lab_marks_its_search_idle_and_close_lets_go_of_it(runs, tiny_data):
+    """The lab in this kernel marks the search it holds idle between Steps; close() lets go of it, so
+    05's Delete (which closes its own lab first) deletes it instead of "close its lab"."""
+    from autoshrink.core.disk import WriterLock
+    from autoshrink.lab.widgets import SearchLab
+    save = runs / "c"
+    write_state(save, records.best_first(tiny_data, save, steps=1, final=False))
+    lab = SearchLab.open(save, data=str(tiny_data))
+    assert WriterLock(save).live_owner() is not None and WriterLock(save).activity() == "idle"
+    lab.close()
+    assert WriterLock(save).live_owner() is None and lab.state is not None     # still on show, read-only
+    bench = RunsLab(runs, data=str(tiny_data))
+    bench.open(save)                                                          # this bench's lab takes it up
+    bench.chosen.value = (str(save),)
+    bench._on_delete()
+    bench._on_delete()
+    assert not save.exists(), bench.message.value
+
+
+def test_sorting_by_best_ppl_says_when_the_runs_trained_for_different_epochs(runs):
+    """Issue 32 item 8: sorting by best perplexity ranked 1-epoch and 3-epoch runs together silently."""
+    bench = RunsLab(runs)
+    assert "different" not in bench.table.value
+    bench.sort.value = "best ppl"
+    assert "trained for different epochs (1, 3)" in bench.table.value
+    bench.filter.value = "epochs 3"
+    assert "different" not in bench.table.value
+
+
+def test_a_branch_made_in_the_lab_below_appears_in_the_list_at_once(tiny_data, tmp_path):
+    """Issue 32 item 8: a branch made with the opened lab's Branch from here showed only after Refresh."""
+    save = tmp_path / "runs" / "a"
+    write_state(save, records.best_first(tiny_data, save))
+    bench = RunsLab(tmp_path / "runs", data=str(tiny_data))
+    lab = bench.open(save)
+    lab.slider.value = 1
+    lab._on_branch()
+    branch = lab.runner.save_dir
+    assert branch.name == "a-from0" and str(branch) in [r["folder"] for r in bench.rows]
+    assert str(branch) in [v for _, v in bench.chosen.options]
+
+
+def page_errors(widget, action) -> list[str]:
+    """What the page's select would fail on while `action` runs: the widget's state messages applied
+    in order, as the page applies them, and after each a selected index past the options (the page's
+    "Cannot set properties of undefined (setting 'selected')")."""
+    shown = {"_options_labels": widget._options_labels, "index": widget.index}
+    errors = []
+
+    def receive(msg, buffers=None):
+        shown.update(msg.get("state", {}))
+        index = shown["index"] if isinstance(shown["index"], tuple) else (shown["index"],)
+        if any(i is not None and i >= len(shown["_options_labels"]) for i in index):
+            errors.append(f"index {shown['index']} of {len(shown['_options_labels'])} options")
+    widget._send = receive
+    try:
+        action()
+    finally:
+        del widget._send
+    return errors
+
+
+def test_the_chosen_row_removed_by_the_filter_or_delete_leaves_no_page_error(runs):
+    """Issue 32 item 2: in 05, `Error setting state: Cannot set properties of undefined (setting
+    'selected')` after the filter removed the selected row, and after deleting the selected run."""
+    bench = RunsLab(runs)
+    bench.chosen.value = (str(runs / "b"),)                  # the second of two rows
+    errors = page_errors(bench.chosen, lambda: setattr(bench.filter, "value", "runs/a"))
+    assert errors == [] and bench.chosen.value == ()
+    bench.filter.value = ""
+    bench.chosen.value = (str(runs / "b"),)
+    errors = page_errors(bench.chosen, lambda: (bench._on_delete(), bench._on_delete()))
+    assert errors == [] and not (runs / "b").exists() and bench.chosen.value == ()
+    bench.chosen.value = (str(runs / "a"),)
+    bench.refresh()
+    assert bench.chosen.value == (str(runs / "a"),)             # a refresh keeps what is still listed

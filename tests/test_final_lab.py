@@ -6,7 +6,7 @@ from autoshrink.core.cell import Cell
 from autoshrink.core.events import FinalEpoch
 from autoshrink.final.config import FinalConfig
 from autoshrink.final.run import FinalRun
-from autoshrink.lab.final_lab import PUBLISHED, FinalLab
+from autoshrink.lab.final_lab import PUBLISHED, FinalLab, result_rows
 
 CELL3 = Cell.from_edges([(0, 1), (1, 2), (0, 2)], ("tanh", "sigmoid", "relu"))
 
@@ -53,7 +53,23 @@ def test_stop_tests_the_best_weights_so_far(tmp_path, tiny_data):
     run = FinalRun.open(tmp_path / "run")
     assert run.finished and run.result["epochs"] == 1 and len(run.history) == 1
     assert run.result["valid_loss"] == pytest.approx(run.history[0]["val_loss"])
-    assert "finished" in lab.status.value and lab.buttons["Start"].disabled
+    assert "stopped after epoch 1 of 3" in lab.status.value and lab.buttons["Start"].disabled
+
+
+def test_stop_says_it_is_final_and_the_row_counts_the_epochs_trained(tmp_path, tiny_data):
+    """Issue 32 item 6: after Stop at epoch 1 of 3 the status read "finished", nothing said Stop is
+    final, and the result row said "3 epochs" where run.json records 1."""
+    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu", epochs=3)
+    assert "final" in lab.buttons["Stop"].tooltip and "continue" in lab.buttons["Pause"].tooltip
+    lab._on_event = lambda e: lab.stop() if isinstance(e, FinalEpoch) else None
+    lab.start()
+    lab.wait(120)
+    run = FinalRun.open(tmp_path / "run")
+    assert run.result["epochs"] == 1
+    assert "stopped after epoch 1 of 3" in lab.status.value and "Start" in lab.status.value
+    [row] = [r for r in result_rows({"this run": tmp_path / "run"}) if r["name"] == "this run"]
+    assert row["training"].startswith(tiny_data.name + ", 1 epoch of 3,"), row["training"]
+    assert "1 epoch of 3" in lab.results.value
 
 
 def test_run_during_a_start_is_refused(tmp_path, tiny_data):

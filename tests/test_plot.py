@@ -190,3 +190,29 @@ def test_best_step_is_marked_on_the_curves_even_when_not_the_last():
     assert best_step(typed(state)) == 0 and best_step(typed(_two_step_state())) is None and best_step(None) is None
     star = next(t for t in curves_figure(typed(state)).data if t.name == "best step")
     assert list(star.x) == [5] and list(star.y) == [-10.0] and list(star.customdata) == [0]
+
+
+def test_the_x_menu_of_the_curves_clears_the_toolbar_and_the_subplot_titles():
+    """Issue 32 item 12: plotly's toolbar (about 30 px at the top right, on hover) covered the
+    "against edges left / against training time" buttons. Worked out from the figure's layout: the
+    buttons (about 22 px tall) sit below the toolbar and above the subplot titles (about 18 px)."""
+    import records
+    from autoshrink.plot import curves_figure
+    fig = curves_figure(typed(records.best_first("data", "runs/x")))
+    [menu] = fig.layout.updatemenus
+    plot_h = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    above_plots = (menu.y - 1) * plot_h                       # px from the plots' top to the buttons' bottom
+    top = fig.layout.margin.t - above_plots - 22              # px from the figure's top to the buttons' top
+    assert menu.yanchor == "bottom" and top >= 30 and above_plots >= 20
+
+
+def test_the_cell_comparison_says_it_waits_for_the_first_epoch():
+    """Issue 32 item 12: 02 showed empty axes (plotly's made-up -1 to 6) until its first epoch ended."""
+    from autoshrink.plot.figures import comparison_figure, update_comparison
+    fig = comparison_figure(["discovered", "full"], "proxy, 2 epochs, emsize 32")
+    assert [a.text for a in fig.layout.annotations] == ["training the first epoch: each cell's point appears "
+                                                        "when its epoch ends"]
+    assert fig.layout.xaxis.showticklabels is False and fig.layout.yaxis.showticklabels is False
+    update_comparison(fig, "full", [{"epoch": 0, "val_loss": 6.0}])
+    assert not fig.layout.annotations and fig.layout.xaxis.showticklabels and fig.layout.yaxis.showticklabels
+    assert list(fig.data[1].x) == [1]

@@ -237,3 +237,33 @@ def test_ruff_is_clean():
         pytest.skip("ruff is not installed (pip install -e '.[dev]')")
     out = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+SPACE_COMMAND = (".venv/bin/autoshrink space --preset tiny --seed 1 --seeds 4 --data data/penn_proxy "
+                 "--save runs/space-tiny-s1")
+
+
+def test_the_space_command_has_one_form_everywhere():
+    """Issue 32 item 11: README, docs and 01 gave the space command in four forms (--seeds absent, 2,
+    3 or 4), and 01's `--save ../runs/...` wrote outside the clone when run from its root. Every full
+    command (one with flags) outside the ground-truth page, which records what was run, is this one."""
+    places = [p for p in documents() if p.name != "ground-truth.md"] + sorted((ROOT / "notebooks").glob("*.ipynb"))
+    found = [(p.relative_to(ROOT), m.group(0)) for p in places
+             for m in re.finditer(r"\.venv/bin/autoshrink space --[^`\n\"#]*[^`\n\"# ]", p.read_text())]
+    assert {str(p) for p, _ in found} >= {"README.md", "docs/guide/command-line.md", "notebooks/01_search.ipynb"}
+    assert [(p, c) for p, c in found if c != SPACE_COMMAND] == []
+
+
+def test_the_lab_server_root_holds_runs_and_starts_in_notebooks():
+    """Issue 32 item 5: Export's links opened a blank Launcher because `make lab` rooted the server at
+    notebooks/ and runs/ lay outside it. The lab recipe's server root is the clone, its file browser
+    starts in notebooks/, and a link a notebook's kernel writes (../runs/...) resolves inside the root."""
+    text = (ROOT / "Makefile").read_text()
+    [recipe] = [line for line in text.splitlines() if "/bin/jupyter lab" in line]
+    assert "notebooks/" not in recipe.split("jupyter lab")[1]                     # no longer the root
+    [args] = re.findall(r"^LAB_ROOT\s*:?=\s*(.*)$", text, flags=re.M)
+    opts = dict(a.lstrip("-").split("=", 1) for a in args.split())
+    root = (ROOT / opts["ServerApp.root_dir"]).resolve()
+    assert root == ROOT and (root / opts["FileContentsManager.preferred_dir"]).is_dir()
+    link = os.path.normpath(os.path.join(opts["FileContentsManager.preferred_dir"], "../runs/search/export/best.json"))
+    assert not link.startswith("..") and link == "runs/search/export/best.json"

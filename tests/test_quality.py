@@ -183,3 +183,57 @@ def test_the_controls_never_hold_the_discovered_cell():
     assert len(random_cells(4, 5, 8, seed=1, ops=ops)) == 5
     cells = random_cells(4, 5, 8, seed=1, ops=ops, exclude=[mine.prune()])
     assert len(cells) == 4 and mine.prune() not in [c.prune() for c in cells]
+
+
+def _hand_report(budget_given: bool) -> dict:
+    recs = _runs("discovered", "discovered", (10, 11)) + _runs("random 1", "random", (12, 13))
+    recs += [{"name": "random search", "group": "random search", "seed": 0, "ppl": 9.0, "test_ppl": 9.5}]
+    return {"summary": summarize(recs), "config": SearchConfig(**TINY).to_dict(), "seeds": 2, "budget": 4,
+            "winner": "pool 3", "budget_given": budget_given, "search_budget": 59}
+
+
+def test_the_verdict_says_whose_budget_random_search_had_in_one_line():
+    """Issue 32 item 9: 03 said "random search at the search's budget (4 cells)" when the budget was
+    set by hand, and had no single verdict line."""
+    from autoshrink.plot.quality import summary_markdown
+    text = summary_markdown(_hand_report(budget_given=True))
+    assert "search's budget" not in text
+    assert "random search with a budget set by hand (4 cells; the search trained 59, best by" in text
+    [verdict] = [line for line in text.splitlines() if line.startswith("**Verdict**")]
+    assert "rank 1 of 2 among random cells" in verdict and "does not beat random search at a budget set by hand" \
+        in verdict
+    assert "at the search's budget (4 cells" in summary_markdown(_hand_report(budget_given=False))
+
+
+def test_an_interrupted_report_is_one_line_and_keeps_what_ended(search):
+    """Issue 32 item 9: interrupting 03 printed a 40-line KeyboardInterrupt traceback."""
+    from autoshrink.core.events import JobStarted
+
+    def interrupt(event):
+        if isinstance(event, JobStarted):
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt) as caught:
+        quality_report(search, n_random=1, seeds=7, lstm=False, random_search=0, on_event=interrupt)  # not cached
+    [line] = caught.value._render_traceback_()           # what IPython shows instead of the traceback
+    assert line.startswith("interrupted:") and "quality.json" in line
+
+
+def test_the_progress_lines_give_a_smoothed_time_left(capsys):
+    """Issue 32 item 9: 03 printed no time-left estimate. Trainings end in batches here (three at
+    once every 60 s): the estimate stays near the truth and never jumps up by half between lines."""
+    from autoshrink.core.events import JobDone
+    from autoshrink.quality.report import progress_printer
+    now = [0.0]
+    show = progress_printer(clock=lambda: now[0])
+    count, lefts = 12, []
+    for i in range(count):
+        now[0] = 60.0 * (i // 3 + 1) + 0.5 * (i % 3)          # three trainings end together each minute
+        show(JobDone("cell / seed 0", i, count, {"test_ppl": 300.0, "seconds": 60.0}))
+        line = capsys.readouterr().out
+        assert line.startswith(f"{i + 1}/{count} cell / seed 0: test ppl 300.00 (60.0 s); about ")
+        lefts.append(float(line.split("about ")[1].split(" min")[0]))
+    truth = [count // 3 - i // 3 - 1 for i in range(count)]          # whole minutes left after each line
+    raw = [(60.0 * (i // 3 + 1) + 0.5 * (i % 3)) / (i + 1) * (count - i - 1) / 60 for i in range(count)]
+    assert any(b > a * 1.2 for a, b in zip(raw, raw[1:]))           # elapsed / done alone swings up here
+    assert all(b <= a for a, b in zip(lefts, lefts[1:]))             # the smoothed estimate never does
+    assert lefts[-1] == 0.0 and all(abs(a - t) <= 1.0 for a, t in list(zip(lefts, truth))[6:])

@@ -84,3 +84,17 @@ def test_compare_ticks_whole_steps_and_says_the_cell_diff_covers_two(two, branch
     assert curves_overlay(states).layout.xaxis.dtick == 1
     assert cell_diff_figure(states).layout.title.text.endswith("(the first two of 3 searches)")
     assert "searches)" not in cell_diff_figure(read_searches(two)).layout.title.text
+
+
+def test_a_branch_caption_names_the_steps_its_best_is_picked_among(two, branch, tmp_path):
+    """Issue 32 item 10: the caption said "★ best is picked across both" where a branch that changed
+    a score-moving setting picks among its own steps (record.best_step, docs/guide/lab.md)."""
+    from autoshrink.plot import curves_figure
+    from autoshrink.plot.searches import parent_config
+    state = read_searches([two[0], branch])[branch].to_dict()
+    state["parent"]["trained_with"] = {"epochs": 1}              # as Search.branch records it
+    write_state(tmp_path / "b-from0", state)
+    record = read_searches([two[0], str(tmp_path / "b-from0")])[str(tmp_path / "b-from0")]
+    assert [s.step for s in record.comparable_steps()] == [1]
+    title = curves_figure(record, parent_config(str(tmp_path / "b-from0"), record)).layout.title.text
+    assert "across both" not in title and "★ best is picked among this branch's own steps" in title

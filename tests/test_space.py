@@ -242,3 +242,56 @@ def test_the_ground_truth_script_reports_a_table(tmp_path):
     assert figures["agreement"][0] == pytest.approx(1.0)      # both seeds order the cells alike
     text = ground_truth.markdown([figures])
     assert "| paired seeds, published score |" in text and "table seed 1 alone, which no decision" in text
+
+
+def test_fewer_seeds_than_the_folder_holds_is_refused_in_one_line(tiny_data, tmp_path):
+    """Issue 32 item 3: `space --seeds 1` into a folder holding a 2-seed table kept its 2 seeds while
+    saying "1 seed(s)"; a table never drops seeds, so asking for fewer is refused, naming both."""
+    save = tmp_path / "two"
+    with TableBuilder(small_cfg(tiny_data, save), save, seeds=2) as builder:
+        builder.table.write(save)                            # an (untrained) 2-seed table
+    with pytest.raises(ConfigError, match=r"2 seeds.*--seeds 1.*--seeds 2"):
+        TableBuilder(small_cfg(tiny_data, save), save, seeds=1)
+    proc = run_cli(*cli_args(tiny_data, save, "--seeds", "1"))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and len(err.strip().splitlines()) == 1 and "--seeds 2" in err
+    assert "1 seed(s)" not in out
+    with TableBuilder(small_cfg(tiny_data, save), save, seeds=3) as builder:     # more seeds still extend it
+        assert len(builder.table.seeds) == 3
+
+
+class _Result:
+    """What TableBuilder reads of a training's result (proxy.train.Result)."""
+    ppl, params = 300.0, 10
+
+    def to_dict(self):
+        return {"ppl": 300.0, "test_ppl": 310.0, "val_loss": 5.7, "seconds": 60.0, "epochs": 2, "diverged": False,
+                "ended": "epochs", "curve": []}
+
+
+def test_the_time_left_of_a_table_build_does_not_swing(tiny_data, tmp_path, monkeypatch):
+    """Issue 32 item 11: the time left swung 80.1 -> 39.4 -> 51.9 -> 38.3 min on consecutive lines,
+    as trainings end in batched groups. Here 12 trainings end three at a time, one group a minute:
+    the estimate never rises and, after the first groups, is within a minute of the truth."""
+    import autoshrink.space.table as table_module
+    from autoshrink.core.eta import TimeLeft
+    from autoshrink.core.events import TrainingDone
+    now = [0.0]
+
+    class Groups:
+        def __init__(self, *args):
+            pass
+
+        def train(self, cells, seeds, on_event, should_stop=None, test=False):
+            for i in range(len(cells)):
+                now[0] = 60.0 * (i // 3 + 1) + 0.5 * (i % 3)
+                on_event(TrainingDone(i, _Result()))
+    monkeypatch.setattr(table_module, "Scheduler", Groups)
+    monkeypatch.setattr(table_module, "TimeLeft", lambda: TimeLeft(clock=lambda: now[0]))
+    events = []
+    build_table(small_cfg(tiny_data, tmp_path / "t"), tmp_path / "t", seeds=2, on_event=events.append)
+    lefts = [e.eta_seconds / 60 for e in events]
+    assert [e.done for e in events] == list(range(1, 13)) and lefts[-1] == 0
+    assert all(b <= a for a, b in zip(lefts, lefts[1:]))
+    truth = [4 - i // 3 - 1 for i in range(12)]
+    assert all(abs(a - t) <= 1.0 for a, t in list(zip(lefts, truth))[6:])

@@ -113,3 +113,30 @@ def test_the_table_and_the_dag_show_a_retested_spread_and_a_halved_candidate():
     states = edge_states_at(typed({"steps": [step]}), 0)
     assert "3 seeds: -11.00 ± 2.00" in _edge_hover((0, 1), states[(0, 1)])
     assert "stopped at epoch 1" in _edge_hover((1, 2), states[(1, 2)])
+
+
+def test_the_inspected_candidates_title_fits_its_figure():
+    """Issue 32 item 12: Inspect's one-line title ("step 0, without edge 1→2: 5 edges left, ppl ...,
+    seed 1835") was cut off in the 480-pixel training figure. At plotly's 17 px title font a line
+    holds about 40 characters there, and a <sup> line about 60."""
+    import re
+
+    from autoshrink.lab.views import candidate_view
+    record = typed(records.best_first("data", "runs/x"))
+    title, _ = candidate_view(record, record.steps[0], (1, 2))
+    main, *rest = title.split("<br>")
+    assert len(main) <= 40 and "without edge 1→2" in main
+    [sup] = rest
+    text = re.sub(r"<[^>]+>", "", sup)
+    assert sup.startswith("<sup>") and len(text) <= 60 and "0 edges left, ppl 300.00, seed " in text
+
+
+def test_an_exported_file_under_a_kilobyte_is_not_listed_as_0_kb(tmp_path):
+    """Issue 32 item 5: the JSON cell and the graph pickle were listed as "0 kB"."""
+    from autoshrink.lab.views import file_size
+    from autoshrink.lab.widgets import _file_item
+    small = tmp_path / "best.json"
+    small.write_text("x" * 300)
+    assert "(300 bytes)" in _file_item(small)
+    assert [file_size(n) for n in (1, 1023, 1024, 3500, 200 * 1024, 3 * 1024 * 1024)] == [
+        "1 byte", "1023 bytes", "1.0 kB", "3.4 kB", "200 kB", "3.0 MB"]

@@ -494,3 +494,15 @@ def test_the_bars_tell_how_long_the_epoch_in_training_has_run(tmp_path):
     lab._epoch_since = time.monotonic() - 65
     lab._draw_bars()
     assert lab.bar_text.value.endswith(" · 1 min 05 s into this epoch")
+
+
+def test_a_panel_left_at_auto_precision_is_not_a_changed_setting(tiny_data, tmp_path):
+    """Issue 32 item 10: the changed-settings list showed "precision auto (this search: fp32)" for a
+    panel left at auto, which the search resolved to fp32 on this machine."""
+    lab = make_lab(tiny_data, tmp_path, precision="auto")
+    lab.runner.ensure_search()
+    assert lab.search.cfg.precision == "fp32"                     # auto, resolved on a CPU at this size
+    lab.set(precision="auto", epochs=2)
+    assert "precision" not in lab.message.value and "epochs 2 (this search: 1)" in lab.message.value
+    lab.set(precision="bf16")
+    assert "precision bf16 (this search: fp32)" in lab.message.value

@@ -83,9 +83,28 @@ class WriterLock:
     def owner(self) -> int | None:
         """The pid the file names (its writer's, or a dead writer's), None without one."""
         try:
-            return int(self.path.read_text().strip() or 0) or None
+            return int((self.path.read_text().split() or ["0"])[0]) or None
         except (OSError, ValueError):
             return None
+
+    def set_activity(self, activity: str) -> None:
+        """Say in the lock file what its holder does now ("training", "idle"), for the runs list:
+        a lab holds its search's lock while it waits for the next Step. Only while held here."""
+        entry = self._held.get(self.path.resolve())
+        if entry is None:
+            return
+        f = entry[0]
+        f.truncate(0)
+        f.write(f"{os.getpid()}\n{activity}\n")
+        f.flush()
+
+    def activity(self) -> str:
+        """What the holder last said it does ("" when it never said: a command line run trains)."""
+        try:
+            lines = self.path.read_text().splitlines()
+        except OSError:
+            return ""
+        return lines[1].strip() if len(lines) > 1 else ""
 
     def live_owner(self) -> int | None:
         """The pid of the live process holding the lock, None when none does."""

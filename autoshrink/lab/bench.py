@@ -40,7 +40,8 @@ TIPS = {
     "Branch": "open the chosen search at the step beside: change its settings, then press Branch from here",
     "Compare": "the chosen searches side by side: curves, discovered cells, settings",
     "Save page": "write this comparison as one offline HTML page",
-    "Delete": "delete the chosen search's folder and all in it (press twice; refused while a process has it open)",
+    "Delete": "delete the chosen search's folder and all in it (press twice; a lab of this bench lets go of it "
+              "first; refused while it runs or another process has it open)",
     "Save note": "write the note beside the chosen search (a tag or annotation: the list's note column)",
 }
 SORTS = {"folder": lambda r: r["folder"], "best ppl": lambda r: (r["best_ppl"] is None, r["best_ppl"] or 0.0),
@@ -54,13 +55,23 @@ def shown_rows(rows: list[dict], text: str = "", sort: str = "folder") -> list[d
     return sorted(keep, key=SORTS[sort])
 
 
-def runs_html(rows: list[dict]) -> str:
-    """The runs as an HTML table, one row each."""
+def budget_note(rows: list[dict], sort: str) -> str:
+    """A warning when the list is ranked by best ppl across runs trained for different epochs."""
+    epochs = sorted({r["settings"].get("epochs") for r in rows if r["best_ppl"] is not None} - {None})
+    if sort != "best ppl" or len(epochs) < 2:
+        return ""
+    return (f"⚠ best ppl ranks runs trained for different epochs ({', '.join(map(str, epochs))}) together: "
+            f"more epochs give a lower ppl; filter by e.g. \"epochs {epochs[-1]}\" to compare like with like")
+
+
+def runs_html(rows: list[dict], note: str = "") -> str:
+    """The runs as an HTML table, one row each (`note` a line above it)."""
     cell = lambda text, tag="td": f"<{tag} style='padding:2px 8px;text-align:left'>{html.escape(text)}</{tag}>"
     head = "".join(cell(c, "th") for c in COLUMNS)
     body = "".join(f"<tr>{''.join(cell(t) for t in row_cells(r))}</tr>" for r in rows)
-    return (f"<table class='autoshrink-runs-table' style='border-collapse:collapse'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body or '<tr><td>no runs here yet</td></tr>'}</tbody></table>")
+    above = f"<div class='autoshrink-runs-note-line' style='color:#a60'>{html.escape(note)}</div>" if note else ""
+    return (f"{above}<table class='autoshrink-runs-table' style='border-collapse:collapse'><thead><tr>{head}</tr>"
+            f"</thead><tbody>{body or '<tr><td>no runs here yet</td></tr>'}</tbody></table>")
 
 
 def _figure(fig) -> W.Output:
@@ -173,9 +184,11 @@ class RunsLab:
         except ConfigError as e:
             self.rows, self.message.value = [], views.error_line(e)
         shown = shown_rows(self.rows, self.filter.value, self.sort.value)
-        self.table.value = runs_html(shown)
+        self.table.value = runs_html(shown, budget_note(shown, self.sort.value))
         searches = [r for r in shown if r["kind"] == "search" and r["status"] != "unreadable"]
-        self.chosen.options = [(f"{r['folder']} · {r['status']} · {r['steps']} steps", r["folder"]) for r in searches]
+        options = [(f"{r['folder']} · {r['status']} · {r['steps']} steps", r["folder"]) for r in searches]
+        kept = tuple(v for v in self.chosen.value if v in {f for _, f in options})     # what is still listed
+        views.set_options(self.chosen, options, kept)
         self.parallel.children = self._parallel([r["folder"] for r in searches])
         return self.rows
 
@@ -210,6 +223,7 @@ class RunsLab:
         lab = None if follow else self._opened(save)
         if lab is None:
             lab = SearchLab.open(save, follow=follow, **self.overrides)
+            lab.on_branch.append(lambda branch, lab=lab: self._branched(lab, branch))
             if not follow:
                 self.labs[save] = lab
         self._show(lab)
@@ -245,10 +259,17 @@ class RunsLab:
         driven by the lab below (press Step or Run there)."""
         lab = self.open(save)
         lab.set(**changes)
-        self.labs[lab.branch(at_step)] = self.labs.pop(str(save))
+        lab.branch(at_step)                   # _branched lists it
         self.message.value = (f"branched {html.escape(str(save))} after step {at_step} into "
                               f"{html.escape(lab.runner.save_dir.as_posix())}")
         return lab
+
+    def _branched(self, lab: SearchLab, branch: str) -> None:
+        """A lab opened here branched (its button or branch()): it drives the branch, now in the list."""
+        for folder in [f for f, known in self.labs.items() if known is lab]:
+            del self.labs[folder]
+        self.labs[str(branch)] = lab
+        self._act(self.refresh)
 
     def compare(self, saves) -> SearchComparison:
         """The searches in `saves` side by side below the list."""
@@ -262,8 +283,15 @@ class RunsLab:
 
     def delete(self, save) -> None:
         """Delete the search in `save`, its folder and all in it (runs.delete_run says when it may not)."""
+        lab = self._opened(str(save))
+        if lab is not None:                   # this bench's own lab holds it: let go of it first (refused while busy)
+            lab.close()
+            self.refresh()
         delete_run(save, self.rows)
         self.labs.pop(str(save), None)
+        if self.lab is lab and lab is not None:
+            self.below.clear_output()
+            self.lab = None
         self.refresh()
         self.message.value = f"deleted {html.escape(str(save))}"
 
@@ -275,7 +303,7 @@ class RunsLab:
 
     def close(self) -> None:
         """Stop following what is followed; searches opened here stay open (a running one runs on)."""
-        if self.lab is not None:
+        if self.lab is not None and self.lab.following:
             self.lab.close()
 
     # --- buttons

@@ -43,14 +43,36 @@ NOTE = ("The papers' figures come from full PTB and hundreds of epochs; a run on
         "4,000 lines) ends near several hundred and compares only with other proxy runs.")
 
 
-def training_of(cfg: FinalConfig) -> str:
-    """What a final run trained on, e.g. "penn_proxy, 30 epochs, emsize 200"."""
-    return formats.budget(cfg, where=Path(cfg.data).name or str(cfg.data))
+TIPS = {"Start": "train in the background; continues a paused run from its last finished epoch",
+        "Pause": "stop after the batch in training; Start continues from the last finished epoch",
+        "Stop": "end the run now and test the best weights so far: final, Start cannot continue it "
+                "(Pause keeps it open)"}
+
+
+def training_of(cfg: FinalConfig, trained: int | None = None) -> str:
+    """What a final run trained on, e.g. "penn_proxy, 30 epochs, emsize 200", or with `trained`
+    epochs short of cfg.epochs (a stopped run) "penn_proxy, 1 epoch of 30, emsize 200"."""
+    where = Path(cfg.data).name or str(cfg.data)
+    if trained is None or trained == cfg.epochs:
+        return formats.budget(cfg, where=where)
+    return f"{where}, {trained} epoch{'s' * (trained != 1)} of {cfg.epochs}, emsize {cfg.emsize}"
 
 
 def run_row(name: str, run: FinalRun) -> dict:
     return {"name": name, "valid_ppl": run.result["valid_ppl"], "test_ppl": run.result["test_ppl"],
-            "training": training_of(run.cfg)}
+            "training": training_of(run.cfg, run.result.get("epochs"))}
+
+
+def finished_text(run: FinalRun) -> str:
+    """The status of a run with a result: finished, or stopped short of its epochs (final)."""
+    r = run.result
+    best = r["best_epoch"] + 1 if r["best_epoch"] is not None else "n/a"
+    numbers = f"valid ppl {formats.ppl(r['valid_ppl'])}, test ppl {formats.ppl(r['test_ppl'])} (best epoch {best})"
+    trained = r.get("epochs", run.cfg.epochs)
+    if trained < run.cfg.epochs:
+        return (f"stopped after epoch {trained} of {run.cfg.epochs} (Stop is final: Start cannot continue it; "
+                f"train again into another folder): {numbers}")
+    return f"finished: {numbers}"
 
 
 def result_rows(runs: dict) -> list[dict]:
@@ -107,7 +129,7 @@ class FinalLab:
                                                                           description=f.name, **look)
             box.tooltip = f"{helps[f.name]} (--{f.name})"     # the names are the command line's flags
             self.inputs[f.name] = box
-        self.buttons = {n: W.Button(description=n) for n in ("Start", "Pause", "Stop")}
+        self.buttons = {n: W.Button(description=n, tooltip=TIPS[n]) for n in ("Start", "Pause", "Stop")}
         self.buttons["Start"].on_click(lambda b: self.start())
         self.buttons["Pause"].on_click(lambda b: self.pause())
         self.buttons["Stop"].on_click(lambda b: self.stop())
@@ -146,10 +168,7 @@ class FinalLab:
         if run is None:
             text = "not started: choose a preset and settings, then Start"
         elif run.finished:
-            r = run.result
-            best = r["best_epoch"] + 1 if r["best_epoch"] is not None else "n/a"
-            text = (f"finished: valid ppl {formats.ppl(r['valid_ppl'])}, test ppl {formats.ppl(r['test_ppl'])} "
-                    f"(best epoch {best})")
+            text = finished_text(run)
         else:
             text = f"epoch {len(hist)}/{run.cfg.epochs}, phase {phase}"
         self.status.value = f"<b>{html.escape(note or text)}</b>"
@@ -236,7 +255,7 @@ class FinalLab:
         self.worker.pause()
 
     def stop(self) -> None:
-        """End the training now and test the best weights so far."""
+        """End the training now and test the best weights so far: final, Start cannot continue it."""
         self.worker.stop()
 
     def wait(self, timeout: float | None = None) -> None:

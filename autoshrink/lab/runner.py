@@ -298,6 +298,7 @@ class Runner:
             if save != cfg.save:
                 self._tell(SaveChanged(save))
             self.search = Search(cfg.replace(save=save), on_event=self._on_event)
+        say_activity(self.search, "idle")
         return self.search
 
     def branch(self, at_step: int) -> Path:
@@ -316,6 +317,7 @@ class Runner:
         branch = Search.branch(parent, at_step, save, on_event=self._on_event, **changes)
         self.search.close()
         self.search = branch
+        say_activity(branch, "idle")
         self._tell(SaveChanged(save))
         self.set_phase(f"branched after step {at_step} of {parent}: Step or Run continues the branch")
         return Path(save)
@@ -357,6 +359,18 @@ class Runner:
             self._tell(Refreshed())
         return True
 
+    def let_go(self) -> None:
+        """Stop being the writer of the search on show (it stays on show, read-only): another process
+        may then resume or delete it, and Step or Run here takes it up again. Refused while busy."""
+        if self.busy:
+            raise LabError("the lab is busy (Step/Run pressed); pause or stop it, then close it")
+        self.unfollow()
+        if self.search is not None and not self.search.readonly:
+            save = self.search.save_dir
+            self.search.close()
+            self.search = open_search(save)
+            self.set_phase("closed (read-only): Step or Run takes the search up again")
+
     def unfollow(self) -> None:
         """Stop rereading the followed search (it stays on show)."""
         self._watch.set()
@@ -394,6 +408,7 @@ class Runner:
         self._tell(BusyChanged())
         try:
             search = self.ensure_search()
+            say_activity(search, "training")
             self.set_phase("starting")
             out = job(search)
             if search.finished:
@@ -417,6 +432,8 @@ class Runner:
             if raise_errors:
                 raise
             return None
+        finally:
+            say_activity(self.search, "idle")
 
     def _sync(self, job) -> dict | None:
         try:
@@ -524,6 +541,13 @@ class Runner:
 
 
 IDLE_SECONDS = 5.0    # a drawing thread with nothing to draw for this long ends
+
+
+def say_activity(search, activity: str) -> None:
+    """Tell the runs list what this lab does with the search it holds ("training" or "idle")."""
+    lock = getattr(getattr(search, "folder", None), "lock", None)
+    if lock is not None:
+        lock.set_activity(activity)
 
 
 def _key(change) -> tuple:

@@ -45,6 +45,25 @@ def edge_text(e) -> str:
     return f"{e[0]}→{e[1]}"
 
 
+def set_options(widget, options, value) -> None:
+    """Give a Dropdown or SelectMultiple new options and its value in one message to the page: set
+    apart, the page would get options fewer than its selected index and fail ("Cannot set properties
+    of undefined (setting 'selected')")."""
+    with widget.hold_sync():
+        widget.options = options
+        widget.value = value
+
+
+def file_size(nbytes: int) -> str:
+    """A file's size as a list shows it: "412 bytes", "3.4 kB", "120 kB", "2.1 MB"."""
+    if nbytes < 1024:
+        return f"{nbytes} byte{'s' * (nbytes != 1)}"
+    kb = nbytes / 1024
+    if kb < 10:
+        return f"{kb:.1f} kB"
+    return f"{kb:.0f} kB" if kb < 1024 else f"{kb / 1024:.1f} MB"
+
+
 def error_line(e) -> str:
     """A panel's one-line error: the message in red behind a warning sign."""
     return f"<span style='color:#c00'>⚠ {html.escape(str(e))}</span>"
@@ -189,8 +208,8 @@ def candidate_view(record: SearchRecord, step: Step, edge) -> tuple[str, list]:
     c = next(c for c in step.candidates if tuple(c.edge) == tuple(edge))
     seeds = [candidate_seed(SearchConfig.from_dict(record.config), step.step, edge)]
     seeds += [r.seed for r in (step.retests.runs if step.retests else []) if tuple(r.edge) == tuple(edge)]
-    title = (f"step {step.step}, without edge {edge_text(edge)}: {c.edges_left} edges left, "
-             f"ppl {formats.ppl(c.ppl)}, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}")
+    title = (f"step {step.step}, without edge {edge_text(edge)}<br><sup>{c.edges_left} edges left, "
+             f"ppl {formats.ppl(c.ppl)}, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}</sup>")
     return title, c.curve or []
 
 

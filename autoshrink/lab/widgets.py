@@ -34,6 +34,7 @@ from ..core.rules import initial_cell
 from ..core.runtime import resolve_device
 from ..plot.figures import budget_changes
 from ..plot.searches import parent_config
+from ..proxy.precision import proxy_precision
 from ..search_folder import SAFE_ON_RESUME
 from . import views
 from .cells import CellsLab  # noqa: F401  (re-exported: notebooks import it from here)
@@ -119,11 +120,11 @@ _DEFAULTS = SearchConfig().to_dict()
 
 
 def _file_item(path) -> str:
-    """One written file as a list item: a link JupyterLab opens (relative to the notebook), and its size."""
+    """One written file as a list item: a link JupyterLab opens (relative to the notebook; `make lab`
+    roots the server at the clone, so runs/ is inside it), and its size."""
     path = Path(path)
     href = html.escape(os.path.relpath(path) if path.is_absolute() else path.as_posix(), quote=True)
-    kb = path.stat().st_size / 1024 if path.is_file() else 0.0
-    size = f"{kb / 1024:.1f} MB" if kb >= 1024 else f"{kb:.0f} kB"
+    size = views.file_size(path.stat().st_size if path.is_file() else 0)
     size += ", plotly.js inside: opens offline" if path.suffix == ".html" else ""
     return f"<li><a href='{href}' target='_blank'><code>{html.escape(str(path))}</code></a> ({size})</li>"
 
@@ -269,6 +270,7 @@ class SearchLab:
         self.inspect.observe(lambda change: self._draw_inspected(), names="value")
         self._shown_step = None
         self.truth = None        # a space table's truth, once grade_with(table) is called
+        self.on_branch = []      # called with a new branch's folder (05's list shows it at once)
         self.exported = W.HTML()
         self.exported.add_class("autoshrink-exported")
         self.widget = W.VBox([
@@ -328,6 +330,9 @@ class SearchLab:
         if self.search is None:
             return ""
         ours, panel = self.search.cfg.to_dict(), cfg.to_dict()
+        device = getattr(self.search, "device", None)
+        if panel["precision"] == "auto" and device is not None:     # what "auto" resolved to for this search
+            panel["precision"] = proxy_precision("auto", device, cfg.nhid)
         changed = [f"{k} {panel[k]} (this search: {ours[k]})" for k in ours if k not in SAFE_ON_RESUME
                    and ours[k] != panel[k]]
         if not changed:
@@ -383,12 +388,19 @@ class SearchLab:
         self.slider.disabled = state is None or not r.history
         self.branch_button.disabled = busy or not ok or self.slider.value == 0 or not r.history
 
-    def grade_with(self, table) -> None:
+    def grade_with(self, table) -> bool:
         """Grade this search's finished steps against a space table (its folder, or a SpaceTable):
         the step the slider shows gets its grade under the slider, its tried edges their truth in
-        the DAG's hover. ConfigError (one line) when the table holds another space or settings."""
-        self.truth = load_truth(table, self.state)
+        the DAG's hover. When the table cannot grade it (no search yet, another space or other proxy
+        settings, e.g. a branch that changed --epochs) the panel says why in one line: False."""
+        try:
+            self.truth = load_truth(table, self.state)
+        except ConfigError as e:
+            self.truth = None
+            self.message.value = views.error_line(f"not graded: {e}")
+            return False
         self._draw_view()
+        return True
 
     def _draw_view(self) -> None:
         with self.runner.lock:
@@ -417,7 +429,7 @@ class SearchLab:
             self._shown_step = v.step
             choices = views.candidate_choices(v.step)
             if list(self.inspect.options) != choices:
-                self.inspect.options = choices
+                views.set_options(self.inspect, choices, "")          # a new step: nothing inspected
             self._draw_status()
 
     def _draw_inspected(self) -> None:
@@ -463,8 +475,7 @@ class SearchLab:
                 self.slider.value = n
             choices = views.export_choices(state)
             if list(self.which.options) != choices:
-                keep = self.which.value if self.which.value in choices else "best"
-                self.which.options, self.which.value = choices, keep
+                views.set_options(self.which, choices, self.which.value if self.which.value in choices else "best")
             self._draw_view()
             self.curves.show(plot.curves_figure(state, self._parent))
             self._draw_training()
@@ -578,8 +589,10 @@ class SearchLab:
         return self.runner.refresh()
 
     def close(self) -> None:
-        """Stop following (if following); the panel stays on show."""
-        self.runner.unfollow()
+        """Stop following, and let go of the search (it stays on show, read-only): another process,
+        or 05's Delete, may then take it; Step or Run here takes it up again. Refused while busy."""
+        self.runner.let_go()
+        self._buttons()
 
     def export(self, which: str | None = None) -> dict:
         """Write a cell into <save>/export/ as <name>.svg, .png, .json, ...: `which` is "best" (the
@@ -628,6 +641,8 @@ class SearchLab:
         cfg = self.search.cfg               # the parent's ops (drawn or given) and its resolved precision
         self.set(save=str(save), ops=cfg.ops, precision=cfg.precision)
         self._draw_all(to="latest")
+        for tell in self.on_branch:
+            tell(str(save))
         return str(save)
 
     def _on_branch(self, button=None) -> None:

@@ -260,7 +260,7 @@ def curves_figure(record: SearchRecord | None, parent: dict | None = None) -> go
     _pad_flat_axes(fig, s)
     fig.update_yaxes(tickformat=",.0f", row=1, col=3)
     budget = f" ({formats.budget(record.config)})" if record is not None and record.config else ""
-    fig.update_layout(height=360, width=960, margin=dict(l=40, r=10, t=70, b=40), plot_bgcolor="white",
+    fig.update_layout(height=CURVES_HEIGHT, width=960, margin=CURVES_MARGIN, plot_bgcolor="white",
                       title=dict(text=f"per shrink step{budget}{copied_note(record, parent)}", x=0.02,
                                  font=dict(size=13)),
                       legend=dict(orientation="h", y=-0.25))
@@ -286,6 +286,13 @@ def training_minutes(record: SearchRecord) -> list[float]:
     return out
 
 
+# The curves' top margin holds, from the top: plotly's toolbar (about 30 px, on the right, shown on
+# hover) and the title, then the x menu's buttons (about 22 px, on the right, under the toolbar),
+# then the subplot titles just above the plots (about 18 px).
+CURVES_HEIGHT, CURVES_MARGIN = 390, dict(l=40, r=10, t=110, b=40)
+MENU_Y = 1.1      # the buttons' bottom, in plot heights: 24 px above the plots, clear of the subplot titles
+
+
 def _x_menu(fig, record: SearchRecord, s: dict) -> dict:
     """Buttons above the curves: against edges left (as drawn) or against the training time so far."""
     minutes = dict(zip(s["step"], training_minutes(record)))
@@ -296,7 +303,7 @@ def _x_menu(fig, record: SearchRecord, s: dict) -> dict:
              **{f"{a}.dtick": 1 for a in axes}}
     time = {**{f"{a}.title.text": "training minutes so far (summed over candidates)" for a in axes},
             **{f"{a}.autorange": True for a in axes}, **{f"{a}.dtick": None for a in axes}}
-    return dict(type="buttons", direction="right", x=1.0, xanchor="right", y=1.18, yanchor="bottom",
+    return dict(type="buttons", direction="right", x=1.0, xanchor="right", y=MENU_Y, yanchor="bottom",
                 font=dict(size=11), buttons=[dict(label="against edges left", method="update",
                                                   args=[{"x": by_edges}, edges]),
                                              dict(label="against training time", method="update",
@@ -325,8 +332,10 @@ def copied_note(record: SearchRecord | None, parent: dict | None) -> str:
     changed = budget_changes(parent, record.config)
     if not changed:
         return note + ", trained alike</sup>"
+    among = ("among this branch's own steps" if len(record.comparable_steps()) < len(record.done_steps())
+             else "across both")
     return note + (f", trained with {', '.join(changed)}: their scores do not compare with the later steps' "
-                   "(★ best is picked across both)</sup>")
+                   f"(★ best is picked {among})</sup>")
 
 
 def _pad_flat_axes(fig, s: dict) -> None:
@@ -412,9 +421,14 @@ def comparison_figure(names, budget: str = "") -> go.Figure:
     title = "validation perplexity per epoch" + (f" ({budget})" if budget else "")
     fig.update_layout(title=dict(text=title, x=0.02), xaxis_title="epoch",
                       yaxis_title="validation ppl", height=340, margin=dict(l=50, r=10, t=40, b=40),
-                      plot_bgcolor="white", xaxis=dict(gridcolor="#eeeeee", dtick=1),
-                      yaxis=dict(gridcolor="#eeeeee"))
+                      plot_bgcolor="white", xaxis=dict(gridcolor="#eeeeee", dtick=1, showticklabels=False),
+                      yaxis=dict(gridcolor="#eeeeee", showticklabels=False),
+                      annotations=[dict(text=WAITING, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                                        font=dict(size=14, color="#777777"), name="waiting")])
     return fig
+
+
+WAITING = "training the first epoch: each cell's point appears when its epoch ends"
 
 
 def update_comparison(fig, name, curve) -> None:
@@ -423,3 +437,7 @@ def update_comparison(fig, name, curve) -> None:
     [trace] = [t for t in fig.data if t.name == str(name)]
     trace.update(x=[p["epoch"] + 1 for p in curve],
                  y=[perplexity(p["val_loss"]) for p in curve])
+    if curve:          # the first point: real axes instead of the waiting note
+        fig.layout.annotations = [a for a in fig.layout.annotations if a.name != "waiting"]
+        fig.update_xaxes(showticklabels=True)
+        fig.update_yaxes(showticklabels=True)

@@ -210,10 +210,37 @@ def summary_markdown(report: dict) -> str:
                   f"(one-sided permutation p over cells = {formats.pvalue(d['p_value'])}; with {d['of'] - 1} "
                   f"random cells no p can go below {formats.pvalue(d.get('p_min'))})"]
         if "random_search" in d:
-            lines.append(f"- random search at the search's budget ({report['budget']} cells, best by validation: "
+            lines.append(f"- random search {_budget_words(report)}, best by validation: "
                          f"{report['winner']}): test {formats.ppl(d['random_search'])}; the discovered cell "
                          f"{'beats' if d['beats_random_search'] else 'does not beat'} it")
+        lines[1:1] = ["", verdict_line(report)]
     return "\n".join(lines + truth_lines(report.get("truth")))
+
+
+def _budget_words(report: dict) -> str:
+    """Random search's budget, saying whether it is the search's or was set by hand (open parenthesis)."""
+    if report.get("budget_given"):
+        return (f"with a budget set by hand ({report['budget']} cells; the search trained "
+                f"{report.get('search_budget', formats.MISSING)}")
+    return f"at the search's budget ({report['budget']} cells"
+
+
+def verdict_line(report: dict) -> str:
+    """The report's verdict in one line: the rank among random cells, against random search, and
+    the true rank in a space table when one was given."""
+    d = report["summary"]["discovered"]
+    parts = [f"rank {d['rank']} of {d['of']} among random cells of its size on test "
+             f"(p = {formats.pvalue(d['p_value'])})"]
+    if "random_search" in d:
+        budget = "a budget set by hand" if report.get("budget_given") else "the search's budget"
+        parts.append(f"{'beats' if d['beats_random_search'] else 'does not beat'} random search at {budget} "
+                     f"({report['budget']} cells)")
+    truth = report.get("truth")
+    if truth:
+        a = truth["discovered"]["all"]
+        parts.append(f"true rank {a['rank_score']} of {a['of']} by score in the space table "
+                     f"({truth['seeds']} seed(s))")
+    return "**Verdict**: the discovered cell " + "; ".join(parts) + "."
 
 
 def truth_lines(truth: dict | None) -> list[str]:

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import formats
 from ..core.cell import DARTS, SHRINK_RNN, Cell, random_cell
 from ..core.config import SearchConfig
 from ..core.disk import WriterLock, read_json, write_json_atomic
@@ -113,6 +114,7 @@ class QualityReport:
             overrides.setdefault("nhid", overrides["emsize"])
             overrides.setdefault("nhidlast", overrides["nhid"])
         self.cfg = SearchConfig.from_dict({**self.state["config"], "save": str(self.save), **overrides}).check()
+        self.budget_given = random_search is not None        # set by hand, not the search's
         budget = search_budget(self.state) if random_search is None else random_search
         if n_random < 0 or seeds < 1 or budget < 0:
             raise ConfigError(f"--random and --random_search must be 0 or more and --seeds at least 1, "
@@ -247,7 +249,8 @@ class QualityReport:
                    for k, name, _ in self.jobs() if self._cached(k, name) is not None]
         out = {"config": self.cfg.to_dict(), "cell": self.cell.to_dict(), "records": records,
                "summary": summarize(records), "missing": len(self.missing()), "n_random": len(self.randoms),
-               "seeds": len(self.seeds), "budget": len(self.pool), "winner": win}
+               "seeds": len(self.seeds), "budget": len(self.pool), "winner": win,
+               "budget_given": self.budget_given, "search_budget": search_budget(self.state)}
         if self.table is not None:
             from ..space.truth import search_truth
             out["truth"] = search_truth(self.state, self.table, self.cell)
@@ -350,5 +353,33 @@ def quality_report(save, n_random: int = 8, seeds: int = 3, which: str = "best",
     the search's proxy settings (epochs, emsize, data, device, ...); `random_search` is the random
     search's budget (default: as many cells as the search trained candidates; 0: none); `table`, a
     space table's folder, adds the truth (space.truth.search_truth) as the report's "truth"."""
-    return QualityReport(save, n_random, seeds, which, lstm, random_search, table,
-                         **overrides).run(on_event, should_stop)
+    report = QualityReport(save, n_random, seeds, which, lstm, random_search, table, **overrides)
+    try:
+        return report.run(on_event, should_stop)
+    except KeyboardInterrupt:
+        raise ReportInterrupted(f"interrupted: the trainings that ended are cached in {report.path}; run the "
+                                "report again to train only what is missing") from None
+
+
+class ReportInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or the notebook's Interrupt) during a report: IPython shows one line, not a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
+def progress_printer(clock=None):
+    """An on_event for quality_report that prints a line per finished training with the time left
+    (core.eta.TimeLeft: the rate so far, smoothed), as `autoshrink quality` and notebook 03 show it."""
+    from ..core.eta import TimeLeft
+    left = TimeLeft(clock=clock) if clock else TimeLeft()
+
+    def show(event) -> None:
+        if not isinstance(event, JobDone):
+            return
+        eta = left.update(event.index + 1, event.count)
+        ppl = event.record.get("test_ppl")
+        print(f"{event.index + 1}/{event.count} {event.job}: test ppl {formats.ppl(ppl)} "
+              f"({formats.seconds(event.record.get('seconds'))} s); about {formats.seconds(eta / 60)} min left",
+              flush=True)
+    return show

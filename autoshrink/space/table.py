@@ -17,13 +17,14 @@ Scheduler, in its groups (several in one batched model, as a Step's candidates d
 flight is saved after every epoch in `<save>/inflight.pt` and continued first, so a killed build
 loses at most one epoch. One process writes a table
 (core.disk.WriterLock); building again with the same settings continues it, with more --seeds
-extends it, with other settings is refused in one line.
+extends it, with fewer --seeds or other settings is refused in one line. Each training done is a
+TableProgress with the time left (core.eta.TimeLeft: the pace so far, smoothed, as a group of
+trainings ends together).
 """
 from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from ..core.cell import Cell
 from ..core.config import SearchConfig
 from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
+from ..core.eta import TimeLeft
 from ..core.events import TableProgress, TrainingDone, ignore
 from ..core.rules import initial_cell
 from ..core.runtime import derive_seed, resolve_device
@@ -137,11 +139,23 @@ def _same_space(old: SpaceTable, new: SpaceTable, save) -> None:
                           "continue it with its --data or choose another --save")
 
 
+def check_seeds(save, n_seeds: int) -> None:
+    """ConfigError (one line) when `save` holds a table of more seeds than n_seeds: a table never drops
+    seeds, so building it with fewer would silently keep them all."""
+    if not (Path(save) / FILE).exists():
+        return
+    held = len(SpaceTable.read(save).seeds)
+    if held > n_seeds:
+        raise ConfigError(f"{save} holds a table of {held} seeds, more than --seeds {n_seeds} asks for (a table "
+                          f"never drops seeds); build it with --seeds {held} or more, or choose another --save")
+
+
 def _open(cfg: SearchConfig, save, n_seeds: int) -> SpaceTable:
     """The table in `save` (grown to n_seeds when it holds fewer), or a new one."""
     fresh = new_table(cfg, n_seeds)
     if not (Path(save) / FILE).exists():
         return fresh
+    check_seeds(save, n_seeds)
     table = SpaceTable.read(save)
     _same_space(table, fresh, save)
     for k in range(len(table.seeds), n_seeds):
@@ -190,7 +204,7 @@ class TableBuilder:
         self.table.write(self.save)
         if not todo:
             return self.table
-        total, start, clock = len(self.table.cells) * len(self.table.seeds), len(todo), time.perf_counter()
+        total, start, left = len(self.table.cells) * len(self.table.seeds), len(todo), TimeLeft()
 
         def done(event):
             if not isinstance(event, TrainingDone):
@@ -200,10 +214,9 @@ class TableBuilder:
             row["runs"][k] = _run_record(event.result)
             row["params"] = event.result.params
             self.table.write(self.save)
-            left = len(self.table.missing())
-            rate = (time.perf_counter() - clock) / max(start - left, 1)
-            self.on_event(TableProgress(f"{cell_key} / seed {k}", total - left, total, rate * left,
-                                        row["runs"][k]))
+            done = total - len(self.table.missing())
+            eta = left.update(done, total, first_done=total - start)
+            self.on_event(TableProgress(f"{cell_key} / seed {k}", done, total, eta or 0.0, row["runs"][k]))
         cells = [Cell.from_dict(self.table.row(c)["cell"]) for _, c in todo]
         seeds = [self.table.seeds[k] for k, _ in todo]
         Scheduler(self.cfg, self.device, self.inflight).train(cells, seeds, on_event=done, should_stop=should_stop,
