@@ -307,7 +307,7 @@ def cmd_quality(args) -> int:
             r = event.record
             ppl = ("diverged" if r["ppl"] is None else
                    f"valid {formats.ppl(r['ppl'])}, test {formats.ppl(r['test_ppl'])}")
-            print(f"[{event.index + 1}/{event.count}] {event.job}: {ppl} ({formats.seconds(r['seconds'])} s)",
+            print(f"[{event.position + 1}/{event.count}] {event.job}: {ppl} ({formats.seconds(r['seconds'])} s)",
                   flush=True)
 
     result = report.run(on_event=show)

@@ -18,10 +18,10 @@ import numpy as np
 from .core.events import CandidateDone
 from .core.record import Retest as RetestRecord
 from .core.record import Retests, Rung, Step
+from .core.rules import leaders
 from .core.runtime import SALT_RETEST, derive_seed
 from .proxy.train import paused_result
 
-MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most
 HALVING_KEEP = 0.5  # share of a step's candidates that trains on past the --halving rung
 
 
@@ -37,15 +37,6 @@ def retest_seed(cfg, step: int, edge, round_: int) -> int:
     if cfg.seed_rule == "step":
         return derive_seed(cfg.seed, step, SALT_RETEST, round_)
     return derive_seed(cfg.seed, step, *edge, SALT_RETEST, round_)
-
-
-def leaders(candidates: list[dict], margin: float) -> list[dict]:
-    """The candidates within `margin` score points of the best (at most MAX_LEADERS), best first;
-    none unless two or more are that close. Diverged (score None or -inf) and halved ones never lead."""
-    ranked = sorted((c for c in candidates if c["score"] is not None and math.isfinite(c["score"])
-                     and c.get("ended") != "halved"), key=lambda c: -c["score"])
-    close = [c for c in ranked if c["score"] >= ranked[0]["score"] - margin][:MAX_LEADERS]
-    return close if len(close) > 1 else []
 
 
 def mean(xs):

@@ -12,8 +12,7 @@ from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.events import CandidateDone, CandidateStarted
 from autoshrink.core.record import Candidate, Retest, SearchRecord, decision_score, load_cell, read_state
-from autoshrink.core.rules import candidate_seed, score
-from autoshrink.decisions import leaders
+from autoshrink.core.rules import candidate_seed, leaders, score
 from autoshrink.search import Search
 from records import tiny
 

@@ -12,7 +12,7 @@ lab's runner and panels, a notebook) looks at its type:
 Each layer has its own records, so one name never means two things:
 - training (train.train_cells, backend.*.train): TrainingStarted, EpochDone, TrainingDone; `index`
   is the candidate's place in the cells given to that call (the only `index`: a candidate's place
-  in its step is `position`, the trainings finished are `done`);
+  in its step, or a job's in its report, is `position`, the trainings finished are `done`);
 - the search (search.Search): CandidateStarted, CandidateEpoch, CandidateDone, StepDone,
   SearchFinished; `step` is the step number, or "final" for the final cell (edge None);
 - final training (final.FinalRun): FinalStarted, FinalEpoch, PhaseSwitched, FinalDone;
@@ -128,14 +128,14 @@ class FinalDone:
 @dataclass(frozen=True)
 class JobStarted:
     job: str                  # the cache key of the training
-    index: int
+    position: int             # 0-based: its place among the report's trainings (not a call's `index`)
     count: int
 
 
 @dataclass(frozen=True)
 class JobDone:
     job: str
-    index: int
+    position: int
     count: int
     record: dict
 

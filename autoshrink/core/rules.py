@@ -5,6 +5,7 @@ and its replay all decide by these, so each rule has this one home.
     cell = initial_cell(cfg)                       # fully connected, ops from --ops or the seed
     order = edge_order(cfg, step, cell.edges)      # the step's edges in the order they are tried
     seed = candidate_seed(cfg, step, edge)         # the weights a candidate starts from
+    close = leaders(candidates, cfg.retest_margin) # a close step's leaders (--retest retrains them)
     s = cfg_score(cfg, ppl, flops)                 # higher is better; -inf when diverged
 """
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 from .cell import Cell, random_ops
 from .config import SearchConfig
 from .runtime import SALT_OPS, SALT_ORDER, derive_seed
+
+MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most
 
 
 def score(ppl, flops: int, nhid: int, target_ppl: float = 200.0, ppl_weight: float = 0.25,
@@ -55,3 +58,12 @@ def candidate_seed(cfg: SearchConfig, step: int, edge) -> int:
     if cfg.seed_rule == "step":
         return derive_seed(cfg.seed, step)
     return derive_seed(cfg.seed, step, *edge)
+
+
+def leaders(candidates: list[dict], margin: float) -> list[dict]:
+    """The candidates within `margin` score points of the best (at most MAX_LEADERS), best first;
+    none unless two or more are that close. Diverged (score None or -inf) and halved ones never lead."""
+    ranked = sorted((c for c in candidates if c["score"] is not None and math.isfinite(c["score"])
+                     and c.get("ended") != "halved"), key=lambda c: -c["score"])
+    close = [c for c in ranked if c["score"] >= ranked[0]["score"] - margin][:MAX_LEADERS]
+    return close if len(close) > 1 else []

@@ -5,7 +5,7 @@
     runner.start_run()            # all remaining steps in a background thread; pause(), stop(), wait()
     runner.open("search-run")     # continue a saved search
     runner.follow("search-run")   # watch a search another process writes, read-only
-    runner.export("best")         # the best cell (or "final", "step 3") into <save>/export/
+    runner.export("best")         # the best cell (or "final", "step:3") into <save>/export/
 
 What the search's events told (candidates in training, their epochs so far, the progress bars)
 is kept in `runner.progress` for the views; every change is passed on as `on_change(change)`: the

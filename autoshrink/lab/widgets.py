@@ -4,7 +4,7 @@
     lab                            # show it: settings, buttons, live DAG, curves, training curve, table
     lab.step()                     # one shrink step from a notebook cell (the Step button does it in a thread)
     lab.run()                      # to the end, the final cell included
-    lab.export()                   # the best cell (or lab.export("final"), lab.export("step 2"))
+    lab.export()                   # the best cell (or lab.export("final"), lab.export("step:2"))
     lab = SearchLab.open("search-run")                # an earlier search, finished or interrupted
     lab = SearchLab.open("search-run", follow=True)   # a search the command line is writing, read-only
 

@@ -377,9 +377,9 @@ def progress_printer(clock=None):
     def show(event) -> None:
         if not isinstance(event, JobDone):
             return
-        eta = left.update(event.index + 1, event.count)
+        eta = left.update(event.position + 1, event.count)
         ppl = event.record.get("test_ppl")
-        print(f"{event.index + 1}/{event.count} {event.job}: test ppl {formats.ppl(ppl)} "
+        print(f"{event.position + 1}/{event.count} {event.job}: test ppl {formats.ppl(ppl)} "
               f"({formats.seconds(event.record.get('seconds'))} s); about {formats.seconds(eta / 60)} min left",
               flush=True)
     return show

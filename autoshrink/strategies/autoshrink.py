@@ -18,8 +18,7 @@ import numpy as np
 
 from ..core.config import SearchConfig
 from ..core.errors import ConfigError
-from ..core.rules import edge_order
-from ..decisions import leaders
+from ..core.rules import edge_order, leaders
 from .base import Ask, Space, Strategy, Told
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 
-import optuna
-
 from .base import Ask, Strategy, Told
 
 MAX_REPEATS = 20       # samples of trained cells in a row before an untried cell is drawn uniformly
@@ -21,13 +19,15 @@ class TPE(Strategy):
     about = "TPE (Optuna): samples edge sets where the scores so far say good cells lie"
 
     def __init__(self, *args, **kw):
+        import optuna  # here, not at import: the command line builds its menus without it
         super().__init__(*args, **kw)
+        self.optuna = optuna
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = optuna.samplers.TPESampler(seed=int(self.rng.integers(2**31)), n_startup_trials=STARTUP)
         self.study = optuna.create_study(direction="maximize", sampler=sampler)
         dist = optuna.distributions.CategoricalDistribution([0, 1])
         self.params = {f"{i}-{j}": dist for i, j in self.space.edges}
-        self.trials: dict[Ask, optuna.trial.Trial] = {}
+        self.trials: dict = {}                     # ask -> the Optuna trial it answers
 
     def propose(self) -> list[Ask]:
         for _ in range(MAX_REPEATS):
@@ -51,4 +51,4 @@ class TPE(Strategy):
         if math.isfinite(score):
             self.study.tell(trial, score)
         else:
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
