@@ -153,7 +153,21 @@ def _quality_row(folder: Path) -> dict:
             "seconds": sum(r.get("seconds") or 0.0 for r in runs)}
 
 
-READERS = (("search.json", _search_row), ("quality.json", _quality_row), ("run.json", _final_row))
+def _strategy_row(folder: Path) -> dict:
+    rec = read_json(folder / "strategy.json", "delete that folder to run the strategy again")
+    cfg, pick, trainings = rec.get("config", {}), rec.get("pick"), rec.get("trainings", [])
+    status, owner = _status(folder, "lock", bool(rec.get("finished")))
+    ppls = [t["ppl"] for t in trainings if t["key"] == pick and t.get("ppl") is not None]
+    return {"kind": "strategy", "folder": str(folder), "status": status, "owner": owner, "note": read_note(folder),
+            "written": _written(folder, ("strategy.json", "inflight.pt")), "parent": "",
+            "settings": {"strategy": rec.get("strategy"), **{k: cfg.get(k) for k in KEY_SETTINGS}},
+            "best_ppl": sum(ppls) / len(ppls) if ppls else None,
+            "edges": None if pick is None else (0 if pick == "none" else len(pick.split())),
+            "steps": len(trainings), "seconds": sum(t.get("seconds") or 0.0 for t in trainings)}
+
+
+READERS = (("search.json", _search_row), ("quality.json", _quality_row), ("run.json", _final_row),
+           ("strategy.json", _strategy_row))
 
 
 def list_runs(folder="runs") -> list[dict]:

@@ -25,6 +25,7 @@ from .core.config import SearchConfig
 from .core.disk import WriterLock, clean, read_json, write_json_atomic
 from .core.errors import ConfigError
 from .core.events import StrategyTold, TrainingDone, ignore
+from .core.record import STRATEGY_FILE, STRATEGY_FORMAT
 from .core.rules import cfg_score, initial_cell
 from .core.runtime import SALT_STRATEGY, derive_seed, resolve_device
 from .proxy.checkpoint import Checkpoint
@@ -34,8 +35,7 @@ from .space.table import table_seed
 from .strategies import PUBLISHED, Ask, Space, Told, make
 from .strategies.loop import Logged, run
 
-FORMAT = "autoshrink-strategy/1"
-FILE = "strategy.json"
+FORMAT, FILE = STRATEGY_FORMAT, STRATEGY_FILE      # the record's format, owned by core.record
 SEEDS = 4      # table seeds a run's trainings draw from: the shipped tables' count
 
 

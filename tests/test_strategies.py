@@ -1,6 +1,7 @@
 """Search strategies on one loop: each against hand-made tables and hand computations, the held-out
 seed never read by a decision, the leaderboard's probabilities, and (slow) a trained run of every
 strategy making the decisions its replay from a table makes."""
+import json
 import math
 
 import numpy as np
@@ -264,3 +265,31 @@ def test_a_stopped_strategy_run_resumes_to_the_same_record(tiny_data, tmp_path, 
     assert [(t["key"], t["seed"], t["ppl"]) for t in record["trainings"]] == \
         [(t["key"], t["seed"], t["ppl"]) for t in expected["trainings"]]
     assert record["pick"] == expected["pick"] and record["finished"]
+
+
+def test_a_strategy_runs_pick_exports_and_lists_like_a_search(tmp_path):
+    from autoshrink.core.cell import Cell
+    from autoshrink.core.disk import write_json_atomic
+    from autoshrink.core.record import load_cell
+    from autoshrink.export import export_from
+    from autoshrink.runs import list_runs
+    from autoshrink.strategy_run import FORMAT
+    pick = Cell.from_edges([(0, 1), (0, 2)], ("tanh",) * 3)
+    record = {"format": FORMAT, "config": {"nodes": 3, "emsize": 8, "epochs": 2, "seed": 3}, "strategy": "local",
+              "budget": 2, "seeds": 2, "ops": ["tanh"] * 3, "finished": True, "pick": "0-1 0-2",
+              "pick_cell": pick.to_dict(), "incumbents": ["0-1 0-2", "0-1 0-2"],
+              "trainings": [{"key": "0-1 0-2", "seed": 0, "ppl": 380.0, "score": -45.3, "seconds": 2.0},
+                            {"key": "0-2", "seed": 1, "ppl": None, "score": None, "seconds": 1.5}]}
+    write_json_atomic(tmp_path / "runs" / "ls" / "strategy.json", record)
+    assert load_cell(tmp_path / "runs" / "ls") == pick
+    with pytest.raises(ConfigError, match="drop --which"):
+        load_cell(tmp_path / "runs" / "ls", "final")
+    files = export_from(tmp_path / "runs" / "ls", tmp_path / "out")
+    assert json.loads(files["json"].read_text())["mask"] == [list(r) for r in pick.mask]
+    [row] = list_runs(tmp_path / "runs")
+    assert (row["kind"], row["status"], row["edges"], row["steps"], row["best_ppl"]) == ("strategy", "finished", 2,
+                                                                                          2, 380.0)
+    assert row["settings"]["strategy"] == "local" and row["seconds"] == 3.5
+    write_json_atomic(tmp_path / "runs" / "ls" / "strategy.json", {**record, "pick_cell": None, "pick": None})
+    with pytest.raises(ConfigError, match="no pick yet"):
+        load_cell(tmp_path / "runs" / "ls")

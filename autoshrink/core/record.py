@@ -36,6 +36,8 @@ from .disk import read_json, write_json_atomic
 from .errors import ConfigError
 
 FORMAT = "autoshrink-search/1"
+STRATEGY_FORMAT = "autoshrink-strategy/1"   # strategy.json of a strategy run (strategy_run.StrategyRun)
+STRATEGY_FILE = "strategy.json"
 KEYS = ("format", "config", "initial", "cell", "steps", "best", "final")
 WHICH = "best, final or step:N"
 
@@ -344,7 +346,8 @@ def load_cell(path, which="best") -> Cell:
         return REFERENCE_CELLS[str(path).lower()]
     path = Path(path)
     if path.is_dir():
-        path = path / "search.json"
+        holds_run = (path / STRATEGY_FILE).is_file() and not (path / "search.json").is_file()
+        path = path / (STRATEGY_FILE if holds_run else "search.json")
     if not path.is_file():
         raise ConfigError(f"cell file {path} not found; give a cell JSON, a search.json or a save folder")
     raw = path.read_bytes()
@@ -356,6 +359,8 @@ def load_cell(path, which="best") -> Cell:
         raise ConfigError(f"{path} is not valid JSON ({e.__class__.__name__}); give a cell JSON file") from None
     if is_search_record(d):
         return cell_of(d, which)
+    if isinstance(d, dict) and d.get("format") == STRATEGY_FORMAT:
+        return strategy_pick(d, path, which)
     if isinstance(d, dict) and "cell" in d and "mask" not in d:
         d = d["cell"]
     try:
@@ -379,6 +384,16 @@ def _from_graph_pickle(path: Path, raw: bytes) -> Cell:
 def record_path(save) -> Path:
     p = Path(save)
     return p / "search.json" if p.is_dir() or p.suffix != ".json" else p
+
+
+def strategy_pick(d: dict, path, which="best") -> Cell:
+    """The pick of a strategy run's record (strategy.json): its best cell, the only one it names."""
+    if which != "best":
+        raise ConfigError(f"{path} is a strategy run: it names one cell, its pick; drop --which {which}")
+    if not d.get("pick_cell"):
+        raise ConfigError(f"{path} has no pick yet (no training finished); continue it with `autoshrink search "
+                          "--resume`")
+    return Cell.from_dict(d["pick_cell"])
 
 
 def is_search_record(d) -> bool:
