@@ -216,3 +216,12 @@ def test_the_cell_comparison_says_it_waits_for_the_first_epoch():
     update_comparison(fig, "full", [{"epoch": 0, "val_loss": 6.0}])
     assert not fig.layout.annotations and fig.layout.xaxis.showticklabels and fig.layout.yaxis.showticklabels
     assert list(fig.data[1].x) == [1]
+
+
+def test_anytime_picture_draws_a_panel_per_score(tmp_path):
+    from autoshrink.plot.pictures import anytime_picture
+    curve = {"trainings": [1, 2], "q25": [3, 1], "median": [4, 2], "q75": [5, 3]}
+    anytime = [{"strategy": s, "score": sc, "judge": j, **curve} for s in ("random", "local")
+               for sc in ("published", "cost_weight 10") for j in (0, 1)] + [{"strategy": "x", "score": "published"}]
+    path = anytime_picture(anytime, 6, 10, tmp_path / "a.png", "hand")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -139,3 +139,28 @@ def draw_cell(cell: Cell, ax=None, title=None) -> Figure:
     if title is not None:
         ax.set_title(title, fontsize=12, y=0.97)
     return fig
+
+
+def anytime_picture(anytime: list[dict], cells: int, repeats: int, path, title: str) -> Path:
+    """The anytime curves of a leaderboard (space.leaderboard's "anytime" entries) as one PNG, a
+    panel per score: per strategy, the incumbent's true rank after each training, the median over
+    replays averaged over the judge seeds, with the quartiles (so averaged) as a band."""
+    scores = list(dict.fromkeys(c["score"] for c in anytime if c.get("median")))
+    fig = Figure(figsize=(6.4 * len(scores), 4.4), dpi=110, layout="constrained")
+    for k, score in enumerate(scores):
+        ax = fig.add_subplot(1, len(scores), k + 1)
+        for name in dict.fromkeys(c["strategy"] for c in anytime):
+            mine = [c for c in anytime if c["strategy"] == name and c["score"] == score and c.get("median")]
+            if not mine:
+                continue
+            x = mine[0]["trainings"]
+            avg = {q: [sum(c[q][i] for c in mine) / len(mine) for i in range(len(x))] for q in ("q25", "median", "q75")}
+            line, = ax.plot(x, avg["median"], label=name, lw=1.8)
+            ax.fill_between(x, avg["q25"], avg["q75"], color=line.get_color(), alpha=0.12, lw=0)
+        ax.invert_yaxis()
+        ax.set(xlabel="trainings spent", ylabel=f"true rank of the incumbent (of {cells}; 1 best)",
+               title=f"{score} score")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{title}: median (band: quartiles) over {repeats} replays, averaged over the held-out judges")
+    FigureCanvasAgg(fig).print_png(str(path))
+    return Path(path)
