@@ -166,11 +166,6 @@ class SearchView:
             self._state = self.record.to_dict()
         return self._state
 
-    def refresh(self) -> dict:
-        """Reread search.json; returns the state."""
-        self.record = self.folder.read()
-        return self.state
-
     def update(self) -> bool:
         """Reread search.json if it changed since it was last read; True when it did."""
         if not self.folder.changed():

@@ -110,7 +110,8 @@ def test_one_writer_per_save_folder(tiny_data, tmp_path):
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and f"being written by process {proc.pid}" in lines[0], r.stderr
         follower = Search.open_readonly(save)                   # the lab can follow it, read-only
-        assert follower.refresh()["config"]["epochs"] == 50
+        follower.update()
+        assert follower.state["config"]["epochs"] == 50
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -11,7 +11,7 @@ from autoshrink.core.cell import Cell
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.events import CandidateDone, CandidateStarted
-from autoshrink.core.record import Candidate, Retest, SearchRecord, decision_score, load_cell, read_state
+from autoshrink.core.record import Candidate, Retest, SearchRecord, decision_key, load_cell, read_state
 from autoshrink.core.rules import candidate_seed, leaders, score
 from autoshrink.search import Search
 from records import tiny
@@ -179,9 +179,9 @@ def test_leaders_by_hand():
     assert close == [[0, 1], [2, 3], [0, 2]]      # within 1 point of -10, at most three
     assert leaders(cands, 0.1) == []                              # the best stands alone
     assert leaders([{"edge": [0, 1], "score": -math.inf}] * 2, 1.0) == []     # diverged ones never lead
-    assert decision_score({"score": -3.0, "mean_score": -5.0}) == (True, -5.0)
-    assert decision_score({"score": None}) == (True, -math.inf)
-    assert decision_score({"score": 0.0, "ended": "halved"}) < decision_score({"score": None})   # halved: never chosen
+    assert decision_key(None, -3.0, -5.0) == (True, -5.0)
+    assert decision_key(None, None) == (True, -math.inf)
+    assert decision_key("halved", 0.0) < decision_key(None, None)   # halved: never chosen
 
 
 def test_paired_seed_rule_gives_every_candidate_of_a_step_one_seed():

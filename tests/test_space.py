@@ -20,7 +20,7 @@ from autoshrink.core.stats import cell_pvalue, smallest_pvalue
 from autoshrink.space.cells import key, space_cells
 from autoshrink.space.replay import RandomDraw, distributions, replay, replay_search, wilson
 from autoshrink.space.table import SpaceTable, TableBuilder, build_table, table_seed
-from autoshrink.space.truth import cell_truth, grade_steps, search_truth, standing
+from autoshrink.space.truth import cell_truth, search_truth, standing
 from autoshrink.strategies import Space, make
 from autoshrink.strategies.loop import TableEvaluator, run
 from space_tables import hand_score, hand_search, hand_table
@@ -67,11 +67,11 @@ def test_a_step_is_graded_against_the_truth():
     table = hand_table()
     state = hand_search((1, 2), table)
     step = state["steps"][0]
-    [g] = grade_steps(state, table)
+    [g] = search_truth(state, table)["steps"]
     # removing 0-1 leaves 0-2 (-50), 0-2 leaves 0-1 1-2 (-77.80), 1-2 leaves 0-1 0-2 (-45.30): the best
     assert (g["rank"], g["of"], g["regret"]) == (1, 3, 0.0)
     step["removed"] = [[0, 2]]
-    [g] = grade_steps(state, table)
+    [g] = search_truth(state, table)["steps"]
     assert g["rank"] == 3 and g["regret"] == pytest.approx(hand_score(380, 2) - hand_score(500, 2) / 2
                                                            - hand_score(520, 2) / 2)
     other = SearchConfig.from_dict({**table.config, "epochs": 3})

@@ -291,17 +291,6 @@ def done_steps(state: dict) -> list[dict]:
     return [s for s in state["steps"] if s.get("done")]
 
 
-def pending_step(state: dict) -> dict | None:
-    """The step in progress (SearchRecord.pending), None between steps."""
-    steps = state["steps"]
-    return steps[-1] if steps and not steps[-1].get("done") else None
-
-
-def decision_score(c: dict) -> tuple:
-    """decision_key of a candidate record in its plain layout."""
-    return decision_key(c.get("ended"), c.get("score"), c.get("mean_score"))
-
-
 def best_of(state: dict) -> dict | None:
     """{"step", "score", "cell"} of SearchRecord.best_step, None while there is none."""
     best = typed(state).best_step()

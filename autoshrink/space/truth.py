@@ -3,8 +3,7 @@ seeds), where a cell stands in the space, and a search's steps graded against it
 
     truth = cell_truth(table, cfg)            # key -> {"score", "score_sd", "ppl", "test_ppl", "edges", ...}
     standing(truth, key(cell))                # rank and percentile by score and by test ppl, all and same size
-    grade_steps(search.state, table, cfg)     # per step: the removed edge's true rank and regret
-    search_truth(search.state, table)         # both, for the discovered cell: what a report shows
+    search_truth(search.state, table)         # where the discovered cell stands, every step graded
 
 A cell's true score is the mean over table seeds of its score (search.score with `cfg`'s
 coefficients: target_ppl, ppl_weight, cost_weight); a seed on which it diverged scores -inf, so
@@ -128,8 +127,3 @@ def search_truth(state: dict, table: SpaceTable, cell: Cell | None = None, cfg: 
             "path": [key(before) for _, before in steps] + [key(Cell.from_dict(s["cell"])) for s, _ in steps[-1:]],
             "space": [{"key": k, **{n: t[n] for n in ("edges", "score", "score_sd", "ppl", "test_ppl")}}
                       for k, t in truth.items()]}
-
-
-def grade_steps(state: dict, table: SpaceTable, cfg: SearchConfig | None = None) -> list[dict]:
-    """Every finished step of the search record `state` graded against `table`."""
-    return search_truth(state, table, Cell.from_dict(state["cell"]), cfg)["steps"]
