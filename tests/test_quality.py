@@ -237,3 +237,11 @@ def test_the_progress_lines_give_a_smoothed_time_left(capsys):
     assert any(b > a * 1.2 for a, b in zip(raw, raw[1:]))           # elapsed / done alone swings up here
     assert all(b <= a for a, b in zip(lefts, lefts[1:]))             # the smoothed estimate never does
     assert lefts[-1] == 0.0 and all(abs(a - t) <= 1.0 for a, t in list(zip(lefts, truth))[6:])
+
+
+def test_an_entry_trained_once_records_no_spread():
+    from autoshrink.quality.report import _entry
+    one = _entry([{"ppl": 400.0, "test_ppl": 410.0}])
+    assert one["test_sd"] is None and one["valid_sd"] is None and one["test"] == 410.0
+    two = _entry([{"ppl": 400.0, "test_ppl": 410.0}, {"ppl": 402.0, "test_ppl": 414.0}])
+    assert two["test_sd"] == pytest.approx(2 * 2 ** 0.5) and two["valid_sd"] == pytest.approx(2 ** 0.5)

@@ -24,7 +24,7 @@ def test_kendall_tau_b_with_ties_by_hand():
 def test_mean_sd_leaves_out_failures():
     assert mean_sd([1.0, None, 3.0, math.inf]) == (2.0, pytest.approx(math.sqrt(2)))
     assert mean_sd([None]) == (None, None)
-    assert mean_sd([5.0]) == (5.0, 0.0)
+    assert mean_sd([5.0]) == (5.0, None)        # one value measures no spread: none, not 0
 
 
 def test_argbest():

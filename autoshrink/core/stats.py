@@ -22,11 +22,12 @@ def perplexity(loss) -> float | None:
 
 
 def mean_sd(values) -> tuple[float | None, float | None]:
-    """(mean, sample sd) of the finite values; sd 0 for one value; (None, None) for none."""
+    """(mean, sample sd) of the finite values; sd None for one value (nothing measured it: a record
+    that wrote 0 would read as a measured spread of 0); (None, None) for none."""
     vals = [v for v in values if v is not None and math.isfinite(v)]
     if not vals:
         return None, None
-    return statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0
+    return statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else None
 
 
 def _sign(x: float) -> int:

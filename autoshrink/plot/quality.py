@@ -266,7 +266,8 @@ def spread_figure(spread: dict, cols: int = 3):
     edge overlap in the title."""
     cells = {f"seed {seed}": Cell.from_dict(r["cell"]) for seed, r in spread["runs"].items()}
     fig = cells_figure(cells, cols=cols)
-    overlap = formats.MISSING if spread["overlap"] is None else f"{spread['overlap']:.2f} ± {spread['overlap_sd']:.2f}"
+    sd = "" if spread["overlap_sd"] is None else f" ± {spread['overlap_sd']:.2f}"
+    overlap = formats.MISSING if spread["overlap"] is None else f"{spread['overlap']:.2f}{sd}"
     fig.update_layout(title=dict(text=f"The same search under {len(cells)} run seeds: "
                                       f"edge overlap (Jaccard) {overlap}, "
                                       f"{len(spread['common'])} edges in every cell", x=0.02, font=dict(size=14)),
