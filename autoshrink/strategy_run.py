@@ -59,7 +59,7 @@ class StrategyRun:
         self.record = record or {"format": FORMAT, "config": self.cfg.to_dict(), "strategy": strategy,
                                  "budget": budget, "seeds": seeds, "ops": list(self.space.ops), "trainings": [],
                                  "incumbents": [], "pick": None, "finished": False}
-        self.lock = WriterLock(self.save_dir, hint="wait for it to finish, or choose another --save")
+        self.lock = WriterLock(self.save_dir, hint="or choose another --save")
         self.lock.acquire()
         self.scheduler = Scheduler(self.cfg, self.device, Checkpoint(self.save_dir / "inflight.pt"))
 

@@ -183,7 +183,7 @@ class TableBuilder:
         self.cfg = cfg.replace(precision=proxy_precision(cfg.precision, self.device, cfg.nhid), save=str(save))
         self.save = Path(save)
         self.on_event = on_event or ignore
-        self.lock = WriterLock(self.save, hint="wait for it to finish, or build into another --save")
+        self.lock = WriterLock(self.save, hint="or build into another --save")
         self.lock.acquire()
         self.table = _open(self.cfg, self.save, seeds)
         self.inflight = Checkpoint(self.save / "inflight.pt")
