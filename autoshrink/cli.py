@@ -367,7 +367,7 @@ def _space_parser(sub) -> None:
 
 def _strategy_flags(s) -> None:
     from .strategies import STRATEGIES
-    s.add_argument("--strategy", default="autoshrink", choices=list(STRATEGIES), metavar="NAME",
+    s.add_argument("--strategy", default="autoshrink", metavar="NAME",
                    help="the search strategy: " + "; ".join(f"{n}: {c.about}" for n, c in STRATEGIES.items())
                         + " (default: autoshrink)")
     s.add_argument("--budget", type=int, default=None,

@@ -293,3 +293,18 @@ def test_a_strategy_runs_pick_exports_and_lists_like_a_search(tmp_path):
     write_json_atomic(tmp_path / "runs" / "ls" / "strategy.json", {**record, "pick_cell": None, "pick": None})
     with pytest.raises(ConfigError, match="no pick yet"):
         load_cell(tmp_path / "runs" / "ls")
+
+
+@pytest.mark.parametrize("args, says", [
+    (["search", "--strategy", "nope", "--budget", "3"], "is not a strategy; use one of"),
+    (["search", "--strategy", "tpe"], "needs --budget"),
+    (["search", "--budget", "5"], "--budget is for the other strategies"),
+    (["strategies", "--table", "no-such-table"], "no table named"),
+    (["strategies", "--table", "tiny-s1", "--strategies", "greedy"], "unknown strategy"),
+])
+def test_bad_strategy_input_is_one_line(args, says, tmp_path, capsys):
+    from autoshrink.cli import main
+    extra = ["--data", str(tmp_path), "--save", str(tmp_path / "s")] if args[0] == "search" else []
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0]
