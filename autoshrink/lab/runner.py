@@ -42,7 +42,7 @@ from ..core.events import (
     TrainingDone,
     TrainingStarted,
 )
-from ..core.record import SearchRecord, record_path, which_name
+from ..core.record import SearchRecord, done_steps, record_path, which_name
 from ..core.runtime import resolve_device
 from ..one_cell import cell_seed, start_embedding
 from ..plot import save_curves
@@ -167,17 +167,29 @@ class Runner:
         self._drawing = False
         self._drawer: threading.Thread | None = None
         self._cv = threading.Condition()
+        self._snapshot: tuple = (None, None)  # (a copy of the record, its plain layout once asked for)
 
-    # --- what there is
+    # --- what there is: the search's record as last published (the live one is its writer's alone)
+    def publish(self) -> None:
+        """Copy the search's record as it is now for the views. Called by the thread that writes the
+        record (the training thread, at each event; the follower, after a reread; this one, when
+        the search is replaced), so a view never reads a record while it changes."""
+        record = self.search.record if self.search is not None else None
+        self._snapshot = (None if record is None else SearchRecord.from_dict(record.to_dict()), None)
+
     @property
     def record(self) -> SearchRecord | None:
-        """The typed search record (None before the first step of a new search)."""
-        return self.search.record if self.search is not None else None
+        """The typed search record as last published (None before the first step of a new search)."""
+        return self._snapshot[0]
 
     @property
     def state(self) -> dict | None:
-        """The search record in its plain layout (None before the first step of a new search)."""
-        return self.search.state if self.search is not None else None
+        """The published record in its plain layout (None before the first step of a new search)."""
+        record, state = self._snapshot
+        if record is not None and state is None:
+            state = record.to_dict()
+            self._snapshot = (record, state) if self._snapshot[0] is record else self._snapshot
+        return state
 
     @property
     def save_dir(self) -> Path | None:
@@ -185,11 +197,11 @@ class Runner:
 
     @property
     def history(self) -> list[dict]:
-        return self.search.history if self.search is not None else []
+        return done_steps(self.state) if self.record is not None else []
 
     @property
     def finished(self) -> bool:
-        return self.search is not None and self.search.finished
+        return self.record is not None and self.record.final is not None
 
     @property
     def busy(self) -> bool:
@@ -279,6 +291,7 @@ class Runner:
             self.progress.training = []
 
     def _job_ended(self) -> None:
+        self.publish()                    # what the job wrote last (a stopped step's rung, say)
         self._tell(BusyChanged())
         self._job_thread = None
 
@@ -298,6 +311,7 @@ class Runner:
             if save != cfg.save:
                 self._tell(SaveChanged(save))
             self.search = Search(cfg.replace(save=save), on_event=self._on_event)
+        self.publish()
         say_activity(self.search, "idle")
         return self.search
 
@@ -317,6 +331,7 @@ class Runner:
         branch = Search.branch(parent, at_step, save, on_event=self._on_event, **changes)
         self.search.close()
         self.search = branch
+        self.publish()
         say_activity(branch, "idle")
         self._tell(SaveChanged(save))
         self.set_phase(f"branched after step {at_step} of {parent}: Step or Run continues the branch")
@@ -326,6 +341,7 @@ class Runner:
         """Take up the search saved in `save`: resumed at once when its settings allow, else shown
         read-only until they are fixed (Step or Run tries again)."""
         self.search = open_search(save)
+        self.publish()
         try:
             search = self.ensure_search()
             self.set_phase("opened" + (": finished" if search.finished else ": Step or Run continues it"))
@@ -337,6 +353,7 @@ class Runner:
         (Search.update, asked every `interval` seconds in a thread), e.g. while the command line runs it."""
         self.unfollow()
         self.search = open_search(save)
+        self.publish()
         self.following = True
         self.set_phase("following (read-only)")
         self._watch.clear()
@@ -354,6 +371,7 @@ class Runner:
         with self.lock:   # the new record and its redraw together: whoever holds the lock next sees both
             if not self.search.update():
                 return False
+            self.publish()
             finished = ": the search has finished" if self.search.finished else ""
             self.set_phase("following (read-only)" + finished)
             self._tell(Refreshed())
@@ -369,6 +387,7 @@ class Runner:
             save = self.search.save_dir
             self.search.close()
             self.search = open_search(save)
+            self.publish()
             self.set_phase("closed (read-only): Step or Run takes the search up again")
 
     def unfollow(self) -> None:
@@ -384,6 +403,7 @@ class Runner:
             return
         self.unfollow()
         self.search = None
+        self.publish()
         self.error, self.trace = None, ""
         self.progress = Progress(phase="new search: Step or Run starts it")
 
@@ -412,7 +432,7 @@ class Runner:
             self.set_phase("starting")
             out = job(search)
             if search.finished:
-                self.set_phase(_finished_phase(search.record))
+                self.set_phase(_finished_phase(self.record))
             elif out is None and (self.worker.stopping or self.worker.pausing):
                 self.set_phase(("stopped" if self.worker.stopping else "paused") + ": Step or Run continues the search")
             return out
@@ -492,6 +512,8 @@ class Runner:
     def _on_event(self, event) -> None:
         if isinstance(event, (CandidateStarted, CandidateEpoch)):
             self._fresh = isinstance(event, CandidateStarted)
+        if not isinstance(event, CandidateEpoch):          # an epoch changes no record
+            self.publish()
         self._tell(event)
         if self.on_event is not None:
             self.on_event(event)
@@ -506,7 +528,7 @@ class Runner:
         if p.shown not in p.training:
             p.shown = key
             p.epoch, p.epochs = 0, self.search.cfg.epochs
-        pending = self.search.record.pending
+        pending = self.record.pending
         p.count, p.done = count, len(pending.candidates) if pending else 0
         if edge is None:
             p.phase = "training the final cell"
@@ -529,7 +551,7 @@ class Runner:
         p.count, p.done = e.count, e.done
 
     def _step_done(self, e: StepDone) -> None:
-        save_curves(self.search.record, self.search.save_dir)     # the seed's PNG curves, as the CLI writes them
+        save_curves(self.record, self.save_dir)     # the seed's PNG curves, as the CLI writes them
         p = self.progress
         p.training, p.curves = [], {}
         p.phase = f"step {e.step} done: removed {', '.join(f'{i}→{j}' for i, j in e.record['removed'])}"
@@ -537,7 +559,7 @@ class Runner:
     def _finished(self, e: SearchFinished) -> None:
         p = self.progress
         p.epoch, p.done = p.epochs, p.count
-        p.phase = _finished_phase(self.search.record)
+        p.phase = _finished_phase(self.record)
 
 
 IDLE_SECONDS = 5.0    # a drawing thread with nothing to draw for this long ends

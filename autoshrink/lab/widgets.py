@@ -459,7 +459,8 @@ class SearchLab:
         """Redraw the bars every second while the runner trains (an epoch tells nothing until it ends)."""
         while self.runner.busy:
             time.sleep(1.0)
-            self._draw_bars()
+            with self.runner.lock:       # one drawer at a time: the runner's drawing thread holds it too
+                self._draw_bars()
 
     def _draw_all(self, to: str | None = "latest") -> None:
         """Redraw everything; the history slider moves `to` the "latest" step, the "best" one
