@@ -281,7 +281,7 @@ def wait_kernel_idle(page, timeout: float = 90_000, settle_ms: int = 500) -> Non
 def run_all_cells(page, timeout: float = 180_000) -> None:
     """Menu Run > Run All Cells, then wait until every code cell has an execution count and the
     kernel is idle. Raises with the first error output when a cell failed."""
-    page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click(position={"x": 5, "y": 5})
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     deadline = time.monotonic() + timeout / 1000

@@ -9,11 +9,18 @@
 output, another browser tab on the same kernel, a reloaded page) draws it with Plotly.js as the
 figure is now, and every change is one new `spec` that each view draws with `Plotly.react`. The
 Plotly.js the views draw with is the one the plotly package ships (offline).
+
+Plotly.js (almost 5 MB) is not part of the widget's state: it is sent once per page, when the first
+view finds no Plotly there, as the reply to a custom message ("plotly.js?"). In the state, every
+figure's model would carry it: a reloaded page with a few notebooks open then fetched and imported
+tens of megabytes, and anywidget gives up on a model not ready within 2 s ("[anywidget] Failed to
+initialize model", then "model not found" in its panel).
 """
 from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from functools import cache
 
 import anywidget
 import plotly.graph_objects as go
@@ -21,22 +28,42 @@ import traitlets
 from plotly.offline import get_plotlyjs
 
 ESM = """
-const PLOTLY_JS = %s;
+const LOADING = "__autoshrinkPlotlyJs";   // one load per page, shared by the figures of every notebook
 
-function plotly() {
-  if (!globalThis.Plotly) {
-    (0, eval)(PLOTLY_JS);   // a classic script in the page's global scope: it defines window.Plotly
+function plotly(model) {
+  if (globalThis.Plotly) {
+    return Promise.resolve(globalThis.Plotly);
   }
-  if (!globalThis.Plotly) {
-    throw new Error("autoshrink FigureWidget: Plotly.js did not load");
+  if (!globalThis[LOADING]) {
+    globalThis[LOADING] = new Promise((resolve, reject) => {
+      const got = (msg, buffers) => {
+        if (!msg || msg.type !== "plotly.js") {
+          return;
+        }
+        model.off("msg:custom", got);
+        try {
+          (0, eval)(new TextDecoder().decode(buffers[0]));   // a classic script: it defines window.Plotly
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        globalThis.Plotly ? resolve(globalThis.Plotly)
+                          : reject(new Error("autoshrink FigureWidget: Plotly.js did not load"));
+      };
+      model.on("msg:custom", got);
+      model.send({ type: "plotly.js?" });
+    }).catch((e) => {
+      delete globalThis[LOADING];   // the next view asks again
+      throw e;
+    });
   }
-  return globalThis.Plotly;
+  return globalThis[LOADING];
 }
 
-function render({ model, el }) {
-  const Plotly = plotly();
+async function render({ model, el }) {
   const graph = document.createElement("div");
   el.appendChild(graph);
+  const Plotly = await plotly(model);
   const draw = () => {
     const spec = structuredClone(model.get("spec") || {});
     Plotly.react(graph, spec.data || [], spec.layout || {}, { displaylogo: false });
@@ -53,17 +80,29 @@ export default { render };
 """
 
 
+@cache
+def plotly_js() -> bytes:
+    """The plotly package's Plotly.js, as the bytes a view evaluates."""
+    return get_plotlyjs().encode()
+
+
 class FigureWidget(anywidget.AnyWidget):
     """A Plotly figure every view of which shows it as it is now (see the module docstring)."""
 
-    _esm = ESM % json.dumps(get_plotlyjs(), ensure_ascii=False)
+    _esm = ESM
     spec = traitlets.Dict().tag(sync=True)
 
     def __init__(self, fig=None, **kwargs):
         super().__init__(**kwargs)
         self.figure = go.Figure(fig)
         self._editing = 0
+        self.on_msg(self._on_msg)
         self._sync()
+
+    def _on_msg(self, _, content, buffers) -> None:
+        """A view with no Plotly.js on its page asks for it (see the module docstring)."""
+        if isinstance(content, dict) and content.get("type") == "plotly.js?":
+            self.send({"type": "plotly.js"}, [plotly_js()])
 
     @contextmanager
     def edit(self):
