@@ -4,7 +4,8 @@ initialize model" and "Error displaying widget: model not found").
 
 JupyterLab serves a copy of notebooks/ (as tests/test_browser.py does); 01 runs with tiny
 settings (one step trained) and 04 with the tiny preset (nothing trained), then the page is
-reloaded twice and 01 is opened in a second tab.
+reloaded twice and 01 is opened in a second tab. 01's panel must be drawn while its kernel is still
+busy with Run All (its step trains): Plotly.js must reach the page without a reply from a kernel.
 """
 from __future__ import annotations
 
@@ -76,10 +77,15 @@ def test_reloads_and_a_new_tab_keep_every_panel(lab, tmp_path):
         _watch(page, console)
         try:
             bu.open_notebook(page, lab, SEARCH)
-            bu.run_all_cells(page, timeout=300_000)
+            page.wait_for_timeout(1000)                              # the page settles before Run All
+            bu.start_run_all(page)
+            page.wait_for_selector(".autoshrink-dag .main-svg", timeout=120_000)
+            assert bu.kernel_status(page) == "busy", "01's panel was drawn only once the kernel was idle"
+            bu.run_all_cells(page, timeout=300_000, started=True)
             _drawn(page, SEARCH)
             _save(page)                               # as autosave does
             bu.open_notebook(page, lab, FINAL)        # a page load: 01 is restored beside it
+            page.wait_for_timeout(1000)
             bu.run_all_cells(page, timeout=120_000)
             _drawn(page, FINAL)
             _save(page)

@@ -10,54 +10,38 @@ output, another browser tab on the same kernel, a reloaded page) draws it with P
 figure is now, and every change is one new `spec` that each view draws with `Plotly.react`. The
 Plotly.js the views draw with is the one the plotly package ships (offline).
 
-Plotly.js (almost 5 MB) is not part of the widget's state: it is sent once per page, when the first
-view finds no Plotly there, as the reply to a custom message ("plotly.js?"). In the state, every
-figure's model would carry it: a reloaded page with a few notebooks open then fetched and imported
-tens of megabytes, and anywidget gives up on a model not ready within 2 s ("[anywidget] Failed to
-initialize model", then "model not found" in its panel).
+Plotly.js (almost 5 MB) is not part of a figure's state: one PlotlyLibrary widget per kernel holds
+it (as bytes), every figure names that widget, and the first view on a page evaluates its source.
+In each figure's state it made a reloaded page with a few notebooks open fetch and import tens of
+megabytes, and anywidget gives up on a model not ready within 2 s ("[anywidget] Failed to
+initialize model", then "model not found" in its panel). The library comes with the kernel's
+widget state, like the figures: a view draws while the kernel is busy (a Step training in a cell).
 """
 from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from functools import cache
 
 import anywidget
+import ipywidgets as W
 import plotly.graph_objects as go
 import traitlets
 from plotly.offline import get_plotlyjs
 
 ESM = """
-const LOADING = "__autoshrinkPlotlyJs";   // one load per page, shared by the figures of every notebook
-
-function plotly(model) {
-  if (globalThis.Plotly) {
-    return Promise.resolve(globalThis.Plotly);
+async function plotly(model) {
+  if (!globalThis.Plotly) {
+    const ref = model.get("library") || "";
+    const library = await model.widget_manager.get_model(ref.replace(/^IPY_MODEL_/, ""));
+    if (!globalThis.Plotly) {   // another view may have loaded it meanwhile
+      const source = library.get("source");
+      (0, eval)(new TextDecoder().decode(source));   // a classic script: it defines window.Plotly
+    }
   }
-  if (!globalThis[LOADING]) {
-    globalThis[LOADING] = new Promise((resolve, reject) => {
-      const got = (msg, buffers) => {
-        if (!msg || msg.type !== "plotly.js") {
-          return;
-        }
-        model.off("msg:custom", got);
-        try {
-          (0, eval)(new TextDecoder().decode(buffers[0]));   // a classic script: it defines window.Plotly
-        } catch (e) {
-          reject(e);
-          return;
-        }
-        globalThis.Plotly ? resolve(globalThis.Plotly)
-                          : reject(new Error("autoshrink FigureWidget: Plotly.js did not load"));
-      };
-      model.on("msg:custom", got);
-      model.send({ type: "plotly.js?" });
-    }).catch((e) => {
-      delete globalThis[LOADING];   // the next view asks again
-      throw e;
-    });
+  if (!globalThis.Plotly) {
+    throw new Error("autoshrink FigureWidget: Plotly.js did not load");
   }
-  return globalThis[LOADING];
+  return globalThis.Plotly;
 }
 
 async function render({ model, el }) {
@@ -80,10 +64,20 @@ export default { render };
 """
 
 
-@cache
-def plotly_js() -> bytes:
-    """The plotly package's Plotly.js, as the bytes a view evaluates."""
-    return get_plotlyjs().encode()
+class PlotlyLibrary(W.Widget):
+    """The plotly package's Plotly.js, once per kernel, for every FigureWidget's views (no view)."""
+    source = traitlets.Bytes().tag(sync=True)
+
+
+_library: PlotlyLibrary | None = None
+
+
+def plotly_library() -> PlotlyLibrary:
+    """This kernel's PlotlyLibrary (made again if it was closed)."""
+    global _library
+    if _library is None or getattr(_library, "comm", None) is None:
+        _library = PlotlyLibrary(source=get_plotlyjs().encode())
+    return _library
 
 
 class FigureWidget(anywidget.AnyWidget):
@@ -91,18 +85,13 @@ class FigureWidget(anywidget.AnyWidget):
 
     _esm = ESM
     spec = traitlets.Dict().tag(sync=True)
+    library = traitlets.Instance(PlotlyLibrary).tag(sync=True, **W.widget_serialization)
 
     def __init__(self, fig=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(library=plotly_library(), **kwargs)
         self.figure = go.Figure(fig)
         self._editing = 0
-        self.on_msg(self._on_msg)
         self._sync()
-
-    def _on_msg(self, _, content, buffers) -> None:
-        """A view with no Plotly.js on its page asks for it (see the module docstring)."""
-        if isinstance(content, dict) and content.get("type") == "plotly.js?":
-            self.send({"type": "plotly.js"}, [plotly_js()])
 
     @contextmanager
     def edit(self):
