@@ -278,12 +278,18 @@ def wait_kernel_idle(page, timeout: float = 90_000, settle_ms: int = 500) -> Non
     raise TimeoutError(f"kernel not idle after {timeout / 1000:.0f}s (status {kernel_status(page)!r})")
 
 
-def run_all_cells(page, timeout: float = 180_000) -> None:
-    """Menu Run > Run All Cells, then wait until every code cell has an execution count and the
-    kernel is idle. Raises with the first error output when a cell failed."""
-    page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+def start_run_all(page) -> None:
+    """Menu Run > Run All Cells on the notebook in front, without waiting for the cells."""
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click(position={"x": 5, "y": 5})
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def run_all_cells(page, timeout: float = 180_000, started: bool = False) -> None:
+    """Menu Run > Run All Cells (unless `started` already), then wait until every code cell has an
+    execution count and the kernel is idle. Raises with the first error output when a cell failed."""
+    if not started:
+        start_run_all(page)
     deadline = time.monotonic() + timeout / 1000
     page.wait_for_timeout(500)
     while time.monotonic() < deadline:

@@ -506,3 +506,24 @@ def test_a_panel_left_at_auto_precision_is_not_a_changed_setting(tiny_data, tmp_
     assert "precision" not in lab.message.value and "epochs 2 (this search: 1)" in lab.message.value
     lab.set(precision="bf16")
     assert "precision bf16 (this search: fp32)" in lab.message.value
+
+
+def test_a_figures_state_is_small_and_plotly_js_comes_once_per_kernel():
+    """Issue 32 item 1: every FigureWidget's state carried Plotly.js (almost 5 MB); a reloaded page
+    with the notebooks open fetched and imported tens of megabytes, and anywidget gives up on a
+    model not ready within 2 s ("[anywidget] Failed to initialize model", then "model not found").
+    A figure's state is now the figure and a reference to the kernel's one PlotlyLibrary."""
+    import json as json_
+
+    from plotly.offline import get_plotlyjs
+
+    from autoshrink import plot
+    from autoshrink.lab.figure_widget import FigureWidget
+    first, second = FigureWidget(plot.training_figure()), FigureWidget(plot.curves_figure(None))
+    for fw in (first, second):
+        assert len(json_.dumps(fw.get_state(), default=str)) < 100_000
+    assert first.library is second.library
+    assert first.get_state()["library"] == f"IPY_MODEL_{first.library.model_id}"
+    assert first.library.source.decode() == get_plotlyjs()
+    first.library.close()
+    assert FigureWidget().library is not first.library          # made again once closed
