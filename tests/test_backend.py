@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 
 from autoshrink import cli
 from autoshrink.backend import KILL_MARKER_ENV, make_backend
@@ -62,10 +63,17 @@ def recorder(events: list):
 
 @pytest.fixture(scope="module")
 def local_run(tiny_data, tmp_path_factory):
-    """The reference: the tiny search with the local backend, and its events."""
+    """The reference: the tiny search with the local backend, and its events, trained on one torch
+    thread as a Ray task is (Ray starts its workers with one thread): on some CPUs (seen on an Intel
+    Xeon) two threads and one sum a loss in another order, and the last digits differ."""
     events = []
-    search = Search(tiny(tiny_data, tmp_path_factory.mktemp("local") / "run"), on_event=recorder(events))
-    search.run()
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        search = Search(tiny(tiny_data, tmp_path_factory.mktemp("local") / "run"), on_event=recorder(events))
+        search.run()
+    finally:
+        torch.set_num_threads(n)
     return search.state, events
 
 
