@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from .core.config import SearchConfig
-from .core.disk import WriterLock, clean, read_json, write_json_atomic
+from .core.disk import HoldsLock, WriterLock, clean, read_json, write_json_atomic
 from .core.errors import ConfigError
 from .core.events import StrategyTold, TrainingDone, ignore
 from .core.record import STRATEGY_FILE, STRATEGY_FORMAT
@@ -39,7 +39,7 @@ FORMAT, FILE = STRATEGY_FORMAT, STRATEGY_FILE      # the record's format, owned 
 SEEDS = 4      # table seeds a run's trainings draw from: the shipped tables' count
 
 
-class StrategyRun:
+class StrategyRun(HoldsLock):
     """One strategy's trainings in one save folder, through the search's Scheduler."""
 
     def __init__(self, cfg: SearchConfig, strategy: str, budget: int, seeds: int = SEEDS, on_event=None,
@@ -68,15 +68,6 @@ class StrategyRun:
         d = read(save)
         cfg = SearchConfig.from_dict({**d["config"], "save": str(save)})
         return cls(cfg, d["strategy"], d["budget"], d["seeds"], on_event, record=d)
-
-    def close(self) -> None:
-        self.lock.release()
-
-    def __enter__(self) -> "StrategyRun":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def new_strategy(self, name: str, budget: int, seeds: int):
         return make(name, self.space, budget, list(range(seeds)), derive_seed(self.cfg.seed, SALT_STRATEGY))

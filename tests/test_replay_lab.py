@@ -13,6 +13,15 @@ from autoshrink.space.truth import cell_truth
 from space_tables import hand_score, hand_search, hand_table
 
 
+def one_seed_table():
+    """The hand-made table cut to its first table seed."""
+    table = hand_table()
+    table.seeds = table.seeds[:1]
+    for row in table.cells:
+        row["runs"] = row["runs"][:1]
+    return table
+
+
 @pytest.fixture
 def lab():
     return ReplayLab(hand_table(), repeats=50, keep_fraction=0.34)
@@ -50,11 +59,7 @@ def test_moving_a_coefficient_re_decides_the_whole_search(lab):
 
 
 def test_a_table_short_of_seeds_starts_on_seed_0_and_says_in_one_line_why():
-    table = hand_table()
-    table.seeds = table.seeds[:1]
-    for row in table.cells:
-        row["runs"] = row["runs"][:1]
-    lab = ReplayLab(table, repeats=20, keep_fraction=0.34)
+    lab = ReplayLab(one_seed_table(), repeats=20, keep_fraction=0.34)
     assert lab.seeds.value == "seed 0 at every step"
     lab.seeds.value = "the search's (seed k at step k)"
     assert "⚠" in lab.status.value and "--seeds 2" in lab.status.value
@@ -138,11 +143,7 @@ def test_a_move_draws_the_edges_it_adds_and_removes():
 
 
 def test_a_one_seed_table_says_its_verdict_has_no_noise_in_it():
-    table = hand_table()
-    table.seeds = table.seeds[:1]
-    for row in table.cells:
-        row["runs"] = row["runs"][:1]
-    lab = ReplayLab(table, repeats=20, keep_fraction=0.34)
+    lab = ReplayLab(one_seed_table(), repeats=20, keep_fraction=0.34)
     assert "one table seed decides and judges: no noise" in lab.status.value
     assert "Held out" not in lab.status.value and "of 20 replays" in lab.status.value
     assert "table seed 0 alone, the seed every decision reads" in lab.status.value

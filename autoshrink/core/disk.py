@@ -59,6 +59,19 @@ def write_json_atomic(path, obj) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 
+class HoldsLock:
+    """A folder's writer that holds `self.lock` (a WriterLock) until close(); a context manager."""
+
+    def close(self) -> None:
+        self.lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class WriterLock:
     """`<folder>/<name>` locked by its writer: one writer per search folder ("lock"), final training
     folder ("lock") or quality report ("quality.lock" in its search folder). The lock is the OS's

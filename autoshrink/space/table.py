@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..core.cell import Cell
 from ..core.config import SearchConfig
-from ..core.disk import WriterLock, read_json, write_json_atomic
+from ..core.disk import HoldsLock, WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.eta import TimeLeft
 from ..core.events import TableProgress, TrainingDone, ignore
@@ -172,7 +172,7 @@ def _run_record(r) -> dict:
     return out
 
 
-class TableBuilder:
+class TableBuilder(HoldsLock):
     """Trains what a table misses, group by group, writing it after every training."""
 
     def __init__(self, cfg: SearchConfig, save, seeds: int = 3, on_event=None):
@@ -187,15 +187,6 @@ class TableBuilder:
         self.lock.acquire()
         self.table = _open(self.cfg, self.save, seeds)
         self.inflight = Checkpoint(self.save / "inflight.pt")
-
-    def close(self) -> None:
-        self.lock.release()
-
-    def __enter__(self) -> "TableBuilder":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def run(self, should_stop=None) -> SpaceTable:
         """Train every missing (cell, table seed), in the groups a search's Scheduler plans (the
