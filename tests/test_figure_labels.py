@@ -18,8 +18,8 @@ def test_formats_one_per_quantity():
     assert formats.ppl(650.6094669056729) == "650.61" and formats.ppl(None) == "—"
     assert (formats.flops(5120), formats.flops(12288)) == ("5,120", "12,288")
     assert (formats.seconds(8.72), formats.seconds(8.496)) == ("8.7", "8.5")
-    assert formats.budget(SearchConfig(epochs=2, emsize=32)) == "proxy, 2 epochs, emsize 32"
-    assert formats.budget({"epochs": 1, "emsize": 8}) == "proxy, 1 epoch, emsize 8"
+    assert formats.recipe(SearchConfig(epochs=2, emsize=32)) == "proxy, 2 epochs, emsize 32"
+    assert formats.recipe({"epochs": 1, "emsize": 8}) == "proxy, 1 epoch, emsize 8"
 
 
 def test_a_single_step_cost_axis_has_whole_ticks(tmp_path):

@@ -166,7 +166,7 @@ def test_03_quality_draws_every_figure_and_the_summary(kernel, tmp_path, tiny_da
     assert plotly[3]["data"][0]["text"] == ["discovered", "ShrinkRNN", "DARTS"]
     assert "Kendall's tau" in plotly[3]["layout"]["title"]["text"]
     markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs(nb) if "data" in o)
-    assert "| random search | 1 |" in markdown and "Training budget" in markdown
+    assert "| random search | 1 |" in markdown and "Training recipe" in markdown
     assert "p over cells = " in markdown and "with 2 random cells no p can go below 0.333" in markdown
     assert "Ground truth from a space table (6 cells x 1 seeds" in markdown and "- step 0: removed" in markdown
     assert (save / "quality.json").is_file() and " trainings, 0 missing" in text_of(nb)

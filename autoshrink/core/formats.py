@@ -2,7 +2,8 @@
 
     ppl(650.6094669056729) -> "650.61"      flops(5120) -> "5,120"       seconds(8.496) -> "8.5"
     score(-13.3512) -> "-13.35"             count(1967402) -> "1,967,402"     pvalue(0.00273) -> "0.003"
-    budget(cfg) -> "proxy, 2 epochs, emsize 32"   (the training behind a number)
+    recipe(cfg) -> "proxy, 2 epochs, emsize 32"   (the training behind a number; a budget is a number
+                                                   of trainings, strategies/)
 
 None (a diverged run, a value not known yet) is "—"; an infinite value is "inf".
 """
@@ -45,7 +46,7 @@ def value(key: str, v) -> str:
     return MISSING if v is None else str(v)
 
 
-def budget(cfg, where: str = "proxy") -> str:
+def recipe(cfg, where: str = "proxy") -> str:
     """The training a number comes from, e.g. "proxy, 2 epochs, emsize 32" (`cfg`: any settings
     object or dict with epochs and emsize)."""
     get = cfg.get if isinstance(cfg, dict) else lambda k: getattr(cfg, k, None)

@@ -31,7 +31,7 @@ class CellsLab:
         self.cells, self.cfg, self.on_event = dict(cells), cfg.check(), on_event
         self.results: dict = {}
         self._curves = {name: [] for name in self.cells}
-        self.figure = FigureWidget(plot.comparison_figure(list(self.cells), formats.budget(cfg)))
+        self.figure = FigureWidget(plot.comparison_figure(list(self.cells), formats.recipe(cfg)))
         self.figure.add_class("autoshrink-compare")
         self.bar = W.IntProgress(min=0, max=len(self.cells) * cfg.epochs, description="epochs")
         self.status = W.HTML("ready: call run()")
@@ -74,7 +74,7 @@ class CellsLab:
         return self.results
 
     def caption(self) -> str:
-        return f"<b>validation perplexity after training</b> ({html.escape(formats.budget(self.cfg))})"
+        return f"<b>validation perplexity after training</b> ({html.escape(formats.recipe(self.cfg))})"
 
     def summary(self):
         """The summary table with its training budget, for a notebook cell to show."""

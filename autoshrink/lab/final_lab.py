@@ -54,7 +54,7 @@ def training_of(cfg: FinalConfig, trained: int | None = None) -> str:
     epochs short of cfg.epochs (a stopped run) "penn_proxy, 1 epoch of 30, emsize 200"."""
     where = Path(cfg.data).name or str(cfg.data)
     if trained is None or trained == cfg.epochs:
-        return formats.budget(cfg, where=where)
+        return formats.recipe(cfg, where=where)
     return f"{where}, {trained} epoch{'s' * (trained != 1)} of {cfg.epochs}, emsize {cfg.emsize}"
 
 

@@ -216,7 +216,7 @@ def candidate_view(record: SearchRecord, step: Step, edge) -> tuple[str, list]:
 def candidates_header(record: SearchRecord | None, cfg: SearchConfig | None) -> str:
     """The heading of the candidates table, with the training behind its numbers."""
     cfg = record.config if record is not None else cfg
-    where = f" ({html.escape(formats.budget(cfg))})" if cfg is not None else ""
+    where = f" ({html.escape(formats.recipe(cfg))})" if cfg is not None else ""
     return f"<b>candidates of this step</b>, best first{where}"
 
 

@@ -259,7 +259,7 @@ def curves_figure(record: SearchRecord | None, parent: dict | None = None) -> go
         fig.update_yaxes(showticklabels=False)
     _pad_flat_axes(fig, s)
     fig.update_yaxes(tickformat=",.0f", row=1, col=3)
-    budget = f" ({formats.budget(record.config)})" if record is not None and record.config else ""
+    budget = f" ({formats.recipe(record.config)})" if record is not None and record.config else ""
     fig.update_layout(height=CURVES_HEIGHT, width=960, margin=CURVES_MARGIN, plot_bgcolor="white",
                       title=dict(text=f"per shrink step{budget}{copied_note(record, parent)}", x=0.02,
                                  font=dict(size=13)),
@@ -416,7 +416,7 @@ def cells_figure(cells: dict, cols: int = 2) -> go.Figure:
 
 def comparison_figure(names, budget: str = "") -> go.Figure:
     """An empty validation-perplexity-per-epoch figure with one line per cell name; `budget` (e.g.
-    formats.budget(cfg)) joins the title."""
+    formats.recipe(cfg)) joins the title."""
     fig = go.Figure([go.Scatter(name=str(n), x=[], y=[], mode="lines+markers") for n in names])
     title = "validation perplexity per epoch" + (f" ({budget})" if budget else "")
     fig.update_layout(title=dict(text=title, x=0.02), xaxis_title="epoch",

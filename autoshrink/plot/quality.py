@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from ..core import formats
 from ..core.cell import Cell
-from ..core.formats import budget
+from ..core.formats import recipe
 from ..core.stats import perplexity
 from .figures import cells_figure
 
@@ -38,13 +38,13 @@ def quality_title(report: dict) -> str:
     summary = report["summary"]
     d, j = summary.get("entries", {}).get("discovered"), summary.get("discovered", {})
     if not d or d["test"] is None:
-        return f"Test perplexity (lower is better; {budget(report['config'])})"
+        return f"Test perplexity (lower is better; {recipe(report['config'])})"
     text = (f"discovered cell: test {_pm(d, 'test')} over {d['runs'] - d['failed']} "
             f"seed{'s' * (d['runs'] - d['failed'] != 1)}")
     if j.get("of", 1) > 1:
         text += (f"; rank {j['rank']} of {j['of']} among random cells, p = {formats.pvalue(j['p_value'])} "
                  f"(the least {j['of'] - 1} cells allow: {formats.pvalue(j.get('p_min'))})")
-    return text + f"<br><sup>{budget(report['config'])}, {report['seeds']} seeds per cell</sup>"
+    return text + f"<br><sup>{recipe(report['config'])}, {report['seeds']} seeds per cell</sup>"
 
 
 def quality_figure(report: dict) -> go.Figure:
@@ -69,7 +69,7 @@ def quality_figure(report: dict) -> go.Figure:
         fig.add_hline(y=mine, line=dict(color=COLORS["discovered"], dash="dash", width=1),
                       annotation_text=f"discovered<br>mean {mine:.2f}", annotation_position="right")
     fig.update_layout(title=dict(text=quality_title(report), x=0.02, font=dict(size=14)),
-                      yaxis_title=f"proxy perplexity (test; {budget(report['config'])})", showlegend=False,
+                      yaxis_title=f"proxy perplexity (test; {recipe(report['config'])})", showlegend=False,
                       width=820, height=480, plot_bgcolor="white", margin=dict(l=60, r=110, t=80, b=40))
     fig.update_xaxes(range=[-0.8, len(fig.data) - 0.2])   # the first and last boxes clear of the axes
     fig.update_yaxes(gridcolor="#e5e5e5")
@@ -149,7 +149,7 @@ def pareto_figure(state: dict) -> go.Figure:
     fig.update_layout(title=dict(text=f"Every candidate of the search ({len(tried)}): perplexity against flops",
                                  x=0.02, font=dict(size=14)),
                       xaxis_title="flops (live edges x nhid²)",
-                      yaxis_title=f"proxy perplexity (valid; {budget(state['config'])})",
+                      yaxis_title=f"proxy perplexity (valid; {recipe(state['config'])})",
                       width=820, height=460, plot_bgcolor="white", legend=dict(x=0.99, xanchor="right", y=0.99),
                       margin=dict(l=60, r=20, t=60, b=50))
     fig.update_xaxes(gridcolor="#e5e5e5")
@@ -190,9 +190,9 @@ def _better(improvement) -> str:
 
 
 def summary_markdown(report: dict) -> str:
-    """The report as a Markdown table (one row per group) and the verdict's lines, with its budget."""
+    """The report as a Markdown table (one row per group) and the verdict's lines, with its training recipe."""
     s, cfg = report["summary"], report["config"]
-    lines = [f"Training budget: {budget(cfg)}, {report['seeds']} seeds per cell; ranks and the p-value on test.", "",
+    lines = [f"Training recipe: {recipe(cfg)}, {report['seeds']} seeds per cell; ranks and the p-value on test.", "",
              "| entry | cells | runs (failed) | test ppl, mean ± sd | valid ppl, mean ± sd |",
              "| --- | --- | --- | --- | --- |"]
     for g in s["groups"]:
