@@ -71,7 +71,7 @@ def test_following_rereads_search_json_and_never_writes(tmp_path):
             pass
         assert len(runner.history) == 2 and runner.finished and "Refreshed" in told
         assert runner.progress.phase == "following (read-only): the search has finished"
-        assert runner.refresh() is False                       # nothing new since
+        assert runner.update() is False                       # nothing new since
         assert before != (save / "search.json").read_bytes()
     finally:
         runner.unfollow()

@@ -362,10 +362,10 @@ class Runner:
 
     def _poll(self, interval: float) -> None:
         while not self._watch.wait(interval):
-            self.refresh()
+            self.update()
 
-    def refresh(self) -> bool:
-        """Reread the followed search if search.json changed; True when it did."""
+    def update(self) -> bool:
+        """Reread the followed search if search.json changed (SearchView.update); True when it did."""
         if not self.following:
             return False
         with self.lock:   # the new record and its redraw together: whoever holds the lock next sees both

@@ -585,9 +585,9 @@ class SearchLab:
         """Wait for the background Step/Run to end."""
         self.runner.wait(timeout)
 
-    def refresh(self) -> bool:
+    def update(self) -> bool:
         """Reread a followed search now if search.json changed (the lab also does it every second)."""
-        return self.runner.refresh()
+        return self.runner.update()
 
     def close(self) -> None:
         """Stop following, and let go of the search (it stays on show, read-only): another process,
