@@ -442,10 +442,10 @@ class SearchLab:
         self._show_training(curve, title=title)
 
     def _draw_status(self) -> None:
-        state = self.runner.record
-        cfg = self._panel_config() if state is None else None
-        self.status.value = views.status_html(self.runner.progress.phase, state, cfg, self.runner.save_dir)
-        self.estimate.value = f"<span style='color:#555'>{html.escape(views.estimate_text(state, cfg))}</span>"
+        record = self.runner.record
+        cfg = self._panel_config() if record is None else None
+        self.status.value = views.status_html(self.runner.progress.phase, record, cfg, self.runner.save_dir)
+        self.estimate.value = f"<span style='color:#555'>{html.escape(views.estimate_text(record, cfg))}</span>"
 
     def _draw_bars(self) -> None:
         p = self.runner.progress
@@ -466,22 +466,22 @@ class SearchLab:
         """Redraw everything; the history slider moves `to` the "latest" step, the "best" one
         (when there is one), or stays (None)."""
         with self.runner.lock:
-            n, state = len(self.runner.history), self.runner.record
-            self._parent = parent_config(self.runner.save_dir, state)
+            n, record = len(self.runner.history), self.runner.record
+            self._parent = parent_config(self.runner.save_dir, record)
             self.slider.max = n
-            best = views.best_position(state)
+            best = views.best_position(record)
             if to == "best" and best is not None:
                 self.slider.value = best
             elif to is not None:
                 self.slider.value = n
-            choices = views.export_choices(state)
+            choices = views.export_choices(record)
             if list(self.which.options) != choices:
                 views.set_options(self.which, choices, self.which.value if self.which.value in choices else "best")
             self._draw_view()
-            self.curves.show(plot.curves_figure(state, self._parent))
+            self.curves.show(plot.curves_figure(record, self._parent))
             self._draw_training()
-            cfg = self._panel_config() if state is None else SearchConfig.from_dict(state.config)
-            self.table_head.value = views.candidates_header(state, self._panel_config())
+            cfg = self._panel_config() if record is None else SearchConfig.from_dict(record.config)
+            self.table_head.value = views.candidates_header(record, self._panel_config())
             self.formula.value = _formula_html(cfg)
             self._buttons()
 

@@ -2,11 +2,11 @@
 cells as one DAG diff, and their settings with the differences marked; in a notebook or as one
 offline HTML page.
 
-    states = read_searches(["runs/a", "runs/b"])      # name -> SearchRecord
-    curves_overlay(states)                            # best score, best ppl, cost against edges left
-    cell_diff_figure(states)                          # edges in both, only in the first, only in the second
-    settings_rows(states)                             # [{"setting", "runs/a", "runs/b", "differs"}]
-    settings_parallel(states)                         # the settings that differ against best ppl, one line each
+    records = read_searches(["runs/a", "runs/b"])      # name -> SearchRecord
+    curves_overlay(records)                            # best score, best ppl, cost against edges left
+    cell_diff_figure(records)                          # edges in both, only in the first, only in the second
+    settings_rows(records)                             # [{"setting", "runs/a", "runs/b", "differs"}]
+    settings_parallel(records)                         # the settings that differ against best ppl, one line each
     write_comparison(["runs/a", "runs/b"], "compare.html")   # `python -m autoshrink compare A B --out F`
 """
 from __future__ import annotations
@@ -49,18 +49,18 @@ def parent_config(save, record: SearchRecord | None) -> dict | None:
         return None
 
 
-def curves_overlay(states: dict[str, SearchRecord]) -> go.Figure:
+def curves_overlay(records: dict[str, SearchRecord]) -> go.Figure:
     """Best score and best ppl per step, and mean cost against edges left, one colour per search;
     the steps a branch copied from its parent are hollow (the legend says which were trained otherwise)."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=("best score per step", "best ppl per step",
                                                         "mean flops against edges left"))
-    for k, (name, state) in enumerate(states.items()):
-        s, color = step_series(state), COLORS[k % len(COLORS)]
-        copied = copied_steps(state)
+    for k, (name, record) in enumerate(records.items()):
+        s, color = step_series(record), COLORS[k % len(COLORS)]
+        copied = copied_steps(record)
         symbols = ["circle-open" if step in copied else "circle" for step in s["step"]]
         for col, (x, y) in enumerate(((s["step"], s["best_score"]), (s["step"], s["best_ppl"]),
                                       (s["edges_left"], s["mean_flops"])), 1):
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_legend(name, state), legendgroup=name,
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_legend(name, record), legendgroup=name,
                                      showlegend=col == 1, line=dict(color=color),
                                      marker=dict(symbol=symbols, size=8)), row=1, col=col)
     fig.update_xaxes(title_text="step", dtick=1, row=1, col=1)
@@ -71,21 +71,21 @@ def curves_overlay(states: dict[str, SearchRecord]) -> go.Figure:
     return fig
 
 
-def _legend(name: str, state: SearchRecord) -> str:
+def _legend(name: str, record: SearchRecord) -> str:
     """A search's legend entry: its name, and for a branch its copied steps and how they were trained."""
-    copied = copied_steps(state)
+    copied = copied_steps(record)
     if not copied:
         return name
-    parent = parent_config(name, state)
-    changed = budget_changes(parent, state.config) if parent else []
+    parent = parent_config(name, record)
+    changed = budget_changes(parent, record.config) if parent else []
     how = f", trained with {', '.join(changed)}" if changed else ""
     return f"{name} (hollow: {len(copied)} step{'s' * (len(copied) != 1)} copied from its parent{how})"
 
 
-def cell_diff_figure(states: dict[str, SearchRecord], which: str = "best") -> go.Figure:
+def cell_diff_figure(records: dict[str, SearchRecord], which: str = "best") -> go.Figure:
     """The first two searches' discovered cells as one DAG: edges in both, only in the first, only in
     the second (pruned cells; the node ops are the first's, and the title says if they differ)."""
-    (name_a, a), (name_b, b) = list(states.items())[:2]
+    (name_a, a), (name_b, b) = list(records.items())[:2]
     cell_a, cell_b = a.cell_of(which).prune(), b.cell_of(which).prune()
     if cell_a.nodes != cell_b.nodes:
         raise ConfigError(f"{name_a} has {cell_a.nodes} nodes and {name_b} {cell_b.nodes}: their cells cannot be "
@@ -93,7 +93,7 @@ def cell_diff_figure(states: dict[str, SearchRecord], which: str = "best") -> go
     ea, eb = set(cell_a.edges), set(cell_b.edges)
     union = Cell.from_edges(sorted(ea | eb), cell_a.ops)
     ops = "" if cell_a.ops == cell_b.ops else f"; ops differ ({', '.join(cell_b.ops)} in {name_b})"
-    more = f" (the first two of {len(states)} searches)" if len(states) > 2 else ""
+    more = f" (the first two of {len(records)} searches)" if len(records) > 2 else ""
     fig = dag_figure(union, title=f"{name_a}: {len(ea)} edges, {name_b}: {len(eb)} edges, {len(ea & eb)} in both"
                                   f"{ops}{more}")
     for (i, j) in union.edges:
@@ -114,13 +114,13 @@ def _setting(record: SearchRecord, key: str):
     return ",".join(record.cell["ops"]) if key == "ops" and value is None else value
 
 
-def settings_rows(states: dict[str, SearchRecord]) -> list[dict]:
+def settings_rows(records: dict[str, SearchRecord]) -> list[dict]:
     """Every setting of the searches side by side; `differs` marks those not equal in all."""
-    names = sorted({k for st in states.values() for k in st.config})
+    names = sorted({k for st in records.values() for k in st.config})
     rows = []
     for key in names:
-        values = [_setting(st, key) for st in states.values()]
-        rows.append({"setting": key, **{name: v for name, v in zip(states, values)},
+        values = [_setting(st, key) for st in records.values()]
+        rows.append({"setting": key, **{name: v for name, v in zip(records, values)},
                      "differs": any(v != values[0] for v in values)})
     return rows
 
@@ -137,12 +137,12 @@ def _axis(label: str, values: list) -> dict:
                 ticktext=names)
 
 
-def settings_parallel(states: dict[str, SearchRecord]) -> go.Figure:
+def settings_parallel(records: dict[str, SearchRecord]) -> go.Figure:
     """Parallel coordinates: one line per search that has a best cell, an axis per setting that
     differs between them (the seed when none does), then the best cell's edges and proxy ppl, the
     line coloured by that ppl (lower is better)."""
-    ppls = {n: st.best_ppl() for n, st in states.items()}
-    scored = {n: st for n, st in states.items() if ppls[n] is not None}
+    ppls = {n: st.best_ppl() for n, st in records.items()}
+    scored = {n: st for n, st in records.items() if ppls[n] is not None}
     if not scored:
         raise ConfigError("none of these searches has a scored step yet; Step one of them first")
     every = settings_rows(scored)
@@ -154,21 +154,21 @@ def settings_parallel(states: dict[str, SearchRecord]) -> go.Figure:
              _axis("best ppl", ppl)]
     fig = go.Figure(go.Parcoords(dimensions=dims, line=dict(color=ppl, colorscale="Viridis_r", showscale=True,
                                                             colorbar=dict(title="best ppl"))))
-    left = len(states) - len(scored)
+    left = len(records) - len(scored)
     fig.update_layout(title=f"{len(scored)} searches: settings against the discovered cell's proxy ppl"
                             + (f" ({left} without a scored step left out)" if left else ""),
                       width=880, height=380, margin=dict(l=60, r=40, t=70, b=30))
     return fig
 
 
-def settings_html(states: dict[str, SearchRecord]) -> str:
+def settings_html(records: dict[str, SearchRecord]) -> str:
     """The settings table, the differing rows in bold on a yellow ground."""
-    head = "".join(f"<th style='padding:2px 8px'>{html.escape(n)}</th>" for n in states)
+    head = "".join(f"<th style='padding:2px 8px'>{html.escape(n)}</th>" for n in records)
     body = []
-    for r in settings_rows(states):
+    for r in settings_rows(records):
         style = " style='font-weight:bold;background:#fff3c4'" if r["differs"] else ""
         cells = "".join(f"<td style='padding:2px 8px'>{html.escape(formats.value(r['setting'], r[n]))}</td>"
-                        for n in states)
+                        for n in records)
         body.append(f"<tr{style}><td style='padding:2px 8px'>{html.escape(r['setting'])}</td>{cells}</tr>")
     return (f"<table style='border-collapse:collapse'><thead><tr><th style='padding:2px 8px'>setting</th>{head}"
             f"</tr></thead><tbody>{''.join(body)}</tbody></table>")
@@ -176,7 +176,7 @@ def settings_html(states: dict[str, SearchRecord]) -> str:
 
 def write_comparison(saves, path, which: str = "best") -> Path:
     """The curves, the cell diff (the first two) and the settings of the searches in one offline HTML page."""
-    states = read_searches(saves)
-    return write_page(path, "Searches compared", [curves_overlay(states), cell_diff_figure(states, which)],
-                      head=f"<h2>{' vs '.join(html.escape(s) for s in states)}</h2>",
-                      tail="<h3>Settings (differences in bold)</h3>" + settings_html(states))
+    records = read_searches(saves)
+    return write_page(path, "Searches compared", [curves_overlay(records), cell_diff_figure(records, which)],
+                      head=f"<h2>{' vs '.join(html.escape(s) for s in records)}</h2>",
+                      tail="<h3>Settings (differences in bold)</h3>" + settings_html(records))
