@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from .core.config import SearchConfig
-from .core.disk import HoldsLock, WriterLock, clean, read_json, write_json_atomic
+from .core.disk import HoldsLock, WriterLock, clean, read_record, write_json_atomic
 from .core.errors import ConfigError
 from .core.events import StrategyTold, TrainingDone, ignore
 from .core.record import STRATEGY_FILE, STRATEGY_FORMAT
@@ -127,13 +127,8 @@ def _score(training: dict) -> float:
 
 
 def read(save) -> dict:
-    path = Path(save) / FILE
-    if not path.is_file():
-        raise ConfigError(f"{save} holds no strategy run ({FILE}); start one with `autoshrink search --strategy`")
-    d = read_json(path, "start the run again into another --save")
-    if d.get("format") != FORMAT:
-        raise ConfigError(f"{path} is not a strategy run of format {FORMAT}")
-    return d
+    return read_record(save, FILE, FORMAT, "strategy run", "start one with `autoshrink search --strategy`",
+                       "start the run again into another --save")
 
 
 def holds_run(save) -> bool:

@@ -308,3 +308,18 @@ def test_bad_strategy_input_is_one_line(args, says, tmp_path, capsys):
     assert main(args + extra) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0]
+
+
+def test_a_missing_corrupt_or_foreign_record_is_one_line(tmp_path):
+    from autoshrink.space.table import SpaceTable
+    from autoshrink.strategy_run import read
+    with pytest.raises(ConfigError, match="holds no strategy run"):
+        read(tmp_path)
+    (tmp_path / "strategy.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="corrupt"):
+        read(tmp_path)
+    (tmp_path / "strategy.json").write_text('{"format": "autoshrink-search/1"}')
+    with pytest.raises(ConfigError, match="is not a strategy run of format autoshrink-strategy/1"):
+        read(tmp_path)
+    with pytest.raises(ConfigError, match="holds no space table"):
+        SpaceTable.read(tmp_path)

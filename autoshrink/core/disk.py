@@ -53,6 +53,19 @@ def read_json(path, fix: str):
         raise ConfigError(f"{path} is corrupt (not JSON); {fix}") from None
 
 
+def read_record(save, name: str, fmt: str, what: str, make: str, fix: str) -> dict:
+    """The record `save`/`name` of format `fmt` (a `what`, e.g. "space table"); a one-line
+    ConfigError when it is missing (`make` says how to make one), not JSON or of another format
+    (`fix` says how to make it again)."""
+    path = Path(save) / name
+    if not path.is_file():
+        raise ConfigError(f"{save} holds no {what} ({name}); {make}")
+    d = read_json(path, fix)
+    if d.get("format") != fmt:
+        raise ConfigError(f"{path} is not a {what} of format {fmt}; {fix}")
+    return d
+
+
 def write_json_atomic(path, obj) -> None:
     """Write `obj` (non-finite numbers as null) to `path` atomically (write_atomic)."""
     text = json.dumps(clean(obj), indent=1, allow_nan=False)

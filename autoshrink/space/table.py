@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..core.cell import Cell
 from ..core.config import SearchConfig
-from ..core.disk import HoldsLock, WriterLock, read_json, write_json_atomic
+from ..core.disk import HoldsLock, WriterLock, read_record, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.eta import TimeLeft
 from ..core.events import TableProgress, TrainingDone, ignore
@@ -69,12 +69,8 @@ class SpaceTable:
 
     @classmethod
     def read(cls, save) -> "SpaceTable":
-        path = Path(save) / FILE
-        if not path.is_file():
-            raise ConfigError(f"{save} holds no space table ({FILE}); build one with `autoshrink space --save {save}`")
-        d = read_json(path, "build the table again into another --save")
-        if d.get("format") != FORMAT:
-            raise ConfigError(f"{path} is not a space table of format {FORMAT}; rebuild it with `autoshrink space`")
+        d = read_record(save, FILE, FORMAT, "space table", f"build one with `autoshrink space --save {save}`",
+                        "build the table again with `autoshrink space` into another --save")
         return cls(config=d["config"], ops=d["ops"], seeds=d["seeds"], cells=d["cells"])
 
     def write(self, save) -> None:
