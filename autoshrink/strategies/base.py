@@ -73,10 +73,6 @@ class Space:
     def full(self) -> str:
         return self.keys[0]
 
-    def draw(self, rng: np.random.Generator) -> str:
-        """A cell drawn uniformly among the space's distinct cells."""
-        return self.keys[int(rng.integers(len(self.keys)))]
-
 
 class Strategy:
     """A search strategy over a Space, driven by ask/tell. Subclasses write `propose` (the next
@@ -135,8 +131,16 @@ class Strategy:
         """A table seed of the pool this cell has not trained under yet, drawn at random (None: all used)."""
         used = {k for k, _ in self.seen.get(cell_key, [])}
         free = [k for k in self.pool if k not in used]
-        return free[int(self.rng.integers(len(free)))] if free else None
+        return self.choice(free) if free else None
 
     def first(self, cell_key: str) -> Ask:
         """A first training of a cell, under a random table seed of the pool."""
-        return Ask(cell_key, self.pool[int(self.rng.integers(len(self.pool)))])
+        return Ask(cell_key, self.choice(self.pool))
+
+    def choice(self, items: list):
+        """One of `items`, drawn uniformly from the strategy's generator."""
+        return items[int(self.rng.integers(len(items)))]
+
+    def untried(self, keys=None) -> list[str]:
+        """The cells of `keys` (default: the whole space, in its order) not trained yet."""
+        return [k for k in (self.space.keys if keys is None else keys) if k not in self.seen]

@@ -29,7 +29,7 @@ class RandomSearch(Strategy):
         self.order = [self.space.keys[i] for i in self.rng.permutation(len(self.space.keys))]
 
     def propose(self) -> list[Ask]:
-        todo = [k for k in self.order if k not in self.seen]
+        todo = self.untried(self.order)
         return [self.first(k) for k in todo[: self.budget - self.spent]]
 
 
@@ -47,7 +47,7 @@ class LocalSearch(Strategy):
             self.move()
         if self.current is None:
             return self.restart()
-        todo = [k for k in self.space.neighbours(self.current) if k not in self.seen]
+        todo = self.untried(self.space.neighbours(self.current))
         return [self.first(k) for k in (todo[i] for i in self.rng.permutation(len(todo)))]
 
     def neighbourhood_tried(self) -> bool:
@@ -63,10 +63,10 @@ class LocalSearch(Strategy):
             self.current = None
 
     def restart(self) -> list[Ask]:
-        untried = [k for k in self.space.keys if k not in self.seen]
+        untried = self.untried()
         if not untried:
             return []
-        self.current = untried[int(self.rng.integers(len(untried)))]
+        self.current = self.choice(untried)
         self.moves.append((None, self.current))
         return [self.first(self.current)]
 
@@ -97,12 +97,12 @@ class Evolution(Strategy):
         """An untried one-edge mutant of `parent`; else a mutant again under a table seed it has not
         seen; else any untried cell (none: the space and its seeds are spent)."""
         near = self.space.neighbours(parent)
-        untried = [k for k in near if k not in self.seen]
+        untried = self.untried(near)
         if untried:
-            return [self.first(untried[int(self.rng.integers(len(untried)))])]
+            return [self.first(self.choice(untried))]
         again = [(k, self.fresh_seed(k)) for k in near]
         again = [Ask(k, s) for k, s in again if s is not None]
         if again:
-            return [again[int(self.rng.integers(len(again)))]]
-        anywhere = [k for k in self.space.keys if k not in self.seen]
-        return [self.first(anywhere[int(self.rng.integers(len(anywhere)))])] if anywhere else []
+            return [self.choice(again)]
+        anywhere = self.untried()
+        return [self.first(self.choice(anywhere))] if anywhere else []

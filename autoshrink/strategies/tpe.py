@@ -38,8 +38,8 @@ class TPE(Strategy):
                 self.trials[ask] = trial
                 return [ask]
             self.finish(trial, self.mean(k))
-        untried = [k for k in self.space.keys if k not in self.seen]
-        return [self.first(untried[int(self.rng.integers(len(untried)))])] if untried else []
+        untried = self.untried()
+        return [self.first(self.choice(untried))] if untried else []
 
     def observe(self, told: Told) -> None:
         trial = self.trials.pop(told.ask, None)
