@@ -381,16 +381,20 @@ def cmd_strategies(args) -> int:
     from .space.leaderboard import ceiling_markdown, ceilings, leaderboard, leaderboard_markdown, summary
     from .space.shipped import open_table
     table = open_table(args.table)
+    truth = open_table(args.truth) if args.truth else None
     names = args.strategies.split(",") if args.strategies else None
     budgets = [int(b) for b in args.budgets.split(",")]
     board = leaderboard(table, strategies=names, budgets=budgets, repeats=args.repeats, seed=args.seed,
-                        on_progress=lambda line: print(line, file=sys.stderr, flush=True))
-    board["table"] = str(args.table)
+                        on_progress=lambda line: print(line, file=sys.stderr, flush=True), truth=truth)
+    board["table"], board["truth"] = str(args.table), args.truth
     for row in board["rows"]:
         row["table"] = str(args.table)
-    print(f"{args.table}: {board['cells']} cells, {board['seeds']} seeds; P(at least as good as random search at "
-          f"equal budget), held out, mean ± sd over the judge seeds; {args.repeats} replays each")
-    board["ceiling"] = ceilings(table, repeats=args.repeats)
+    print(_board_heading(args, board))
+    if truth is not None:
+        from .space.fidelity import fidelity, fidelity_text
+        board["fidelity"] = fidelity(table, truth)
+        print(fidelity_text(board["fidelity"]))
+    board["ceiling"] = ceilings(table, repeats=args.repeats, truth=truth)
     for score in dict.fromkeys(r["score"] for r in board["rows"]):
         print(f"\n{score} score:\n{leaderboard_markdown(summary(board), score)}\n\nthe noise ceiling:\n"
               f"{ceiling_markdown(board['ceiling'], score)}")
@@ -400,6 +404,13 @@ def cmd_strategies(args) -> int:
                                                          for r in board["rows"]]})
         print(f"rows in {args.json}")
     return 0
+
+
+def _board_heading(args, board: dict) -> str:
+    judged = (f"decided on every seed of {args.table}, judged by {args.truth} (the mean of its seeds)" if args.truth
+              else "held out, mean ± sd over the judge seeds")
+    return (f"{args.table}: {board['cells']} cells, {board['seeds']} seeds; P(at least as good as random search at "
+            f"equal budget), {judged}; {args.repeats} replays each")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -421,6 +432,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--budgets", default="10,20,30,50", help="trainings, comma-separated (default: 10,20,30,50)")
     b.add_argument("--repeats", type=int, default=1000, help="replays per strategy, budget and judge (default: 1000)")
     b.add_argument("--seed", type=int, default=0, help="seed of the replays' draws (default: 0)")
+    b.add_argument("--truth", default=None, metavar="TABLE",
+                   help="judge by this table of the same space (a longer proxy's, the mean of its seeds) instead "
+                        "of a held-out seed; every seed of --table decides")
     b.add_argument("--json", default=None, metavar="FILE", help="write every row (and the anytime curves) here")
     x = sub.add_parser("proxy", help="train one cell under the proxy and print one JSON line")
     x.add_argument("--cell", required=True, help="cell JSON file, a search's save folder (its settings are used; "

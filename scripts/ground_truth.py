@@ -10,16 +10,14 @@ Prints Markdown; --out also writes every number as JSON. Nothing trains.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import statistics
 
 from autoshrink.core.errors import ConfigError
-from autoshrink.core.stats import kendall_tau
+from autoshrink.space.fidelity import seed_agreement
 from autoshrink.space.replay import distributions, per_seed, replay_search
 from autoshrink.space.shipped import open_table
 from autoshrink.space.table import SpaceTable
-from autoshrink.space.truth import cell_truth, rank, seed_scores
+from autoshrink.space.truth import cell_truth, rank
 
 VARIANTS = {   # name -> setting changes: the decision rules and score coefficients replayed
     "paired seeds, published score": {},
@@ -29,17 +27,6 @@ VARIANTS = {   # name -> setting changes: the decision rules and score coefficie
     "cost_weight 10": {"cost_weight": 10.0},
     "target_ppl 650": {"target_ppl": 650.0},
 }
-
-
-def seed_agreement(table: SpaceTable, cfg) -> tuple[float, float, int]:
-    """Kendall's tau between two table seeds' scores of every cell: mean, sd over the pairs, pairs."""
-    scores = seed_scores(table, cfg)
-    keys = sorted(scores)
-    taus = [kendall_tau([scores[k][a] for k in keys], [scores[k][b] for k in keys])
-            for a, b in itertools.combinations(range(len(table.seeds)), 2)]
-    if not taus:
-        return None, None, 0
-    return statistics.fmean(taus), statistics.stdev(taus) if len(taus) > 1 else 0.0, len(taus)
 
 
 def complete_seeds(table: SpaceTable) -> SpaceTable:
@@ -86,7 +73,8 @@ def _replays(table, cfg, repeats, judge):
 def _agreement(tau, sd, pairs) -> str:
     if not pairs:
         return "one table seed: no seed-to-seed agreement to give"
-    return f"seed-to-seed Kendall tau of the cells' scores {tau:.2f} ± {sd:.2f} ({pairs} pair{'s' * (pairs > 1)})"
+    spread = "" if sd is None else f" ± {sd:.2f}"
+    return f"seed-to-seed Kendall tau of the cells' scores {tau:.2f}{spread} ({pairs} pair{'s' * (pairs > 1)})"
 
 
 def _ranks(d: dict) -> str:

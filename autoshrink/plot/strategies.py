@@ -5,6 +5,7 @@ NAS-Bench-201 and NASLib draw them) and the held-out P(at least as good as rando
     anytime_figure(board, score="published", judge=3)   # board: space.leaderboard.leaderboard(...)
     verdict_figure(summary(board), score="published")
     trainings_figure(record)        # a strategy run's record (strategy.json): its trainings and incumbent
+    fidelity_figure(report)         # each cell's score under a cheap and a longer proxy (space.fidelity.fidelity)
 """
 from __future__ import annotations
 
@@ -37,13 +38,19 @@ def anytime_figure(board: dict, score: str = "published", judge=None) -> go.Figu
                                  hoverinfo="skip", showlegend=False, legendgroup=c["strategy"]))
         fig.add_trace(go.Scatter(x=c["trainings"], y=c["median"], mode="lines", name=c["strategy"],
                                  line=dict(color=color, width=2), legendgroup=c["strategy"]))
-    held = "held out: judged by table seed " + str(judge) if judge is not None else "in sample (one seed)"
+    held = _judged(board, judge)
     fig.update_layout(title=f"True rank of the incumbent against trainings ({score} score; {held}; "
                             f"median and quartiles over {board['repeats']} replays)",
                       xaxis=dict(title="trainings spent"),
                       yaxis=dict(title=f"true rank of {board['cells']} (1: best)", autorange="reversed"),
                       height=420, margin=dict(l=60, r=20, t=60, b=50))
     return fig
+
+
+def _judged(board: dict, judge) -> str:
+    if board.get("truth"):
+        return f"judged by {board['truth']}"
+    return "held out: judged by table seed " + str(judge) if judge is not None else "in sample (one seed)"
 
 
 def verdict_figure(rows: list[dict], score: str = "published") -> go.Figure:
@@ -86,4 +93,23 @@ def trainings_figure(record: dict) -> go.Figure:
     fig.update_layout(title=f"{record['strategy']}: {len(trainings)} of {record['budget']} trainings",
                       xaxis=dict(title="training"), yaxis=dict(title="observed score"), height=360,
                       margin=dict(l=60, r=20, t=50, b=50))
+    return fig
+
+
+def fidelity_figure(report: dict) -> go.Figure:
+    """Every cell at its true score under the cheap proxy (x) and under the longer one (y), coloured
+    by edge count (report: space.fidelity.fidelity); a proxy that ranks as longer training does puts
+    the points on a rising line."""
+    cells = report["cells"]
+    fig = go.Figure(go.Scatter(
+        x=[c["cheap"] for c in cells], y=[c["longer"] for c in cells], mode="markers",
+        marker=dict(color=[c["edges"] for c in cells], colorscale="Viridis", size=9, colorbar=dict(title="edges")),
+        hovertext=[f"{c['key']}: {c['cheap']:.2f} cheap, {c['longer']:.2f} longer" for c in cells],
+        hoverinfo="text"))
+    changes = ", ".join(f"{n} {a} → {b}" for n, (a, b) in report["changes"].items())
+    fig.update_layout(title=f"Each cell's true score, cheap against longer proxy ({changes}); "
+                            f"Kendall tau {report['cross']['mean']:.2f}",
+                      xaxis=dict(title=f"cheap proxy (mean of {report['cheap']['seeds']} seeds)"),
+                      yaxis=dict(title=f"longer proxy (mean of {report['longer']['seeds']} seeds)"),
+                      height=420, margin=dict(l=60, r=20, t=60, b=50))
     return fig

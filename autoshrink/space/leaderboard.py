@@ -13,6 +13,10 @@ rows give each. A one-seed table can only be judged in sample (judge None: every
 judges), which the rows say. Replay r of every strategy uses its own draws; the random search it is
 compared with is replay r of `random` at the same budget (independent draws). A strategy that ends
 on its own (AutoShrink) may spend less than the budget: `spent` says how much.
+
+**Judged by another table**: `leaderboard(cheap, truth=longer)` lets every seed of `cheap` decide
+and judges by `longer`, a table of the same space under a longer proxy (the mean of its seeds):
+does what the cheap proxy picks hold up when cells train longer (space/fidelity.py)?
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from ..core.errors import ConfigError
 from ..core.runtime import SALT_BASELINE, SALT_CEILING, SALT_REPLAY, derive_seed
 from ..strategies import STRATEGIES, Space, make
 from ..strategies.loop import TableEvaluator, run
+from .fidelity import check_same_space
 from .replay import rank_summary, wilson
 from .table import SpaceTable
 from .truth import cell_truth, rank, seed_scores
@@ -41,14 +46,18 @@ def judges(table: SpaceTable) -> list[int | None]:
 
 class Judged:
     """One judging of a table: the observed scores under a score's coefficients, the decision pool
-    (every seed but the judge) and the true score and rank of each cell (the judge alone)."""
+    (every seed but the judge) and the true score and rank of each cell (the judge alone). With
+    `truth`, another table of the same space (a longer proxy's) judges by the mean of its seeds and
+    every seed of `table` decides (judge None)."""
 
-    def __init__(self, table: SpaceTable, cfg: SearchConfig, judge: int | None):
-        self.table, self.cfg, self.judge = table, cfg, judge
+    def __init__(self, table: SpaceTable, cfg: SearchConfig, judge: int | None, truth: SpaceTable | None = None):
+        if truth is not None and judge is not None:
+            raise ConfigError("a judging table replaces the judge seed; give one or the other")
+        self.table, self.cfg, self.judge, self.by_table = table, cfg, judge, truth is not None
         every = list(range(len(table.seeds)))
         self.pool = [k for k in every if k != judge]
         self.observed = seed_scores(table, cfg)
-        truth = cell_truth(table, cfg, None if judge is None else [judge])
+        truth = cell_truth(table, cfg, None if judge is None else [judge]) if truth is None else cell_truth(truth, cfg)
         self.score = {k: t["score"] for k, t in truth.items()}
         self.rank = {k: rank(s, self.score.values()) for k, s in self.score.items()}
         self.space = Space(table.ops)
@@ -96,17 +105,34 @@ def _row(j: Judged, name: str, budget: int, picks, baseline) -> dict:
     low, high = wilson(wins + ties, n)
     summary = rank_summary(ranks, len(j.score))
     summary.pop("counts")
-    return {"strategy": name, "budget": budget, "judge": j.judge, "held_out": j.judge is not None,
+    return {"strategy": name, "budget": budget, "judge": j.judge, "held_out": j.judge is not None or j.by_table,
+            "judged_by": _judged_by(j),
             "repeats": n, "spent": float(np.mean([s for _, s in picks])), "cells": len(j.score),
             "rank": summary, "p_at_least_as_good": (wins + ties) / n, "ci95": [low, high],
             "p_better": wins / n, "p_tie": ties / n, "picks": dict(Counter(k for k, _ in picks))}
 
 
+def _judged_by(j: Judged) -> str:
+    if j.by_table:
+        return "the judging table"
+    return "every table seed (in sample)" if j.judge is None else f"table seed {j.judge}"
+
+
+def judge_list(table: SpaceTable, truth: SpaceTable | None, judge_seeds=None) -> list[int | None]:
+    """The judges a board rotates over: None alone when another table judges."""
+    if truth is not None:
+        check_same_space(table, truth)
+        return [None]
+    return judges(table) if judge_seeds is None else list(judge_seeds)
+
+
 def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=None, budgets=(10, 20, 30, 50),
-                repeats: int = 1000, seed: int = 0, scores=None, on_progress=None, judge_seeds=None) -> dict:
+                repeats: int = 1000, seed: int = 0, scores=None, on_progress=None, judge_seeds=None,
+                truth: SpaceTable | None = None) -> dict:
     """Every strategy against random search at each budget, under each score of `scores` (default
-    SCORES) and each judge seed (`judge_seeds`, default judges(table); None in it: in sample): see
-    the module docstring. `cfg` defaults to the table's settings."""
+    SCORES) and each judge seed (`judge_seeds`, default judges(table); None in it: in sample), or
+    judged by the table `truth` (a longer proxy's; space/fidelity.py): see the module docstring.
+    `cfg` defaults to the table's settings."""
     if not table.complete:
         raise ConfigError(f"the table misses {len(table.missing())} trainings; finish it (run `autoshrink space` "
                           "again with its settings) before judging strategies on it")
@@ -119,8 +145,8 @@ def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=N
     seeds = [int(x) for x in rng.integers(2**31, size=repeats)]
     rows, anytime = [], []
     for score_name, changes in (scores or SCORES).items():
-        for judge in (judges(table) if judge_seeds is None else judge_seeds):
-            j = Judged(table, cfg.replace(**changes), judge)
+        for judge in judge_list(table, truth, judge_seeds):
+            j = Judged(table, cfg.replace(**changes), judge, truth)
             base, _ = _picks(j, BASELINE, budgets, repeats, [derive_seed(s, SALT_BASELINE) for s in seeds])
             for name in names:
                 picks, curves = _picks(j, name, budgets, repeats, seeds)
@@ -171,11 +197,11 @@ def leaderboard_markdown(rows: list[dict], score: str = "published") -> str:
 
 
 def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 5), repeats: int = 1000,
-            seed: int = 0) -> list[dict]:
+            seed: int = 0, truth: SpaceTable | None = None) -> list[dict]:
     """The noise ceiling: every cell trained once under a random decision seed, the best observed
     kept; and the `m` best observed re-trained under every other decision seed, the best mean kept.
-    The true rank (judge seed alone) of what each keeps, over `repeats` draws."""
-    j = Judged(table, cfg, judge)
+    The true rank (judge seed alone, or the table `truth`) of what each keeps, over `repeats` draws."""
+    j = Judged(table, cfg, judge, truth)
     rng = np.random.default_rng(derive_seed(seed, SALT_CEILING))
     ranks = {m: [] for m in top}
     for _ in range(repeats):
@@ -194,11 +220,13 @@ def _mean(values) -> float:
     return -math.inf if any(not math.isfinite(v) for v in values) else float(np.mean(values))
 
 
-def ceilings(table: SpaceTable, cfg: SearchConfig | None = None, repeats: int = 1000, scores=None) -> list[dict]:
-    """ceiling() under each score of `scores` (default SCORES) and each judge seed, one row each."""
+def ceilings(table: SpaceTable, cfg: SearchConfig | None = None, repeats: int = 1000, scores=None,
+             truth: SpaceTable | None = None) -> list[dict]:
+    """ceiling() under each score of `scores` (default SCORES) and each judge (judge_list), one row each."""
     cfg = cfg or table.cfg
-    return [{"score": name, **row} for name, changes in (scores or SCORES).items() for judge in judges(table)
-            for row in ceiling(table, cfg.replace(**changes), judge, repeats=repeats)]
+    return [{"score": name, **row} for name, changes in (scores or SCORES).items()
+            for judge in judge_list(table, truth)
+            for row in ceiling(table, cfg.replace(**changes), judge, repeats=repeats, truth=truth)]
 
 
 def ceiling_markdown(rows: list[dict], score: str = "published") -> str:
