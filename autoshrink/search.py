@@ -13,7 +13,7 @@ search_folder (SearchFolder: lock, atomic writes, resume and branch rules; Searc
 read, which `Search.open_readonly` gives to follow a search another process writes), scheduler
 (where and in which groups candidates train, here or as Ray tasks) and decisions (how a step gets the
 numbers it decides on: every candidate, --halving, --retest). Everything the search knows is
-`search.record` (core/record.py), written atomically to `<save>/search.json` after every candidate;
+`search.record` (core/record/schema.py), written atomically to `<save>/search.json` after every candidate;
 the training in flight is saved to `<save>/inflight.pt` after every epoch, so a killed run loses at
 most one epoch. search.json records the seed rule and the precision as resolved on the device (never
 "auto"), and a resume that would change either is refused: one search never mixes them. Progress

@@ -152,7 +152,7 @@ class SearchView:
 
     @property
     def record(self) -> SearchRecord:
-        """The typed record (core/record.py)."""
+        """The typed record (core/record/schema.py)."""
         return self._record
 
     @record.setter

@@ -34,10 +34,17 @@ def hand_search(removed, table: SpaceTable) -> dict:
     tried every edge and removed `removed`, its cell the best; its chosen score is the cell's score
     under table seed 0 (as a step with that seed observed it)."""
     full = Cell.full(("tanh",) * 3)
+    candidates = []
+    for edge in ([0, 1], [0, 2], [1, 2]):
+        cell, pruned = full.remove(tuple(edge))
+        ppl = table.row(key(cell))["runs"][0]["ppl"]
+        candidates.append({"edge": edge, "pruned": [list(e) for e in pruned], "edges_left": cell.n_edges,
+                           "ppl": ppl, "val_loss": math.log(ppl), "flops": cell.flops(table.cfg.nhid),
+                           "score": hand_score(ppl, max(1, cell.n_edges))})
     after = full.remove(tuple(removed))[0]
-    chosen = hand_score(table.row(key(after))["runs"][0]["ppl"], max(1, after.n_edges))
+    chosen = next(c["score"] for c in candidates if c["edge"] == list(removed))
     step = {"step": 0, "done": True, "removed": [list(removed)], "cell": after.to_dict(),
-            "best_score": chosen, "candidates": [{"edge": [0, 1]}, {"edge": [0, 2]}, {"edge": [1, 2]}]}
+            "best_score": chosen, "candidates": candidates}
     return {"config": table.config, "initial": full.to_dict(), "cell": step["cell"], "steps": [step],
             "best": {"step": 0, "score": chosen, "cell": step["cell"]}}
 

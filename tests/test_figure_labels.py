@@ -45,7 +45,7 @@ def test_cells_figure_fits_a_notebook_and_its_legend_is_static():
 def test_pareto_stars_the_discovered_cell_with_whole_step_ticks(tmp_path):
     state = records.best_first(tmp_path, tmp_path / "run")
     state["steps"][0]["candidates"][0].update(ppl=280.0, flops=320)          # the chosen candidate of step 0
-    fig = pareto_figure(state)
+    fig = pareto_figure(typed(state))
     [star] = [t for t in fig.data if t.marker.symbol == "star"]
     assert star.name == "discovered cell (after step 0)" and (star.x, star.y) == ((320,), (280.0,))
     assert fig.data[0].marker.colorbar.dtick == 1 and fig.data[0].marker.colorbar.tick0 == 0

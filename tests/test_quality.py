@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from autoshrink import SearchConfig
+from autoshrink.core.record import typed
 from autoshrink.plot.quality import pareto_figure, pareto_front, quality_figure
 from autoshrink.quality.report import QualityReport, proxy_final_tau, quality_report, random_cells, summarize
 from autoshrink.search import Search
@@ -127,7 +128,7 @@ def test_report_trains_once_then_reads_the_cache(search):
                                           "ShrinkRNN", "DARTS", "LSTM"]
     assert "rank" in fig.layout.title.text and "1 epoch" in fig.layout.title.text
     state = json.loads((search / "search.json").read_text())
-    pf = pareto_figure(state)
+    pf = pareto_figure(typed(state))
     n = sum(len(s["candidates"]) for s in state["steps"])
     assert len(pf.data[0].x) == n and pf.data[1].name == "Pareto front"
     assert pf.data[2].name.startswith("discovered cell")

@@ -140,3 +140,34 @@ def test_a_branch_that_trains_otherwise_chooses_its_best_among_its_own_steps(tmp
     assert other["parent"]["trained_with"] == {"epochs": 1} and other["best"] is None   # nothing of its own yet
     own = {**other["steps"][1], "from_parent": None, "step": 2, "best_score": -14.0}
     assert best_of({**other, "steps": [*other["steps"], own]})["step"] == 2         # -14 of its own beats -10 copied
+
+
+def _v1(config: dict) -> dict:
+    full = Cell.full(["tanh"] * 3).to_dict()
+    return {"format": "autoshrink-search/1", "config": config, "initial": full, "cell": full, "steps": [],
+            "best": None, "final": None}
+
+
+def test_a_version_1_record_reads_as_today_s(tmp_path):
+    """Version 1 without a seed rule trained one seed per candidate; with one, it keeps it."""
+    from autoshrink.core.record import FORMAT, VERSION
+    for config, rule in (({"nodes": 3}, "candidate"), ({"nodes": 3, "seed_rule": "step"}, "step")):
+        (tmp_path / "search.json").write_text(json.dumps(_v1(config)))
+        state = read_state(tmp_path)
+        assert state["format"] == FORMAT == f"autoshrink-search/{VERSION}" and state["config"]["seed_rule"] == rule
+
+
+@pytest.mark.parametrize("fmt, says", [("autoshrink-search/99", "written by a newer autoshrink"),
+                                       ("autoshrink-space/1", "is not an autoshrink search record")])
+def test_a_newer_or_foreign_record_is_one_line(fmt, says, tmp_path):
+    (tmp_path / "search.json").write_text(json.dumps({**_v1({}), "format": fmt}))
+    with pytest.raises(ConfigError, match=says):
+        read_state(tmp_path)
+
+
+def test_an_open_step_with_a_result_is_refused_not_dropped():
+    from autoshrink.core.record import Step
+    assert Step(step=0, done=False, order=[[0, 1]]).to_dict() == {"step": 0, "done": False, "edges_before": 0,
+                                                                   "order": [[0, 1]], "candidates": []}
+    with pytest.raises(ValueError, match="holds removed, cell"):
+        Step(step=0, done=False, removed=[[0, 1]], cell={"mask": [], "ops": []}).to_dict()

@@ -7,6 +7,7 @@ import pytest
 
 from autoshrink.core.cell import Cell
 from autoshrink.core.config import SearchConfig
+from autoshrink.core.record import typed
 from autoshrink.lab.replay import ReplayLab, decision_rows, edge_states, graded
 from autoshrink.plot.landscape import landscape_figure
 from autoshrink.space.truth import cell_truth
@@ -86,23 +87,24 @@ def test_landscape_draws_every_cell_the_path_and_the_picks():
 def test_a_search_is_graded_in_markdown_or_told_why_not():
     table = hand_table()
     state = hand_search((1, 2), table)
-    text = graded(state, table)
+    text = graded(typed(state), table)
     assert "rank 1 of 6 by true score" in text and "- step 0: removed 1→2, true rank 1 of 3 candidates" in text
-    assert graded({**state, "best": None}, table) == "No finished step to grade yet."
+    assert graded(typed({**state, "best": None}), table) == "No finished step to grade yet."
     other = {**state, "config": {**table.config, "epochs": 3}}
-    assert graded(other, table).startswith("⚠ the table was trained with --epochs 10")
+    assert graded(typed(other), table).startswith("⚠ the table was trained with --epochs 10")
 
 
 def test_a_lab_step_gets_its_grade_and_the_dag_its_truth():
     from autoshrink.lab.replay import grade_text, step_grade, truth_states
     table = hand_table()
     state = hand_search((0, 2), table)
-    grade = step_grade(state, 0, cell_truth(table, table.cfg))
+    grade = step_grade(typed(state), 0, cell_truth(table, table.cfg))
     assert grade_text(grade) == ("space table: removing 0→2 was truly the 3rd best of 3 candidates "
                                  "(regret 32.50 score points)")
     states = truth_states({(0, 2): {"state": "removed"}, (1, 2): {"state": "tried"}}, grade)
     assert states[(1, 2)]["true_rank"] == 1 and states[(0, 2)]["true_rank"] == 3 and states[(0, 2)]["of"] == 3
-    assert step_grade(state, 1, {}) is None and step_grade(state, None, {}) is None and grade_text(None) == ""
+    assert step_grade(typed(state), 1, {}) is None and step_grade(typed(state), None, {}) is None
+    assert grade_text(None) == ""
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import torch
 from autoshrink.core.cell import Cell
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
+from autoshrink.core.record import typed
 from autoshrink.core.stats import cell_pvalue, smallest_pvalue
 from autoshrink.space.cells import key, space_cells
 from autoshrink.space.replay import RandomDraw, distributions, replay, replay_search, wilson
@@ -67,16 +68,16 @@ def test_a_step_is_graded_against_the_truth():
     table = hand_table()
     state = hand_search((1, 2), table)
     step = state["steps"][0]
-    [g] = search_truth(state, table)["steps"]
+    [g] = search_truth(typed(state), table)["steps"]
     # removing 0-1 leaves 0-2 (-50), 0-2 leaves 0-1 1-2 (-77.80), 1-2 leaves 0-1 0-2 (-45.30): the best
     assert (g["rank"], g["of"], g["regret"]) == (1, 3, 0.0)
     step["removed"] = [[0, 2]]
-    [g] = search_truth(state, table)["steps"]
+    [g] = search_truth(typed(state), table)["steps"]
     assert g["rank"] == 3 and g["regret"] == pytest.approx(hand_score(380, 2) - hand_score(500, 2) / 2
                                                            - hand_score(520, 2) / 2)
     other = SearchConfig.from_dict({**table.config, "epochs": 3})
     with pytest.raises(ConfigError, match="--epochs"):
-        search_truth(state, table, cfg=other)
+        search_truth(typed(state), table, cfg=other)
 
 
 def test_replay_follows_the_shrink_rule_by_hand():
@@ -219,7 +220,7 @@ def test_a_step_sees_the_tables_values_and_the_replay_decides_as_the_search(buil
     r = replay_search(table, SearchConfig.from_dict(state["config"]))
     assert [[list(e) for e in s["removed"]] for s in r.steps] == [s["removed"] for s in steps]
     assert r.discovered == key(Cell.from_dict(state["best"]["cell"]))
-    truth = search_truth(state, table)
+    truth = search_truth(typed(state), table)
     assert [g["step"] for g in truth["steps"]] == [s["step"] for s in steps]
     assert truth["discovered"]["all"]["of"] == 6
 

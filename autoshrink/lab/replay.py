@@ -20,6 +20,7 @@ import numpy as np
 from ..core.cell import Cell
 from ..core.config import SEED_RULES, SearchConfig, help_texts
 from ..core.errors import ConfigError
+from ..core.record import SearchRecord
 from ..plot.figures import dag_figure
 from ..plot.landscape import landscape_figure
 from ..plot.quality import truth_lines
@@ -65,33 +66,34 @@ def decision_rows(replay_, truth: dict) -> list[dict]:
     return rows
 
 
-def graded(state: dict, table) -> str:
-    """A search's finished steps graded against a space table (folder or SpaceTable), as Markdown;
-    one line saying why not when the table answers for another space or no step has finished."""
+def graded(record: SearchRecord | None, table) -> str:
+    """A search's finished steps (its typed record) graded against a space table (folder or
+    SpaceTable), as Markdown; one line saying why not when the table answers for another space or
+    no step has finished."""
     table = open_table(table)
-    if not state.get("best"):
+    if record is None or record.best is None:
         return "No finished step to grade yet."
     try:
-        return "\n".join(truth_lines(search_truth(state, table)))
+        return "\n".join(truth_lines(search_truth(record, table)))
     except ConfigError as e:
         return f"⚠ {e}"
 
 
-def load_truth(table, state: dict | None) -> dict:
-    """The truth of `table` (folder or SpaceTable) under the score of the search whose record is
-    `state`, after checking that the table holds its space and proxy settings."""
+def load_truth(table, record: SearchRecord | None) -> dict:
+    """The truth of `table` (folder or SpaceTable) under the score of the search whose typed record
+    is `record`, after checking that the table holds its space and proxy settings."""
     table = open_table(table)
-    if state is None:
+    if record is None:
         raise ConfigError("no search to grade yet: start one (Step), then grade it against the table")
-    cfg = SearchConfig.from_dict(state["config"])
-    table.check_answers(cfg, Cell.from_dict(state["initial"]).ops)
+    cfg = SearchConfig.from_dict(record.config)
+    table.check_answers(cfg, Cell.from_dict(record.initial).ops)
     return cell_truth(table, cfg)
 
 
-def step_grade(state: dict, number: int | None, truth: dict) -> dict | None:
+def step_grade(record: SearchRecord, number: int | None, truth: dict) -> dict | None:
     """The grade of finished step `number` of a search (space.truth.grade_step), None when it has no such step."""
-    for s, before in step_cells(state):
-        if s["step"] == number:
+    for s, before in step_cells(record):
+        if s.step == number:
             return {**grade_step(s, before, truth), "before": before}
     return None
 

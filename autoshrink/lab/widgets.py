@@ -355,8 +355,13 @@ class SearchLab:
 
     @property
     def state(self) -> dict | None:
-        """The search record on show (None before the first step of a new search)."""
+        """The search record on show, in its plain layout (None before the first step of a new search)."""
         return self.runner.state
+
+    @property
+    def record(self) -> SearchRecord | None:
+        """The search record on show, typed (None before the first step of a new search)."""
+        return self.runner.record
 
     @property
     def error(self) -> BaseException | None:
@@ -394,7 +399,7 @@ class SearchLab:
         the DAG's hover. When the table cannot grade it (no search yet, another space or other proxy
         settings, e.g. a branch that changed --epochs) the panel says why in one line: False."""
         try:
-            self.truth = load_truth(table, self.state)
+            self.truth = load_truth(table, self.record)
         except ConfigError as e:
             self.truth = None
             self.message.value = views.error_line(f"not graded: {e}")
@@ -413,7 +418,7 @@ class SearchLab:
             if v.cell is None:
                 return
             done = v.step.step if v.step is not None and v.step.done else None
-            grade = step_grade(self.state, done, self.truth) if self.truth and record else None
+            grade = step_grade(record, done, self.truth) if self.truth and record else None
             states = truth_states(v.states, grade)
             if self._dag_nodes != v.cell.nodes:
                 self.dag.show(plot.dag_figure(v.cell, states, title=_dag_title(v)))

@@ -5,7 +5,7 @@
   box per group, the discovered cell's mean as a line, its rank and p-value in the title.
 - `tau_figure(tau)`: proxy test perplexity against final-training test perplexity of each cell,
   with Kendall's tau (quality.report.proxy_final_tau).
-- `pareto_figure(state)`: perplexity against flops of every candidate a search tried (search.json),
+- `pareto_figure(record)`: perplexity against flops of every candidate a search tried (its typed record),
   coloured by step, with the Pareto front (no other candidate both cheaper and better).
 - `final_figure()` / `update_final(fig, history)`: train and valid perplexity per epoch of a final
   training, the ASGD phase shaded.
@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from ..core import formats
 from ..core.cell import Cell
 from ..core.formats import recipe
+from ..core.record import SearchRecord
 from ..core.stats import perplexity
 from .figures import cells_figure
 
@@ -104,29 +105,27 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
     return front
 
 
-def search_points(state: dict) -> list[dict]:
+def search_points(record: SearchRecord) -> list[dict]:
     """Every candidate the search trained (not diverged): step, edge removed, flops, ppl; and the final cell."""
-    pts = [{"step": s["step"], "edge": c["edge"], "flops": c["flops"], "ppl": c["ppl"]}
-           for s in state.get("steps", []) for c in s.get("candidates", []) if c.get("ppl") is not None]
-    final = state.get("final") or {}
-    if final.get("ppl") is not None:
-        pts.append({"step": "final", "edge": None, "flops": final["flops"], "ppl": final["ppl"]})
+    pts = [{"step": s.step, "edge": c.edge, "flops": c.flops, "ppl": c.ppl}
+           for s in record.steps for c in s.candidates if c.ppl is not None]
+    if record.final is not None and record.final.ppl is not None:
+        pts.append({"step": "final", "edge": None, "flops": record.final.flops, "ppl": record.final.ppl})
     return pts
 
 
-def discovered_point(state: dict) -> dict | None:
+def discovered_point(record: SearchRecord) -> dict | None:
     """The discovered cell's point: the best step's chosen candidate (its removed edge), None before one."""
-    best = state.get("best")
-    steps = {s["step"]: s for s in state.get("steps", [])}
-    if not best or best["step"] not in steps:
-        return None
-    step = steps[best["step"]]
-    chosen = [c for c in step["candidates"] if c["edge"] in (step.get("removed") or [])]
-    return {"step": best["step"], "flops": chosen[0]["flops"], "ppl": chosen[0]["ppl"]} if chosen else None
+    best = record.best
+    step = record.step_record(best.step) if best else None
+    chosen = [c for c in (step.candidates if step else []) if c.edge in (step.removed or [])]
+    return {"step": best.step, "flops": chosen[0].flops, "ppl": chosen[0].ppl} if chosen else None
 
 
-def pareto_figure(state: dict) -> go.Figure:
-    pts = search_points(state)
+def pareto_figure(record: SearchRecord) -> go.Figure:
+    """Perplexity against flops of every candidate the search (its typed record) tried, the Pareto
+    front and the discovered cell."""
+    pts = search_points(record)
     tried = [p for p in pts if p["step"] != "final"]
     fig = go.Figure()
     fig.add_trace(go.Scatter(
@@ -135,12 +134,12 @@ def pareto_figure(state: dict) -> go.Figure:
         hovertemplate="%{text}<br>flops %{x:,}<br>ppl %{y:.1f}<extra></extra>",
         marker=dict(size=9, color=[p["step"] for p in tried], colorscale="Viridis", opacity=0.8,
                     colorbar=dict(title=dict(text="step"), thickness=12, tick0=0,
-                                  dtick=max(1, math.ceil(len(state.get("steps", [])) / 10))))))
+                                  dtick=max(1, math.ceil(len(record.steps) / 10))))))
     front = pareto_front([(p["flops"], p["ppl"]) for p in pts])
     fig.add_trace(go.Scatter(name="Pareto front", mode="lines+markers", x=[f for f, _ in front],
                              y=[p for _, p in front], line=dict(color="#d62728", shape="hv", width=2),
                              marker=dict(size=5, color="#d62728")))
-    best = discovered_point(state)
+    best = discovered_point(record)
     if best:
         fig.add_trace(go.Scatter(name=f"discovered cell (after step {best['step']})", mode="markers",
                                  x=[best["flops"]], y=[best["ppl"]],
@@ -149,7 +148,7 @@ def pareto_figure(state: dict) -> go.Figure:
     fig.update_layout(title=dict(text=f"Every candidate of the search ({len(tried)}): perplexity against flops",
                                  x=0.02, font=dict(size=14)),
                       xaxis_title="flops (live edges x nhid²)",
-                      yaxis_title=f"proxy perplexity (valid; {recipe(state['config'])})",
+                      yaxis_title=f"proxy perplexity (valid; {recipe(record.config)})",
                       width=820, height=460, plot_bgcolor="white", legend=dict(x=0.99, xanchor="right", y=0.99),
                       margin=dict(l=60, r=20, t=60, b=50))
     fig.update_xaxes(gridcolor="#e5e5e5")

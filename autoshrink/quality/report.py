@@ -50,7 +50,7 @@ from ..core.config import SearchConfig
 from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import JobDone, JobStarted, ignore
-from ..core.record import load_cell, read_state
+from ..core.record import SearchRecord, load_cell, read_state
 from ..core.runtime import SALT_POOL, SALT_RANDOM, SALT_SAME_OPS, SALT_WEIGHTS, derive_seed, resolve_device
 from ..core.stats import cell_pvalue, kendall_tau, mean_sd, perplexity, smallest_pvalue
 from ..final.config import FinalConfig
@@ -253,7 +253,7 @@ class QualityReport:
                "budget_given": self.budget_given, "search_budget": search_budget(self.state)}
         if self.table is not None:
             from ..space.truth import search_truth
-            out["truth"] = search_truth(self.state, self.table, self.cell)
+            out["truth"] = search_truth(SearchRecord.from_dict(self.state), self.table, self.cell)
         return out
 
 

@@ -3,7 +3,7 @@ seeds), where a cell stands in the space, and a search's steps graded against it
 
     truth = cell_truth(table, cfg)            # key -> {"score", "score_sd", "ppl", "test_ppl", "edges", ...}
     standing(truth, key(cell))                # rank and percentile by score and by test ppl, all and same size
-    search_truth(search.state, table)         # where the discovered cell stands, every step graded
+    search_truth(search.record, table)        # where the discovered cell stands, every step graded
 
 A cell's true score is the mean over table seeds of its score (search.score with `cfg`'s
 coefficients: target_ppl, ppl_weight, cost_weight); a seed on which it diverged scores -inf, so
@@ -19,6 +19,7 @@ import statistics
 
 from ..core.cell import Cell
 from ..core.config import SearchConfig
+from ..core.record import SearchRecord, Step
 from ..core.rules import cfg_score
 from .cells import key
 from .table import SpaceTable
@@ -90,40 +91,41 @@ def standing(truth: dict, k: str) -> dict:
             "all": _place(truth, k, list(truth)), "same_edges": _place(truth, k, same)}
 
 
-def step_cells(state: dict) -> list[tuple[dict, Cell]]:
+def step_cells(record: SearchRecord) -> list[tuple[Step, Cell]]:
     """Each finished step of a search record with the cell it started from."""
-    steps = [s for s in state["steps"] if s.get("done")]
-    before = [state["initial"]] + [s["cell"] for s in steps[:-1]]
+    steps = record.done_steps()
+    before = [record.initial] + [s.cell for s in steps[:-1]]
     return [(s, Cell.from_dict(b)) for s, b in zip(steps, before)]
 
 
-def grade_step(step: dict, before: Cell, truth: dict) -> dict:
+def grade_step(step: Step, before: Cell, truth: dict) -> dict:
     """The removed edge's true rank among the step's candidates (1: it was truly the best to
     remove) and its regret: the best candidate's true score minus the removed one's."""
-    true = {tuple(c["edge"]): truth[key(before.remove(tuple(c["edge"]))[0])]["score"] for c in step["candidates"]}
-    removed = tuple(step["removed"][0]) if step.get("removed") else None
+    true = {tuple(c.edge): truth[key(before.remove(tuple(c.edge))[0])]["score"] for c in step.candidates}
+    removed = tuple(step.removed[0]) if step.removed else None
     if removed is None or removed not in true:
-        return {"step": step["step"], "removed": None, "rank": None, "of": len(true), "regret": None}
+        return {"step": step.step, "removed": None, "rank": None, "of": len(true), "regret": None}
     best = max(true.values())
-    return {"step": step["step"], "removed": list(removed), "rank": rank(true[removed], true.values()),
+    return {"step": step.step, "removed": list(removed), "rank": rank(true[removed], true.values()),
             "of": len(true), "regret": best - true[removed] if math.isfinite(best) else None,
             "best_edge": list(max(true, key=true.get)), "true_scores": {f"{i}-{j}": v for (i, j), v in true.items()}}
 
 
-def search_truth(state: dict, table: SpaceTable, cell: Cell | None = None, cfg: SearchConfig | None = None) -> dict:
-    """The truth about a search (record `state`): where `cell` (default: the discovered cell, the
+def search_truth(record: SearchRecord, table: SpaceTable, cell: Cell | None = None,
+                 cfg: SearchConfig | None = None) -> dict:
+    """The truth about a search (its typed record): where `cell` (default: the discovered cell, the
     best step's) stands in the space, every finished step graded, the search's path (the keys of
     the cells it went through) and every cell's truth ("space", for the landscape). Refused in one
     line when the table does not hold the search's space and proxy settings."""
-    cfg = cfg or SearchConfig.from_dict(state["config"])
-    table.check_answers(cfg, Cell.from_dict(state["initial"]).ops)
+    cfg = cfg or SearchConfig.from_dict(record.config)
+    table.check_answers(cfg, Cell.from_dict(record.initial).ops)
     truth = cell_truth(table, cfg)
     if cell is None:
-        cell = Cell.from_dict((state.get("best") or {}).get("cell") or state["cell"])
-    steps = step_cells(state)
+        cell = Cell.from_dict(record.best.cell if record.best else record.cell)
+    steps = step_cells(record)
     return {"cells": len(truth), "seeds": len(table.seeds), "complete": table.complete,
             "discovered": standing(truth, key(cell)),
             "steps": [grade_step(s, before, truth) for s, before in steps],
-            "path": [key(before) for _, before in steps] + [key(Cell.from_dict(s["cell"])) for s, _ in steps[-1:]],
+            "path": [key(before) for _, before in steps] + [key(Cell.from_dict(s.cell)) for s, _ in steps[-1:]],
             "space": [{"key": k, **{n: t[n] for n in ("edges", "score", "score_sd", "ppl", "test_ppl")}}
                       for k, t in truth.items()]}

@@ -1,45 +1,21 @@
-"""The search record: what `<save>/search.json` holds, typed, read, checked, written and queried.
+"""The search record's schema: what `<save>/search.json` holds, as typed dataclasses that read and
+write its plain-dict layout (docs/guide/record-format.md), and the rule a step ranks candidates by.
 
-    state = read_state("search-run")            # the plain dict, checked (raises ConfigError)
-    rec = SearchRecord.from_dict(state)          # typed: rec.steps[0].candidates[0].ppl, rec.best.step
-    cell = cell_of(state, "best")                # "best", "final" or "step:N" (see parse_which)
-    cell = load_cell("search-run")               # the same from disk; also a cell JSON, a graph pickle, shrinkrnn
-    write_state("search-run", state)             # atomic; every non-finite number becomes null
+    rec = SearchRecord.from_dict(state)     # rec.steps[0].candidates[0].ppl, rec.best_step().cell
+    rec.to_dict()                           # the layout to the key; keys it does not know ride in `extra`
 
-The layout on disk is the plain dict (docs/guide/record-format.md). `Search` holds the typed
-record (`search.record`), changes it and writes `to_dict()`, which gives back the layout to the key
-(keys it does not know ride along in `extra`). The lab's views and the plots read the typed
-record; the plain-layout functions below answer the same queries for code that holds a search.json
-as read (the ground truth, the quality report) by typing it first: one home per query. The best
-cell is the cell left by the step whose chosen candidate scored highest (the first such step on a
-tie): what `graph-best` holds.
-
-One process writes a save folder at a time (`disk.WriterLock` on `<save>/lock`, taken by Search).
-Readers need no lock: search.json is replaced atomically (`disk.write_json_atomic`), so a reader
-sees either the old or the new record.
+The best cell is the cell left by the step whose chosen candidate scored highest (the first such
+step on a tie): what `graph-best` holds.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
-import pickle
-import re
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
-from .cell import REFERENCE_CELLS, Cell
-from .disk import read_json, write_json_atomic
-from .errors import ConfigError
-
-FORMAT = "autoshrink-search/1"
-STRATEGY_FORMAT = "autoshrink-strategy/1"   # strategy.json of a strategy run (strategy_run.StrategyRun)
-STRATEGY_FILE = "strategy.json"
-KEYS = ("format", "config", "initial", "cell", "steps", "best", "final")
-WHICH = "best, final or step:N"
+from ..cell import Cell
+from ..errors import ConfigError
+from .which import parse_which
 
 
 def _split(cls, d: dict) -> tuple[dict, dict]:
@@ -170,8 +146,16 @@ class Step(_Plain):
         return s
 
     def to_dict(self) -> dict:
+        """The layout; an open step writes only what an open step holds (OPEN), and one that holds
+        a result already (a removed edge, a cell, ...) is a mistake, raised, not dropped."""
         d = super().to_dict()
-        return d if self.done else {k: v for k, v in d.items() if k in self.OPEN or k in self.extra}
+        if self.done:
+            return d
+        closed = [k for k, v in d.items() if k not in self.OPEN and k not in self.extra and v is not None]
+        if closed:
+            raise ValueError(f"step {self.step} is open (done False) but holds {', '.join(closed)}; "
+                             "set done=True when it has a result")
+        return {k: v for k, v in d.items() if k in self.OPEN or k in self.extra}
 
 
 @dataclass(kw_only=True)
@@ -214,6 +198,8 @@ class SearchRecord(_Plain):
 
     @classmethod
     def read(cls, save) -> "SearchRecord":
+        """The record in `save` (files.read_state: checked, migrated), typed."""
+        from .files import read_state
         return cls.from_dict(read_state(save))
 
     @property
@@ -279,160 +265,3 @@ def decision_key(ended: str | None, score, mean_score=None) -> tuple:
     retested (--retest), else its score; a diverged one (score None) last."""
     s = score if mean_score is None else mean_score
     return ended != "halved", -math.inf if s is None else s
-
-
-# --- the same queries on the plain layout (what search.json holds), each answered by the typed record
-def typed(state: dict) -> SearchRecord:
-    """A plain record typed for a query; the keys a query needs not (format, config, cells) may be missing."""
-    return SearchRecord.from_dict({"format": FORMAT, "config": {}, "initial": {}, "cell": {}, "steps": [], **state})
-
-
-def done_steps(state: dict) -> list[dict]:
-    return [s for s in state["steps"] if s.get("done")]
-
-
-def best_of(state: dict) -> dict | None:
-    """{"step", "score", "cell"} of SearchRecord.best_step, None while there is none."""
-    best = typed(state).best_step()
-    return best.to_dict() if best else None
-
-
-def best_ppl(state: dict) -> float | None:
-    """SearchRecord.best_ppl of a plain record."""
-    return typed(state).best_ppl()
-
-
-def parse_which(which) -> str | int:
-    """"best", "final", or the step number N of "step:N" (also "step N", "stepN", or an int)."""
-    if isinstance(which, int) and not isinstance(which, bool):
-        return which
-    text = str(which).strip().lower()
-    if text in ("best", "final"):
-        return text
-    m = re.fullmatch(r"step[: ]?(\d+)", text)
-    if not m:
-        raise ConfigError(f"--which {which!r} is not a cell of a search; use {WHICH}")
-    return int(m.group(1))
-
-
-def which_name(which) -> str:
-    """The file-name form: "best", "final", "step3"."""
-    w = parse_which(which)
-    return f"step{w}" if isinstance(w, int) else w
-
-
-def cell_of(state: dict, which="best") -> Cell:
-    """SearchRecord.cell_of of a plain record: the best step's cell, the final cell, or step N's cell."""
-    return typed(state).cell_of(which)
-
-
-# --- reading and writing
-def load_cell(path, which="best") -> Cell:
-    """A cell from a JSON cell file, a seed graph pickle, or a search's save folder or search.json:
-    there its best cell, or `which` ("final", "step:N"; see record.cell_of). The names shrinkrnn and
-    darts (where no such file exists) give the published cells."""
-    if str(path).lower() in REFERENCE_CELLS and not Path(path).exists():
-        return REFERENCE_CELLS[str(path).lower()]
-    path = Path(path)
-    if path.is_dir():
-        holds_run = (path / STRATEGY_FILE).is_file() and not (path / "search.json").is_file()
-        path = path / (STRATEGY_FILE if holds_run else "search.json")
-    if not path.is_file():
-        raise ConfigError(f"cell file {path} not found; give a cell JSON, a search.json or a save folder")
-    raw = path.read_bytes()
-    if raw[:1] == b"\x80":
-        return _from_graph_pickle(path, raw)
-    try:
-        d = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path} is not valid JSON ({e.__class__.__name__}); give a cell JSON file") from None
-    if is_search_record(d):
-        return cell_of(d, which)
-    if isinstance(d, dict) and d.get("format") == STRATEGY_FORMAT:
-        return strategy_pick(d, path, which)
-    if isinstance(d, dict) and "cell" in d and "mask" not in d:
-        d = d["cell"]
-    try:
-        return Cell.from_dict(d)
-    except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
-    except (TypeError, ValueError):
-        raise ConfigError(f'{path}: "mask" must be N x N numbers 0/1 and "ops" N op names') from None
-
-
-def _from_graph_pickle(path: Path, raw: bytes) -> Cell:
-    try:
-        g = pickle.loads(raw)  # the seed's format; only load pickles you made yourself
-        return Cell(np.asarray(g.mask).tolist(), list(g.ops_def), getattr(g, "outputs", None))
-    except ConfigError:
-        raise
-    except Exception as e:
-        raise ConfigError(f"{path} is not a readable graph pickle ({e.__class__.__name__})") from None
-
-
-def record_path(save) -> Path:
-    p = Path(save)
-    return p / "search.json" if p.is_dir() or p.suffix != ".json" else p
-
-
-def strategy_pick(d: dict, path, which="best") -> Cell:
-    """The pick of a strategy run's record (strategy.json): its best cell, the only one it names."""
-    if which != "best":
-        raise ConfigError(f"{path} is a strategy run: it names one cell, its pick; drop --which {which}")
-    if not d.get("pick_cell"):
-        raise ConfigError(f"{path} has no pick yet (no training finished); continue it with `autoshrink search "
-                          "--resume`")
-    return Cell.from_dict(d["pick_cell"])
-
-
-def is_search_record(d) -> bool:
-    return isinstance(d, dict) and "steps" in d and "config" in d
-
-
-def read_state(save) -> dict:
-    """The search record in `save`/search.json (or the file `save`), checked enough to resume from;
-    its paths (data, emb_path, save) made usable from here (paths_from_record)."""
-    path = record_path(save)
-    if not path.is_file():
-        raise ConfigError(f"no search to resume at {path}; give the --save folder of an earlier search")
-    state = read_json(path, "restore it or start a new search with another --save")
-    if not isinstance(state, dict) or state.get("format") != FORMAT or any(k not in state for k in KEYS):
-        raise ConfigError(f"{path} is not an autoshrink search record ({FORMAT}); give a search's --save folder")
-    Cell.from_dict(state["cell"])
-    config = paths_from_record(state["config"], path.parent)
-    config.setdefault("seed_rule", "candidate")     # records from before the seed rule was a setting
-    return {**state, "config": config}
-
-
-# --- paths a record holds: written relative to the record's folder, read back relative to here
-PATHS = ("data", "emb_path", "save")
-
-
-def paths_to_record(config: dict, folder) -> dict:
-    """`config` with its relative paths (given relative to the working folder) made relative to
-    `folder`, where the record is written; absolute paths stay as they are."""
-    out = dict(config)
-    for key in PATHS:
-        value = out.get(key)
-        if isinstance(value, str) and value and not os.path.isabs(value):
-            out[key] = os.path.relpath(os.path.abspath(value), os.path.abspath(folder))
-    return out
-
-
-def paths_from_record(config: dict, folder) -> dict:
-    """The inverse of paths_to_record: each relative path taken relative to `folder` (the record's),
-    given back relative to the working folder. A path that exists as written but not relative to
-    the record (a record written before paths were relative to it) is kept."""
-    out = dict(config)
-    for key in PATHS:
-        value = out.get(key)
-        if isinstance(value, str) and value and not os.path.isabs(value):
-            here = os.path.normpath(os.path.join(folder, value))
-            out[key] = value if os.path.exists(value) and not os.path.exists(here) else here
-    return out
-
-
-def write_state(save, state: dict) -> None:
-    """Write the search record; its paths relative to its own folder (paths_to_record)."""
-    path = record_path(save)
-    write_json_atomic(path, {**state, "config": paths_to_record(state["config"], path.parent)})
