@@ -296,7 +296,7 @@ def cmd_quality(args) -> int:
     from .quality.page import write_figures
     from .quality.report import QualityReport, final_results, proxy_final_tau
     overrides = {k: v for k, v in vars(args).items() if k in QUALITY_FLAGS}
-    report = QualityReport(args.search, n_random=args.random, seeds=args.seeds, which=args.which,
+    report = QualityReport(args.search, n_random=args.random, trainings=args.trainings, which=args.which,
                            lstm=not args.no_lstm, random_search=args.random_search, table=args.table, **overrides)
 
     trained = []
@@ -462,7 +462,9 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--search", required=True, help="a search's save folder")
     q.add_argument("--random", type=int, default=8,
                    help="random cells with the discovered cell's edge count (default: 8)")
-    q.add_argument("--seeds", type=int, default=3, help="trainings of each cell and baseline (default: 3)")
+    q.add_argument("--trainings", "--seeds", dest="trainings", type=int, default=3,
+                   help="trainings of each cell and baseline, each under its own weight seed (--seeds: the "
+                        "name before; --seeds means table seeds elsewhere) (default: 3)")
     q.add_argument("--which", default="best", help=WHICH_HELP)
     q.add_argument("--no_lstm", action="store_true", help="leave out the LSTM baseline")
     q.add_argument("--random_search", type=int, default=None, metavar="N",
@@ -487,16 +489,17 @@ WHICH_HELP = ("which cell of a search's save folder: best (the step whose chosen
 
 
 def _train_parser(sub) -> None:
-    from .final.config import FINAL_PRESETS, FinalConfig
+    from .final.config import FINAL_PRESETS, RENAMED, FinalConfig
     t = sub.add_parser("train", help="final training of a cell (or --baseline lstm) with the published recipe",
-                       description="Defaults shown are the paper preset's; --preset sets the others, flags override. "
-                                   "To end a run early and test its best weights: --resume --epochs <epochs done>.")
+                       description="Defaults shown are the published preset's; --preset sets the others, flags "
+                                   "override. To end a run early and test its best weights: --resume --epochs "
+                                   "<epochs done>.")
     t.add_argument("--cell", default=None, help="cell JSON, graph pickle, a search's save folder, shrinkrnn or darts")
     t.add_argument("--which", default="best", help=WHICH_HELP)
     t.add_argument("--baseline", default=None, choices=("lstm",), help="train torch's one-layer LSTM instead of a cell")
-    t.add_argument("--preset", default="small", choices=tuple(FINAL_PRESETS),
-                   help="paper (published, GPU), small (proxy, 2 to 5 minutes a model on a 2-core CPU), "
-                        "tiny (tests) (default: small)")
+    t.add_argument("--preset", default="small", choices=(*FINAL_PRESETS, *RENAMED), metavar="{published,small,test}",
+                   help="published (the published recipe, GPU), small (proxy, 2 to 5 minutes a model on a 2-core "
+                        "CPU), test (seconds; paper and tiny are their earlier names) (default: small)")
     t.add_argument("--out", "--save", dest="out", required=True, help="run folder: run.json, checkpoint.pt, best.pt")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     _add_config_flags(t, cls=FinalConfig)

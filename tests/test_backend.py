@@ -223,7 +223,7 @@ def test_compared_cells_and_proxy_on_ray_equal_local(tiny_data, tmp_path, ray_cl
 
 
 def train_args(tiny_data, out, *more) -> list[str]:
-    return ["train", "--cell", "darts", "--preset", "tiny", "--data", str(tiny_data), "--device", "cpu",
+    return ["train", "--cell", "darts", "--preset", "test", "--data", str(tiny_data), "--device", "cpu",
             "--epochs", "3", "--out", str(out), *more]
 
 

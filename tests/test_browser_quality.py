@@ -30,7 +30,7 @@ def lab(tmp_path, tiny_data, browser_ok):  # noqa: F811
     Search(SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), save=str(root / "runs" / "search"),
                         **TINY)).run()
     torch.set_num_threads(n)
-    bu.set_parameters(root / NOTEBOOK, dict(n_random=2, seeds=1, random_search=2))
+    bu.set_parameters(root / NOTEBOOK, dict(n_random=2, trainings=1, random_search=2))
     env = {"AUTOSHRINK_DATA": str(tiny_data), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     with bu.JupyterLab(root, env=env, log_path=tmp_path / "jupyter.log") as server:
         yield server
@@ -45,7 +45,8 @@ def test_quality_notebook_in_browser(lab, tmp_path):
         page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
         graphs = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(
             gd => ({names: gd.data.map(t => t.name), title: (gd.layout.title || {}).text || ''}))""")
-        assert [n.split(" (")[0] for n in graphs[0]["names"]] == ["discovered", "same ops", "random", "random search",
-                                                                  "ShrinkRNN", "DARTS", "LSTM"]
+        assert [n.split(" (")[0] for n in graphs[0]["names"]] == ["discovered", "same ops", "random",
+                                                                  "size-matched random search", "ShrinkRNN", "DARTS",
+                                                                  "LSTM"]
         assert "rank" in graphs[0]["title"]
         assert graphs[1]["names"][:2] == ["candidates", "Pareto front"]

@@ -33,7 +33,7 @@ def lab(tmp_path, tiny_data, browser_ok):
     shutil.copytree(ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     bu.set_parameters(root / SEARCH, TINY)
-    bu.set_parameters(root / FINAL, dict(preset="tiny", device="cpu"))
+    bu.set_parameters(root / FINAL, dict(preset="test", device="cpu"))
     env = {"AUTOSHRINK_DATA": str(tiny_data), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     with bu.JupyterLab(root, env=env, log_path=tmp_path / "jupyter.log") as server:
         yield server

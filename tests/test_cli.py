@@ -279,7 +279,7 @@ def test_a_cached_quality_report_and_export_read_without_torch(tmp_path, tiny_da
     write_state(save, records.best_first(tiny_data, save))
     code = ("import sys; from autoshrink.quality.report import QualityReport; "
             "from autoshrink.export import export_from; "
-            "r = QualityReport(sys.argv[1], n_random=2, seeds=1, lstm=False, random_search=0); "
+            "r = QualityReport(sys.argv[1], n_random=2, trainings=1, lstm=False, random_search=0); "
             "export_from(sys.argv[1], sys.argv[2]); print(len(r.missing()), 'torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code, str(save), str(tmp_path / "x")], capture_output=True, text=True,
                        timeout=120)

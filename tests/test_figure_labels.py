@@ -57,7 +57,7 @@ def test_quality_figure_label_clear_of_the_boxes():
     records_ = [{"group": g, "name": g, "seed": s, "ppl": 600.0 + 10 * k + s, "test_ppl": 590.0 + 10 * k + s}
                 for k, g in enumerate(groups) for s in range(2)]
     fig = quality_figure({"records": records_, "summary": summarize(records_), "config": {"epochs": 3, "emsize": 16},
-                          "seeds": 2})
+                          "trainings": 2})
     [label] = fig.layout.annotations
     assert label.x == 1 and label.xanchor == "left" and "discovered" in label.text   # in the right margin
     assert fig.layout.xaxis.range[0] < -0.5 and "proxy, 3 epochs, emsize 16" in fig.layout.yaxis.title.text
@@ -82,7 +82,7 @@ def test_final_training_takes_the_discovered_cell_by_default(tmp_path):
 
 
 def test_final_epoch_axis_ticks_whole_epochs(tmp_path):
-    lab = FinalLab(tmp_path / "run", SHRINK_RNN, preset="tiny", device="cpu")
+    lab = FinalLab(tmp_path / "run", SHRINK_RNN, preset="test", device="cpu")
     assert (lab.figure.figure.layout.xaxis.tick0, lab.figure.figure.layout.xaxis.dtick) == (1, 1)
     assert lab.figure.spec["layout"]["xaxis"]["dtick"] == 1
     assert lab.inputs["dropouth"].tooltip == ("hidden dropout (recurrent state entering the cell's matrices) "
@@ -103,7 +103,7 @@ def test_one_seed_shows_no_spread():
     recs = [dict(name="discovered", group="discovered", seed=0, ppl=700.0, test_ppl=686.89),
             dict(name="random 0", group="random", seed=0, ppl=720.0, test_ppl=710.0),
             dict(name="random 1", group="random", seed=0, ppl=730.0, test_ppl=720.0)]
-    report = {"summary": summarize(recs), "config": {"epochs": 1, "emsize": 8}, "seeds": 1}
+    report = {"summary": summarize(recs), "config": {"epochs": 1, "emsize": 8}, "trainings": 1}
     table = summary_markdown(report)
     assert "| 686.89 (one run) | 700.00 (one run) |" in table and "| 715.00 ± 7.07 |" in table
     assert "± 0.00" not in table + quality_title(report)

@@ -35,7 +35,7 @@ CELL4 = Cell.from_edges([(0, 1), (0, 2), (1, 3), (2, 3)], ("tanh", "sigmoid", "r
 
 
 def tiny(data, **changes):
-    return FinalConfig.preset("tiny", data=str(data), device="cpu", **changes)
+    return FinalConfig.preset("test", data=str(data), device="cpu", **changes)
 
 
 def test_step_lengths_follow_the_recipe():
@@ -48,7 +48,8 @@ def test_step_lengths_follow_the_recipe():
 
 
 def test_presets_and_bad_settings():
-    paper = FinalConfig.preset("paper")
+    paper = FinalConfig.preset("published")
+    assert FinalConfig.preset("paper") == paper and FinalConfig.preset("tiny") == FinalConfig.preset("test")
     assert (paper.emsize, paper.batch_size, paper.dropout, paper.dropouth, paper.dropoutx, paper.dropouti,
             paper.dropoute, paper.wdecay, paper.beta, paper.epochs) == (745, 64, 0.75, 0.25, 0.75, 0.2, 0.1, 8e-7,
                                                                          1e-3, 3000)
@@ -107,7 +108,7 @@ def test_fast_path_loss_is_close_to_the_plain_path(kind, tiny_data):
     x = batchify(corpus.train, 4)[:13]
     gen = lambda: torch.Generator().manual_seed(3)
     plain = LanguageModel(kind, DARTS if kind == "cell" else None, corpus.ntokens, 16, 1, "fp32", False)
-    masks = plain.draw_masks(gen(), 4, FinalConfig.preset("tiny"))
+    masks = plain.draw_masks(gen(), 4, FinalConfig.preset("test"))
     ref, _, _ = plain.loss(x[:-1], x[1:], plain.init_hidden(4), masks)
     ref.backward()
     for precision, fuse, tol in (("fp32", True, 1e-6), ("bf16", True, 2e-2), ("bf16-decoder", False, 2e-2)):
@@ -123,7 +124,7 @@ def test_lstm_hidden_dropout_is_dropconnect_on_its_recurrent_matrix(tiny_data):
     corpus = load_corpus(tiny_data)
     x = batchify(corpus.train, 3)[:6]
     m = LanguageModel("lstm", None, corpus.ntokens, 8, 1)
-    w = m.draw_masks(torch.Generator().manual_seed(0), 3, FinalConfig.preset("tiny", dropouth=0.5))["w"]
+    w = m.draw_masks(torch.Generator().manual_seed(0), 3, FinalConfig.preset("test", dropouth=0.5))["w"]
     assert w.shape == (32, 8) and (w == 0).any() and (w == 2).any()
     out, _, _ = m.hidden(x, m.init_hidden(3), {"w": w})
     ref = copy.deepcopy(m.lstm)                                   # torch's LSTM with the masked matrix
@@ -166,7 +167,7 @@ def _cli(*args):
 def test_cli_kill_9_then_resume_matches_a_straight_run(tmp_path, tiny_data):
     cell = tmp_path / "cell.json"
     cell.write_text(CELL4.to_json())
-    common = ["--data", str(tiny_data), "--preset", "tiny", "--device", "cpu", "--epochs", "4"]
+    common = ["--data", str(tiny_data), "--preset", "test", "--device", "cpu", "--epochs", "4"]
     straight = subprocess.run(_cli("--cell", str(cell), "--out", str(tmp_path / "a"), *common),
                               capture_output=True, text=True, timeout=300, env=ONE_THREAD)
     assert straight.returncode == 0, straight.stderr
@@ -197,7 +198,7 @@ def test_cli_kill_9_then_resume_matches_a_straight_run(tmp_path, tiny_data):
     (["--cell", "nowhere.json"], ["not found"]),
 ])
 def test_cli_bad_train_input_is_one_line(args, words, tmp_path, tiny_data):
-    r = subprocess.run(_cli(*args, "--out", str(tmp_path / "o"), "--data", str(tiny_data), "--preset", "tiny"),
+    r = subprocess.run(_cli(*args, "--out", str(tmp_path / "o"), "--data", str(tiny_data), "--preset", "test"),
                        capture_output=True, text=True, timeout=120, env=ONE_THREAD)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and all(w in r.stderr for w in words), r.stderr

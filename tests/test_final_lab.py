@@ -15,8 +15,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")   # tiny models: thread start
 
 
 def test_panel_follows_the_preset(tmp_path, tiny_data):
-    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu")
-    assert lab.config() == FinalConfig.preset("tiny", data=str(tiny_data), device="cpu")
+    lab = FinalLab(tmp_path / "run", CELL3, preset="test", data=str(tiny_data), device="cpu")
+    assert lab.config() == FinalConfig.preset("test", data=str(tiny_data), device="cpu")
     lab.preset.value = "small"
     assert lab.inputs["emsize"].value == FinalConfig.preset("small").emsize
     assert lab.inputs["data"].value == str(tiny_data)
@@ -27,8 +27,8 @@ def test_panel_follows_the_preset(tmp_path, tiny_data):
 
 def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):
     settings = dict(data=str(tiny_data), device="cpu", epochs=3)
-    straight = FinalRun.create(tmp_path / "straight", FinalConfig.preset("tiny", **settings), CELL3).run()
-    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", **settings)
+    straight = FinalRun.create(tmp_path / "straight", FinalConfig.preset("test", **settings), CELL3).run()
+    lab = FinalLab(tmp_path / "run", CELL3, preset="test", **settings)
     paused = []
     lab._on_event = lambda e: (paused.append(e.epoch), lab.pause()) if isinstance(e, FinalEpoch) else None
     lab.start()
@@ -37,7 +37,7 @@ def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):
     assert "paused" in lab.status.value
     reopened = FinalLab(tmp_path / "run", preset="paper")           # after a kernel restart
     assert len(reopened.history) == 1 and reopened.inputs["emsize"].disabled
-    assert reopened.config().emsize == FinalConfig.preset("tiny").emsize
+    assert reopened.config().emsize == FinalConfig.preset("test").emsize
     result = reopened.run()
     assert result["test_ppl"] == straight["test_ppl"]
     assert len(reopened.figure.figure.data[1].x) == 3 and "finished" in reopened.status.value
@@ -46,7 +46,7 @@ def test_pause_then_reopen_continues_to_the_same_numbers(tmp_path, tiny_data):
 
 
 def test_stop_tests_the_best_weights_so_far(tmp_path, tiny_data):
-    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu", epochs=3)
+    lab = FinalLab(tmp_path / "run", CELL3, preset="test", data=str(tiny_data), device="cpu", epochs=3)
     lab._on_event = lambda e: lab.stop() if isinstance(e, FinalEpoch) else None
     lab.start()
     lab.wait(120)
@@ -59,7 +59,7 @@ def test_stop_tests_the_best_weights_so_far(tmp_path, tiny_data):
 def test_stop_says_it_is_final_and_the_row_counts_the_epochs_trained(tmp_path, tiny_data):
     """Issue 32 item 6: after Stop at epoch 1 of 3 the status read "finished", nothing said Stop is
     final, and the result row said "3 epochs" where run.json records 1."""
-    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu", epochs=3)
+    lab = FinalLab(tmp_path / "run", CELL3, preset="test", data=str(tiny_data), device="cpu", epochs=3)
     assert "final" in lab.buttons["Stop"].tooltip and "continue" in lab.buttons["Pause"].tooltip
     lab._on_event = lambda e: lab.stop() if isinstance(e, FinalEpoch) else None
     lab.start()
@@ -73,7 +73,7 @@ def test_stop_says_it_is_final_and_the_row_counts_the_epochs_trained(tmp_path, t
 
 
 def test_run_during_a_start_is_refused(tmp_path, tiny_data):
-    lab = FinalLab(tmp_path / "run", CELL3, preset="tiny", data=str(tiny_data), device="cpu", epochs=50)
+    lab = FinalLab(tmp_path / "run", CELL3, preset="test", data=str(tiny_data), device="cpu", epochs=50)
     lab.start()
     try:
         with pytest.raises(RuntimeError, match="Start is running"):

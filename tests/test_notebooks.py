@@ -149,7 +149,7 @@ def test_03_quality_draws_every_figure_and_the_summary(kernel, tmp_path, tiny_da
         (final / name / "run.json").write_text(json.dumps({"result": {"test_ppl": test}}))
     table = tmp_path / "table"      # the ground truth of the search's 3-node space, one seed
     build_table(SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), **TINY), table, seeds=1)
-    nb = execute("03_quality.ipynb", dict(search=str(save), n_random=2, seeds=1, which="final", lstm=True,
+    nb = execute("03_quality.ipynb", dict(search=str(save), n_random=2, trainings=1, which="final", lstm=True,
                                           random_search=2, final=str(final), spread=2, epochs=None, emsize=None,
                                           batch_size=None, eval_batch_size=None, bptt=None, device=None, data=None,
                                           table=str(table)),
@@ -175,7 +175,7 @@ def test_03_quality_draws_every_figure_and_the_summary(kernel, tmp_path, tiny_da
 def test_04_final_training_runs_and_reopens(kernel, tmp_path, tiny_data, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / "final"
-    values = dict(cell="shrinkrnn", which="final", baseline=None, preset="tiny", epochs=2, device="cpu", data=None,
+    values = dict(cell="shrinkrnn", which="final", baseline=None, preset="test", epochs=2, device="cpu", data=None,
                   out=str(out), baselines={}, run_to_end=True)
     nb = execute("04_final_training.ipynb", values, kernel)
     assert not [o for o in outputs(nb) if o["output_type"] == "error"]

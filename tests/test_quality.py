@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from autoshrink import SearchConfig
+from autoshrink.core.formats import SIZE_MATCHED
 from autoshrink.core.record import typed
 from autoshrink.plot.quality import pareto_figure, pareto_front, quality_figure
 from autoshrink.quality.report import QualityReport, proxy_final_tau, quality_report, random_cells, summarize
@@ -74,7 +75,7 @@ def test_summary_counts_failures_alike():
 
 def test_summary_p_value_and_random_search_by_hand():
     recs = _runs("discovered", "discovered", (10, 11)) + _runs("random 1", "random", (12, 13))
-    recs += [{"name": "random search", "group": "random search", "seed": 0, "ppl": 9.0, "test_ppl": 9.5}]
+    recs += [{"name": SIZE_MATCHED, "group": SIZE_MATCHED, "seed": 0, "ppl": 9.0, "test_ppl": 9.5}]
     d = summarize(recs)["discovered"]
     assert d["p_value"] == pytest.approx(1 / 2) == d["p_min"]    # over cells: mean 10.5 against one cell's 12.5
     assert d["random_search"] == 9.5 and d["beats_random_search"] is False
@@ -102,13 +103,13 @@ def test_pareto_front_by_hand():
 def test_report_trains_once_then_reads_the_cache(search):
     events = []
     budget = sum(len(s["candidates"]) for s in json.loads((search / "search.json").read_text())["steps"])
-    rep = quality_report(search, n_random=2, seeds=2, on_event=lambda e: events.append(type(e).__name__))
+    rep = quality_report(search, n_random=2, trainings=2, on_event=lambda e: events.append(type(e).__name__))
     # discovered, 2 same-ops cells, 2 random cells, ShrinkRNN, DARTS, LSTM and the random search's winner,
     # two seeds each, and the random search's pool once each
     assert rep["missing"] == 0 and len(rep["records"]) == (1 + 2 + 2 + 1 + 1 + 1 + 1) * 2 + budget
     assert events.count("JobDone") == len(rep["records"]) and rep["budget"] == budget
     groups = {r["group"] for r in rep["records"]}
-    assert groups == {"discovered", "same ops", "random", "random search", "pool", "ShrinkRNN", "DARTS", "LSTM"}
+    assert groups == {"discovered", "same ops", "random", SIZE_MATCHED, "pool", "ShrinkRNN", "DARTS", "LSTM"}
     edges = {r["edges"] for r in rep["records"] if r["group"] in ("discovered", "same ops", "random", "pool")}
     assert len(edges) == 1
     mine = [r for r in rep["records"] if r["group"] == "discovered"][0]["cell"]["ops"]
@@ -117,14 +118,14 @@ def test_report_trains_once_then_reads_the_cache(search):
     pool = [r for r in rep["records"] if r["group"] == "pool"]
     best = min(pool, key=lambda r: r["ppl"])["name"]
     assert rep["winner"] == best
-    assert all(r["cell_name"] == best for r in rep["records"] if r["group"] == "random search")
+    assert all(r["cell_name"] == best for r in rep["records"] if r["group"] == SIZE_MATCHED)
     again = []
-    assert quality_report(search, n_random=2, seeds=2, on_event=again.append) == rep
+    assert quality_report(search, n_random=2, trainings=2, on_event=again.append) == rep
     assert again == []
-    assert len(QualityReport(search, n_random=3, seeds=2).missing()) == 4    # one more cell in both controls
-    assert len(QualityReport(search, n_random=2, seeds=2, epochs=2).missing()) == (2 + 2 + 4) * 2 + budget + 1
+    assert len(QualityReport(search, n_random=3, trainings=2).missing()) == 4    # one more cell in both controls
+    assert len(QualityReport(search, n_random=2, trainings=2, epochs=2).missing()) == (2 + 2 + 4) * 2 + budget + 1
     fig = quality_figure(rep)
-    assert [t.name for t in fig.data] == ["discovered", "same ops (2 cells)", "random (2 cells)", "random search",
+    assert [t.name for t in fig.data] == ["discovered", "same ops (2 cells)", "random (2 cells)", SIZE_MATCHED,
                                           "ShrinkRNN", "DARTS", "LSTM"]
     assert "rank" in fig.layout.title.text and "1 epoch" in fig.layout.title.text
     state = json.loads((search / "search.json").read_text())
@@ -135,9 +136,9 @@ def test_report_trains_once_then_reads_the_cache(search):
 
 
 def test_quality_cli_prints_the_summary(search):
-    quality_report(search, n_random=2, seeds=2)          # cached by the test above: nothing to train
+    quality_report(search, n_random=2, trainings=2)          # cached by the test above: nothing to train
     r = subprocess.run([sys.executable, "-m", "autoshrink", "quality", "--search", str(search), "--random", "2",
-                        "--seeds", "2"], capture_output=True, text=True, timeout=300)
+                        "--trainings", "2"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "trained 0" in r.stdout and (search / "quality.html").is_file()
     summary = json.loads(r.stdout.strip().splitlines()[-1])
@@ -188,8 +189,8 @@ def test_the_controls_never_hold_the_discovered_cell():
 
 def _hand_report(budget_given: bool) -> dict:
     recs = _runs("discovered", "discovered", (10, 11)) + _runs("random 1", "random", (12, 13))
-    recs += [{"name": "random search", "group": "random search", "seed": 0, "ppl": 9.0, "test_ppl": 9.5}]
-    return {"summary": summarize(recs), "config": SearchConfig(**TINY).to_dict(), "seeds": 2, "budget": 4,
+    recs += [{"name": SIZE_MATCHED, "group": SIZE_MATCHED, "seed": 0, "ppl": 9.0, "test_ppl": 9.5}]
+    return {"summary": summarize(recs), "config": SearchConfig(**TINY).to_dict(), "trainings": 2, "budget": 4,
             "winner": "pool 3", "budget_given": budget_given, "search_budget": 59}
 
 
@@ -199,10 +200,10 @@ def test_the_verdict_says_whose_budget_random_search_had_in_one_line():
     from autoshrink.plot.quality import summary_markdown
     text = summary_markdown(_hand_report(budget_given=True))
     assert "search's budget" not in text
-    assert "random search with a budget set by hand (4 cells; the search trained 59, best by" in text
+    assert "size-matched random search with a budget set by hand (4 cells; the search trained 59, best by" in text
     [verdict] = [line for line in text.splitlines() if line.startswith("**Verdict**")]
-    assert "rank 1 of 2 among random cells" in verdict and "does not beat random search at a budget set by hand" \
-        in verdict
+    assert "rank 1 of 2 among random cells" in verdict
+    assert "does not beat size-matched random search at a budget set by hand" in verdict
     assert "at the search's budget (4 cells" in summary_markdown(_hand_report(budget_given=False))
 
 
@@ -214,7 +215,7 @@ def test_an_interrupted_report_is_one_line_and_keeps_what_ended(search):
         if isinstance(event, JobStarted):
             raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt) as caught:
-        quality_report(search, n_random=1, seeds=7, lstm=False, random_search=0, on_event=interrupt)  # not cached
+        quality_report(search, n_random=1, trainings=7, lstm=False, random_search=0, on_event=interrupt)  # not cached
     [line] = caught.value._render_traceback_()           # what IPython shows instead of the traceback
     assert line.startswith("interrupted:") and "quality.json" in line
 

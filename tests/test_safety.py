@@ -181,7 +181,7 @@ def test_a_second_writer_of_a_train_folder_or_a_quality_run_gets_one_line(tiny_d
     save = tmp_path / "s"
     one_step = args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "1", "--keep_fraction", "0.67")
     assert run(one_step).returncode == 0
-    train = [sys.executable, "-m", "autoshrink", "train", "--cell", "shrinkrnn", "--preset", "tiny", "--data",
+    train = [sys.executable, "-m", "autoshrink", "train", "--cell", "shrinkrnn", "--preset", "test", "--data",
              str(tiny_data), "--epochs", "500", "--out", str(tmp_path / "t")]
     quality = [sys.executable, "-m", "autoshrink", "quality", "--search", str(save), "--random", "1", "--seeds", "1",
                "--epochs", "500", "--random_search", "0", "--no_lstm"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 MISSING = "—"
+SIZE_MATCHED = "size-matched random search"   # the quality report's: random cells of the discovered cell's edge count
 
 
 def _number(v, spec: str) -> str:

@@ -25,7 +25,7 @@ from ..core.config import FUSES, PRECISIONS, help_texts
 from ..core.errors import ConfigError
 from ..core.events import FinalDone, FinalEpoch, PhaseSwitched
 from ..core.record import load_cell, record_path
-from ..final.config import FINAL_PRESETS, FinalConfig
+from ..final.config import FINAL_PRESETS, RENAMED, FinalConfig
 from ..final.run import FinalRun
 from ..plot.quality import final_figure, update_final
 from . import views
@@ -116,7 +116,7 @@ class FinalLab:
     # --- widgets
     def _build(self, preset: str, settings: dict) -> None:
         cfg = self.run_obj.cfg if self.run_obj else FinalConfig.preset(preset, **settings)
-        self.preset = W.Dropdown(options=list(FINAL_PRESETS), value=preset, description="preset")
+        self.preset = W.Dropdown(options=list(FINAL_PRESETS), value=RENAMED.get(preset, preset), description="preset")
         self.preset.observe(self._on_preset, names="value")
         hints, helps = typing.get_type_hints(FinalConfig), help_texts(FinalConfig)
         self.inputs = {}

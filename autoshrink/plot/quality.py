@@ -23,7 +23,7 @@ from ..core.record import SearchRecord
 from ..core.stats import perplexity
 from .figures import cells_figure
 
-COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", "random search": "#8c564b",
+COLORS = {"discovered": "#d62728", "same ops": "#bcbd22", "random": "#7f7f7f", formats.SIZE_MATCHED: "#8c564b",
           "ShrinkRNN": "#1f77b4", "DARTS": "#2ca02c", "LSTM": "#9467bd"}
 
 
@@ -45,7 +45,7 @@ def quality_title(report: dict) -> str:
     if j.get("of", 1) > 1:
         text += (f"; rank {j['rank']} of {j['of']} among random cells, p = {formats.pvalue(j['p_value'])} "
                  f"(the least {j['of'] - 1} cells allow: {formats.pvalue(j.get('p_min'))})")
-    return text + f"<br><sup>{recipe(report['config'])}, {report['seeds']} seeds per cell</sup>"
+    return text + f"<br><sup>{recipe(report['config'])}, {report['trainings']} trainings per cell</sup>"
 
 
 def quality_figure(report: dict) -> go.Figure:
@@ -191,7 +191,8 @@ def _better(improvement) -> str:
 def summary_markdown(report: dict) -> str:
     """The report as a Markdown table (one row per group) and the verdict's lines, with its training recipe."""
     s, cfg = report["summary"], report["config"]
-    lines = [f"Training recipe: {recipe(cfg)}, {report['seeds']} seeds per cell; ranks and the p-value on test.", "",
+    lines = [f"Training recipe: {recipe(cfg)}, {report['trainings']} trainings per cell; ranks and the p-value on "
+             "test.", "",
              "| entry | cells | runs (failed) | test ppl, mean ± sd | valid ppl, mean ± sd |",
              "| --- | --- | --- | --- | --- |"]
     for g in s["groups"]:
@@ -209,7 +210,7 @@ def summary_markdown(report: dict) -> str:
                   f"(one-sided permutation p over cells = {formats.pvalue(d['p_value'])}; with {d['of'] - 1} "
                   f"random cells no p can go below {formats.pvalue(d.get('p_min'))})"]
         if "random_search" in d:
-            lines.append(f"- random search {_budget_words(report)}, best by validation: "
+            lines.append(f"- {formats.SIZE_MATCHED} {_budget_words(report)}, best by validation: "
                          f"{report['winner']}): test {formats.ppl(d['random_search'])}; the discovered cell "
                          f"{'beats' if d['beats_random_search'] else 'does not beat'} it")
         lines[1:1] = ["", verdict_line(report)]
@@ -232,7 +233,7 @@ def verdict_line(report: dict) -> str:
              f"(p = {formats.pvalue(d['p_value'])})"]
     if "random_search" in d:
         budget = "a budget set by hand" if report.get("budget_given") else "the search's budget"
-        parts.append(f"{'beats' if d['beats_random_search'] else 'does not beat'} random search at {budget} "
+        parts.append(f"{'beats' if d['beats_random_search'] else 'does not beat'} {formats.SIZE_MATCHED} at {budget} "
                      f"({report['budget']} cells)")
     truth = report.get("truth")
     if truth:

@@ -1,17 +1,20 @@
 """Search quality: is the discovered cell any good, and better than chance? Every entry trains a
-few times (seeds) under the proxy of the search (same data, sizes, epochs, learning rate) and is
-judged on the test text, with validation beside it (the search chose on validation):
+few times (`trainings`, each under its own weight seed) under the proxy of the search (same data,
+sizes, epochs, learning rate) and is judged on the test text, with validation beside it (the
+search chose on validation):
 
 - discovered: the search's cell (best step by default);
 - same ops: random cells with the discovered cell's ops and live-edge count, random edges (the
   control for the edge search alone);
 - random: random cells with its live-edge count, random ops and edges (the whole space);
-- random search: as many random cells (random ops and edges, the same live-edge count) as the
-  search trained candidates, each trained once like a candidate, the best by validation kept and
-  trained with the report's seeds: random search at the search's training budget;
+- size-matched random search (formats.SIZE_MATCHED): as many random cells (random ops and edges,
+  the discovered cell's live-edge count) as the search trained candidates, each trained once like a
+  candidate, the best by validation kept and trained as often as the other entries: random search
+  at the search's training budget, restricted to cells of the discovered cell's size (the
+  strategies' `random` samples the whole space);
 - ShrinkRNN, DARTS (the published cells) and torch's one-layer LSTM.
 
-    report = quality_report("search-run", n_random=8, seeds=3)     # trains what is not cached yet
+    report = quality_report("search-run", n_random=8, trainings=3)     # trains what is not cached yet
     report["summary"]["discovered"]["rank"]                        # 1 = better on test than every random cell
 
 A failed run (diverged) counts the same way for every entry: each cell's mean is over its finished
@@ -19,7 +22,7 @@ runs and its failures are counted beside it; a cell with none finished ranks las
 gives per entry mean ± sd on test and validation, the discovered cell's rank among the random
 cells (test, and validation), its relative improvement over the random cells' mean, a one-sided
 permutation p-value that it beats a random cell (over cells: each cell's mean, never its runs as
-if they were cells), and the random search's winner against it.
+if they were cells), and the size-matched random search's winner against it.
 `proxy_final_tau` says whether the proxy's order of cells predicts their final training's.
 
 Cells train with the search's own proxy trainer (`autoshrink.proxy.train.train_cells`, test split
@@ -57,7 +60,7 @@ from ..final.config import FinalConfig
 
 FORMAT = "autoshrink-quality/1"
 VERSION = 2          # part of the cache key: records of version 2 hold the test perplexity
-GROUPS = ("discovered", "same ops", "random", "random search", "ShrinkRNN", "DARTS", "LSTM")
+GROUPS = ("discovered", "same ops", "random", formats.SIZE_MATCHED, "ShrinkRNN", "DARTS", "LSTM")
 MAX_DRAWS = 1000     # random cells drawn, at most, to find one with the wanted number of live edges
 
 
@@ -105,7 +108,7 @@ def lstm_proxy_config(cfg: SearchConfig, seed: int) -> FinalConfig:
 class QualityReport:
     """The jobs of one report, their cached results and the training of what is missing."""
 
-    def __init__(self, save, n_random: int = 8, seeds: int = 3, which: str = "best", lstm: bool = True,
+    def __init__(self, save, n_random: int = 8, trainings: int = 3, which: str = "best", lstm: bool = True,
                  random_search: int | None = None, table=None, **overrides):
         self.save = Path(save)
         self.state = read_state(self.save)
@@ -116,14 +119,14 @@ class QualityReport:
         self.cfg = SearchConfig.from_dict({**self.state["config"], "save": str(self.save), **overrides}).check()
         self.budget_given = random_search is not None        # set by hand, not the search's
         budget = search_budget(self.state) if random_search is None else random_search
-        if n_random < 0 or seeds < 1 or budget < 0:
-            raise ConfigError(f"--random and --random_search must be 0 or more and --seeds at least 1, "
-                              f"got {n_random}, {budget} and {seeds}")
+        if n_random < 0 or trainings < 1 or budget < 0:
+            raise ConfigError(f"--random and --random_search must be 0 or more and --trainings at least 1, "
+                              f"got {n_random}, {budget} and {trainings}")
         self.cell = load_cell(self.save, which)
         if self.table is not None:
             ops = Cell.from_dict(self.state["initial"]).ops
             self.table.check_answers(SearchConfig.from_dict(self.state["config"]), ops)
-        self.seeds = [derive_seed(self.cfg.seed, SALT_WEIGHTS, r) for r in range(seeds)]
+        self.seeds = [derive_seed(self.cfg.seed, SALT_WEIGHTS, r) for r in range(trainings)]   # weight seeds
         n_edges, nodes = self.cell.prune().n_edges, self.cfg.nodes
         mine = [self.cell.prune()]       # the controls and the pool never hold the discovered cell itself
         self.randoms = random_cells(nodes, n_edges, n_random, self.cfg.seed, exclude=mine)
@@ -244,12 +247,12 @@ class QualityReport:
         """Every finished job's record, the summary and the settings it was trained with."""
         win = self.winner()
         retrained = {f"{win} / seed {s}" for s in self.seeds} if win else set()
-        records = [{**self.runs[k], **({"group": "random search", "name": "random search", "cell_name": name}
+        records = [{**self.runs[k], **({"group": formats.SIZE_MATCHED, "name": formats.SIZE_MATCHED, "cell_name": name}
                                        if k in retrained else {})}
                    for k, name, _ in self.jobs() if self._cached(k, name) is not None]
         out = {"config": self.cfg.to_dict(), "cell": self.cell.to_dict(), "records": records,
                "summary": summarize(records), "missing": len(self.missing()), "n_random": len(self.randoms),
-               "seeds": len(self.seeds), "budget": len(self.pool), "winner": win,
+               "trainings": len(self.seeds), "budget": len(self.pool), "winner": win,
                "budget_given": self.budget_given, "search_budget": search_budget(self.state)}
         if self.table is not None:
             from ..space.truth import search_truth
@@ -318,7 +321,7 @@ def _judge(mine: dict, entries: dict, records: list[dict]) -> dict:
            "random_mean": rand_mean,
            "improvement": (rand_mean - mine["test"]) / rand_mean if rand_mean and mine["test"] is not None else None,
            "p_value": cell_pvalue(mine["test"], [e["test"] for e in rand]), "p_min": smallest_pvalue(len(rand))}
-    win = cells("random search")
+    win = cells(formats.SIZE_MATCHED)
     if win:
         out["random_search"] = win[0]["test"]
         out["beats_random_search"] = (mine["test"] is not None and
@@ -346,14 +349,14 @@ def final_results(folder) -> dict:
     return out
 
 
-def quality_report(save, n_random: int = 8, seeds: int = 3, which: str = "best", lstm: bool = True,
+def quality_report(save, n_random: int = 8, trainings: int = 3, which: str = "best", lstm: bool = True,
                    on_event=None, should_stop=None, random_search: int | None = None, table=None,
                    **overrides) -> dict:
     """Train what the report still needs (nothing when cached) and return it; `overrides` replace
     the search's proxy settings (epochs, emsize, data, device, ...); `random_search` is the random
     search's budget (default: as many cells as the search trained candidates; 0: none); `table`, a
     space table's folder, adds the truth (space.truth.search_truth) as the report's "truth"."""
-    report = QualityReport(save, n_random, seeds, which, lstm, random_search, table, **overrides)
+    report = QualityReport(save, n_random, trainings, which, lstm, random_search, table, **overrides)
     try:
         return report.run(on_event, should_stop)
     except KeyboardInterrupt:
