@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -53,6 +54,26 @@ def free_port() -> int:
 
 
 # --------------------------------------------------------------------------- notebook files
+
+def copy_notebooks(project: Path, root: Path, parameters: dict | None = None) -> Path:
+    """A copy of `project`/notebooks under `root`/notebooks (so a notebook's ../runs lands in
+    `root`/runs), each notebook named in `parameters` ("notebooks/01_search.ipynb": {...}) with
+    those values set (set_parameters). Returns `root`."""
+    shutil.copytree(Path(project) / "notebooks", Path(root) / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for name, values in (parameters or {}).items():
+        set_parameters(Path(root) / name, values)
+    return Path(root)
+
+
+@contextlib.contextmanager
+def lab_on(root: Path, data, log_path, threads: int = 1):
+    """JupyterLab serving `root`; its kernels read the proxy from `data` (AUTOSHRINK_DATA: the
+    notebooks' data = None) and train on `threads` torch threads."""
+    env = {"AUTOSHRINK_DATA": str(data), "OMP_NUM_THREADS": str(threads), "MPLBACKEND": "Agg"}
+    with JupyterLab(root, env=env, log_path=log_path) as server:
+        yield server
+
 
 def set_parameters(nb_path, values: dict) -> None:
     """Rewrite the `parameters`-tagged cell of a notebook: each `name = ...` line whose name is in

@@ -107,15 +107,12 @@ def main(argv=None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="autoshrink-shots-"))
     try:
-        root = tmp / "lab"
-        shutil.copytree(ROOT / "notebooks", root / "notebooks",
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        (root / "data").mkdir()
-        (root / "data" / "penn_proxy").symlink_to(data, target_is_directory=True)
-        bu.set_parameters(root / NOTEBOOK, dict(
+        root = bu.copy_notebooks(ROOT, tmp / "lab", {NOTEBOOK: dict(
             nodes=args.nodes, emsize=args.emsize, epochs=args.epochs, batch_size=args.batch_size,
             eval_batch_size=args.eval_batch_size, bptt=args.bptt,
-            candidates=args.candidates, seed=args.seed, device=args.device, data=None))
+            candidates=args.candidates, seed=args.seed, device=args.device, data=None)})
+        (root / "data").mkdir()
+        (root / "data" / "penn_proxy").symlink_to(data, target_is_directory=True)
         env = {"AUTOSHRINK_DATA": None, "MPLBACKEND": "Agg"}   # the notebook's ../data/penn_proxy
         with bu.JupyterLab(root, env=env) as lab, \
                 bu.browser(tmp / "chromium-profile", viewport=(args.width, args.height)) as ctx:

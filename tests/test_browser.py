@@ -41,18 +41,13 @@ def lab_root(tmp_path, browser_ok):
     folder lands in <tmp>/lab/runs) with tiny parameters."""
     if not (ROOT / NOTEBOOK).is_file():
         pytest.skip(f"{NOTEBOOK} does not exist")
-    root = tmp_path / "lab"
-    shutil.copytree(ROOT / "notebooks", root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    bu.set_parameters(root / NOTEBOOK, TINY)
-    return root
+    return bu.copy_notebooks(ROOT, tmp_path / "lab", {NOTEBOOK: TINY})
 
 
 @pytest.fixture
 def lab(lab_root, tiny_data, tmp_path):
     """JupyterLab on the copy; the kernel inherits AUTOSHRINK_DATA (the notebook's data = None)."""
-    env = {"AUTOSHRINK_DATA": str(tiny_data), "OMP_NUM_THREADS": "2", "MPLBACKEND": "Agg"}
-    with bu.JupyterLab(lab_root, env=env, log_path=tmp_path / "jupyter.log") as server:
+    with bu.lab_on(lab_root, tiny_data, tmp_path / "jupyter.log", threads=2) as server:
         yield server
 
 

@@ -5,7 +5,6 @@ error (issue 32 item 2: "Error setting state: Cannot set properties of undefined
 from __future__ import annotations
 
 import contextlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def lab(tmp_path, tiny_data, browser_ok):
-    root = tmp_path / "lab"
-    shutil.copytree(ROOT / "notebooks", root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    root = bu.copy_notebooks(ROOT, tmp_path / "lab")
     for name in ("a", "b"):
         write_state(root / "runs" / name, records.best_first(tiny_data, f"../runs/{name}"))
-    env = {"AUTOSHRINK_DATA": str(tiny_data), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    with bu.JupyterLab(root, env=env, log_path=tmp_path / "jupyter.log") as server:
+    with bu.lab_on(root, tiny_data, tmp_path / "jupyter.log") as server:
         yield server
 
 

@@ -3,7 +3,6 @@ Run All Cells on a tiny search, then both figures (groups with the rank in the t
 candidates with their Pareto front) are drawn on the page."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,17 +21,13 @@ TINY = dict(emsize=8, epochs=1, batch_size=16, eval_batch_size=16, bptt=10, seed
 
 @pytest.fixture
 def lab(tmp_path, tiny_data, browser_ok):  # noqa: F811
-    root = tmp_path / "lab"
-    shutil.copytree(ROOT / "notebooks", root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    root = bu.copy_notebooks(ROOT, tmp_path / "lab", {NOTEBOOK: dict(n_random=2, trainings=1, random_search=2)})
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     Search(SearchConfig(nodes=3, keep_fraction=0.34, data=str(tiny_data), save=str(root / "runs" / "search"),
                         **TINY)).run()
     torch.set_num_threads(n)
-    bu.set_parameters(root / NOTEBOOK, dict(n_random=2, trainings=1, random_search=2))
-    env = {"AUTOSHRINK_DATA": str(tiny_data), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    with bu.JupyterLab(root, env=env, log_path=tmp_path / "jupyter.log") as server:
+    with bu.lab_on(root, tiny_data, tmp_path / "jupyter.log") as server:
         yield server
 
 

@@ -10,7 +10,6 @@ busy with Run All (its step trains): Plotly.js must reach the page without a rep
 from __future__ import annotations
 
 import contextlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -29,13 +28,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def lab(tmp_path, tiny_data, browser_ok):
-    root = tmp_path / "lab"
-    shutil.copytree(ROOT / "notebooks", root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    bu.set_parameters(root / SEARCH, TINY)
-    bu.set_parameters(root / FINAL, dict(preset="test", device="cpu"))
-    env = {"AUTOSHRINK_DATA": str(tiny_data), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    with bu.JupyterLab(root, env=env, log_path=tmp_path / "jupyter.log") as server:
+    root = bu.copy_notebooks(ROOT, tmp_path / "lab", {SEARCH: TINY, FINAL: dict(preset="test", device="cpu")})
+    with bu.lab_on(root, tiny_data, tmp_path / "jupyter.log") as server:
         yield server
 
 
