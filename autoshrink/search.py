@@ -40,7 +40,7 @@ from .core.events import (
     ignore,
 )
 from .core.record import FORMAT, Candidate, Final, SearchRecord, Step, read_state
-from .core.rules import candidate_seed, cfg_score, edge_order, initial_cell
+from .core.rules import candidate_seed, cfg_score, drop, initial_cell, tried_edges
 from .core.runtime import resolve_device
 from .decisions import decisions, mean
 from .one_cell import train_cell
@@ -111,7 +111,7 @@ class Search(SearchView):
         steps = self.record.steps
         if self.record.pending is None:
             edges = self.cell.edges
-            order = [list(e) for e in edge_order(self.cfg, len(steps), edges)[: self.cfg.max_steps_to_action]]
+            order = [list(e) for e in tried_edges(self.cfg, len(steps), edges)]
             steps.append(Step(step=len(steps), done=False, edges_before=len(edges), order=order))
             self.save()
         return [tuple(e) for e in self.record.pending.order]
@@ -174,12 +174,7 @@ class Search(SearchView):
         if step is None or len(step.candidates) < len(step.order):
             raise RuntimeError("commit() needs a step whose candidates are all trained; call train_candidates() first")
         ranked = sorted(step.candidates, key=Candidate.decision_key, reverse=True)
-        cell, removed, pruned = self.cell, [], []
-        for c in ranked[: self.cfg.drop_k]:
-            if tuple(c.edge) in cell.edges:
-                cell, dead = cell.remove(tuple(c.edge))
-                removed.append(c.edge)
-                pruned += [list(p) for p in dead]
+        cell, removed, pruned = drop(self.cell, [c.edge for c in ranked], self.cfg.drop_k)
         cands = step.candidates
         ppls = [c.ppl for c in cands if c.ppl is not None]
         step = self.record.steps[-1] = replace(

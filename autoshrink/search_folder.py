@@ -24,6 +24,7 @@ from .core.config import TRAINED_ALIKE, SearchConfig, settings
 from .core.disk import WriterLock
 from .core.errors import ConfigError
 from .core.record import FORMAT, SearchRecord, best_of, done_steps, read_state, record_path, write_state
+from .core.rules import shrunk
 from .proxy.checkpoint import Checkpoint
 
 SPACE = settings("space")                     # settings that define the search space: a branch keeps its parent's
@@ -198,7 +199,7 @@ class SearchView:
 
     @property
     def shrinking_done(self) -> bool:
-        return self.cell.n_edges <= self.cfg.threshold or self.cell.n_edges == 0
+        return shrunk(self.cfg, self.cell.n_edges)
 
     @property
     def finished(self) -> bool:

@@ -12,7 +12,7 @@ from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.events import CandidateDone, CandidateStarted
 from autoshrink.core.record import Candidate, Retest, SearchRecord, decision_key, load_cell, read_state
-from autoshrink.core.rules import candidate_seed, leaders, score
+from autoshrink.core.rules import candidate_seed, drop, edge_order, first_best, leaders, score, shrunk, tried_edges
 from autoshrink.search import Search
 from records import tiny
 
@@ -182,6 +182,22 @@ def test_leaders_by_hand():
     assert decision_key(None, -3.0, -5.0) == (True, -5.0)
     assert decision_key(None, None) == (True, -math.inf)
     assert decision_key("halved", 0.0) < decision_key(None, None)   # halved: never chosen
+
+
+def test_the_removal_stop_and_best_step_rules_by_hand():
+    """4 nodes: removing 0-1 leaves node 1 unreachable, so 1-2 and 1-3 are pruned with it; with
+    --drop_k 2 the second-ranked 1-3 is then gone and skipped, not replaced by the third (0-2)."""
+    full = Cell.full(["tanh"] * 4)
+    cell, removed, pruned = drop(full, [[0, 1], [1, 3], [0, 2]], 2)
+    assert removed == [[0, 1]] and sorted(pruned) == [[1, 2], [1, 3]] and cell.edges == [(0, 2), (0, 3), (2, 3)]
+    cell, removed, _ = drop(full, [[2, 3], [0, 2], [0, 1]], 2)
+    assert removed == [[2, 3], [0, 2]] and cell.n_edges == 4
+    assert first_best([-5.0, None, -3.0, -3.0]) == 2 and first_best([None, None]) is None
+    cfg = SearchConfig(nodes=4, keep_fraction=0.34, max_steps_to_action=2)     # 6 edges: stop at round(2.04) = 2
+    assert [shrunk(cfg, n) for n in (3, 2, 0)] == [False, True, True]
+    edges = full.edges
+    assert tried_edges(cfg, 1, edges) == edge_order(cfg, 1, edges)[:2]
+    assert tried_edges(cfg, 0, edges, order=lambda s, e: list(reversed(e))) == [(2, 3), (1, 3)]
 
 
 def test_paired_seed_rule_gives_every_candidate_of_a_step_one_seed():

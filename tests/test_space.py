@@ -199,18 +199,24 @@ def _done(save) -> int:
 
 
 @pytest.mark.slow
-def test_a_step_sees_the_tables_values_and_the_replay_decides_as_the_search(built, tmp_path):
+def searched(cfg: SearchConfig) -> dict:
+    """The record of a whole trained search (shrinking only), on one thread."""
     from autoshrink.search import Search
-    table, data = built
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with Search(small_cfg(data, tmp_path / "s")) as search:
+        with Search(cfg) as search:
             while not search.shrinking_done:
                 search.step()
-            state = search.state
+            return search.state
     finally:
         torch.set_num_threads(n)
+
+
+@pytest.mark.slow
+def test_a_step_sees_the_tables_values_and_the_replay_decides_as_the_search(built, tmp_path):
+    table, data = built
+    state = searched(small_cfg(data, tmp_path / "s"))
     steps = [s for s in state["steps"] if s["done"]]
     before = [Cell.from_dict(state["initial"])] + [Cell.from_dict(s["cell"]) for s in steps[:-1]]
     for s, cell in zip(steps, before):
@@ -223,6 +229,18 @@ def test_a_step_sees_the_tables_values_and_the_replay_decides_as_the_search(buil
     truth = search_truth(typed(state), table)
     assert [g["step"] for g in truth["steps"]] == [s["step"] for s in steps]
     assert truth["discovered"]["all"]["of"] == 6
+
+
+@pytest.mark.slow
+def test_with_drop_k_2_the_replay_removes_what_the_search_removes(built, tmp_path):
+    """--drop_k 2 at 3 nodes: the second-ranked edge may be pruned by the first removal and is then
+    skipped (core.rules.drop), in the trained search and in its replay alike."""
+    table, data = built
+    state = searched(small_cfg(data, tmp_path / "k2", drop_k=2))
+    steps = [s for s in state["steps"] if s["done"]]
+    r = replay_search(table, SearchConfig.from_dict(state["config"]))
+    assert [[list(e) for e in s["removed"]] for s in r.steps] == [s["removed"] for s in steps]
+    assert r.discovered == key(Cell.from_dict(state["best"]["cell"]))
 
 
 def test_a_held_out_seed_judges_and_no_decision_draws_on_it():

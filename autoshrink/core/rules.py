@@ -1,11 +1,17 @@
 """AutoShrink's rules as plain functions of the settings (docs/algorithm.md): the score, the cell a
-search starts from, a step's edge order and a candidate's weight seed. The search, the space table
-and its replay all decide by these, so each rule has this one home.
+search starts from, when it stops, which edges a step tries, a candidate's weight seed, how a step
+ranks and removes, and which step is best. The trained search (search.Search) and the AutoShrink
+strategy (strategies/autoshrink.py, which replays from tables) both decide by these, so each rule
+has this one home.
 
     cell = initial_cell(cfg)                       # fully connected, ops from --ops or the seed
-    order = edge_order(cfg, step, cell.edges)      # the step's edges in the order they are tried
+    shrunk(cfg, cell.n_edges)                      # True once --keep_fraction of the edges is left
+    edges = tried_edges(cfg, step, cell.edges)     # the first --max_steps_to_action of the step's order
     seed = candidate_seed(cfg, step, edge)         # the weights a candidate starts from
     close = leaders(candidates, cfg.retest_margin) # a close step's leaders (--retest retrains them)
+    key = decision_key(ended, score, mean_score)   # what a step ranks candidates by (higher first)
+    cell, removed, pruned = drop(cell, ranked_edges, cfg.drop_k)   # the step's removals, pruned
+    k = first_best(best_scores)                    # the best step: the first with the highest score
     s = cfg_score(cfg, ppl, flops)                 # higher is better; -inf when diverged
 """
 from __future__ import annotations
@@ -49,6 +55,47 @@ def edge_order(cfg: SearchConfig, step: int, edges: list) -> list:
     step tries the first --max_steps_to_action."""
     rng = np.random.default_rng(derive_seed(cfg.seed, step, SALT_ORDER))
     return [edges[i] for i in rng.permutation(len(edges))]
+
+
+def shrunk(cfg: SearchConfig, n_edges: int) -> bool:
+    """The search stops once round(full edges x --keep_fraction) edges or fewer are left (or none)."""
+    return n_edges <= cfg.threshold or n_edges == 0
+
+
+def tried_edges(cfg: SearchConfig, step: int, edges: list, order=None) -> list:
+    """The edges step `step` tries removing: the first --max_steps_to_action of its edge order
+    (edge_order, or `order(step, edges)`, a replay's draw)."""
+    ordered = edge_order(cfg, step, edges) if order is None else order(step, edges)
+    return ordered[: cfg.max_steps_to_action]
+
+
+def decision_key(ended: str | None, score, mean_score=None) -> tuple:
+    """What a step ranks a candidate by: not halved first, then its mean score over seeds when
+    retested (--retest), else its score; a diverged one (score None or -inf) last."""
+    s = score if mean_score is None else mean_score
+    return ended != "halved", -math.inf if s is None else s
+
+
+def drop(cell: Cell, ranked_edges: list, drop_k: int) -> tuple[Cell, list, list]:
+    """Remove the first `drop_k` of `ranked_edges` (best first) for good, each pruning what it leaves
+    unreachable; an edge an earlier removal already pruned is skipped, not replaced. Returns the
+    cell left, the edges removed and the edges pruned."""
+    removed, pruned = [], []
+    for edge in ranked_edges[:drop_k]:
+        if tuple(edge) in cell.edges:
+            cell, dead = cell.remove(tuple(edge))
+            removed.append(list(edge))
+            pruned += [list(p) for p in dead]
+    return cell, removed, pruned
+
+
+def first_best(scores: list) -> int | None:
+    """The index of the highest of `scores` (None ones skipped), the first on a tie; None if none."""
+    best = None
+    for k, s in enumerate(scores):
+        if s is not None and (best is None or s > scores[best]):
+            best = k
+    return best
 
 
 def candidate_seed(cfg: SearchConfig, step: int, edge) -> int:

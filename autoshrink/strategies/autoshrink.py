@@ -18,7 +18,8 @@ import numpy as np
 
 from ..core.config import SearchConfig
 from ..core.errors import ConfigError
-from ..core.rules import edge_order, leaders
+from ..core.rules import decision_key, drop, edge_order, first_best, leaders, shrunk, tried_edges
+from ..space.cells import key
 from .base import Ask, Space, Strategy, Told
 
 
@@ -103,8 +104,7 @@ class AutoShrink(Strategy):
         self.open = None
 
     def shrunk(self) -> bool:
-        n = len(self.space.edge_set(self.cell))
-        return n <= self.cfg.threshold or n == 0
+        return shrunk(self.cfg, len(self.space.edge_set(self.cell)))
 
     def propose(self) -> list[Ask]:
         if self.open is None and not self.shrunk():
@@ -114,7 +114,7 @@ class AutoShrink(Strategy):
 
     def start(self) -> None:
         t = len(self.steps)
-        edges = self.draw.order(t, self.space.cell(self.cell).edges)[: self.cfg.max_steps_to_action]
+        edges = tried_edges(self.cfg, t, self.space.cell(self.cell).edges, order=self.draw.order)
         cands = [{"edge": e, "key": self.space.after(self.cell, e), "seeds": [k]}
                  for e, k in zip(edges, self.draw.seeds(t, len(edges)))]
         self.open = {"step": t, "candidates": cands, "retested": not self.cfg.retest}
@@ -148,17 +148,13 @@ class AutoShrink(Strategy):
     def commit(self) -> None:
         """Remove the --drop_k best candidates' edges for good; record the step."""
         step, self.open = self.open, None
-        ranked = sorted(step["candidates"], key=lambda c: c["decision"], reverse=True)
-        removed = []
-        for c in ranked[: self.cfg.drop_k]:
-            if c["edge"] in self.space.edge_set(self.cell):
-                self.cell = self.space.after(self.cell, c["edge"])
-                removed.append(c["edge"])
-        self.steps.append({"step": step["step"], "candidates": step["candidates"], "removed": removed,
-                           "best_score": ranked[0]["score"], "cell": self.cell})
-        best = self.best_step
-        if best is None or self.steps[-1]["best_score"] > self.steps[best]["best_score"]:
-            self.best_step = step["step"]
+        ranked = sorted(step["candidates"], key=lambda c: decision_key(None, c["score"], c["decision"]),
+                        reverse=True)
+        cell, removed, _ = drop(self.space.cell(self.cell), [c["edge"] for c in ranked], self.cfg.drop_k)
+        self.cell = key(cell)
+        self.steps.append({"step": step["step"], "candidates": step["candidates"],
+                           "removed": [tuple(e) for e in removed], "best_score": ranked[0]["score"], "cell": self.cell})
+        self.best_step = first_best([s["best_score"] for s in self.steps])
 
     def choose(self) -> str:
         return self.steps[self.best_step]["cell"] if self.steps else self.space.full()

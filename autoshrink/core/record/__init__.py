@@ -16,12 +16,13 @@ The layout on disk is the plain dict (docs/guide/record-format.md). `Search` hol
 record (`search.record`), changes it and writes `to_dict()`. Everything a caller needs is named
 here; the parts import each other, never this file.
 """
+from ..rules import decision_key
 from .files import PATHS, is_search_record, paths_from_record, paths_to_record, read_state, record_path, write_state
 from .layout import FORMAT, KEYS, STRATEGY_FILE, STRATEGY_FORMAT, VERSION
 from .load import load_cell, strategy_pick
 from .migrate import migrate
 from .plain import best_of, best_ppl, cell_of, done_steps, typed
-from .schema import Best, Candidate, Final, Retest, Retests, Rung, SearchRecord, Step, Trained, decision_key
+from .schema import Best, Candidate, Final, Retest, Retests, Rung, SearchRecord, Step, Trained
 from .which import WHICH, parse_which, which_name
 
 __all__ = ["PATHS", "is_search_record", "paths_from_record", "paths_to_record", "read_state", "record_path",

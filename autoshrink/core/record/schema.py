@@ -9,12 +9,12 @@ step on a tie): what `graph-best` holds.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
 from ..cell import Cell
 from ..errors import ConfigError
+from ..rules import decision_key, first_best
 from .which import parse_which
 
 
@@ -64,7 +64,7 @@ class Trained(_Plain):
     extra: dict = field(default_factory=dict)
 
     def decision_key(self) -> tuple:
-        """What a step ranks it by (record.decision_key)."""
+        """What a step ranks it by (core.rules.decision_key)."""
         return decision_key(self.ended, self.score, getattr(self, "mean_score", None))
 
 
@@ -220,11 +220,9 @@ class SearchRecord(_Plain):
         parent trained otherwise (parent "trained_with": the parent's values of the settings it
         changed, config.TRAINED_ALIKE) chooses among its own steps only: the copied ones' scores do
         not compare with them."""
-        best = None
-        for s in self.comparable_steps():
-            if s.best_score is not None and (best is None or s.best_score > best.score):
-                best = Best(step=s.step, score=s.best_score, cell=s.cell)
-        return best
+        steps = self.comparable_steps()
+        k = first_best([s.best_score for s in steps])
+        return None if k is None else Best(step=steps[k].step, score=steps[k].best_score, cell=steps[k].cell)
 
     def comparable_steps(self) -> list:
         """The finished steps whose scores compare: all of them, or a branch's own when its parent
@@ -258,10 +256,3 @@ class SearchRecord(_Plain):
             raise ConfigError(f"--which step:{w}: the search has finished steps 0 to {len(done) - 1}; pick one of them"
                               if done else f"--which step:{w}: the search has no finished step yet")
         return Cell.from_dict(step.cell)
-
-
-def decision_key(ended: str | None, score, mean_score=None) -> tuple:
-    """What a step ranks a candidate by: not halved first, then its mean score over seeds when
-    retested (--retest), else its score; a diverged one (score None) last."""
-    s = score if mean_score is None else mean_score
-    return ended != "halved", -math.inf if s is None else s
