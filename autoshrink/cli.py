@@ -312,7 +312,7 @@ def cmd_quality(args) -> int:
 
     result = report.run(on_event=show)
     final = final_results(args.final) if args.final else None
-    page = write_figures(result, report.state, report.save / "quality.html", final)
+    page = write_figures(result, report.save, report.save / "quality.html", final)
     print(f"trained {len(trained)}, cached {len(result['records']) - len(trained)}; figures in {page}; "
           f"results in {report.path}")
     summary = {**result["summary"], **({"proxy_final": proxy_final_tau(result, final)} if final else {})}
@@ -459,7 +459,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("folder", nargs="?", default="runs", help="where to look (default: runs)")
     r.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     q = sub.add_parser("quality", help="the discovered cell against random cells and baselines, under the proxy")
-    q.add_argument("--search", required=True, help="a search's save folder")
+    q.add_argument("--search", required=True,
+                   help="a search's save folder, or another strategy's run (autoshrink search --strategy)")
     q.add_argument("--random", type=int, default=8,
                    help="random cells with the discovered cell's edge count (default: 8)")
     q.add_argument("--trainings", "--seeds", dest="trainings", type=int, default=3,

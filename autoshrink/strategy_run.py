@@ -25,7 +25,7 @@ from .core.config import SearchConfig
 from .core.disk import HoldsLock, WriterLock, clean, read_record, write_json_atomic
 from .core.errors import ConfigError
 from .core.events import StrategyTold, TrainingDone, ignore
-from .core.record import STRATEGY_FILE, STRATEGY_FORMAT
+from .core.record import STRATEGY_FILE, STRATEGY_FORMAT, paths_from_record, paths_to_record
 from .core.rules import cfg_score, initial_cell
 from .core.runtime import SALT_STRATEGY, derive_seed, resolve_device
 from .proxy.checkpoint import Checkpoint
@@ -119,7 +119,9 @@ class StrategyRun(HoldsLock):
         self.write()
 
     def write(self) -> None:
-        write_json_atomic(self.save_dir / FILE, self.record)
+        """strategy.json, its paths relative to its own folder (as search.json's)."""
+        config = paths_to_record(self.record["config"], self.save_dir)
+        write_json_atomic(self.save_dir / FILE, {**self.record, "config": config})
 
 
 def _score(training: dict) -> float:
@@ -127,8 +129,10 @@ def _score(training: dict) -> float:
 
 
 def read(save) -> dict:
-    return read_record(save, FILE, FORMAT, "strategy run", "start one with `autoshrink search --strategy`",
-                       "start the run again into another --save")
+    """The strategy run in `save`, checked; its paths made usable from here (record.paths_from_record)."""
+    d = read_record(save, FILE, FORMAT, "strategy run", "start one with `autoshrink search --strategy`",
+                    "start the run again into another --save")
+    return {**d, "config": paths_from_record(d["config"], save)}
 
 
 def holds_run(save) -> bool:

@@ -247,3 +247,25 @@ def test_an_entry_trained_once_records_no_spread():
     assert one["test_sd"] is None and one["valid_sd"] is None and one["test"] == 410.0
     two = _entry([{"ppl": 400.0, "test_ppl": 410.0}, {"ppl": 402.0, "test_ppl": 414.0}])
     assert two["test_sd"] == pytest.approx(2 * 2 ** 0.5) and two["valid_sd"] == pytest.approx(2 ** 0.5)
+
+
+@pytest.mark.slow
+def test_a_strategy_run_gets_a_report_at_its_own_budget(tiny_data, tmp_path):
+    """A local search's run (strategy.json) is judged as a search is: its pick against random cells,
+    a size-matched random search with as many trainings as it spent, and its trainings drawn in
+    place of the Pareto figure; with a space table, its pick's true rank and no steps to grade."""
+    from autoshrink.quality.page import run_figure, write_figures
+    from autoshrink.space.table import build_table
+    from autoshrink.strategy_run import StrategyRun
+    cfg = SearchConfig(nodes=3, data=str(tiny_data), save=str(tmp_path / "local"), **TINY)
+    with StrategyRun(cfg, "local", budget=3, seeds=1) as run:
+        record = run.run()
+    build_table(cfg.replace(save=str(tmp_path / "table")), tmp_path / "table", seeds=1)
+    report = QualityReport(tmp_path / "local", n_random=1, trainings=1, lstm=False, table=tmp_path / "table")
+    assert report.state is None and len(report.pool) <= 3 and report.judged.spent == 3
+    out = report.run()
+    assert out["search_budget"] == 3 and out["truth"]["steps"] == [] and out["truth"]["path"] == []
+    assert out["truth"]["discovered"]["key"] == record["pick"]
+    fig = run_figure(tmp_path / "local")
+    assert fig.layout.title.text.startswith("local: 3 of 3 trainings")
+    assert write_figures(out, tmp_path / "local", tmp_path / "local" / "quality.html").is_file()

@@ -53,10 +53,12 @@ from ..core.config import SearchConfig
 from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import JobDone, JobStarted, ignore
-from ..core.record import SearchRecord, load_cell, read_state
+from ..core.record import SearchRecord, load_cell, read_state, record_path
 from ..core.runtime import SALT_POOL, SALT_RANDOM, SALT_SAME_OPS, SALT_WEIGHTS, derive_seed, resolve_device
 from ..core.stats import cell_pvalue, kendall_tau, mean_sd, perplexity, smallest_pvalue
 from ..final.config import FinalConfig
+from ..strategy_run import holds_run
+from ..strategy_run import read as read_run
 
 FORMAT = "autoshrink-quality/1"
 VERSION = 2          # part of the cache key: records of version 2 hold the test perplexity
@@ -85,6 +87,22 @@ def search_budget(state: dict) -> int:
     return sum(len(s["candidates"]) for s in state["steps"])
 
 
+class JudgedRun:
+    """What a report reads of the run it judges: a search (search.json, `state`) or another
+    strategy's run (strategy.json, `strategy`): its settings, node ops and trainings spent."""
+
+    def __init__(self, save: Path):
+        self.state = self.strategy = None
+        if holds_run(save) and not record_path(save).is_file():
+            self.strategy = read_run(save)
+            self.config, self.ops = self.strategy["config"], self.strategy["ops"]
+            self.spent = len(self.strategy["trainings"])
+        else:
+            self.state = read_state(save)
+            self.config, self.ops = self.state["config"], Cell.from_dict(self.state["initial"]).ops
+            self.spent = search_budget(self.state)
+
+
 def proxy_key(cfg: SearchConfig) -> str:
     """The proxy settings a result depends on, as a short stable key."""
     keys = ("data", "emb_path", "emsize", "nhid", "lr", "clip", "epochs", "batch_size", "eval_batch_size", "bptt",
@@ -111,21 +129,21 @@ class QualityReport:
     def __init__(self, save, n_random: int = 8, trainings: int = 3, which: str = "best", lstm: bool = True,
                  random_search: int | None = None, table=None, **overrides):
         self.save = Path(save)
-        self.state = read_state(self.save)
+        self.judged = JudgedRun(self.save)
+        self.state = self.judged.state          # None for a strategy run
         self.table = _table(table)
         if "emsize" in overrides:     # the decoder is tied: one size for all three
             overrides.setdefault("nhid", overrides["emsize"])
             overrides.setdefault("nhidlast", overrides["nhid"])
-        self.cfg = SearchConfig.from_dict({**self.state["config"], "save": str(self.save), **overrides}).check()
+        self.cfg = SearchConfig.from_dict({**self.judged.config, "save": str(self.save), **overrides}).check()
         self.budget_given = random_search is not None        # set by hand, not the search's
-        budget = search_budget(self.state) if random_search is None else random_search
+        budget = self.judged.spent if random_search is None else random_search
         if n_random < 0 or trainings < 1 or budget < 0:
             raise ConfigError(f"--random and --random_search must be 0 or more and --trainings at least 1, "
                               f"got {n_random}, {budget} and {trainings}")
         self.cell = load_cell(self.save, which)
         if self.table is not None:
-            ops = Cell.from_dict(self.state["initial"]).ops
-            self.table.check_answers(SearchConfig.from_dict(self.state["config"]), ops)
+            self.table.check_answers(SearchConfig.from_dict(self.judged.config), self.judged.ops)
         self.seeds = [derive_seed(self.cfg.seed, SALT_WEIGHTS, r) for r in range(trainings)]   # weight seeds
         n_edges, nodes = self.cell.prune().n_edges, self.cfg.nodes
         mine = [self.cell.prune()]       # the controls and the pool never hold the discovered cell itself
@@ -253,10 +271,11 @@ class QualityReport:
         out = {"config": self.cfg.to_dict(), "cell": self.cell.to_dict(), "records": records,
                "summary": summarize(records), "missing": len(self.missing()), "n_random": len(self.randoms),
                "trainings": len(self.seeds), "budget": len(self.pool), "winner": win,
-               "budget_given": self.budget_given, "search_budget": search_budget(self.state)}
+               "budget_given": self.budget_given, "search_budget": self.judged.spent}
         if self.table is not None:
-            from ..space.truth import search_truth
-            out["truth"] = search_truth(SearchRecord.from_dict(self.state), self.table, self.cell)
+            from ..space.truth import cell_standing, search_truth
+            out["truth"] = (cell_standing(self.table, self.cfg, self.cell) if self.state is None else
+                            search_truth(SearchRecord.from_dict(self.state), self.table, self.cell))
         return out
 
 

@@ -119,13 +119,19 @@ def search_truth(record: SearchRecord, table: SpaceTable, cell: Cell | None = No
     line when the table does not hold the search's space and proxy settings."""
     cfg = cfg or SearchConfig.from_dict(record.config)
     table.check_answers(cfg, Cell.from_dict(record.initial).ops)
-    truth = cell_truth(table, cfg)
     if cell is None:
         cell = Cell.from_dict(record.best.cell if record.best else record.cell)
-    steps = step_cells(record)
+    out = cell_standing(table, cfg, cell)
+    truth, steps = cell_truth(table, cfg), step_cells(record)
+    return {**out, "steps": [grade_step(s, before, truth) for s, before in steps],
+            "path": [key(before) for _, before in steps] + [key(Cell.from_dict(s.cell)) for s, _ in steps[-1:]]}
+
+
+def cell_standing(table: SpaceTable, cfg: SearchConfig, cell: Cell) -> dict:
+    """The truth about one cell (another strategy's pick, say): where it stands in the space and
+    every cell's truth ("space"); no steps to grade and no path."""
+    truth = cell_truth(table, cfg)
     return {"cells": len(truth), "seeds": len(table.seeds), "complete": table.complete,
-            "discovered": standing(truth, key(cell)),
-            "steps": [grade_step(s, before, truth) for s, before in steps],
-            "path": [key(before) for _, before in steps] + [key(Cell.from_dict(s.cell)) for s, _ in steps[-1:]],
+            "discovered": standing(truth, key(cell)), "steps": [], "path": [],
             "space": [{"key": k, **{n: t[n] for n in ("edges", "score", "score_sd", "ppl", "test_ppl")}}
                       for k, t in truth.items()]}
