@@ -27,7 +27,7 @@ from .core.cell import Cell
 from .core.config import settings
 from .core.disk import WriterLock, read_json
 from .core.errors import ConfigError
-from .core.record import best_of, best_ppl, done_steps, read_state
+from .core.record import StrategyRecord, best_of, best_ppl, done_steps, read_state
 
 KEY_SETTINGS = settings(listed=True)   # the settings column: those config.py marks listed
 
@@ -154,14 +154,13 @@ def _quality_row(folder: Path) -> dict:
 
 
 def _strategy_row(folder: Path) -> dict:
-    rec = read_json(folder / "strategy.json", "delete that folder to run the strategy again")
-    cfg, pick, trainings = rec.get("config", {}), rec.get("pick"), rec.get("trainings", [])
-    status, owner = _status(folder, "lock", bool(rec.get("finished")))
-    ppls = [t["ppl"] for t in trainings if t["key"] == pick and t.get("ppl") is not None]
+    rec = StrategyRecord.read(folder)
+    cfg, pick, trainings = rec.config, rec.pick, rec.trainings
+    status, owner = _status(folder, "lock", rec.finished)
     return {"kind": "strategy", "folder": str(folder), "status": status, "owner": owner, "note": read_note(folder),
             "written": _written(folder, ("strategy.json", "inflight.pt")), "parent": "",
-            "settings": {"strategy": rec.get("strategy"), **{k: cfg.get(k) for k in KEY_SETTINGS}},
-            "best_ppl": sum(ppls) / len(ppls) if ppls else None,
+            "settings": {"strategy": rec.strategy, **{k: cfg.get(k) for k in KEY_SETTINGS}},
+            "best_ppl": rec.best_ppl(),
             "edges": None if pick is None else (0 if pick == "none" else len(pick.split())),
             "steps": len(trainings), "seconds": sum(t.get("seconds") or 0.0 for t in trainings)}
 

@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 
 from .core.config import SearchConfig
-from .core.disk import HoldsLock, WriterLock, clean, read_record, write_json_atomic
+from .core.disk import HoldsLock, WriterLock, clean, write_json_atomic
 from .core.errors import ConfigError
 from .core.events import StrategyTold, TrainingDone, ignore
-from .core.record import STRATEGY_FILE, STRATEGY_FORMAT, paths_from_record, paths_to_record
+from .core.record import STRATEGY_FILE, STRATEGY_FORMAT, paths_to_record
+from .core.record.strategy import read_strategy
 from .core.rules import cfg_score, initial_cell
 from .core.runtime import SALT_STRATEGY, derive_seed, resolve_device
 from .proxy.checkpoint import Checkpoint
@@ -129,10 +130,8 @@ def _score(training: dict) -> float:
 
 
 def read(save) -> dict:
-    """The strategy run in `save`, checked; its paths made usable from here (record.paths_from_record)."""
-    d = read_record(save, FILE, FORMAT, "strategy run", "start one with `autoshrink search --strategy`",
-                    "start the run again into another --save")
-    return {**d, "config": paths_from_record(d["config"], save)}
+    """The strategy run in `save`, checked; its paths made usable from here."""
+    return read_strategy(save)
 
 
 def holds_run(save) -> bool:

@@ -98,3 +98,29 @@ def test_a_branch_caption_names_the_steps_its_best_is_picked_among(two, branch, 
     assert [s.step for s in record.comparable_steps()] == [1]
     title = curves_figure(record, parent_config(str(tmp_path / "b-from0"), record)).layout.title.text
     assert "across both" not in title and "★ best is picked among this branch's own steps" in title
+
+
+def test_a_strategy_run_compares_beside_a_search(two, tmp_path):
+    from autoshrink.core.disk import write_json_atomic
+    from autoshrink.core.record import STRATEGY_FORMAT
+    from autoshrink.plot.searches import incumbent_series
+    search = read_searches(two)[two[0]]
+    pick = records.FULL4.remove((0, 3))[0]                    # all but 0->3
+    run = {"format": STRATEGY_FORMAT, "config": search.config, "strategy": "local", "budget": 3, "seeds": 2,
+           "ops": list(pick.ops), "incumbents": ["x", "y", "y"], "pick": "y", "pick_cell": pick.to_dict(),
+           "finished": True, "trainings": [{"key": "x", "seed": 0, "score": -14.0, "ppl": 300.0},
+                                           {"key": "y", "seed": 1, "score": -11.0, "ppl": 280.0},
+                                           {"key": "y", "seed": 0, "score": -13.0, "ppl": 290.0}]}
+    local = str(tmp_path / "local")
+    write_json_atomic(tmp_path / "local" / "strategy.json", run)
+    runs = read_searches([two[0], local])
+    # the search: step 0 trained 3 candidates (best -10), step 1 two more (-12: the best stays -10)
+    assert incumbent_series(runs[two[0]]) == ([3, 5], [-10.0, -10.0])
+    # the strategy: x alone (-14), then y (-11), then y's mean over -11 and -13
+    assert incumbent_series(runs[local]) == ([1, 2, 3], [-14.0, -11.0, -12.0]) and runs[local].best_ppl() == 285.0
+    rows = {r["setting"]: r for r in settings_rows(runs)}
+    assert (rows["strategy"][two[0]], rows["strategy"][local], rows["strategy"]["differs"]) == ("autoshrink", "local",
+                                                                                                True)
+    assert "4 in both" in cell_diff_figure(runs).layout.title.text      # all but 1->2 against all but 0->3
+    page = write_comparison([two[0], local], tmp_path / "c.html").read_text()
+    assert "The incumbent's observed score against trainings spent" in page

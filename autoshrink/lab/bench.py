@@ -21,6 +21,7 @@ from IPython.display import display
 
 from ..core.errors import ConfigError
 from ..plot.searches import (
+    anytime_overlay,
     cell_diff_figure,
     curves_overlay,
     read_searches,
@@ -102,7 +103,7 @@ class SearchComparison:
         self.saved.add_class("autoshrink-compare-saved")
         parts = [W.HTML(f"<b>{' vs '.join(html.escape(s) for s in self.states)}</b>"),
                  W.HBox([self.page, _button("Save page", self._on_save)]), self.saved,
-                 _figure(curves_overlay(self.states))]
+                 _figure(curves_overlay(self.states)), _figure(anytime_overlay(self.states))]
         parts += self._cells()
         parts.append(W.HTML("<b>settings</b> (differences in bold)<br>" + settings_html(self.states)))
         self.widget = W.VBox(parts)

@@ -1,9 +1,10 @@
-"""Searches side by side (branches, seeds, settings): their step curves overlaid, their discovered
-cells as one DAG diff, and their settings with the differences marked; in a notebook or as one
-offline HTML page.
+"""Searches side by side (branches, seeds, settings, other strategies' runs): their step curves
+overlaid, the incumbent against trainings spent, their discovered cells (a strategy's pick) as one
+DAG diff, and their settings with the differences marked; in a notebook or as one offline HTML page.
 
-    records = read_searches(["runs/a", "runs/b"])      # name -> SearchRecord
-    curves_overlay(records)                            # best score, best ppl, cost against edges left
+    records = read_searches(["runs/a", "runs/local"])  # name -> SearchRecord, or StrategyRecord for a strategy run
+    curves_overlay(records)                            # best score, best ppl, cost against edges left (searches)
+    anytime_overlay(records)                           # the incumbent's observed score against trainings
     cell_diff_figure(records)                          # edges in both, only in the first, only in the second
     settings_rows(records)                             # [{"setting", "runs/a", "runs/b", "differs"}]
     settings_parallel(records)                         # the settings that differ against best ppl, one line each
@@ -20,7 +21,7 @@ from plotly.subplots import make_subplots
 from ..core import formats
 from ..core.cell import Cell
 from ..core.errors import ConfigError
-from ..core.record import SearchRecord, read_state
+from ..core.record import STRATEGY_FILE, SearchRecord, StrategyRecord, read_state, record_path
 from .figures import budget_changes, copied_steps, dag_figure
 from .page import write_page
 from .series import step_series
@@ -29,12 +30,49 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 DIFF = {"both": ("#3b6ea8", "solid"), "first": ("#d62728", "dash"), "second": ("#2ca02c", "dot")}
 
 
-def read_searches(saves) -> dict[str, SearchRecord]:
-    """Each save folder's search record, by its folder name as given (two at least)."""
+def read_searches(saves) -> dict[str, SearchRecord | StrategyRecord]:
+    """Each save folder's record, by its folder name as given (two at least): a search's, or a
+    strategy run's (a folder with strategy.json and no search.json)."""
     saves = [str(s) for s in saves]
     if len(saves) < 2:
         raise ConfigError(f"compare needs two or more search folders, got {len(saves)}; name another --save folder")
-    return {s: SearchRecord.read(s) for s in saves}
+    return {s: _read(s) for s in saves}
+
+
+def _read(save: str):
+    holds_run = (Path(save) / STRATEGY_FILE).is_file() and not record_path(save).is_file()
+    return StrategyRecord.read(save) if holds_run else SearchRecord.read(save)
+
+
+def incumbent_series(record) -> tuple[list[int], list]:
+    """The incumbent's observed score against trainings spent: for a search, after each finished
+    step (its candidates and retests counted) the best step's score so far; for a strategy run,
+    after each training its pick's mean observed score."""
+    if isinstance(record, StrategyRecord):
+        scores = record.incumbent_scores()
+        return list(range(1, len(scores) + 1)), scores
+    xs, ys, spent, best = [], [], 0, None
+    for s in record.done_steps():
+        spent += len(s.candidates) + (len(s.retests.runs) if s.retests else 0)
+        if s.best_score is not None and (best is None or s.best_score > best):
+            best = s.best_score
+        xs.append(spent)
+        ys.append(best)
+    return xs, ys
+
+
+def anytime_overlay(records) -> go.Figure:
+    """One line per run: the observed score of what it would answer with now, against the
+    trainings it has spent (a search's after each step, a strategy's after each training)."""
+    fig = go.Figure()
+    for k, (name, record) in enumerate(records.items()):
+        xs, ys = incumbent_series(record)
+        fig.add_trace(go.Scatter(x=xs, y=ys, name=name, mode="lines+markers", line=dict(
+            color=COLORS[k % len(COLORS)], shape="hv")))
+    fig.update_layout(title="The incumbent's observed score against trainings spent",
+                      xaxis=dict(title="trainings spent (retests included)"), yaxis=dict(title="observed score"),
+                      width=880, height=340, margin=dict(l=60, r=20, t=50, b=50))
+    return fig
 
 
 def parent_config(save, record: SearchRecord | None) -> dict | None:
@@ -110,14 +148,19 @@ def cell_diff_figure(records: dict[str, SearchRecord], which: str = "best") -> g
 
 def _setting(record: SearchRecord, key: str):
     """A search's setting as it ran: ops drawn from the seed (ops None) are its cell's ops."""
+    if key == "strategy":
+        return record.strategy if isinstance(record, StrategyRecord) else "autoshrink"
     value = record.config.get(key)
     return ",".join(record.cell["ops"]) if key == "ops" and value is None else value
 
 
 def settings_rows(records: dict[str, SearchRecord]) -> list[dict]:
-    """Every setting of the searches side by side; `differs` marks those not equal in all."""
+    """Every setting of the searches side by side; `differs` marks those not equal in all. With a
+    strategy run among them, the strategy comes first (the search's is autoshrink)."""
     names = sorted({k for st in records.values() for k in st.config})
     rows = []
+    if any(isinstance(st, StrategyRecord) for st in records.values()):
+        names = ["strategy", *names]
     for key in names:
         values = [_setting(st, key) for st in records.values()]
         rows.append({"setting": key, **{name: v for name, v in zip(records, values)},
@@ -177,6 +220,7 @@ def settings_html(records: dict[str, SearchRecord]) -> str:
 def write_comparison(saves, path, which: str = "best") -> Path:
     """The curves, the cell diff (the first two) and the settings of the searches in one offline HTML page."""
     records = read_searches(saves)
-    return write_page(path, "Searches compared", [curves_overlay(records), cell_diff_figure(records, which)],
+    figures = [curves_overlay(records), anytime_overlay(records), cell_diff_figure(records, which)]
+    return write_page(path, "Searches compared", figures,
                       head=f"<h2>{' vs '.join(html.escape(s) for s in records)}</h2>",
                       tail="<h3>Settings (differences in bold)</h3>" + settings_html(records))

@@ -7,6 +7,7 @@
     plain.py     the typed record's queries on the plain dict (best_of, cell_of, ...)
     which.py     "best", "final" or "step:N"
     load.py      load_cell: a cell from a record, a cell file, a graph pickle or a published name
+    strategy.py  StrategyRecord: another strategy's run (strategy.json), typed for the views
 
     state = read_state("search-run")            # the plain dict, checked and migrated (raises ConfigError)
     rec = SearchRecord.from_dict(state)          # typed: rec.steps[0].candidates[0].ppl, rec.best_step()
@@ -23,10 +24,11 @@ from .load import load_cell, strategy_pick
 from .migrate import migrate
 from .plain import best_of, best_ppl, cell_of, done_steps, typed
 from .schema import Best, Candidate, Final, Retest, Retests, Rung, SearchRecord, Step, Trained
+from .strategy import StrategyRecord
 from .which import WHICH, parse_which, which_name
 
 __all__ = ["PATHS", "is_search_record", "paths_from_record", "paths_to_record", "read_state", "record_path",
            "write_state", "load_cell", "strategy_pick", "migrate", "best_of", "best_ppl", "cell_of", "done_steps",
            "typed", "FORMAT", "KEYS", "STRATEGY_FILE", "STRATEGY_FORMAT", "VERSION", "Best", "Candidate", "Final",
            "Retest", "Retests", "Rung", "SearchRecord", "Step", "Trained", "decision_key", "WHICH", "parse_which",
-           "which_name"]
+           "which_name", "StrategyRecord"]
