@@ -53,12 +53,11 @@ from ..core.config import SearchConfig
 from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import JobDone, JobStarted, ignore
-from ..core.record import SearchRecord, load_cell, read_state, record_path
+from ..core.record import STRATEGY_FILE, SearchRecord, load_cell, read_state, record_path
+from ..core.record.strategy import read_strategy
 from ..core.runtime import SALT_POOL, SALT_RANDOM, SALT_SAME_OPS, SALT_WEIGHTS, derive_seed, resolve_device
 from ..core.stats import cell_pvalue, kendall_tau, mean_sd, perplexity, smallest_pvalue
 from ..final.config import FinalConfig
-from ..strategy_run import holds_run
-from ..strategy_run import read as read_run
 
 FORMAT = "autoshrink-quality/1"
 VERSION = 2          # part of the cache key: records of version 2 hold the test perplexity
@@ -93,8 +92,8 @@ class JudgedRun:
 
     def __init__(self, save: Path):
         self.state = self.strategy = None
-        if holds_run(save) and not record_path(save).is_file():
-            self.strategy = read_run(save)
+        if (save / STRATEGY_FILE).is_file() and not record_path(save).is_file():
+            self.strategy = read_strategy(save)
             self.config, self.ops = self.strategy["config"], self.strategy["ops"]
             self.spent = len(self.strategy["trainings"])
         else:
