@@ -19,6 +19,7 @@ from nbclient.exceptions import CellExecutionError
 import records
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.disk import write_json_atomic
+from autoshrink.core.formats import SIZE_MATCHED
 from autoshrink.core.record import read_state
 from autoshrink.search import Search
 from autoshrink.space.table import build_table
@@ -161,12 +162,12 @@ def test_03_quality_draws_every_figure_and_the_summary(kernel, tmp_path, tiny_da
     space = plotly[2]["data"]
     assert [t["name"] for t in space] == ["cells", "search path", "discovered picks"] and len(space[0]["x"]) == 6
     groups = [t["name"].split(" (")[0] for t in plotly[0]["data"]]     # a 3-node space holds few same-ops cells
-    assert groups == ["discovered", "same ops", "random", "random search", "ShrinkRNN", "DARTS", "LSTM"]
+    assert groups == ["discovered", "same ops", "random", SIZE_MATCHED, "ShrinkRNN", "DARTS", "LSTM"]
     assert [t["name"] for t in plotly[1]["data"]][:2] == ["candidates", "Pareto front"]
     assert plotly[3]["data"][0]["text"] == ["discovered", "ShrinkRNN", "DARTS"]
     assert "Kendall's tau" in plotly[3]["layout"]["title"]["text"]
     markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs(nb) if "data" in o)
-    assert "| random search | 1 |" in markdown and "Training recipe" in markdown
+    assert f"| {SIZE_MATCHED} | 1 |" in markdown and "Training recipe" in markdown
     assert "p over cells = " in markdown and "with 2 random cells no p can go below 0.333" in markdown
     assert "Ground truth from a space table (6 cells x 1 seeds" in markdown and "- step 0: removed" in markdown
     assert (save / "quality.json").is_file() and " trainings, 0 missing" in text_of(nb)

@@ -153,13 +153,15 @@ def test_record_holds_the_resolved_precision_and_seed_rule_and_resume_refuses_a_
 
 @pytest.mark.slow
 def test_an_old_record_replays_with_its_seed_rule(tiny_data, tmp_path):
-    """A record from before the seed rule was a setting resumes with one seed per candidate."""
+    """A version-1 record from before the seed rule was a setting resumes with one seed per candidate
+    (record/migrate.py)."""
     save = tmp_path / "old"
     proc = run(args(tiny_data, save, "--epochs", "1", "--max_steps_to_action", "2", "--keep_fraction", "0.34",
                     "--seed_rule", "candidate"))
     assert proc.returncode == 0, proc.stderr
     state = json.loads((save / "search.json").read_text())
     del state["config"]["seed_rule"]
+    state["format"] = "autoshrink-search/1"
     (save / "search.json").write_text(json.dumps(state))
     s = Search.resume(save)
     try:
