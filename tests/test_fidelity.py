@@ -53,7 +53,7 @@ def test_the_fidelity_paragraph_and_figure_carry_the_taus():
     cheap, longer = hand_table(), mirrored_table()
     report = fidelity(cheap, longer, cheap.cfg.replace(cost_weight=0.0))
     text = fidelity_text(report)
-    assert "--epochs 10 -> 30" in text and "tau -1.00" in text and "1.0x" in text
+    assert "--epochs 10 -> 30" in text and "tau -1.00" in text and "took 1.0 s and 1.0 s" in text
     fig = fidelity_figure(report)
     assert "Kendall tau -1.00" in fig.layout.title.text and len(fig.data[0].x) == 6
     # x = (200 - p) / 4 and y = (200 - (1000 - p)) / 4, so x + y = -150 for every cell

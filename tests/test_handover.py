@@ -69,6 +69,7 @@ def test_a_panel_redrawing_as_fast_as_it_can_while_a_search_steps_draws_only_sta
             if record is not None:
                 seen.append((len([s for s in record.steps if s.done]),
                              sum(len(s.candidates) for s in record.steps), record))
+            time.sleep(0.002)   # hands the GIL over: a drawer spinning on it starves training (each torch op waits)
     drawer = threading.Thread(target=redraw)
     drawer.start()
     try:
