@@ -21,7 +21,7 @@ from plotly.subplots import make_subplots
 from ..core import formats
 from ..core.cell import Cell
 from ..core.errors import ConfigError
-from ..core.record import STRATEGY_FILE, SearchRecord, StrategyRecord, read_state, record_path
+from ..core.record import SearchRecord, StrategyRecord, holds_strategy_run, read_state
 from .figures import budget_changes, copied_steps, dag_figure
 from .page import write_page
 from .series import step_series
@@ -40,8 +40,7 @@ def read_searches(saves) -> dict[str, SearchRecord | StrategyRecord]:
 
 
 def _read(save: str):
-    holds_run = (Path(save) / STRATEGY_FILE).is_file() and not record_path(save).is_file()
-    return StrategyRecord.read(save) if holds_run else SearchRecord.read(save)
+    return StrategyRecord.read(save) if holds_strategy_run(save) else SearchRecord.read(save)
 
 
 def incumbent_series(record) -> tuple[list[int], list]:

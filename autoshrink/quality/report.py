@@ -53,7 +53,7 @@ from ..core.config import SearchConfig
 from ..core.disk import WriterLock, read_json, write_json_atomic
 from ..core.errors import ConfigError
 from ..core.events import JobDone, JobStarted, ignore
-from ..core.record import STRATEGY_FILE, SearchRecord, load_cell, read_state, record_path
+from ..core.record import SearchRecord, holds_strategy_run, load_cell, read_state
 from ..core.record.strategy import read_strategy
 from ..core.runtime import SALT_POOL, SALT_RANDOM, SALT_SAME_OPS, SALT_WEIGHTS, derive_seed, resolve_device
 from ..core.stats import cell_pvalue, kendall_tau, mean_sd, perplexity, smallest_pvalue
@@ -92,7 +92,7 @@ class JudgedRun:
 
     def __init__(self, save: Path):
         self.state = self.strategy = None
-        if (save / STRATEGY_FILE).is_file() and not record_path(save).is_file():
+        if holds_strategy_run(save):
             self.strategy = read_strategy(save)
             self.config, self.ops = self.strategy["config"], self.strategy["ops"]
             self.spent = len(self.strategy["trainings"])

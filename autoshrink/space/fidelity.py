@@ -56,14 +56,14 @@ def seconds_per_training(table: SpaceTable) -> float:
     return statistics.fmean(r["seconds"] for row in table.cells for r in row["runs"] if r)
 
 
-def cross_agreement(cheap: SpaceTable, longer: SpaceTable, cfg: SearchConfig) -> dict:
-    """Kendall's tau between the longer table's true scores and the cheap table's scores: its mean
-    over seeds ("mean") and each of its seeds alone ("one_seed": mean, sd over the seeds)."""
-    truth = cell_truth(longer, cfg)
-    mine = cell_truth(cheap, cfg)
+def cross_agreement(mine: dict, truth: dict) -> dict:
+    """Kendall's tau between the longer table's true scores (`truth`, truth.cell_truth) and the
+    cheap table's (`mine`): its mean over seeds ("mean") and each of its seeds alone ("one_seed":
+    mean, sd over the seeds)."""
     keys = sorted(truth)
     judged = [truth[k]["score"] for k in keys]
-    one = [kendall_tau([mine[k]["seeds"][s] for k in keys], judged) for s in range(len(cheap.seeds))]
+    seeds = len(next(iter(mine.values()))["seeds"])
+    one = [kendall_tau([mine[k]["seeds"][s] for k in keys], judged) for s in range(seeds)]
     return {"mean": kendall_tau([mine[k]["score"] for k in keys], judged),
             "one_seed": {"mean": statistics.fmean(one), "sd": statistics.stdev(one) if len(one) > 1 else None,
                          "seeds": len(one)}}
@@ -83,7 +83,7 @@ def fidelity(cheap: SpaceTable, longer: SpaceTable, cfg: SearchConfig | None = N
 
     mine, truth = cell_truth(cheap, cfg), cell_truth(longer, cfg)
     return {"changes": {n: list(v) for n, v in proxy_changes(cheap, longer).items()},
-            "cheap": agreement(cheap), "longer": agreement(longer), "cross": cross_agreement(cheap, longer, cfg),
+            "cheap": agreement(cheap), "longer": agreement(longer), "cross": cross_agreement(mine, truth),
             "cells": [{"key": k, "edges": mine[k]["edges"], "cheap": mine[k]["score"], "longer": truth[k]["score"]}
                       for k in sorted(mine)]}
 

@@ -121,16 +121,18 @@ def search_truth(record: SearchRecord, table: SpaceTable, cell: Cell | None = No
     table.check_answers(cfg, Cell.from_dict(record.initial).ops)
     if cell is None:
         cell = Cell.from_dict(record.best.cell if record.best else record.cell)
-    out = cell_standing(table, cfg, cell)
     truth, steps = cell_truth(table, cfg), step_cells(record)
-    return {**out, "steps": [grade_step(s, before, truth) for s, before in steps],
+    return {**_standing_in(table, truth, cell), "steps": [grade_step(s, before, truth) for s, before in steps],
             "path": [key(before) for _, before in steps] + [key(Cell.from_dict(s.cell)) for s, _ in steps[-1:]]}
 
 
 def cell_standing(table: SpaceTable, cfg: SearchConfig, cell: Cell) -> dict:
     """The truth about one cell (another strategy's pick, say): where it stands in the space and
     every cell's truth ("space"); no steps to grade and no path."""
-    truth = cell_truth(table, cfg)
+    return _standing_in(table, cell_truth(table, cfg), cell)
+
+
+def _standing_in(table: SpaceTable, truth: dict, cell: Cell) -> dict:
     return {"cells": len(truth), "seeds": len(table.seeds), "complete": table.complete,
             "discovered": standing(truth, key(cell)), "steps": [], "path": [],
             "space": [{"key": k, **{n: t[n] for n in ("edges", "score", "score_sd", "ppl", "test_ppl")}}

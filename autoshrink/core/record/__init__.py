@@ -18,7 +18,16 @@ record (`search.record`), changes it and writes `to_dict()`. Everything a caller
 here; the parts import each other, never this file.
 """
 from ..rules import decision_key
-from .files import PATHS, is_search_record, paths_from_record, paths_to_record, read_state, record_path, write_state
+from .files import (
+           PATHS,
+           holds_strategy_run,
+           is_search_record,
+           paths_from_record,
+           paths_to_record,
+           read_state,
+           record_path,
+           write_state,
+)
 from .layout import FORMAT, KEYS, STRATEGY_FILE, STRATEGY_FORMAT, VERSION
 from .load import load_cell, strategy_pick
 from .migrate import migrate
@@ -31,4 +40,4 @@ __all__ = ["PATHS", "is_search_record", "paths_from_record", "paths_to_record", 
            "write_state", "load_cell", "strategy_pick", "migrate", "best_of", "best_ppl", "cell_of", "done_steps",
            "typed", "FORMAT", "KEYS", "STRATEGY_FILE", "STRATEGY_FORMAT", "VERSION", "Best", "Candidate", "Final",
            "Retest", "Retests", "Rung", "SearchRecord", "Step", "Trained", "decision_key", "WHICH", "parse_which",
-           "which_name", "StrategyRecord"]
+           "which_name", "StrategyRecord", "holds_strategy_run"]

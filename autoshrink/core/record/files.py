@@ -16,13 +16,18 @@ from pathlib import Path
 from ..cell import Cell
 from ..disk import read_json, write_json_atomic
 from ..errors import ConfigError
-from .layout import FORMAT, KEYS
+from .layout import FORMAT, KEYS, STRATEGY_FILE
 from .migrate import migrate
 
 
 def record_path(save) -> Path:
     p = Path(save)
     return p / "search.json" if p.is_dir() or p.suffix != ".json" else p
+
+
+def holds_strategy_run(save) -> bool:
+    """Whether folder `save` holds another strategy's run (strategy.json) and no search.json."""
+    return (Path(save) / STRATEGY_FILE).is_file() and not record_path(save).is_file()
 
 
 def is_search_record(d) -> bool:

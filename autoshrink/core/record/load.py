@@ -14,7 +14,7 @@ import numpy as np
 
 from ..cell import REFERENCE_CELLS, Cell
 from ..errors import ConfigError
-from .files import is_search_record
+from .files import holds_strategy_run, is_search_record, record_path
 from .layout import STRATEGY_FILE, STRATEGY_FORMAT
 from .plain import cell_of
 
@@ -27,8 +27,7 @@ def load_cell(path, which="best") -> Cell:
         return REFERENCE_CELLS[str(path).lower()]
     path = Path(path)
     if path.is_dir():
-        holds_run = (path / STRATEGY_FILE).is_file() and not (path / "search.json").is_file()
-        path = path / (STRATEGY_FILE if holds_run else "search.json")
+        path = path / STRATEGY_FILE if holds_strategy_run(path) else record_path(path)
     if not path.is_file():
         raise ConfigError(f"cell file {path} not found; give a cell JSON, a search.json or a save folder")
     raw = path.read_bytes()
