@@ -104,6 +104,13 @@ def _drive(page, lab, root: Path, shots: Path) -> None:
     page.wait_for_selector(".autoshrink-dag .main-svg", timeout=30_000)
     page.wait_for_selector(".autoshrink-curves .main-svg", timeout=30_000)
     bu.wait_for_enabled(step, timeout=30_000)
+    # the front end may draw the figures before it applies the status line's last update; if the
+    # step never shows, the assertions below say what the line holds
+    with contextlib.suppress(Exception):
+        page.wait_for_function(
+            "() => /steps:\\s*[1-9]/.test(document.querySelector('.autoshrink-status')?.innerText || '')",
+            timeout=30_000)
+    page.wait_for_timeout(500)   # the figures' last updates
 
     edges0, steps0 = _edges_steps(status.inner_text())
     assert steps0 == 1, "Run All should have taken one step (the notebook's lab.step() cell)"

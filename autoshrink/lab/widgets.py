@@ -229,7 +229,7 @@ class SearchLab:
         self.which = W.Dropdown(options=views.export_choices(None), value="best", tooltip=TIPS["which"],
                                 layout=W.Layout(width="110px"))
         self.which.add_class("autoshrink-which")
-        self.status = W.HTML()
+        self.status = W.HTML(views.status_html("ready", None, cfg))   # never empty, even before the first draw
         self.status.add_class("autoshrink-status")
         self.estimate = W.HTML()
         self.estimate.add_class("autoshrink-estimate")
