@@ -7,14 +7,18 @@
     search.run()                    # ... or all steps to the end, then the final cell
     search.close()                  # let another process write the folder
 
-`Search` is the algorithm alone (docs/algorithm.md). Its rules (score, starting cell, edge order,
-candidate seeds) are core/rules.py; it leans on three helpers, each in its own module:
-search_folder (SearchFolder: lock, atomic writes, resume and branch rules; SearchView: the record as
-read, which `Search.open_readonly` gives to follow a search another process writes), scheduler
-(where and in which groups candidates train, here or as Ray tasks) and decisions (how a step gets the
-numbers it decides on: every candidate, --halving, --retest). Everything the search knows is
-`search.record` (core/record/schema.py), written atomically to `<save>/search.json` after every candidate;
-the training in flight is saved to `<save>/inflight.pt` after every epoch, so a killed run loses at
+`Search` is the algorithm (docs/algorithm.md) trained for real: the AutoShrink strategy
+(strategies/autoshrink.py, the one that replays from tables too) decides every step through the
+strategies' loop (strategies/loop.py), and the search answers its asks by training them and
+recording them. Its rules (score, starting cell, edge order, seeds) are core/rules.py; it leans on
+three helpers, each in its own module: search_folder (SearchFolder: lock, atomic writes, resume and
+branch rules; SearchView: the record as read, which `Search.open_readonly` gives to follow a search
+another process writes), scheduler (where and in which groups candidates train, here or as Ray
+tasks) and decisions (how an ask is answered: from the record, else trained: a step's candidates,
+a --halving rung, a --retest round). Everything the search knows is `search.record`
+(core/record/schema.py), written atomically to `<save>/search.json` after every training; the
+strategy is rebuilt from it (Search.shrink), so a resumed search trains only what it lacks. The
+training in flight is saved to `<save>/inflight.pt` after every epoch, so a killed run loses at
 most one epoch. search.json records the seed rule and the precision as resolved on the device (never
 "auto"), and a resume that would change either is refused: one search never mixes them. Progress
 goes out through `on_event(event)`: events.CandidateStarted, CandidateEpoch, CandidateDone, StepDone
@@ -23,6 +27,8 @@ and SearchFinished. The search knows nothing of widgets.
 from __future__ import annotations
 
 from dataclasses import replace
+
+import numpy as np
 
 from .core.cell import Cell
 from .core.config import SearchConfig
@@ -39,14 +45,17 @@ from .core.events import (
     TrainingStarted,
     ignore,
 )
-from .core.record import FORMAT, Candidate, Final, SearchRecord, Step, read_state
-from .core.rules import candidate_seed, cfg_score, drop, initial_cell, tried_edges
+from .core.record import FORMAT, Candidate, Final, Retests, SearchRecord, Step, read_state
+from .core.rules import candidate_seed, cfg_score, initial_cell
 from .core.runtime import resolve_device
-from .decisions import decisions, mean
+from .decisions import answer, record_halving
 from .one_cell import train_cell
 from .proxy.precision import proxy_precision
 from .scheduler import Scheduler
 from .search_folder import SearchFolder, SearchView, branch_state, check_resume
+from .strategies.autoshrink import AutoShrink, TrainedDraw
+from .strategies.base import Space
+from .strategies.loop import run
 
 
 class Search(SearchView):
@@ -69,7 +78,6 @@ class Search(SearchView):
         record = SearchRecord.from_dict(state) if state else SearchRecord(
             format=FORMAT, config=cfg.to_dict(), initial=full, cell=full)
         super().__init__(cfg, folder, record)
-        self.decisions = decisions(cfg)
 
     @classmethod
     def resume(cls, save, on_event=None, **overrides) -> "Search":
@@ -103,29 +111,68 @@ class Search(SearchView):
         """Stop being the folder's writer (another process may then resume it)."""
         self.folder.release()
 
-    # --- one shrink step
+    # --- one shrink step: AutoShrink (strategies/autoshrink.py) asks, this search trains and records
+    def shrink(self) -> AutoShrink:
+        """The AutoShrink strategy as this search's record holds it: its steps done taken as
+        recorded (a branch's too, decided under its parent's settings)."""
+        ops = Cell.from_dict(self.record.initial).ops
+        strategy = AutoShrink(Space(ops), 10**9, [0], 0, cfg=self.cfg, draw=TrainedDraw(self.cfg))
+        for s in self.record.steps:
+            if s.done:
+                strategy.restore(s.removed, s.pruned, Cell.from_dict(s.cell), s.best_score)
+        return strategy
+
     def candidates(self) -> list[tuple[int, int]]:
         """The edges this step tries removing (opens the step if needed)."""
         if self.shrinking_done:
             return []
-        steps = self.record.steps
         if self.record.pending is None:
-            edges = self.cell.edges
-            order = [list(e) for e in tried_edges(self.cfg, len(steps), edges)]
-            steps.append(Step(step=len(steps), done=False, edges_before=len(edges), order=order))
-            self.save()
+            strategy = self.shrink()
+            strategy.ask()
+            self.open_step(strategy)
         return [tuple(e) for e in self.record.pending.order]
 
-    def train_candidates(self, should_stop=None) -> bool:
-        """Train the step's candidates as its decision strategies say (decisions.py); True when all
-        are done, False if stopped."""
-        self.candidates()
-        step = self.record.pending
-        return all(d.train(self, step, should_stop) for d in self.decisions)
+    def open_step(self, strategy: AutoShrink) -> Step:
+        """The record's open step, made from the strategy's when there is none yet."""
+        if self.record.pending is None:
+            order = [list(c["edge"]) for c in strategy.open["candidates"]]
+            self.record.steps.append(Step(step=len(self.record.steps), done=False, edges_before=self.cell.n_edges,
+                                          order=order))
+            self.save()
+        return self.record.pending
 
-    def untried(self, step: Step) -> list[tuple[int, int]]:
-        tried = {tuple(c.edge) for c in step.candidates}
-        return [tuple(e) for e in step.order if tuple(e) not in tried]
+    def train_candidates(self, should_stop=None) -> bool:
+        """Train what the step needs to decide (its candidates; with --halving their rungs, with
+        --retest its leaders' retests), as the strategy asks; True when all are done, False if stopped."""
+        self.candidates()
+        return self.drive(self.shrink(), should_stop, train=True)
+
+    def drive(self, strategy: AutoShrink, should_stop=None, train: bool = True) -> bool:
+        """Run the loop (strategies/loop.py) until the strategy has decided the open step: its asks
+        answered from the record, else trained (unless not `train`). True when it has decided."""
+        done = len(strategy.steps)
+
+        def decided() -> bool:
+            return len(strategy.steps) > done
+
+        def evaluate(asks):
+            return answer(self, self.open_step(strategy), asks, should_stop, train)
+        run(strategy, evaluate, lambda: decided() or bool(should_stop and should_stop()),
+            on_told=lambda told, pick: self.note(strategy))
+        return decided()
+
+    def note(self, strategy: AutoShrink) -> None:
+        """Write into the open step what the strategy decided on the way: the --halving survivors (the
+        others end "halved"), the --retest leaders."""
+        step = self.record.pending
+        s = strategy.open if strategy.open is not None else strategy.steps[-1]
+        if step is None or s["step"] != step.step:
+            return
+        if s["survivors"] is not None and step.rung.survivors is None:
+            record_halving(self, step, s["survivors"], s["halved"])
+        if s["leaders"] is not None and step.retests is None:
+            step.retests = Retests(leaders=[list(e) for e in s["leaders"]])
+            self.save()
 
     def train_edges(self, step: Step, edges: list, should_stop, **how) -> bool:
         """Train the candidates removing `edges` (scheduler.train, `how` its group, checkpoint and
@@ -168,19 +215,23 @@ class Search(SearchView):
         return clean({**fields, "score": cfg_score(self.cfg, r.ppl, r.flops)})
 
     def commit(self) -> dict:
-        """Remove for good the drop_k best-scoring edges of the finished step, prune, record it;
-        returns the step's record (plain layout)."""
-        step = self.record.pending
-        if step is None or len(step.candidates) < len(step.order):
+        """Remove for good the drop_k best-scoring edges of the finished step (the strategy decides on
+        the step's record as it stands), prune, record it; returns the step's record (plain layout)."""
+        strategy = self.shrink()
+        if self.record.pending is None or not self.drive(strategy, train=False):
             raise RuntimeError("commit() needs a step whose candidates are all trained; call train_candidates() first")
-        ranked = sorted(step.candidates, key=Candidate.decision_key, reverse=True)
-        cell, removed, pruned = drop(self.cell, [c.edge for c in ranked], self.cfg.drop_k)
-        cands = step.candidates
+        decided, step = strategy.steps[-1], self.record.pending
+        scores = {tuple(c["edge"]): c["scores"] for c in decided["candidates"]}
+        for c in step.candidates:
+            runs = scores[tuple(c.edge)]
+            if len(runs) > 1:
+                c.mean_score, c.sd_score, c.seeds = mean(runs), float(np.std(runs, ddof=1)), len(runs)
+        cell, cands = decided["left"], step.candidates
         ppls = [c.ppl for c in cands if c.ppl is not None]
         step = self.record.steps[-1] = replace(
-            step, done=True, removed=removed, pruned=pruned, cell=cell.to_dict(), edges_left=cell.n_edges,
-            ratio=round(cell.n_edges / self.cfg.full_edges, 2), best_score=ranked[0].score,
-            mean_score=mean(c.score for c in cands), best_ppl=min(ppls, default=None),
+            step, done=True, removed=[list(e) for e in decided["removed"]], pruned=[list(e) for e in decided["pruned"]],
+            cell=cell.to_dict(), edges_left=cell.n_edges, ratio=round(cell.n_edges / self.cfg.full_edges, 2),
+            best_score=decided["best_score"], mean_score=mean(c.score for c in cands), best_ppl=min(ppls, default=None),
             mean_ppl=mean(c.ppl for c in cands), mean_flops=mean(c.flops for c in cands),
             diverged=sum(c.diverged for c in cands))
         self.record.cell = cell.to_dict()
@@ -188,7 +239,7 @@ class Search(SearchView):
         self.save()
         best = self.record.best.cell if self.record.best else step.cell
         self.folder.write_graphs(cell, step.ratio, Cell.from_dict(best))
-        self.folder.log(f"step {step.step} removed {removed} pruned {pruned}: {cell.n_edges} edges left, "
+        self.folder.log(f"step {step.step} removed {step.removed} pruned {step.pruned}: {cell.n_edges} edges left, "
                         f"best score {step.best_score}, best ppl {step.best_ppl}")
         self.on_event(StepDone(step.step, step.to_dict()))
         return step.to_dict()
@@ -224,3 +275,9 @@ class Search(SearchView):
     def save(self) -> None:
         self._state = self.record.to_dict()
         self.folder.write(self._state)
+
+
+def mean(xs):
+    """The mean of the numbers of `xs` that are not None (None if none)."""
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else None

@@ -12,7 +12,8 @@ that table (strategies.loop.TableEvaluator) makes the same decisions. The strate
 derive_seed(--seed, SALT_STRATEGY). One process writes a run (core.disk.WriterLock); the training in
 flight is saved after every epoch in `<save>/inflight.pt`, so a killed run loses at most one epoch
 and `resume` continues it: the recorded trainings are told to a new strategy again (loop.Logged).
-AutoShrink itself runs as search.Search, whose search.json the lab's views read.
+AutoShrink itself runs as search.Search (the same strategy on the same loop), whose search.json the
+lab's views read.
 """
 from __future__ import annotations
 

@@ -264,3 +264,48 @@ def test_halving_stops_the_worse_half_at_the_rung_and_decides_among_the_rest(tin
     assert half["removed"] == [list(best_survivor)]
     assert not list((tmp_path / "half").glob("rung-*.pt"))
     assert typed_round_trip(tmp_path / "half").steps[0].rung.survivors == half["rung"]["survivors"]
+
+
+def _without_seconds(step: dict) -> dict:
+    """A step record with its wall times left out (they differ between two runs of one step)."""
+    drop_time = lambda d: {k: v for k, v in d.items() if k != "seconds"}  # noqa: E731
+    out = drop_time(step)
+    out["candidates"] = [drop_time(c) for c in step["candidates"]]
+    if step.get("retests"):
+        out["retests"] = {**step["retests"], "runs": [drop_time(r) for r in step["retests"]["runs"]]}
+    return out
+
+
+@pytest.mark.slow
+def test_a_halving_step_killed_after_its_rungs_decides_from_the_waiting_checkpoints(tiny_data, tmp_path, one_thread):
+    """The rungs are recorded, the halving is not (a kill in between): the resumed search reads the
+    halved candidates' scores from their rung checkpoints and records the step the whole run records."""
+    from autoshrink.decisions import train_rung
+    common = dict(halving=1, epochs=2, max_steps_to_action=3, device="cpu", parallel=1)
+    with Search(tiny(tiny_data, tmp_path / "whole", **common)) as s:
+        whole = s.step()
+    with Search(tiny(tiny_data, tmp_path / "cut", **common)) as s:
+        edges = s.candidates()
+        for edge in edges:
+            train_rung(s, s.record.pending, edge, 1, None)
+        assert s.record.pending.rung.survivors is None and not s.record.pending.candidates
+    with Search.resume(tmp_path / "cut") as s:
+        cut = s.step()
+    assert [c["ended"] for c in cut["candidates"]].count("halved") == 1
+    assert _without_seconds(cut) == _without_seconds(whole)
+
+
+@pytest.mark.slow
+def test_a_retest_step_stopped_between_retests_resumes_to_the_same_record(tiny_data, tmp_path, one_thread):
+    common = dict(retest=2, retest_margin=1e9, max_steps_to_action=3, device="cpu", parallel=1)
+    with Search(tiny(tiny_data, tmp_path / "whole", **common)) as s:
+        whole = s.step()
+    done = []
+    with Search(tiny(tiny_data, tmp_path / "cut", **common),
+                on_event=lambda e: done.append(e) if isinstance(e, CandidateDone) else None) as s:
+        assert s.step(should_stop=lambda: len(done) >= 4) is None       # 3 candidates, then one retest
+        assert len(s.record.pending.retests.runs) == 1
+    with Search.resume(tmp_path / "cut") as s:
+        cut = s.step()
+    assert len(cut["retests"]["runs"]) == 6 and cut["candidates"][0]["seeds"] == 3
+    assert _without_seconds(cut) == _without_seconds(whole)

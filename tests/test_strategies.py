@@ -130,13 +130,16 @@ def test_a_leaking_strategy_is_caught():
         run(Leaky(Space(table.ops), 2, [1], 0), TableEvaluator(table, table.cfg, [1]))
 
 
-def test_autoshrink_strategy_is_the_replay_and_refuses_halving():
+def test_autoshrink_strategy_is_the_replay_and_a_table_refuses_its_rungs():
     table = hand_table()
     cfg = table.cfg.replace(keep_fraction=0.34)
     r = replay(table, cfg, RandomDraw(np.random.default_rng(0), [0, 1], "step"))
     assert [s["removed"] for s in r.steps] == [[(1, 2)], [(0, 1)]] and r.budget == 5
-    with pytest.raises(ConfigError, match="--halving"):
-        make("autoshrink", Space(table.ops), None, [0, 1], 0, cfg=cfg.replace(halving=1, epochs=2))
+    halving = cfg.replace(halving=1, epochs=2)
+    asks = make("autoshrink", Space(table.ops), None, [0, 1], 0, cfg=halving).ask()
+    assert asks and all(a.epochs == 1 and a.edge is not None for a in asks)      # a rung each
+    with pytest.raises(ConfigError, match="--halving needs paused trainings"):
+        replay(table, halving, RandomDraw(np.random.default_rng(0), [0, 1], "step"))
 
 
 def test_a_budget_cut_keeps_the_best_finished_step():

@@ -8,6 +8,7 @@ has this one home.
     shrunk(cfg, cell.n_edges)                      # True once --keep_fraction of the edges is left
     edges = tried_edges(cfg, step, cell.edges)     # the first --max_steps_to_action of the step's order
     seed = candidate_seed(cfg, step, edge)         # the weights a candidate starts from
+    seed = retest_seed(cfg, step, edge, round_)    # ... and those of a leader's retest round_
     close = leaders(candidates, cfg.retest_margin) # a close step's leaders (--retest retrains them)
     key = decision_key(ended, score, mean_score)   # what a step ranks candidates by (higher first)
     cell, removed, pruned = drop(cell, ranked_edges, cfg.drop_k)   # the step's removals, pruned
@@ -22,9 +23,10 @@ import numpy as np
 
 from .cell import Cell, random_ops
 from .config import SearchConfig
-from .runtime import SALT_OPS, SALT_ORDER, derive_seed
+from .runtime import SALT_OPS, SALT_ORDER, SALT_RETEST, derive_seed
 
 MAX_LEADERS = 3     # candidates a close step retrains with --retest extra seeds, at most
+HALVING_KEEP = 0.5  # share of a step's candidates that trains on past the --halving rung
 
 
 def score(ppl, flops: int, nhid: int, target_ppl: float = 200.0, ppl_weight: float = 0.25,
@@ -105,6 +107,14 @@ def candidate_seed(cfg: SearchConfig, step: int, edge) -> int:
     if cfg.seed_rule == "step":
         return derive_seed(cfg.seed, step)
     return derive_seed(cfg.seed, step, *edge)
+
+
+def retest_seed(cfg: SearchConfig, step: int, edge, round_: int) -> int:
+    """The weight seed of a leader's extra training `round_` (1, 2, ...): shared by a step's leaders
+    under the paired rule, the leader's own otherwise."""
+    if cfg.seed_rule == "step":
+        return derive_seed(cfg.seed, step, SALT_RETEST, round_)
+    return derive_seed(cfg.seed, step, *edge, SALT_RETEST, round_)
 
 
 def leaders(candidates: list[dict], margin: float) -> list[dict]:

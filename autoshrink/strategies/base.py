@@ -28,36 +28,55 @@ from ..space.cells import all_edges, key, space_cells
 class Ask:
     key: str        # the pruned cell to train (space.cells.key)
     seed: int       # the table seed it trains under (a place in the run's seeds)
+    edge: tuple | None = None     # AutoShrink: the edge whose removal from the step's cell gives `key`
+    epochs: int | None = None     # AutoShrink --halving: train only to this epoch (a rung), then tell
+    round: int = 0                # AutoShrink --retest: 0 for a candidate's first training, r for retest r
 
 
 @dataclass(frozen=True)
 class Told:
     ask: Ask
     score: float    # the score it got (core.rules.score; -inf when it diverged)
+    loss: float | None = None     # a rung's validation loss there (None: the training ended before it)
 
 
 class Space:
-    """The cells of one search space (fixed ops): keys, edge sets, one-edge neighbours, draws."""
+    """The cells of one search space (fixed ops): keys, edge sets, one-edge neighbours, draws. The
+    whole space is enumerated only when a strategy reads `cells` or `keys` (AutoShrink never does,
+    so a trained search of any size uses one)."""
 
     def __init__(self, ops):
         self.ops = tuple(ops)
         self.edges = all_edges(len(self.ops))
-        self.cells = {key(c): c for c in space_cells(self.ops)}
-        self.keys = list(self.cells)                 # most edges first, then by key
-        self._after, self._near = {}, {}
+        self._cells, self._keys, self._after, self._near = None, None, {}, {}
+
+    @property
+    def cells(self) -> dict[str, Cell]:
+        if self._cells is None:
+            self._cells = {key(c): c for c in space_cells(self.ops)}
+        return self._cells
+
+    @property
+    def keys(self) -> list[str]:
+        """Every cell's key: most edges first, then by key."""
+        if self._keys is None:
+            self._keys = list(self.cells)
+        return self._keys
 
     def after(self, cell_key: str, edge) -> str:
         """The key of the cell left when `edge` is removed from cell `cell_key` (then pruned)."""
         k = (cell_key, tuple(edge))
         if k not in self._after:
-            self._after[k] = key(self.cells[cell_key].remove(tuple(edge))[0])
+            self._after[k] = key(self.cell(cell_key).remove(tuple(edge))[0])
         return self._after[k]
 
     def cell(self, cell_key: str) -> Cell:
-        return self.cells[cell_key]
+        """The pruned cell of a key ("none": the cell without edges)."""
+        edges = [] if cell_key == "none" else [tuple(map(int, e.split("-"))) for e in cell_key.split()]
+        return Cell.from_edges(edges, self.ops)
 
     def edge_set(self, cell_key: str) -> frozenset:
-        return frozenset(self.cells[cell_key].edges)
+        return frozenset(self.cell(cell_key).edges)
 
     def key_of(self, edges) -> str:
         return key(Cell.from_edges(sorted(edges), self.ops))
@@ -71,7 +90,7 @@ class Space:
         return self._near[cell_key]
 
     def full(self) -> str:
-        return self.keys[0]
+        return key(Cell.full(self.ops))
 
 
 class Strategy:

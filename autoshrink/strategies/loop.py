@@ -1,5 +1,5 @@
 """The one loop every strategy runs on, and what answers its asks: a space table (instant) or
-training (strategies/trained.py).
+training (strategy_run.py for a strategy run; decisions.py for AutoShrink's search, search.Search).
 
     history = run(strategy, TableEvaluator(table, cfg, pool))     # a replay from a table
     history.trainings, history.incumbents, history.pick
@@ -70,6 +70,9 @@ class TableEvaluator:
         return [Told(a, self.score(a)) for a in asks]
 
     def score(self, ask: Ask) -> float:
+        if ask.epochs is not None:
+            raise ConfigError("--halving needs paused trainings, which a table has not; replay without --halving "
+                              "(a trained search runs it)")
         if ask.seed not in self.pool:
             raise ConfigError(f"table seed {ask.seed} is held out (or not in the table); decide with seeds "
                               f"{sorted(self.pool)}")
