@@ -8,7 +8,7 @@ are trained by the search's Scheduler (here, batched, or as Ray tasks) and recor
 
 Table seed k of a run is the weight seed space.table.table_seed(--seed, k), so a run with --seed S
 trains exactly what the space table built with --seed S holds, and replaying the strategy from
-that table (strategies.loop.TableEvaluator) makes the same decisions. The strategy draws from
+that table (space.replay.TableEvaluator) makes the same decisions. The strategy draws from
 derive_seed(--seed, SALT_STRATEGY). One process writes a run (core.disk.WriterLock); the training in
 flight is saved after every epoch in `<save>/inflight.pt`, so a killed run loses at most one epoch
 and `resume` continues it: the recorded trainings are told to a new strategy again (loop.Logged).

@@ -3,8 +3,8 @@ the one without edges among them), 2 seeds, perplexities chosen by hand."""
 import math
 
 from autoshrink.core.cell import Cell
+from autoshrink.core.cells import key, space_cells
 from autoshrink.core.config import SearchConfig
-from autoshrink.space.cells import key, space_cells
 from autoshrink.space.table import SpaceTable
 
 HAND_PPL = {   # key -> (valid ppl under seed 0, seed 1), test ppl is valid + 10

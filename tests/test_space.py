@@ -14,16 +14,16 @@ import pytest
 import torch
 
 from autoshrink.core.cell import Cell
+from autoshrink.core.cells import key, space_cells
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
 from autoshrink.core.record import typed
 from autoshrink.core.stats import cell_pvalue, smallest_pvalue
-from autoshrink.space.cells import key, space_cells
-from autoshrink.space.replay import RandomDraw, distributions, replay, replay_search, wilson
+from autoshrink.space.replay import RandomDraw, TableEvaluator, distributions, replay, replay_search, wilson
 from autoshrink.space.table import SpaceTable, TableBuilder, build_table, table_seed
 from autoshrink.space.truth import cell_truth, search_truth, standing
 from autoshrink.strategies import Space, make
-from autoshrink.strategies.loop import TableEvaluator, run
+from autoshrink.strategies.loop import run
 from space_tables import hand_score, hand_search, hand_table
 
 

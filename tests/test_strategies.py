@@ -11,11 +11,11 @@ import torch
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
 from autoshrink.space.leaderboard import ceiling, leaderboard, summary
-from autoshrink.space.replay import RandomDraw, replay
+from autoshrink.space.replay import RandomDraw, TableEvaluator, replay
 from autoshrink.space.shipped import load, open_table, ship, shipped, unship
 from autoshrink.space.table import build_table
 from autoshrink.strategies import STRATEGIES, Ask, Space, Told, make
-from autoshrink.strategies.loop import Logged, TableEvaluator, run
+from autoshrink.strategies.loop import Logged, run
 from space_tables import HAND_PPL, hand_score, hand_table
 
 OTHERS = [n for n in STRATEGIES if n != "autoshrink"]

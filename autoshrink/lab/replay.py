@@ -18,19 +18,19 @@ import ipywidgets as W
 import numpy as np
 
 from ..core.cell import Cell
+from ..core.cells import key
 from ..core.config import SEED_RULES, SearchConfig, help_texts
 from ..core.errors import ConfigError
 from ..core.record import SearchRecord
 from ..plot.figures import dag_figure
 from ..plot.landscape import landscape_figure
 from ..plot.quality import truth_lines
-from ..space.cells import key
 from ..space.leaderboard import leaderboard
-from ..space.replay import OneSeedDraw, RandomDraw, SearchDraw, replay
+from ..space.replay import OneSeedDraw, RandomDraw, SearchDraw, TableEvaluator, replay
 from ..space.shipped import open_table
 from ..space.truth import cell_truth, grade_step, rank, search_truth, step_cells
 from ..strategies import PUBLISHED, STRATEGIES, Space, make
-from ..strategies.loop import TableEvaluator, run
+from ..strategies.loop import run
 from .figure_widget import FigureWidget
 
 COEFFICIENTS = ("target_ppl", "ppl_weight", "cost_weight")

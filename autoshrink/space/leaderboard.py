@@ -29,9 +29,9 @@ from ..core.config import SearchConfig
 from ..core.errors import ConfigError
 from ..core.runtime import SALT_BASELINE, SALT_CEILING, SALT_REPLAY, derive_seed
 from ..strategies import STRATEGIES, Space, make
-from ..strategies.loop import TableEvaluator, run
+from ..strategies.loop import run
 from .fidelity import check_same_space
-from .replay import rank_summary, wilson
+from .replay import TableEvaluator, rank_summary, wilson
 from .table import SpaceTable
 from .truth import cell_truth, rank, seed_scores
 

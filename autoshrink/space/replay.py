@@ -27,14 +27,35 @@ from ..core.config import SearchConfig
 from ..core.errors import ConfigError
 from ..core.runtime import SALT_REPLAY, derive_seed
 from ..strategies.autoshrink import AutoShrink, OneSeedDraw, RandomDraw, SearchDraw
-from ..strategies.base import Space
+from ..strategies.base import Ask, Space, Told
 from ..strategies.baselines import RandomSearch
-from ..strategies.loop import TableEvaluator, run
+from ..strategies.loop import run
 from .table import SpaceTable
 from .truth import cell_truth, rank, seed_scores
 
-__all__ = ["OneSeedDraw", "RandomDraw", "SearchDraw", "Replay", "replay", "replay_search", "distributions",
-           "per_seed", "wilson"]
+__all__ = ["OneSeedDraw", "RandomDraw", "SearchDraw", "TableEvaluator", "Replay", "replay", "replay_search",
+           "distributions", "per_seed", "wilson"]
+
+
+class TableEvaluator:
+    """Asks answered from a space table: the score of the cell under the asked table seed. Only the
+    seeds in `pool` may be asked (a held-out judge seed never decides): another raises."""
+
+    def __init__(self, table: SpaceTable, cfg: SearchConfig, pool=None, scores=None):
+        self.scores = scores if scores is not None else seed_scores(table, cfg)
+        self.pool = set(range(len(table.seeds)) if pool is None else pool)
+
+    def __call__(self, asks: list[Ask]) -> list[Told]:
+        return [Told(a, self.score(a)) for a in asks]
+
+    def score(self, ask: Ask) -> float:
+        if ask.epochs is not None:
+            raise ConfigError("--halving needs paused trainings, which a table has not; replay without --halving "
+                              "(a trained search runs it)")
+        if ask.seed not in self.pool:
+            raise ConfigError(f"table seed {ask.seed} is held out (or not in the table); decide with seeds "
+                              f"{sorted(self.pool)}")
+        return self.scores[ask.key][ask.seed]
 
 
 @dataclass

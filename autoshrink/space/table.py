@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.cell import Cell
+from ..core.cells import key, space_cells
 from ..core.config import SearchConfig
 from ..core.disk import HoldsLock, WriterLock, read_record, write_json_atomic
 from ..core.errors import ConfigError
@@ -39,7 +40,6 @@ from ..core.runtime import derive_seed, resolve_device
 from ..proxy.checkpoint import Checkpoint
 from ..proxy.precision import proxy_precision
 from ..scheduler import Scheduler
-from .cells import key, space_cells
 
 FORMAT = "autoshrink-space/1"
 FILE = "space.json"

@@ -18,10 +18,10 @@ import math
 import statistics
 
 from ..core.cell import Cell
+from ..core.cells import key
 from ..core.config import SearchConfig
 from ..core.record import SearchRecord, Step
 from ..core.rules import cfg_score
-from .cells import key
 from .table import SpaceTable
 
 

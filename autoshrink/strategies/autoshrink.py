@@ -22,10 +22,10 @@ import statistics
 import numpy as np
 
 from ..core.cell import Cell
+from ..core.cells import key
 from ..core.config import SearchConfig
 from ..core.errors import ConfigError
 from ..core.rules import HALVING_KEEP, decision_key, drop, edge_order, first_best, leaders, shrunk, tried_edges
-from ..space.cells import key
 from .base import Ask, Space, Strategy, Told
 
 
@@ -204,4 +204,4 @@ class AutoShrink(Strategy):
         self.best_step = first_best([s["best_score"] for s in self.steps])
 
     def choose(self) -> str:
-        return self.steps[self.best_step]["cell"] if self.steps else self.space.full()
+        return self.steps[self.best_step]["cell"] if self.best_step is not None else self.space.full()

@@ -6,7 +6,7 @@ about, and the one interface the loop (strategies/loop.py) drives (docs/strategi
     strategy.tell([Told(ask, score)])   # their scores (-inf: diverged), in any order
     strategy.pick()                # the key of the cell it would answer with now (its incumbent)
 
-A cell is its pruned key (space.cells.key): two edge sets that prune alike train alike. A training
+A cell is its pruned key (core.cells.key): two edge sets that prune alike train alike. A training
 is a cell under a table seed k of `pool` (its weights are the paired seed k of the run's --seed:
 space.table.table_seed), so the same strategy runs against trainings or a space table. Every
 training counts against the budget: first trainings, re-trainings and retests alike. A strategy
@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.cell import Cell
-from ..space.cells import all_edges, key, space_cells
+from ..core.cells import all_edges, key, space_cells
 
 
 @dataclass(frozen=True)
 class Ask:
-    key: str        # the pruned cell to train (space.cells.key)
+    key: str        # the pruned cell to train (core.cells.key)
     seed: int       # the table seed it trains under (a place in the run's seeds)
     edge: tuple | None = None     # AutoShrink: the edge whose removal from the step's cell gives `key`
     epochs: int | None = None     # AutoShrink --halving: train only to this epoch (a rung), then tell

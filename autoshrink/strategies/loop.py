@@ -1,5 +1,6 @@
-"""The one loop every strategy runs on, and what answers its asks: a space table (instant) or
-training (strategy_run.py for a strategy run; decisions.py for AutoShrink's search, search.Search).
+"""The one loop every strategy runs on. What answers its asks is a space table (instant:
+space.replay.TableEvaluator) or training (strategy_run.py for a strategy run; decisions.py for
+AutoShrink's search, search.Search).
 
     history = run(strategy, TableEvaluator(table, cfg, pool))     # a replay from a table
     history.trainings, history.incumbents, history.pick
@@ -15,10 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.config import SearchConfig
 from ..core.errors import ConfigError
-from ..space.table import SpaceTable
-from ..space.truth import seed_scores
 from .base import Ask, Strategy, Told
 
 
@@ -56,27 +54,6 @@ def run(strategy: Strategy, evaluate, should_stop=None, on_told=None) -> History
         out.stopped = True
     out.pick = strategy.pick()
     return out
-
-
-class TableEvaluator:
-    """Asks answered from a space table: the score of the cell under the asked table seed. Only the
-    seeds in `pool` may be asked (a held-out judge seed never decides): another raises."""
-
-    def __init__(self, table: SpaceTable, cfg: SearchConfig, pool=None, scores=None):
-        self.scores = scores if scores is not None else seed_scores(table, cfg)
-        self.pool = set(range(len(table.seeds)) if pool is None else pool)
-
-    def __call__(self, asks: list[Ask]) -> list[Told]:
-        return [Told(a, self.score(a)) for a in asks]
-
-    def score(self, ask: Ask) -> float:
-        if ask.epochs is not None:
-            raise ConfigError("--halving needs paused trainings, which a table has not; replay without --halving "
-                              "(a trained search runs it)")
-        if ask.seed not in self.pool:
-            raise ConfigError(f"table seed {ask.seed} is held out (or not in the table); decide with seeds "
-                              f"{sorted(self.pool)}")
-        return self.scores[ask.key][ask.seed]
 
 
 class Logged:

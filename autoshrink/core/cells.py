@@ -9,7 +9,7 @@ from the seed alone, whatever the other edges), so a table keys its cells by the
 """
 from __future__ import annotations
 
-from ..core.cell import Cell
+from .cell import Cell
 
 
 def all_edges(nodes: int) -> list[tuple[int, int]]:
