@@ -77,7 +77,7 @@ def test_01_search_runs_steps_to_the_end_and_exports(kernel, tmp_path, tiny_data
     save = tmp_path / "search"
     nb = execute("01_search.ipynb", dict(nodes=3, **{k: TINY[k] for k in ("emsize", "epochs", "batch_size",
                  "eval_batch_size", "bptt")}, keep_fraction=0.34, candidates=3, seed=1, device="cpu", data=None,
-                 save=str(save), run_to_end=True, table=None, strategy="local", budget=3), kernel)
+                 save=str(save), run_to_end=True, table=None, strategy=None), kernel)
     assert not [o for o in outputs(nb) if o["output_type"] == "error"]
     views = [o for o in outputs(nb) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert views, "the lab was not displayed as a widget"
@@ -97,8 +97,7 @@ def test_01_search_with_a_missing_data_folder_says_so_in_one_line(kernel, tmp_pa
     missing = tmp_path / "no-such-folder"
     set_parameters(nb, dict(nodes=3, **{k: TINY[k] for k in ("emsize", "epochs", "batch_size", "eval_batch_size",
                             "bptt")}, keep_fraction=0.34, candidates=3, seed=1, device="cpu", data=str(missing),
-                            save=str(tmp_path / "search"), run_to_end=False, table=None, strategy="local",
-                            budget=3))
+                            save=str(tmp_path / "search"), run_to_end=False, table=None, strategy=None))
     with pytest.raises(CellExecutionError):
         NotebookClient(nb, kernel_name=kernel, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     [error] = [o for o in outputs(nb) if o["output_type"] == "error"]
@@ -112,7 +111,7 @@ def test_01_search_one_step_only_graded_and_replayed_from_a_table(kernel, tmp_pa
     build_table(SearchConfig(nodes=4, data=str(tiny_data), **{**TINY, "seed": 3}), table, seeds=1)
     nb = execute("01_search.ipynb", dict(nodes=4, **{k: TINY[k] for k in ("emsize", "epochs", "batch_size",
                  "eval_batch_size", "bptt")}, keep_fraction=0.25, candidates=2, seed=3, device="cpu", data=None,
-                 save=str(save), run_to_end=False, table=str(table), strategy="random", budget=3), kernel)
+                 save=str(save), run_to_end=False, table=str(table), strategy="random"), kernel)
     state = read_state(save)
     assert [s["done"] for s in state["steps"]] == [True] and state["final"] is None
     assert state["config"]["max_steps_to_action"] == 2 and state["config"]["seed"] == 3
@@ -120,7 +119,7 @@ def test_01_search_one_step_only_graded_and_replayed_from_a_table(kernel, tmp_pa
     markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs(nb) if "data" in o)
     assert "Ground truth from a space table (34 cells x 1 seeds" in markdown and "- step 0: removed" in markdown
     views = [o for o in outputs(nb) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(views) == 3      # the lab, the replay panel and the strategy panel
+    assert len(views) == 2      # the lab (showing the strategy its menu names) and the replay panel
     assert not (tmp_path / "search-random" / "strategy.json").exists()     # Start trains, Run All does not
 
 

@@ -47,3 +47,30 @@ def test_the_curve_marks_a_diverged_training_and_follows_the_pick():
     dots, pick = fig.data
     assert list(dots.marker.symbol) == ["circle", "x", "circle"] and dots.y[1] < -5.0
     assert list(pick.y) == [-5.0, -5.0, -2.0]
+
+
+def test_the_search_panels_strategy_menu_swaps_in_a_strategy_trained_with_its_settings(tiny_data, tmp_path,
+                                                                                      one_thread):
+    from autoshrink.lab.widgets import SearchLab
+    lab = SearchLab(cfg(tiny_data, tmp_path / "search"))
+    assert lab.strategy.value == "autoshrink" and lab.dag in lab.widget.children
+    lab.inputs["epochs"].value = 2                   # a setting changed before the strategy is chosen
+    lab.strategy.value = "random"
+    other = lab.other
+    assert other.box in lab.widget.children and lab.dag not in lab.widget.children
+    assert other.cfg.save == f"{tmp_path / 'search'}-random" and other.cfg.epochs == 2
+    assert other.strategy.layout.display == "none"          # the search panel's menu is the one menu
+    lab.inputs["epochs"].value = 1                   # not started: it follows the panel
+    assert lab.other.cfg.epochs == 1 and lab.other is not other
+    lab.other.budget.value = 2
+    record = lab.other.run()
+    assert len(record["trainings"]) == 2 and (tmp_path / "search-random" / "strategy.json").is_file()
+    trained = lab.other
+    lab.strategy.value = "autoshrink"
+    assert lab.other is None and lab.dag in lab.widget.children and lab.search is None   # nothing searched
+    lab.strategy.value = "random"
+    assert lab.other is trained                       # the panel that trained, kept
+    trained.close()
+    lab.inputs["save"].value = ""
+    lab.strategy.value = "local"                     # a bad setting: one line, and the menu goes back
+    assert lab.strategy.value == "autoshrink" and "local not shown" in lab.message.value

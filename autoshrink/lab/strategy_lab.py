@@ -1,6 +1,7 @@
-"""A search strategy other than AutoShrink, trained for real in a panel (notebook 01's second panel):
-a strategy menu, its budget, Start / Stop, and as it trains the cell it just trained (the edges its
-move added and removed), every training's score with the pick's, and the trainings as a table.
+"""A search strategy other than AutoShrink, trained for real in a panel (what notebook 01's search
+panel shows when its strategy menu names another strategy: StrategyLab.beside): a strategy menu,
+its budget, Start / Stop, and as it trains the cell it just trained (the edges its move added and
+removed), every training's score with the pick's, and the trainings as a table.
 
     lab = StrategyLab(SearchConfig.preset("tiny", save="runs/local"), strategy="local", budget=20)
     lab                    # the panel
@@ -20,7 +21,7 @@ from ..core.events import StrategyTold
 from ..plot.figures import dag_figure
 from ..plot.strategies import trainings_figure
 from ..strategies import PUBLISHED, STRATEGIES
-from ..strategy_run import StrategyRun
+from ..strategy_run import StrategyRun, holds_run
 from .figure_widget import FigureWidget
 from .replay import move_states
 from .worker import Worker
@@ -73,6 +74,16 @@ class StrategyLab:
         cls.__init__(lab, run.cfg.replace(**overrides), r["strategy"], r["budget"], r["seeds"])
         run.on_event, lab.run_ = lab._on_event, run
         lab.draw(r)
+        return lab
+
+    @classmethod
+    def beside(cls, cfg: SearchConfig, strategy: str, budget: int = 20) -> "StrategyLab":
+        """`strategy` with a search panel's settings `cfg`, as that panel shows it when its strategy
+        menu names it: its run goes to <save>-<strategy> (one saved there reopens) and it has no
+        menu of its own."""
+        folder = f"{cfg.save}-{strategy}"
+        lab = cls.open(folder) if holds_run(folder) else cls(cfg.replace(save=folder), strategy, budget)
+        lab.strategy.layout.display = "none"
         return lab
 
     def _ensure_run(self) -> StrategyRun:

@@ -36,11 +36,13 @@ from ..plot.figures import budget_changes
 from ..plot.searches import parent_config
 from ..proxy.precision import proxy_precision
 from ..search_folder import SAFE_ON_RESUME
+from ..strategies import PUBLISHED, STRATEGIES
 from . import views
 from .cells import CellsLab  # noqa: F401  (re-exported: notebooks import it from here)
 from .figure_widget import FigureWidget
 from .replay import grade_text, load_truth, step_grade, truth_states
 from .runner import BusyChanged, LabError, PhaseChanged, Refreshed, Runner, SaveChanged, fresh_folder, read_search
+from .strategy_lab import StrategyLab
 
 SETTINGS = (  # SearchConfig field, label, widget class
     ("nodes", "nodes", W.IntText),
@@ -210,12 +212,19 @@ class SearchLab:
                                  tooltip=TIPS["preset"], style=style, layout=W.Layout(width="250px"))
         self.preset.add_class("autoshrink-preset")
         self.preset.observe(self._on_preset, names="value")
+        self.strategy = W.Dropdown(options=list(STRATEGIES), value=PUBLISHED, description="strategy", style=style,
+                                   tooltip="; ".join(f"{n}: {c.about}" for n, c in STRATEGIES.items()),
+                                   layout=W.Layout(width="250px"))
+        self.strategy.add_class("autoshrink-strategy")
+        self.strategy.observe(lambda change: self.use_strategy(change.new), names="value")
+        self.other = None        # the panel of the strategy the menu names, when it is not AutoShrink
+        self._others = {}        # strategy -> its panel, kept while it trains or holds a run
         grid = lambda names: W.GridBox([self.inputs[n] for n in names],
                                        layout=W.Layout(grid_template_columns="repeat(auto-fill, 255px)"))
         self.advanced = W.Accordion(children=[grid(ADVANCED)], titles=("running (advanced): device, precision, "
                                                                        "kernels, backend",), selected_index=None)
         self.advanced.add_class("autoshrink-advanced")
-        self.panel = W.VBox([self.preset, *[W.VBox([W.HTML(f"<b>{title}</b>"), grid(names)])
+        self.panel = W.VBox([W.HBox([self.preset, self.strategy]), *[W.VBox([W.HTML(f"<b>{title}</b>"), grid(names)])
                                             for title, names in PANEL_GROUPS], self.advanced])
         self.message = W.HTML()
         self.message.add_class("autoshrink-message")
@@ -273,14 +282,16 @@ class SearchLab:
         self.on_branch = []      # called with a new branch's folder (05's list shows it at once)
         self.exported = W.HTML()
         self.exported.add_class("autoshrink-exported")
-        self.widget = W.VBox([
-            W.HTML("<b>AutoShrink Lab</b>: shrink a fully connected cell one edge at a time"),
-            self.panel, self.message, W.HBox([*self.buttons.values(), self.which]), self.status, self.estimate,
+        self._top = [W.HTML("<b>AutoShrink Lab</b>: shrink a fully connected cell one edge at a time"),
+                     self.panel, self.message]
+        self._shrink_views = [
+            W.HBox([*self.buttons.values(), self.which]), self.status, self.estimate,
             self.errors, W.HBox([self.bar_candidates, self.bar_epochs, self.bar_text]),
             W.HBox([self.slider, self.branch_button, self.slider_text]), self.dag,
             W.HBox([self.training, W.VBox([self.table_head, self.formula, self.step_note, self.inspect, self.table])]),
             self.curves, self.exported,
-        ])
+        ]
+        self.widget = W.VBox([*self._top, *self._shrink_views])
         self.widget.add_class("autoshrink-lab")
 
     def _repr_mimebundle_(self, **kwargs):
@@ -324,6 +335,30 @@ class SearchLab:
         self._buttons()
         if self.state is None:
             self._draw_view()
+        if self.other is not None and self.other.run_ is None:     # not started: it takes the new settings
+            self.use_strategy(self.strategy.value)
+
+    def use_strategy(self, name: str) -> None:
+        """Show the published search's views (AutoShrink) or, for another strategy, its panel
+        (lab/strategy_lab.py) training with this panel's settings into <save>-<name>; a run saved
+        there reopens, and Start continues it. The search goes on in the background meanwhile."""
+        if self.strategy.value != name:
+            self.strategy.value = name           # the menu's observer comes back here
+            return
+        if name == PUBLISHED:
+            self.other = None
+            self.widget.children = [*self._top, *self._shrink_views]
+            return
+        lab = self._others.get(name)
+        if lab is None or lab.run_ is None:          # not started yet: made with the panel's settings now
+            try:
+                lab = self._others[name] = StrategyLab.beside(self.config(), name)
+            except ConfigError as e:
+                self.message.value = views.error_line(f"{name} not shown: {e}")
+                self.strategy.value = PUBLISHED
+                return
+        self.other = lab
+        self.widget.children = [*self._top, lab.box]
 
     def _settings_note(self, cfg: SearchConfig) -> str:
         """A note when the panel no longer matches the search it drives (runtime settings aside)."""
