@@ -381,12 +381,13 @@ def cmd_strategies(args) -> int:
     from .space.leaderboard import ceiling_markdown, ceilings, leaderboard, leaderboard_markdown, summary
     from .space.shipped import open_table
     table = open_table(args.table)
+    table = table.trained_seeds() if args.trained_seeds else table
     truth = open_table(args.truth) if args.truth else None
     names = args.strategies.split(",") if args.strategies else None
     budgets = [int(b) for b in args.budgets.split(",")]
     board = leaderboard(table, strategies=names, budgets=budgets, repeats=args.repeats, seed=args.seed,
                         on_progress=lambda line: print(line, file=sys.stderr, flush=True), truth=truth)
-    board["table"], board["truth"] = str(args.table), args.truth
+    board["table"], board["truth"], board["trained_seeds"] = str(args.table), args.truth, args.trained_seeds
     for row in board["rows"]:
         row["table"] = str(args.table)
     print(_board_heading(args, board))
@@ -409,7 +410,8 @@ def cmd_strategies(args) -> int:
 def _board_heading(args, board: dict) -> str:
     judged = (f"decided on every seed of {args.table}, judged by {args.truth} (the mean of its seeds)" if args.truth
               else "held out, mean ± sd over the judge seeds")
-    return (f"{args.table}: {board['cells']} cells, {board['seeds']} seeds; P(at least as good as random search at "
+    seeds = f"{board['seeds']} seeds" + (" (those every cell has; the table is building)" if args.trained_seeds else "")
+    return (f"{args.table}: {board['cells']} cells, {seeds}; P(at least as good as random search at "
             f"equal budget), {judged}; {args.repeats} replays each")
 
 
@@ -435,6 +437,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--truth", default=None, metavar="TABLE",
                    help="judge by this table of the same space (a longer proxy's, the mean of its seeds) instead "
                         "of a held-out seed; every seed of --table decides")
+    b.add_argument("--trained_seeds", action="store_true",
+                   help="judge a table still building on the table seeds every cell has (it trains seed by seed)")
     b.add_argument("--json", default=None, metavar="FILE", help="write every row (and the anytime curves) here")
     x = sub.add_parser("proxy", help="train one cell under the proxy and print one JSON line")
     x.add_argument("--cell", required=True, help="cell JSON file, a search's save folder (its settings are used; "

@@ -326,3 +326,17 @@ def test_a_missing_corrupt_or_foreign_record_is_one_line(tmp_path):
         read(tmp_path)
     with pytest.raises(ConfigError, match="holds no space table"):
         SpaceTable.read(tmp_path)
+
+
+def test_a_table_still_building_is_judged_on_the_seeds_every_cell_has():
+    from autoshrink.space.leaderboard import leaderboard
+    table = hand_table()
+    table.cells[2]["runs"][1] = None                 # seed 1 is still building
+    with pytest.raises(ConfigError, match="--trained_seeds"):
+        leaderboard(table, strategies=["random"], budgets=[1], repeats=2)
+    cut = table.trained_seeds()
+    assert cut.seeds == [11] and cut.complete and all(len(c["runs"]) == 1 for c in cut.cells)
+    assert table.cells[0]["runs"][1] is not None     # the table itself is untouched
+    table.cells[0]["runs"][0] = None
+    with pytest.raises(ConfigError, match="no table seed is trained for every cell"):
+        table.trained_seeds()

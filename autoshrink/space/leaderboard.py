@@ -135,7 +135,7 @@ def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=N
     `cfg` defaults to the table's settings."""
     if not table.complete:
         raise ConfigError(f"the table misses {len(table.missing())} trainings; finish it (run `autoshrink space` "
-                          "again with its settings) before judging strategies on it")
+                          "again with its settings), or judge it on the seeds every cell has (--trained_seeds)")
     cfg, names = cfg or table.cfg, list(strategies or STRATEGIES)
     unknown = [n for n in names if n not in STRATEGIES]
     if unknown:

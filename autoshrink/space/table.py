@@ -101,6 +101,16 @@ class SpaceTable:
     def complete(self) -> bool:
         return not self.missing()
 
+    def trained_seeds(self) -> "SpaceTable":
+        """The table cut to its first table seeds that every cell has: a build still growing trains
+        seed by seed, so this is a complete table of fewer seeds. ConfigError when no seed is."""
+        k = next((k for k in range(len(self.seeds)) if any(c["runs"][k] is None for c in self.cells)), len(self.seeds))
+        if k == 0:
+            raise ConfigError(f"no table seed is trained for every cell yet ({len(self.missing())} trainings "
+                              "missing); continue the build with `autoshrink space` and its settings")
+        return SpaceTable(config=self.config, ops=self.ops, seeds=self.seeds[:k],
+                          cells=[{**c, "runs": c["runs"][:k]} for c in self.cells], format=self.format)
+
     def check_answers(self, cfg: SearchConfig, ops) -> None:
         """ConfigError (one line) unless this table holds the space and proxy settings of a search
         with settings `cfg` and ops `ops`."""
