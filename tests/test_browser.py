@@ -1,7 +1,8 @@
 """End to end in a real browser: JupyterLab serves a copy of notebooks/, headless Chromium
 (Debian's /usr/bin/chromium, driven by Playwright) runs 01_search.ipynb, clicks Step on the
 SearchLab panel and checks the DAG lost an edge and the curves gained a point, then clicks Export
-and checks the files of the best cell on disk.
+and checks the files of the best cell on disk, then switches the panel's strategy menu to another
+strategy and back.
 
 Skipped when Chromium or Playwright is missing, except under CI=true, where that is a failure
 (.ci/run installs Chromium). On failure, screenshots and the server log are kept under the test's
@@ -70,6 +71,7 @@ def test_search_notebook_in_browser(lab, lab_root, tmp_path):
                 if r.status >= 400 else None)
         try:
             _drive(page, lab, lab_root, shots)
+            _strategy_menu(page)
             _finish_and_reopen(page, ctx, lab, console)
             branch = _branch_from_here(page, lab_root)
             page = ctx.new_page()
@@ -157,6 +159,19 @@ def _drive(page, lab, root: Path, shots: Path) -> None:
     assert json.loads(cell_json.read_text()) == best["cell"], "cell-best.json is not the search's best cell"
     best_edges = sum(map(sum, best["cell"]["mask"]))
     assert f"the best cell ({best_edges} edge" in page.locator(".autoshrink-exported").first.inner_text()
+
+
+def _strategy_menu(page) -> None:
+    """The panel's strategy menu puts another strategy's panel in place of the search's views, and
+    autoshrink brings them back."""
+    menu = page.locator(".autoshrink-strategy select").first
+    menu.select_option("random")
+    page.locator(".autoshrink-lab .autoshrink-strategy-panel").first.wait_for(timeout=30_000)
+    assert page.locator(".autoshrink-lab .autoshrink-dag").count() == 0, "the search's DAG is still shown"
+    menu.select_option("autoshrink")
+    page.wait_for_selector(".autoshrink-lab .autoshrink-dag .main-svg", timeout=30_000)
+    assert page.locator(".autoshrink-lab .autoshrink-strategy-panel").count() == 0
+    assert "steps: 2" in page.locator(".autoshrink-status").first.inner_text()
 
 
 def _curve_points(page) -> int:

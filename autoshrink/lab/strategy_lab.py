@@ -60,6 +60,7 @@ class StrategyLab:
         self.dag, self.curve = FigureWidget(), FigureWidget()
         self.box = W.VBox([W.HBox([self.strategy, self.budget, self.seeds, self.start_button, self.stop_button]),
                            self.status, W.HBox([self.dag, self.curve]), self.table])
+        self.box.add_class("autoshrink-strategy-panel")
         self._say(f"Start trains {strategy}'s cells into {cfg.save} (strategy.json), one training at a time.")
 
     def _repr_mimebundle_(self, **kwargs):
