@@ -26,7 +26,6 @@ and SearchFinished. The search knows nothing of widgets.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -232,7 +231,7 @@ class Search(SearchView):
         step = self.record.steps[-1] = replace(
             step, done=True, removed=[list(e) for e in decided["removed"]], pruned=[list(e) for e in decided["pruned"]],
             cell=cell.to_dict(), edges_left=cell.n_edges, ratio=round(cell.n_edges / self.cfg.full_edges, 2),
-            best_score=_finite(decided["best_score"]), mean_score=mean(c.score for c in cands),
+            best_score=clean(decided["best_score"]), mean_score=mean(c.score for c in cands),
             best_ppl=min(ppls, default=None), mean_ppl=mean(c.ppl for c in cands),
             mean_flops=mean(c.flops for c in cands), diverged=sum(c.diverged for c in cands))
         self.record.cell = cell.to_dict()
@@ -276,11 +275,6 @@ class Search(SearchView):
     def save(self) -> None:
         self._state = self.record.to_dict()
         self.folder.write(self._state)
-
-
-def _finite(x):
-    """A score as the record keeps it: None where the strategy has -inf (every candidate diverged)."""
-    return x if x is not None and math.isfinite(x) else None
 
 
 def mean(xs):

@@ -217,7 +217,6 @@ class SearchLab:
                                    layout=W.Layout(width="250px"))
         self.strategy.add_class("autoshrink-strategy")
         self.strategy.observe(lambda change: self.use_strategy(change.new), names="value")
-        self.other = None        # the panel of the strategy the menu names, when it is not AutoShrink
         self._others = {}        # strategy -> its panel, kept while it trains or holds a run
         grid = lambda names: W.GridBox([self.inputs[n] for n in names],
                                        layout=W.Layout(grid_template_columns="repeat(auto-fill, 255px)"))
@@ -346,7 +345,6 @@ class SearchLab:
             self.strategy.value = name           # the menu's observer comes back here
             return
         if name == PUBLISHED:
-            self.other = None
             self.widget.children = [*self._top, *self._shrink_views]
             return
         lab = self._others.get(name)
@@ -357,8 +355,12 @@ class SearchLab:
                 self.message.value = views.error_line(f"{name} not shown: {e}")
                 self.strategy.value = PUBLISHED
                 return
-        self.other = lab
         self.widget.children = [*self._top, lab.box]
+
+    @property
+    def other(self):
+        """The panel of the strategy the menu names (None while it names AutoShrink)."""
+        return None if self.strategy.value == PUBLISHED else self._others.get(self.strategy.value)
 
     def _settings_note(self, cfg: SearchConfig) -> str:
         """A note when the panel no longer matches the search it drives (runtime settings aside)."""

@@ -104,9 +104,10 @@ class SpaceTable:
     def trained_seeds(self) -> "SpaceTable":
         """The table cut to its first table seeds that every cell has: a build still growing trains
         seed by seed, so this is a complete table of fewer seeds. ConfigError when no seed is."""
-        k = next((k for k in range(len(self.seeds)) if any(c["runs"][k] is None for c in self.cells)), len(self.seeds))
+        missing = self.missing()
+        k = min((k for k, _ in missing), default=len(self.seeds))
         if k == 0:
-            raise ConfigError(f"no table seed is trained for every cell yet ({len(self.missing())} trainings "
+            raise ConfigError(f"no table seed is trained for every cell yet ({len(missing)} trainings "
                               "missing); continue the build with `autoshrink space` and its settings")
         return SpaceTable(config=self.config, ops=self.ops, seeds=self.seeds[:k],
                           cells=[{**c, "runs": c["runs"][:k]} for c in self.cells], format=self.format)
