@@ -386,8 +386,10 @@ def cmd_strategies(args) -> int:
     names = args.strategies.split(",") if args.strategies else None
     budgets = [int(b) for b in args.budgets.split(",")]
     board = leaderboard(table, strategies=names, budgets=budgets, repeats=args.repeats, seed=args.seed,
-                        on_progress=lambda line: print(line, file=sys.stderr, flush=True), truth=truth)
+                        on_progress=lambda line: print(line, file=sys.stderr, flush=True), truth=truth,
+                        judge_size=args.judges)
     board["table"], board["truth"], board["trained_seeds"] = str(args.table), args.truth, args.trained_seeds
+    board["judge_size"] = args.judges
     for row in board["rows"]:
         row["table"] = str(args.table)
     print(_board_heading(args, board))
@@ -395,7 +397,7 @@ def cmd_strategies(args) -> int:
         from .space.fidelity import fidelity, fidelity_text
         board["fidelity"] = fidelity(table, truth)
         print(fidelity_text(board["fidelity"]))
-    board["ceiling"] = ceilings(table, repeats=args.repeats, truth=truth)
+    board["ceiling"] = ceilings(table, repeats=args.repeats, truth=truth, judge_size=args.judges)
     for score in dict.fromkeys(r["score"] for r in board["rows"]):
         print(f"\n{score} score:\n{leaderboard_markdown(summary(board), score)}\n\nthe noise ceiling:\n"
               f"{ceiling_markdown(board['ceiling'], score)}")
@@ -409,7 +411,8 @@ def cmd_strategies(args) -> int:
 
 def _board_heading(args, board: dict) -> str:
     judged = (f"decided on every seed of {args.table}, judged by {args.truth} (the mean of its seeds)" if args.truth
-              else "held out, mean ± sd over the judge seeds")
+              else "held out, mean ± sd over the judge seeds" if args.judges == 1
+              else f"held out, judged by the mean of {args.judges} table seeds, mean ± sd over the groups")
     seeds = f"{board['seeds']} seeds" + (" (those every cell has; the table is building)" if args.trained_seeds else "")
     return (f"{args.table}: {board['cells']} cells, {seeds}; P(at least as good as random search at "
             f"equal budget), {judged}; {args.repeats} replays each")
@@ -437,6 +440,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--truth", default=None, metavar="TABLE",
                    help="judge by this table of the same space (a longer proxy's, the mean of its seeds) instead "
                         "of a held-out seed; every seed of --table decides")
+    b.add_argument("--judges", type=int, default=1, metavar="K",
+                   help="table seeds that judge together (their mean is the truth) while the others decide, "
+                        "rotated over every group of K (default: 1, each seed in turn)")
     b.add_argument("--trained_seeds", action="store_true",
                    help="judge a table still building on the table seeds every cell has (it trains seed by seed)")
     b.add_argument("--json", default=None, metavar="FILE", help="write every row (and the anytime curves) here")

@@ -7,7 +7,7 @@ from autoshrink.core.cells import key, space_cells
 from autoshrink.core.config import SearchConfig
 from autoshrink.space.table import SpaceTable
 
-HAND_PPL = {   # key -> (valid ppl under seed 0, seed 1), test ppl is valid + 10
+HAND_PPL = {   # key -> (valid ppl under seed 0, seed 1, ...), test ppl is valid + 10
     "0-1 0-2 1-2": (400.0, 420.0), "0-1 0-2": (380.0, 380.0), "0-1 1-2": (500.0, 520.0),
     "0-2": (390.0, 410.0), "0-1": (600.0, 600.0), "none": (700.0, 700.0),
 }
@@ -15,7 +15,8 @@ HAND_PPL = {   # key -> (valid ppl under seed 0, seed 1), test ppl is valid + 10
 
 def hand_table(seed_ppl=HAND_PPL) -> SpaceTable:
     cfg = SearchConfig(nodes=3, emsize=1000, ops="tanh,tanh,tanh", precision="fp32")   # nhid^2 = 10^6
-    table = SpaceTable(config=cfg.to_dict(), ops=["tanh"] * 3, seeds=[11, 12])
+    n_seeds = len(next(iter(seed_ppl.values())))
+    table = SpaceTable(config=cfg.to_dict(), ops=["tanh"] * 3, seeds=[11 + k for k in range(n_seeds)])
     for cell in space_cells(("tanh",) * 3):
         ppls = seed_ppl[key(cell)]
         table.cells.append({"key": key(cell), "cell": cell.to_dict(), "edges": cell.n_edges,

@@ -206,10 +206,11 @@ def test_06_strategies_judges_every_strategy_from_a_table(kernel, tmp_path):
     hand_table().write(tmp_path / "table")
     mirrored_table().write(tmp_path / "longer")
     nb = execute("06_strategies.ipynb", dict(table=str(tmp_path / "table"), strategies=None, budgets=(2, 4),
-                                             repeats=20, score="published", truth=str(tmp_path / "longer")), kernel)
+                                             repeats=20, score="published", judges=1,
+                                             truth=str(tmp_path / "longer")), kernel)
     assert not [o for o in outputs(nb) if o["output_type"] == "error"]
     text = text_of(nb)
-    assert "| local |" in text and "| autoshrink |" in text and "best of top 3" in text
+    assert "| local |" in text and "| autoshrink |" in text and "best mean of the top 3" in text
     assert "Proxy fidelity (--epochs 10 -> 30)" in text and "Judged by" in text
     figures = [o for o in outputs(nb) if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert len(figures) == 4, "the verdict, the anytime curves, the landscape and the fidelity scatter"

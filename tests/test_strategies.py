@@ -10,7 +10,7 @@ import torch
 
 from autoshrink.core.config import SearchConfig
 from autoshrink.core.errors import ConfigError
-from autoshrink.space.leaderboard import ceiling, leaderboard, summary
+from autoshrink.space.leaderboard import Judged, ceiling, ceiling_markdown, judges, leaderboard, seeds_ceiling, summary
 from autoshrink.space.replay import RandomDraw, TableEvaluator, replay
 from autoshrink.space.shipped import load, open_table, ship, shipped, unship
 from autoshrink.space.table import build_table
@@ -201,6 +201,38 @@ def test_noise_ceiling_by_hand():
     assert rows[2]["retrained_on"] == 1
 
 
+def test_seeds_per_cell_ceiling_by_hand():
+    three = {**SPLIT_PPL, "0-2": (300.0, 500.0, 340.0), "0-1 0-2": (420.0, 300.0, 350.0),
+             "0-1 0-2 1-2": (400.0, 420.0, 400.0), "0-1 1-2": (500.0, 520.0, 500.0), "0-1": (600.0,) * 3,
+             "none": (700.0,) * 3}
+    table = hand_table(three)
+    once = {r["top"]: r for r in ceiling(table, table.cfg, judge=2, top=(1,), repeats=200)}[1]
+    rows = seeds_ceiling(table, table.cfg, judge=2, repeats=20)
+    # seed 0 alone keeps 0-2 (-25), rank 1 by seed 2 (-35); seed 1 alone keeps 0-1 0-2 (-25.3), rank 2
+    assert 1.3 < once["rank"]["mean"] < 1.7
+    # on both decision seeds 0-1 0-2 has the best mean (ppl 360: -40.3; 0-2's 400: -50), rank 2 every time
+    assert [(r["per_cell"], r["trainings"], r["rank"]["mean"]) for r in rows] == [(2, 12, 2.0)]
+    assert "every cell on 2 seeds" in ceiling_markdown([{"score": "published", **r} for r in rows])
+
+
+def test_judge_groups_hold_their_seeds_out_and_judge_by_their_mean():
+    four = {k: v + v[::-1] for k, v in SPLIT_PPL.items()}      # seeds 2 and 3 repeat seeds 1 and 0
+    table = hand_table(four)
+    assert judges(table, 2) == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    with pytest.raises(ConfigError, match="--judges 4 leaves no table seed"):
+        judges(table, 4)
+    j = Judged(table, table.cfg, (2, 3))
+    assert j.pool == [0, 1]
+    # 0-2: ppl 500 and 300 under seeds 2 and 3, scores -75 and -25: the truth is their mean, -50
+    assert j.score["0-2"] == -50.0 and j.rank["0-1 0-2"] == 1      # (-55.3 - 25.3) / 2 = -40.3
+    asked = {t.ask.seed for name in ("random-reeval", "autoshrink") for t in j.replay(name, 6, seed=0).trainings}
+    assert asked == {0, 1}
+    board = leaderboard(table, strategies=["random"], budgets=(2,), repeats=10, scores={"published": {}},
+                        judge_size=3)
+    assert [r["judge"] for r in board["rows"]] == [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)]
+    assert board["rows"][0]["judged_by"] == "table seeds 0 and 1 and 2 (their mean)"
+
+
 def test_shipped_tables_round_trip_with_their_checksum(tmp_path):
     hand_table().write(tmp_path / "built")
     entry = ship(tmp_path / "built", "hand", folder=tmp_path / "tables", machine="test machine")
@@ -304,6 +336,7 @@ def test_a_strategy_runs_pick_exports_and_lists_like_a_search(tmp_path):
     (["search", "--budget", "5"], "--budget is for the other strategies"),
     (["strategies", "--table", "no-such-table"], "no table named"),
     (["strategies", "--table", "tiny-s1", "--strategies", "greedy"], "unknown strategy"),
+    (["strategies", "--table", "tiny-s1", "--judges", "4"], "--judges 4 leaves no table seed to decide"),
 ])
 def test_bad_strategy_input_is_one_line(args, says, tmp_path, capsys):
     from autoshrink.cli import main
@@ -311,6 +344,17 @@ def test_bad_strategy_input_is_one_line(args, says, tmp_path, capsys):
     assert main(args + extra) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0]
+
+
+def test_the_command_judges_by_groups_of_seeds(tmp_path, capsys):
+    from autoshrink.cli import main
+    hand_table({k: v + v for k, v in SPLIT_PPL.items()}).write(tmp_path / "four")
+    assert main(["strategies", "--table", str(tmp_path / "four"), "--strategies", "random", "--budgets", "2",
+                 "--repeats", "5", "--judges", "3", "--json", str(tmp_path / "b.json")]) == 0
+    board = json.loads((tmp_path / "b.json").read_text())
+    assert board["judge_size"] == 3 and [r["judge"] for r in board["rows"]][:4] == [[0, 1, 2], [0, 1, 3],
+                                                                                   [0, 2, 3], [1, 2, 3]]
+    assert "judged by the mean of 3 table seeds" in capsys.readouterr().out
 
 
 def test_a_missing_corrupt_or_foreign_record_is_one_line(tmp_path):

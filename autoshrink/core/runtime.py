@@ -22,6 +22,7 @@ SALT_REPLAY = 0x2E9       # the random draws of a space table's replays (space.r
 SALT_STRATEGY = 0x57A     # a trained strategy run's own draws (strategy_run.StrategyRun)
 SALT_BASELINE = 0xBA5     # the random search a leaderboard compares each replay with (space.leaderboard)
 SALT_CEILING = 0xCE1      # the draws of a leaderboard's noise ceiling (space.leaderboard.ceiling)
+SALT_SEEDS_CEILING = 0x5CE1  # its seeds-per-cell rows (space.leaderboard.seeds_ceiling)
 
 
 def derive_seed(*parts: int) -> int:

@@ -6,6 +6,7 @@ anytime curve, and the noise ceiling, all held out.
     board["rows"]        # one per strategy, budget, score and judge seed
     board["anytime"]     # per strategy, score and judge: the incumbent's true rank after each training
     ceiling(table, cfg, judge=3)     # what one noisy training per cell allows, and re-training the top
+    seeds_ceiling(table, cfg, judge=3)   # every cell trained under 2, 3, ... seeds: what a decision needs
 
 **Held out**: for judge seed j, every decision draws on the other table seeds only (the evaluator
 refuses seed j) and the truth is seed j alone; the judge rotates over the table's seeds and the
@@ -22,12 +23,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from itertools import combinations
 
 import numpy as np
 
 from ..core.config import SearchConfig
 from ..core.errors import ConfigError
-from ..core.runtime import SALT_BASELINE, SALT_CEILING, SALT_REPLAY, derive_seed
+from ..core.runtime import SALT_BASELINE, SALT_CEILING, SALT_REPLAY, SALT_SEEDS_CEILING, derive_seed
 from ..strategies import STRATEGIES, Space, make
 from ..strategies.loop import run
 from .fidelity import check_same_space
@@ -39,14 +41,26 @@ SCORES = {"published": {}, "cost_weight 10": {"cost_weight": 10.0}}   # the scor
 BASELINE = "random"
 
 
-def judges(table: SpaceTable) -> list[int | None]:
-    """The judge seeds of a held-out board: each table seed in turn (None, in sample, with one seed)."""
-    return list(range(len(table.seeds))) if len(table.seeds) > 1 else [None]
+def judges(table: SpaceTable, size: int = 1) -> list:
+    """The judges of a held-out board: each table seed in turn (None, in sample, with one seed), or
+    with `size` > 1 each group of that many seeds (their mean is the truth; the others decide)."""
+    seeds = len(table.seeds)
+    if size == 1:
+        return list(range(seeds)) if seeds > 1 else [None]
+    if not 1 < size < seeds:
+        raise ConfigError(f"--judges {size} leaves no table seed to decide ({seeds} seeds); give 1 to {seeds - 1}")
+    return [tuple(g) for g in combinations(range(seeds), size)]
+
+
+def held(judge) -> list[int]:
+    """The table seeds a judge (None, a seed, or a group of seeds) holds out of every decision."""
+    return [] if judge is None else [judge] if isinstance(judge, int) else list(judge)
 
 
 class Judged:
     """One judging of a table: the observed scores under a score's coefficients, the decision pool
-    (every seed but the judge) and the true score and rank of each cell (the judge alone). With
+    (every seed but the judge's) and the true score and rank of each cell (the judge's seeds alone:
+    one, or a group's mean). With
     `truth`, another table of the same space (a longer proxy's) judges by the mean of its seeds and
     every seed of `table` decides (judge None)."""
 
@@ -54,10 +68,9 @@ class Judged:
         if truth is not None and judge is not None:
             raise ConfigError("a judging table replaces the judge seed; give one or the other")
         self.table, self.cfg, self.judge, self.by_table = table, cfg, judge, truth is not None
-        every = list(range(len(table.seeds)))
-        self.pool = [k for k in every if k != judge]
+        self.pool = [k for k in range(len(table.seeds)) if k not in held(judge)]
         self.observed = seed_scores(table, cfg)
-        truth = cell_truth(table, cfg, None if judge is None else [judge]) if truth is None else cell_truth(truth, cfg)
+        truth = cell_truth(table, cfg, held(judge) or None) if truth is None else cell_truth(truth, cfg)
         self.score = {k: t["score"] for k, t in truth.items()}
         self.rank = {k: rank(s, self.score.values()) for k, s in self.score.items()}
         self.space = Space(table.ops)
@@ -115,22 +128,26 @@ def _row(j: Judged, name: str, budget: int, picks, baseline) -> dict:
 def _judged_by(j: Judged) -> str:
     if j.by_table:
         return "the judging table"
-    return "every table seed (in sample)" if j.judge is None else f"table seed {j.judge}"
+    if j.judge is None:
+        return "every table seed (in sample)"
+    seeds = held(j.judge)
+    return f"table seed {seeds[0]}" if len(seeds) == 1 else f"table seeds {' and '.join(map(str, seeds))} (their mean)"
 
 
-def judge_list(table: SpaceTable, truth: SpaceTable | None, judge_seeds=None) -> list[int | None]:
+def judge_list(table: SpaceTable, truth: SpaceTable | None, judge_seeds=None, judge_size: int = 1) -> list:
     """The judges a board rotates over: None alone when another table judges."""
     if truth is not None:
         check_same_space(table, truth)
         return [None]
-    return judges(table) if judge_seeds is None else list(judge_seeds)
+    return judges(table, judge_size) if judge_seeds is None else list(judge_seeds)
 
 
 def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=None, budgets=(10, 20, 30, 50),
                 repeats: int = 1000, seed: int = 0, scores=None, on_progress=None, judge_seeds=None,
-                truth: SpaceTable | None = None) -> dict:
+                truth: SpaceTable | None = None, judge_size: int = 1) -> dict:
     """Every strategy against random search at each budget, under each score of `scores` (default
-    SCORES) and each judge seed (`judge_seeds`, default judges(table); None in it: in sample), or
+    SCORES) and each judge (`judge_seeds`, default judges(table, judge_size): table seeds, or groups
+    of `judge_size` seeds; None in it: in sample), or
     judged by the table `truth` (a longer proxy's; space/fidelity.py): see the module docstring.
     `cfg` defaults to the table's settings."""
     if not table.complete:
@@ -145,7 +162,7 @@ def leaderboard(table: SpaceTable, cfg: SearchConfig | None = None, strategies=N
     seeds = [int(x) for x in rng.integers(2**31, size=repeats)]
     rows, anytime = [], []
     for score_name, changes in (scores or SCORES).items():
-        for judge in judge_list(table, truth, judge_seeds):
+        for judge in judge_list(table, truth, judge_seeds, judge_size):
             j = Judged(table, cfg.replace(**changes), judge, truth)
             base, _ = _picks(j, BASELINE, budgets, repeats, [derive_seed(s, SALT_BASELINE) for s in seeds])
             for name in names:
@@ -210,10 +227,34 @@ def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 
         for m in top:
             best = max(ordered[:m], key=lambda k: _mean([j.observed[k][s] for s in j.pool]) if m > 1 else once[k])
             ranks[m].append(j.rank[best])
-    return [{"top": m, "retrained_on": len(j.pool) if m > 1 else 1, "judge": judge,
+    return [{"top": m, "per_cell": 1, "retrained_on": len(j.pool) if m > 1 else 1, "judge": judge,
              "trainings": len(j.score) + (m * (len(j.pool) - 1) if m > 1 else 0),
-             "rank": {k: v for k, v in rank_summary(r, len(j.score)).items() if k != "counts"}}
-            for m, r in ranks.items()]
+             "rank": _ranks(r, len(j.score))} for m, r in ranks.items()]
+
+
+def seeds_ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, repeats: int = 1000, seed: int = 0,
+                  truth: SpaceTable | None = None) -> list[dict]:
+    """How many seeds a decision needs: every cell trained under `n` of the decision seeds (drawn
+    anew for each cell), the best mean kept, for n from 2 to all of them. The true rank of what
+    each keeps, over `repeats` draws (n = 1 is ceiling()'s top-1 row)."""
+    j = Judged(table, cfg, judge, truth)
+    rng = np.random.default_rng(derive_seed(seed, SALT_SEEDS_CEILING))
+    keys = list(j.score)
+    observed = np.array([[j.observed[k][s] for s in j.pool] for k in keys])      # (cells, decision seeds)
+    observed[~np.isfinite(observed)] = -np.inf                                    # a diverged training ranks worst
+    sizes = range(2, len(j.pool) + 1)
+    ranks = {n: [] for n in sizes}
+    for _ in range(repeats):
+        order = rng.random(observed.shape).argsort(axis=1)                        # each cell's seeds, shuffled
+        for n in sizes:
+            mean = np.take_along_axis(observed, order[:, :n], axis=1).mean(axis=1)
+            ranks[n].append(j.rank[keys[int(np.argmax(mean))]])
+    return [{"top": 1, "per_cell": n, "retrained_on": n, "judge": judge, "trainings": n * len(j.score),
+             "rank": _ranks(r, len(j.score))} for n, r in ranks.items()]
+
+
+def _ranks(ranks: list, cells: int) -> dict:
+    return {k: v for k, v in rank_summary(ranks, cells).items() if k != "counts"}
 
 
 def _mean(values) -> float:
@@ -221,12 +262,13 @@ def _mean(values) -> float:
 
 
 def ceilings(table: SpaceTable, cfg: SearchConfig | None = None, repeats: int = 1000, scores=None,
-             truth: SpaceTable | None = None) -> list[dict]:
+             truth: SpaceTable | None = None, judge_size: int = 1) -> list[dict]:
     """ceiling() under each score of `scores` (default SCORES) and each judge (judge_list), one row each."""
     cfg = cfg or table.cfg
     return [{"score": name, **row} for name, changes in (scores or SCORES).items()
-            for judge in judge_list(table, truth)
-            for row in ceiling(table, cfg.replace(**changes), judge, repeats=repeats, truth=truth)]
+            for judge in judge_list(table, truth, judge_size=judge_size)
+            for kind in (ceiling, seeds_ceiling)
+            for row in kind(table, cfg.replace(**changes), judge, repeats=repeats, truth=truth)]
 
 
 def ceiling_markdown(rows: list[dict], score: str = "published") -> str:
@@ -235,11 +277,17 @@ def ceiling_markdown(rows: list[dict], score: str = "published") -> str:
     rows = [r for r in rows if r["score"] == score]
     lines = ["| kept | trainings | true rank (mean over replays; mean ± sd over judges) | top-1 rate |",
              "| --- | --- | --- | --- |"]
-    for top in dict.fromkeys(r["top"] for r in rows):
-        mine = [r for r in rows if r["top"] == top]
+    for top, n in dict.fromkeys((r["top"], r.get("per_cell", 1)) for r in rows):
+        mine = [r for r in rows if r["top"] == top and r.get("per_cell", 1) == n]
         means = [r["rank"]["mean"] for r in mine]
         sd = f" ± {np.std(means, ddof=1):.1f}" if len(means) > 1 else ""
-        kept = "best observed, every cell once" if top == 1 else f"best mean of the top {top}, re-trained"
+        kept = _kept(top, n)
         lines.append(f"| {kept} | {mine[0]['trainings']} | {np.mean(means):.1f}{sd} | "
                      f"{np.mean([r['rank']['top1'] for r in mine]):.2f} |")
     return "\n".join(lines)
+
+
+def _kept(top: int, per_cell: int) -> str:
+    if per_cell > 1:
+        return f"best mean, every cell on {per_cell} seeds"
+    return "best observed, every cell once" if top == 1 else f"best mean of the top {top}, re-trained"
