@@ -74,3 +74,11 @@ def test_the_search_panels_strategy_menu_swaps_in_a_strategy_trained_with_its_se
     lab.inputs["save"].value = ""
     lab.strategy.value = "local"                     # a bad setting: one line, and the menu goes back
     assert lab.strategy.value == "autoshrink" and "local not shown" in lab.message.value
+    lab.inputs["save"].value = str(tmp_path / "search")
+    lab.strategy.value = "evolution"
+    shown = lab.other
+    lab.inputs["save"].value = ""                    # unusable while its panel shows: the panel stays
+    assert lab.strategy.value == "evolution" and lab.other is shown and shown.box in lab.widget.children
+    assert "save" in lab.message.value
+    lab.inputs["save"].value = str(tmp_path / "again")     # usable again: the panel takes it
+    assert lab.other is not shown and lab.other.cfg.save == f"{tmp_path / 'again'}-evolution"

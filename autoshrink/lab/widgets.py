@@ -328,13 +328,14 @@ class SearchLab:
 
     def _on_setting(self, change=None) -> None:
         try:
-            self.message.value = self._settings_note(self.config())
+            cfg = self.config()
+            self.message.value = self._settings_note(cfg)
         except ConfigError as e:
-            self.message.value = views.error_line(e)
+            cfg, self.message.value = None, views.error_line(e)
         self._buttons()
         if self.state is None:
             self._draw_view()
-        if self.other is not None and self.other.run_ is None:     # not started: it takes the new settings
+        if cfg is not None and self.other is not None and self.other.run_ is None:   # not started: new settings
             self.use_strategy(self.strategy.value)
 
     def use_strategy(self, name: str) -> None:
