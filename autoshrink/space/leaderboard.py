@@ -11,9 +11,11 @@ anytime curve, and the noise ceiling, all held out.
 **Held out**: for judge seed j, every decision draws on the other table seeds only (the evaluator
 refuses seed j) and the truth is seed j alone; the judge rotates over the table's seeds and the
 rows give each. A one-seed table can only be judged in sample (judge None: every seed decides and
-judges), which the rows say. Replay r of every strategy uses its own draws; the random search it is
-compared with is replay r of `random` at the same budget (independent draws). A strategy that ends
-on its own (AutoShrink) may spend less than the budget: `spent` says how much.
+judges), which the rows say. With `judge_size` K (`--judges K`) each group of K seeds judges by
+its mean while the others decide, a less noisy truth. Replay r of every strategy uses its own
+draws; the random search it is compared with is replay r of `random` at the same budget
+(independent draws). A strategy that ends on its own (AutoShrink) may spend less than the budget:
+`spent` says how much.
 
 **Judged by another table**: `leaderboard(cheap, truth=longer)` lets every seed of `cheap` decide
 and judges by `longer`, a table of the same space under a longer proxy (the mean of its seeds):
@@ -60,9 +62,8 @@ def held(judge) -> list[int]:
 class Judged:
     """One judging of a table: the observed scores under a score's coefficients, the decision pool
     (every seed but the judge's) and the true score and rank of each cell (the judge's seeds alone:
-    one, or a group's mean). With
-    `truth`, another table of the same space (a longer proxy's) judges by the mean of its seeds and
-    every seed of `table` decides (judge None)."""
+    one, or a group's mean). With `truth`, another table of the same space (a longer proxy's)
+    judges by the mean of its seeds and every seed of `table` decides (judge None)."""
 
     def __init__(self, table: SpaceTable, cfg: SearchConfig, judge: int | None, truth: SpaceTable | None = None):
         if truth is not None and judge is not None:
