@@ -132,7 +132,7 @@ def test_one_table_of_seed_salts_with_the_numbers_every_result_depends_on():
     assert salts == {"SALT_OPS": 0x0B5, "SALT_ORDER": 0x5F, "SALT_RETEST": 0x2E7, "SALT_EMB": 0xE3B,
                      "SALT_FINAL": 0xF1, "SALT_BATCHES": 0xB977, "SALT_RANDOM": 0x7A4D, "SALT_WEIGHTS": 0x3E1,
                      "SALT_SAME_OPS": 0x50C5, "SALT_POOL": 0x9001, "SALT_REPLAY": 0x2E9, "SALT_STRATEGY": 0x57A,
-                     "SALT_BASELINE": 0xBA5, "SALT_CEILING": 0xCE1}
+                     "SALT_BASELINE": 0xBA5, "SALT_CEILING": 0xCE1, "SALT_SEEDS_CEILING": 0x5CE1}
     assert len(set(salts.values())) == len(salts)
 
 
