@@ -219,7 +219,10 @@ def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 
     """The noise ceiling: every cell trained once under a random decision seed, the best observed
     kept; and the `m` best observed re-trained under every other decision seed, the best mean kept.
     The true rank (judge seed alone, or the table `truth`) of what each keeps, over `repeats` draws."""
-    j = Judged(table, cfg, judge, truth)
+    return _ceiling(Judged(table, cfg, judge, truth), top, repeats, seed)
+
+
+def _ceiling(j: Judged, top, repeats: int, seed: int) -> list[dict]:
     rng = np.random.default_rng(derive_seed(seed, SALT_CEILING))
     ranks = {m: [] for m in top}
     for _ in range(repeats):
@@ -228,7 +231,7 @@ def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 
         for m in top:
             best = max(ordered[:m], key=lambda k: _mean([j.observed[k][s] for s in j.pool]) if m > 1 else once[k])
             ranks[m].append(j.rank[best])
-    return [{"top": m, "per_cell": 1, "retrained_on": len(j.pool) if m > 1 else 1, "judge": judge,
+    return [{"top": m, "per_cell": 1, "retrained_on": len(j.pool) if m > 1 else 1, "judge": j.judge,
              "trainings": len(j.score) + (m * (len(j.pool) - 1) if m > 1 else 0),
              "rank": _ranks(r, len(j.score))} for m, r in ranks.items()]
 
@@ -238,7 +241,10 @@ def seeds_ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, repea
     """How many seeds a decision needs: every cell trained under `n` of the decision seeds (drawn
     anew for each cell), the best mean kept, for n from 2 to all of them. The true rank of what
     each keeps, over `repeats` draws (n = 1 is ceiling()'s top-1 row)."""
-    j = Judged(table, cfg, judge, truth)
+    return _seeds_ceiling(Judged(table, cfg, judge, truth), repeats, seed)
+
+
+def _seeds_ceiling(j: Judged, repeats: int, seed: int) -> list[dict]:
     rng = np.random.default_rng(derive_seed(seed, SALT_SEEDS_CEILING))
     keys = list(j.score)
     observed = np.array([[j.observed[k][s] for s in j.pool] for k in keys])      # (cells, decision seeds)
@@ -250,7 +256,7 @@ def seeds_ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, repea
         for n in sizes:
             mean = np.take_along_axis(observed, order[:, :n], axis=1).mean(axis=1)
             ranks[n].append(j.rank[keys[int(np.argmax(mean))]])
-    return [{"top": 1, "per_cell": n, "retrained_on": n, "judge": judge, "trainings": n * len(j.score),
+    return [{"top": 1, "per_cell": n, "retrained_on": n, "judge": j.judge, "trainings": n * len(j.score),
              "rank": _ranks(r, len(j.score))} for n, r in ranks.items()]
 
 
@@ -264,12 +270,13 @@ def _mean(values) -> float:
 
 def ceilings(table: SpaceTable, cfg: SearchConfig | None = None, repeats: int = 1000, scores=None,
              truth: SpaceTable | None = None, judge_size: int = 1) -> list[dict]:
-    """ceiling() under each score of `scores` (default SCORES) and each judge (judge_list), one row each."""
+    """ceiling() and seeds_ceiling() under each score of `scores` (default SCORES) and each judge
+    (judge_list), one row each; one Judged serves both."""
     cfg = cfg or table.cfg
     return [{"score": name, **row} for name, changes in (scores or SCORES).items()
             for judge in judge_list(table, truth, judge_size=judge_size)
-            for kind in (ceiling, seeds_ceiling)
-            for row in kind(table, cfg.replace(**changes), judge, repeats=repeats, truth=truth)]
+            for j in [Judged(table, cfg.replace(**changes), judge, truth)]
+            for row in _ceiling(j, (1, 3, 5), repeats, 0) + _seeds_ceiling(j, repeats, 0)]
 
 
 def ceiling_markdown(rows: list[dict], score: str = "published") -> str:
