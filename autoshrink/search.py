@@ -143,8 +143,8 @@ class Search(SearchView):
 
     def train_candidates(self, should_stop=None) -> bool:
         """Train what the step needs to decide (its candidates; with --halving their rungs, with
-        --retest its leaders' retests), as the strategy asks; True when all are done, False if stopped."""
-        self.candidates()
+        --retest its leaders' retests), as the strategy asks (the first ask opens the step); True when
+        all are done, False if stopped."""
         return self.drive(self.shrink(), should_stop, train=True)
 
     def drive(self, strategy: AutoShrink, should_stop=None, train: bool = True) -> bool:

@@ -215,6 +215,17 @@ def test_seeds_per_cell_ceiling_by_hand():
     assert "every cell on 2 seeds" in ceiling_markdown([{"score": "published", **r} for r in rows])
 
 
+def test_a_cell_diverged_on_one_decision_seed_is_never_kept_by_a_ceiling():
+    three = {**SPLIT_PPL, "0-2": (300.0, 500.0, 340.0), "0-1 0-2": (300.0, float("nan"), 350.0),
+             "0-1 0-2 1-2": (400.0, 420.0, 400.0), "0-1 1-2": (500.0, 520.0, 500.0), "0-1": (600.0,) * 3,
+             "none": (700.0,) * 3}
+    table = hand_table(three)
+    # 0-1 0-2 scores -25.3 on seed 0 (the best mean, were the divergence skipped: rank 2 by seed 2);
+    # diverged on seed 1 its mean ranks worst and 0-2 (mean ppl 400, rank 1 by seed 2's 340) is kept
+    assert [r["rank"]["mean"] for r in seeds_ceiling(table, table.cfg, judge=2, repeats=20)] == [1.0]
+    assert ceiling(table, table.cfg, judge=2, top=(3,), repeats=20)[0]["rank"]["mean"] == 1.0
+
+
 def test_judge_groups_hold_their_seeds_out_and_judge_by_their_mean():
     four = {k: v + v[::-1] for k, v in SPLIT_PPL.items()}      # seeds 2 and 3 repeat seeds 1 and 0
     table = hand_table(four)
@@ -337,6 +348,7 @@ def test_a_strategy_runs_pick_exports_and_lists_like_a_search(tmp_path):
     (["strategies", "--table", "no-such-table"], "no table named"),
     (["strategies", "--table", "tiny-s1", "--strategies", "greedy"], "unknown strategy"),
     (["strategies", "--table", "tiny-s1", "--judges", "4"], "--judges 4 leaves no table seed to decide"),
+    (["strategies", "--table", "tiny-s1", "--truth", "tiny-s1-e6", "--judges", "2"], "cannot apply when another"),
 ])
 def test_bad_strategy_input_is_one_line(args, says, tmp_path, capsys):
     from autoshrink.cli import main

@@ -40,13 +40,13 @@ def test_the_panel_trains_draws_stops_and_continues(tiny_data, tmp_path, one_thr
 
 
 def test_the_curve_marks_a_diverged_training_and_follows_the_pick():
-    record = {"strategy": "random", "budget": 3, "incumbents": ["a", "a", "b"],
+    record = {"strategy": "random", "budget": 4, "incumbents": ["a", "a", "b", "b"],
               "trainings": [{"key": "a", "seed": 0, "score": -5.0}, {"key": "c", "seed": 1, "score": None},
-                            {"key": "b", "seed": 0, "score": -2.0}]}
+                            {"key": "b", "seed": 0, "score": -2.0}, {"key": "b", "seed": 1, "score": -3.0}]}
     fig = trainings_figure(record)
     dots, pick = fig.data
-    assert list(dots.marker.symbol) == ["circle", "x", "circle"] and dots.y[1] < -5.0
-    assert list(pick.y) == [-5.0, -5.0, -2.0]
+    assert list(dots.marker.symbol) == ["circle", "x", "circle", "circle"] and dots.y[1] < -5.0
+    assert list(pick.y) == [-5.0, -5.0, -2.0, -2.5]      # the pick's mean so far, by hand
 
 
 def test_the_search_panels_strategy_menu_swaps_in_a_strategy_trained_with_its_settings(tiny_data, tmp_path,

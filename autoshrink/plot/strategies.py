@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from ..core.record import incumbent_means
 from .landscape import OTHER_COLORS
 
 COLORS = {"autoshrink": "#d62728", "random": "#1f77b4"}
@@ -72,16 +73,13 @@ def verdict_figure(rows: list[dict], score: str = "published") -> go.Figure:
 
 def trainings_figure(record: dict) -> go.Figure:
     """A strategy run's trainings: each one's observed score (a diverged one at the bottom, marked
-    x) and, as a line, the mean observed score of the incumbent after it."""
+    x) and, as a line, the mean observed score of the incumbent after it (its diverged trainings
+    left out: incumbent_means)."""
     trainings = record["trainings"]
     xs = list(range(1, len(trainings) + 1))
     scored = [t["score"] for t in trainings if t["score"] is not None]
     floor = min(scored, default=0.0) - 1.0
-    means = {}
-    incumbent = []
-    for t, pick in zip(trainings, record.get("incumbents") or [None] * len(trainings)):
-        means.setdefault(t["key"], []).append(floor if t["score"] is None else t["score"])
-        incumbent.append(sum(means[pick]) / len(means[pick]) if pick in means else None)
+    incumbent = incumbent_means(trainings, record.get("incumbents") or [])
     fig = go.Figure(go.Scatter(
         x=xs, y=[floor if t["score"] is None else t["score"] for t in trainings], mode="markers", name="trained",
         marker=dict(symbol=["x" if t["score"] is None else "circle" for t in trainings], color="#1f77b4", size=8),

@@ -23,7 +23,6 @@ does what the cheap proxy picks hold up when cells train longer (space/fidelity.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from itertools import combinations
 
@@ -39,6 +38,7 @@ from .replay import TableEvaluator, rank_summary, wilson
 from .table import SpaceTable
 from .truth import cell_truth, rank, seed_scores
 
+Judge = int | tuple[int, ...] | None   # a table seed, a group of seeds (their mean), or None: in sample
 SCORES = {"published": {}, "cost_weight 10": {"cost_weight": 10.0}}   # the scores a board judges under
 BASELINE = "random"
 
@@ -65,7 +65,7 @@ class Judged:
     one, or a group's mean). With `truth`, another table of the same space (a longer proxy's)
     judges by the mean of its seeds and every seed of `table` decides (judge None)."""
 
-    def __init__(self, table: SpaceTable, cfg: SearchConfig, judge: int | None, truth: SpaceTable | None = None):
+    def __init__(self, table: SpaceTable, cfg: SearchConfig, judge: Judge, truth: SpaceTable | None = None):
         if truth is not None and judge is not None:
             raise ConfigError("a judging table replaces the judge seed; give one or the other")
         self.table, self.cfg, self.judge, self.by_table = table, cfg, judge, truth is not None
@@ -137,6 +137,8 @@ def _judged_by(j: Judged) -> str:
 
 def judge_list(table: SpaceTable, truth: SpaceTable | None, judge_seeds=None, judge_size: int = 1) -> list:
     """The judges a board rotates over: None alone when another table judges."""
+    if truth is not None and judge_size != 1:
+        raise ConfigError(f"--judges {judge_size} cannot apply when another table judges (--truth); drop one of them")
     if truth is not None:
         check_same_space(table, truth)
         return [None]
@@ -214,7 +216,7 @@ def leaderboard_markdown(rows: list[dict], score: str = "published") -> str:
     return "\n".join(lines)
 
 
-def ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, top=(1, 3, 5), repeats: int = 1000,
+def ceiling(table: SpaceTable, cfg: SearchConfig, judge: Judge, top=(1, 3, 5), repeats: int = 1000,
             seed: int = 0, truth: SpaceTable | None = None) -> list[dict]:
     """The noise ceiling: every cell trained once under a random decision seed, the best observed
     kept; and the `m` best observed re-trained under every other decision seed, the best mean kept.
@@ -236,7 +238,7 @@ def _ceiling(j: Judged, top, repeats: int, seed: int) -> list[dict]:
              "rank": _ranks(r, len(j.score))} for m, r in ranks.items()]
 
 
-def seeds_ceiling(table: SpaceTable, cfg: SearchConfig, judge: int | None, repeats: int = 1000, seed: int = 0,
+def seeds_ceiling(table: SpaceTable, cfg: SearchConfig, judge: Judge, repeats: int = 1000, seed: int = 0,
                   truth: SpaceTable | None = None) -> list[dict]:
     """How many seeds a decision needs: every cell trained under `n` of the decision seeds (drawn
     anew for each cell), the best mean kept, for n from 2 to all of them. The true rank of what
@@ -248,7 +250,7 @@ def _seeds_ceiling(j: Judged, repeats: int, seed: int) -> list[dict]:
     rng = np.random.default_rng(derive_seed(seed, SALT_SEEDS_CEILING))
     keys = list(j.score)
     observed = np.array([[j.observed[k][s] for s in j.pool] for k in keys])      # (cells, decision seeds)
-    observed[~np.isfinite(observed)] = -np.inf                                    # a diverged training ranks worst
+    observed = _floored(observed)                                                 # a diverged training ranks worst
     sizes = range(2, len(j.pool) + 1)
     ranks = {n: [] for n in sizes}
     for _ in range(repeats):
@@ -264,8 +266,14 @@ def _ranks(ranks: list, cells: int) -> dict:
     return {k: v for k, v in rank_summary(ranks, cells).items() if k != "counts"}
 
 
+def _floored(scores) -> np.ndarray:
+    """Scores with every diverged (non-finite) training at -inf: it ranks worst, and so does any mean over it."""
+    scores = np.asarray(scores, dtype=float)
+    return np.where(np.isfinite(scores), scores, -np.inf)
+
+
 def _mean(values) -> float:
-    return -math.inf if any(not math.isfinite(v) for v in values) else float(np.mean(values))
+    return float(np.mean(_floored(values)))
 
 
 def ceilings(table: SpaceTable, cfg: SearchConfig | None = None, repeats: int = 1000, scores=None,

@@ -33,11 +33,11 @@ from .load import load_cell, strategy_pick
 from .migrate import migrate
 from .plain import best_of, best_ppl, cell_of, done_steps, typed
 from .schema import Best, Candidate, Final, Retest, Retests, Rung, SearchRecord, Step, Trained
-from .strategy import StrategyRecord
+from .strategy import StrategyRecord, incumbent_means
 from .which import WHICH, parse_which, which_name
 
 __all__ = ["PATHS", "is_search_record", "paths_from_record", "paths_to_record", "read_state", "record_path",
            "write_state", "load_cell", "strategy_pick", "migrate", "best_of", "best_ppl", "cell_of", "done_steps",
            "typed", "FORMAT", "KEYS", "STRATEGY_FILE", "STRATEGY_FORMAT", "VERSION", "Best", "Candidate", "Final",
            "Retest", "Retests", "Rung", "SearchRecord", "Step", "Trained", "decision_key", "WHICH", "parse_which",
-           "which_name", "StrategyRecord", "holds_strategy_run"]
+           "which_name", "StrategyRecord", "incumbent_means", "holds_strategy_run"]

@@ -28,6 +28,16 @@ def read_strategy(save) -> dict:
     return {**d, "config": paths_from_record(d["config"], save)}
 
 
+def incumbent_means(trainings: list, incumbents: list) -> list[float | None]:
+    """After each training, the mean observed score of the incumbent over its trainings so far, a
+    diverged one left out (None while it has none finite)."""
+    out = []
+    for n, key in enumerate(incumbents, start=1):
+        scores = [t["score"] for t in trainings[:n] if t["key"] == key and t["score"] is not None]
+        out.append(fmean(scores) if scores else None)
+    return out
+
+
 @dataclass(kw_only=True)
 class StrategyRecord:
     format: str
@@ -79,10 +89,5 @@ class StrategyRecord:
         return Best(step=len(self.trainings), score=fmean(scores), cell=self.pick_cell)
 
     def incumbent_scores(self) -> list[float | None]:
-        """After each training, the mean observed score of the incumbent over its trainings so far
-        (None while it has none finite)."""
-        out = []
-        for n, key in enumerate(self.incumbents, start=1):
-            scores = [s for s in self.pick_scores(key, n) if s is not None]
-            out.append(fmean(scores) if scores else None)
-        return out
+        """After each training, the mean observed score of the incumbent (incumbent_means)."""
+        return incumbent_means(self.trainings, self.incumbents)
