@@ -203,13 +203,20 @@ def test_05_runs_lists_and_compares_two_searches(kernel, tmp_path, tiny_data):
 
 def test_06_strategies_judges_every_strategy_from_a_table(kernel, tmp_path):
     from space_tables import hand_table, mirrored_table
-    hand_table().write(tmp_path / "table")
+    building = hand_table()
+    building.seeds.append(13)                       # a third seed not trained yet: judged on the first two
+    for c in building.cells[1:]:
+        c["runs"].append({**c["runs"][0]})
+    for c in building.cells[:1]:
+        c["runs"].append(None)
+    building.write(tmp_path / "table")
     mirrored_table().write(tmp_path / "longer")
     nb = execute("06_strategies.ipynb", dict(table=str(tmp_path / "table"), strategies=None, budgets=(2, 4),
                                              repeats=20, score="published", judges=1,
                                              truth=str(tmp_path / "longer")), kernel)
     assert not [o for o in outputs(nb) if o["output_type"] == "error"]
     text = text_of(nb)
+    assert "2 table seeds" in text, "a table still building is judged on the seeds every cell has"
     assert "| local |" in text and "| autoshrink |" in text and "best mean of the top 3" in text
     assert "Proxy fidelity (--epochs 10 -> 30)" in text and "Judged by" in text
     figures = [o for o in outputs(nb) if "application/vnd.plotly.v1+json" in o.get("data", {})]
