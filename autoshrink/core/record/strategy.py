@@ -73,8 +73,8 @@ class StrategyRecord:
     def comparable_steps(self) -> list:
         return []
 
-    def pick_scores(self, key: str | None, upto: int | None = None) -> list[float | None]:
-        return [t["score"] for t in self.trainings[:upto] if t["key"] == key]
+    def pick_scores(self, key: str | None) -> list[float | None]:
+        return [t["score"] for t in self.trainings if t["key"] == key]
 
     def best_ppl(self) -> Optional[float]:
         """The mean proxy ppl of its pick's trainings (None before a pick, or when every one diverged)."""
