@@ -380,8 +380,8 @@ def _strategy_flags(s) -> None:
 def cmd_strategies(args) -> int:
     from .space.leaderboard import ceiling_markdown, ceilings, leaderboard, leaderboard_markdown, summary
     from .space.shipped import open_table
-    table = open_table(args.table)
-    table = table.trained_seeds() if args.trained_seeds else table
+    full = open_table(args.table)
+    table = full.trained_seeds() if args.trained_seeds else full
     truth = open_table(args.truth) if args.truth else None
     names = args.strategies.split(",") if args.strategies else None
     budgets = [int(b) for b in args.budgets.split(",")]
@@ -389,7 +389,7 @@ def cmd_strategies(args) -> int:
                         on_progress=lambda line: print(line, file=sys.stderr, flush=True), truth=truth,
                         judge_size=args.judges)
     board["table"], board["truth"], board["trained_seeds"] = str(args.table), args.truth, args.trained_seeds
-    board["judge_size"] = args.judges
+    board["judge_size"], board["table_seeds"] = args.judges, len(full.seeds)
     for row in board["rows"]:
         row["table"] = str(args.table)
     print(_board_heading(args, board))
@@ -413,7 +413,9 @@ def _board_heading(args, board: dict) -> str:
     judged = (f"decided on every seed of {args.table}, judged by {args.truth} (the mean of its seeds)" if args.truth
               else "held out, mean ± sd over the judge seeds" if args.judges == 1
               else f"held out, judged by the mean of {args.judges} table seeds, mean ± sd over the groups")
-    seeds = f"{board['seeds']} seeds" + (" (those every cell has; the table is building)" if args.trained_seeds else "")
+    building = board["seeds"] < board["table_seeds"]
+    seeds = f"{board['seeds']} seeds" + (f" of {board['table_seeds']} (those every cell has; the table is building)"
+                                         if building else "")
     return (f"{args.table}: {board['cells']} cells, {seeds}; P(at least as good as random search at "
             f"equal budget), {judged}; {args.repeats} replays each")
 

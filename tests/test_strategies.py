@@ -369,6 +369,21 @@ def test_the_command_judges_by_groups_of_seeds(tmp_path, capsys):
     assert "judged by the mean of 3 table seeds" in capsys.readouterr().out
 
 
+def test_the_heading_says_building_only_when_seeds_were_cut(tmp_path, capsys):
+    from autoshrink.cli import main
+    table = hand_table({k: v + v for k, v in SPLIT_PPL.items()})
+    args = ["strategies", "--table", str(tmp_path / "t"), "--trained_seeds", "--strategies", "random",
+            "--budgets", "2", "--repeats", "3"]
+    table.write(tmp_path / "t")
+    assert main(args) == 0
+    heading = capsys.readouterr().out.splitlines()[0]
+    assert "4 seeds;" in heading and "is building" not in heading
+    table.cells[1]["runs"][3] = None                 # seed 3 is still building
+    table.write(tmp_path / "t")
+    assert main(args) == 0
+    assert "3 seeds of 4 (those every cell has; the table is building)" in capsys.readouterr().out
+
+
 def test_a_missing_corrupt_or_foreign_record_is_one_line(tmp_path):
     from autoshrink.space.table import SpaceTable
     from autoshrink.strategy_run import read
