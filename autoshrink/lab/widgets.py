@@ -84,6 +84,7 @@ PANEL_GROUPS = (  # the panel's headed groups of SETTINGS (config.GROUPS), then 
 )
 ADVANCED = settings("machine", "backend")
 BUTTONS = ("Step", "Run", "Pause", "Stop", "Reset", "Export")
+STYLE = {"description_width": "110px"}   # every labelled input's label width
 TIPS = {
     "Step": "one shrink step (or the final training once the cell is small enough)",
     "Run": "all remaining steps, then the final cell",
@@ -177,13 +178,18 @@ def _close_note(step: Step | None, record: SearchRecord | None) -> str:
             f"may have decided it; 'retest seeds' (--retest) reruns close leaders on more seeds")
 
 
+def _tagged(widget, name: str):
+    """`widget` with the CSS class autoshrink-`name` (how tests and the docs' screenshots find it)."""
+    widget.add_class(f"autoshrink-{name}")
+    return widget
+
+
 def _setting_widget(name: str, label: str, kind, value, tip: str):
-    style = {"description_width": "110px"}
     if kind is W.Dropdown:
         opts = list(CHOICES[name]()) if name in CHOICES else []
-        w = kind(options=opts + ([value] if value not in opts else []), value=value, description=label, style=style)
+        w = kind(options=opts + ([value] if value not in opts else []), value=value, description=label, style=STYLE)
     else:
-        w = kind(value="" if value is None else value, description=label, style=style)
+        w = kind(value="" if value is None else value, description=label, style=STYLE)
     w.tooltip = tip
     w.layout.width = "250px"
     return w
@@ -202,85 +208,14 @@ class SearchLab:
 
     # --- widgets
     def _build(self, cfg: SearchConfig) -> None:
-        values, helps, style = cfg.to_dict(), help_texts(), {"description_width": "110px"}
-        self.inputs = {}
-        for name, label, kind in SETTINGS:
-            tip = f"{helps.get(name, label)} (--{name})"
-            self.inputs[name] = w = _setting_widget(name, label, kind, values[name], tip)
-            w.observe(self._on_setting, names="value")
-        self.preset = W.Dropdown(options=["choose…", *PRESETS], value="choose…", description="preset",
-                                 tooltip=TIPS["preset"], style=style, layout=W.Layout(width="250px"))
-        self.preset.add_class("autoshrink-preset")
-        self.preset.observe(self._on_preset, names="value")
-        self.strategy = W.Dropdown(options=list(STRATEGIES), value=PUBLISHED, description="strategy", style=style,
-                                   tooltip="; ".join(f"{n}: {c.about}" for n, c in STRATEGIES.items()),
-                                   layout=W.Layout(width="250px"))
-        self.strategy.add_class("autoshrink-strategy")
-        self.strategy.observe(lambda change: self.use_strategy(change.new), names="value")
-        self._others = {}        # strategy -> its panel, kept while it trains or holds a run
-        grid = lambda names: W.GridBox([self.inputs[n] for n in names],
-                                       layout=W.Layout(grid_template_columns="repeat(auto-fill, 255px)"))
-        self.advanced = W.Accordion(children=[grid(ADVANCED)], titles=("running (advanced): device, precision, "
-                                                                       "kernels, backend",), selected_index=None)
-        self.advanced.add_class("autoshrink-advanced")
-        self.panel = W.VBox([W.HBox([self.preset, self.strategy]), *[W.VBox([W.HTML(f"<b>{title}</b>"), grid(names)])
-                                            for title, names in PANEL_GROUPS], self.advanced])
-        self.message = W.HTML()
-        self.message.add_class("autoshrink-message")
-        self.buttons = {}
-        for name in BUTTONS:
-            b = W.Button(description=name, tooltip=TIPS[name], layout=W.Layout(width="90px"))
-            b.add_class(f"autoshrink-{name.lower()}")
-            b.on_click(getattr(self, f"_on_{name.lower()}"))
-            self.buttons[name] = b
-        self.buttons["Step"].button_style = "primary"
-        self.which = W.Dropdown(options=views.export_choices(None), value="best", tooltip=TIPS["which"],
-                                layout=W.Layout(width="110px"))
-        self.which.add_class("autoshrink-which")
-        self.status = W.HTML(views.status_html("ready", None, cfg))   # never empty, even before the first draw
-        self.status.add_class("autoshrink-status")
-        self.estimate = W.HTML()
-        self.estimate.add_class("autoshrink-estimate")
-        self.errors = W.HTML()
-        self.errors.add_class("autoshrink-error")
-        self.bar_candidates = W.IntProgress(min=0, max=1, description="candidates", style=style)
-        self.bar_epochs = W.IntProgress(min=0, max=1, description="epochs", style=style)
-        self.bar_text = W.HTML()
-        self.slider = W.IntSlider(min=0, max=0, value=0, description="history", continuous_update=False,
-                                  readout=False, style=style, disabled=True)   # the note beside it says where
-        self.slider.add_class("autoshrink-history")
-        self.slider.observe(lambda change: (self._draw_view(), self._buttons()), names="value")
-        self.slider_text = W.HTML()
-        self.slider_text.add_class("autoshrink-history-note")
-        self.branch_button = W.Button(description="Branch from here", tooltip=TIPS["Branch"],
-                                      layout=W.Layout(width="140px"), disabled=True)
-        self.branch_button.add_class("autoshrink-branch")
-        self.branch_button.on_click(self._on_branch)
-        self.dag = FigureWidget(plot.dag_figure(initial_cell(cfg)))
-        self._dag_nodes = cfg.nodes
-        self.dag.add_class("autoshrink-dag")
-        self.curves = FigureWidget(plot.curves_figure(None))
-        self.curves.add_class("autoshrink-curves")
-        self.training = FigureWidget(plot.training_figure().update_layout(width=480))
-        self.training.add_class("autoshrink-training")
-        self.table = W.HTML()
-        self.table.add_class("autoshrink-table")
-        self.table_head = W.HTML(views.candidates_header(None, cfg))
-        self.formula = W.HTML(_formula_html(cfg))
-        self.formula.add_class("autoshrink-formula")
-        self.step_note = W.HTML()
-        self.step_note.add_class("autoshrink-step-note")
-        self._parent = None                 # a branch's parent's settings (searches.parent_config)
-        self.inspect = W.Dropdown(options=views.candidate_choices(None), value="", description="inspect",
-                                  tooltip="show a trained candidate's curve, cell and seed in the training figure",
-                                  style=style, layout=W.Layout(width="220px"))
-        self.inspect.add_class("autoshrink-inspect")
-        self.inspect.observe(lambda change: self._draw_inspected(), names="value")
         self._shown_step = None
+        self._parent = None      # a branch's parent's settings (searches.parent_config)
         self.truth = None        # a space table's truth, once grade_with(table) is called
         self.on_branch = []      # called with a new branch's folder (05's list shows it at once)
-        self.exported = W.HTML()
-        self.exported.add_class("autoshrink-exported")
+        self._build_settings(cfg)
+        self._build_controls(cfg)
+        self._build_history()
+        self._build_views(cfg)
         self._top = [W.HTML("<b>AutoShrink Lab</b>: shrink a fully connected cell one edge at a time"),
                      self.panel, self.message]
         self._shrink_views = [
@@ -290,8 +225,76 @@ class SearchLab:
             W.HBox([self.training, W.VBox([self.table_head, self.formula, self.step_note, self.inspect, self.table])]),
             self.curves, self.exported,
         ]
-        self.widget = W.VBox([*self._top, *self._shrink_views])
-        self.widget.add_class("autoshrink-lab")
+        self.widget = _tagged(W.VBox([*self._top, *self._shrink_views]), "lab")
+
+    def _build_settings(self, cfg: SearchConfig) -> None:
+        """The settings panel: one input per SETTINGS row, the preset and strategy menus, the fold."""
+        values, helps = cfg.to_dict(), help_texts()
+        self.inputs = {}
+        for name, label, kind in SETTINGS:
+            tip = f"{helps.get(name, label)} (--{name})"
+            self.inputs[name] = w = _setting_widget(name, label, kind, values[name], tip)
+            w.observe(self._on_setting, names="value")
+        self.preset = _tagged(W.Dropdown(options=["choose…", *PRESETS], value="choose…", description="preset",
+                                         tooltip=TIPS["preset"], style=STYLE, layout=W.Layout(width="250px")),
+                              "preset")
+        self.preset.observe(self._on_preset, names="value")
+        self.strategy = _tagged(W.Dropdown(options=list(STRATEGIES), value=PUBLISHED, description="strategy",
+                                           tooltip="; ".join(f"{n}: {c.about}" for n, c in STRATEGIES.items()),
+                                           style=STYLE, layout=W.Layout(width="250px")), "strategy")
+        self.strategy.observe(lambda change: self.use_strategy(change.new), names="value")
+        self._others = {}        # strategy -> its panel, kept while it trains or holds a run
+        grid = lambda names: W.GridBox([self.inputs[n] for n in names],
+                                       layout=W.Layout(grid_template_columns="repeat(auto-fill, 255px)"))
+        self.advanced = _tagged(W.Accordion(children=[grid(ADVANCED)], selected_index=None,
+                                            titles=("running (advanced): device, precision, kernels, backend",)),
+                                "advanced")
+        self.panel = W.VBox([W.HBox([self.preset, self.strategy]), *[W.VBox([W.HTML(f"<b>{title}</b>"), grid(names)])
+                                                                     for title, names in PANEL_GROUPS], self.advanced])
+        self.message = _tagged(W.HTML(), "message")
+
+    def _build_controls(self, cfg: SearchConfig) -> None:
+        """The buttons, the export choice, the status lines and the progress bars."""
+        self.buttons = {}
+        for name in BUTTONS:
+            b = _tagged(W.Button(description=name, tooltip=TIPS[name], layout=W.Layout(width="90px")), name.lower())
+            b.on_click(getattr(self, f"_on_{name.lower()}"))
+            self.buttons[name] = b
+        self.buttons["Step"].button_style = "primary"
+        self.which = _tagged(W.Dropdown(options=views.export_choices(None), value="best", tooltip=TIPS["which"],
+                                        layout=W.Layout(width="110px")), "which")
+        self.status = _tagged(W.HTML(views.status_html("ready", None, cfg)), "status")   # never empty
+        self.estimate = _tagged(W.HTML(), "estimate")
+        self.errors = _tagged(W.HTML(), "error")
+        self.bar_candidates = W.IntProgress(min=0, max=1, description="candidates", style=STYLE)
+        self.bar_epochs = W.IntProgress(min=0, max=1, description="epochs", style=STYLE)
+        self.bar_text = W.HTML()
+
+    def _build_history(self) -> None:
+        """The history slider, the note that says where it stands, and Branch from here."""
+        self.slider = _tagged(W.IntSlider(min=0, max=0, value=0, description="history", continuous_update=False,
+                                          readout=False, style=STYLE, disabled=True), "history")
+        self.slider.observe(lambda change: (self._draw_view(), self._buttons()), names="value")
+        self.slider_text = _tagged(W.HTML(), "history-note")
+        self.branch_button = _tagged(W.Button(description="Branch from here", tooltip=TIPS["Branch"],
+                                              layout=W.Layout(width="140px"), disabled=True), "branch")
+        self.branch_button.on_click(self._on_branch)
+
+    def _build_views(self, cfg: SearchConfig) -> None:
+        """The figures (DAG, curves, training) and the candidates' table beside them."""
+        self.dag = _tagged(FigureWidget(plot.dag_figure(initial_cell(cfg))), "dag")
+        self._dag_nodes = cfg.nodes
+        self.curves = _tagged(FigureWidget(plot.curves_figure(None)), "curves")
+        self.training = _tagged(FigureWidget(plot.training_figure().update_layout(width=480)), "training")
+        self.table = _tagged(W.HTML(), "table")
+        self.table_head = W.HTML(views.candidates_header(None, cfg))
+        self.formula = _tagged(W.HTML(_formula_html(cfg)), "formula")
+        self.step_note = _tagged(W.HTML(), "step-note")
+        self.inspect = _tagged(W.Dropdown(options=views.candidate_choices(None), value="", description="inspect",
+                                          tooltip="show a trained candidate's curve, cell and seed in the training "
+                                                  "figure", style=STYLE, layout=W.Layout(width="220px")), "inspect")
+        self.inspect.observe(lambda change: self._draw_inspected(), names="value")
+        self.exported = _tagged(W.HTML(), "exported")
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
