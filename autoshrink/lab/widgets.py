@@ -203,15 +203,15 @@ class SearchLab:
         self.runner = Runner(self.config, on_change=self._on_change, on_event=on_event)
         self._shown = None                  # the edge whose curve the training figure shows
         self._epoch_since = None            # when the shown candidate's epoch in training began (monotonic)
+        self._shown_step = None
+        self._parent = None                 # a branch's parent's settings (searches.parent_config)
+        self.truth = None                   # a space table's truth, once grade_with(table) is called
+        self.on_branch = []                 # called with a new branch's folder (05's list shows it at once)
         self._build(cfg)
         self._on_setting()
 
     # --- widgets
     def _build(self, cfg: SearchConfig) -> None:
-        self._shown_step = None
-        self._parent = None      # a branch's parent's settings (searches.parent_config)
-        self.truth = None        # a space table's truth, once grade_with(table) is called
-        self.on_branch = []      # called with a new branch's folder (05's list shows it at once)
         self._build_settings(cfg)
         self._build_controls(cfg)
         self._build_history()
